@@ -1,0 +1,1 @@
+//! consign-attest (being built).

@@ -1,0 +1,38 @@
+//! One module per command: each turns its arguments into library calls and renders the result.
+
+pub(crate) mod attest;
+pub(crate) mod demo;
+pub(crate) mod intoto;
+pub(crate) mod key;
+pub(crate) mod ledger;
+pub(crate) mod sbom;
+pub(crate) mod scan;
+pub(crate) mod shipment;
+pub(crate) mod unpack;
+pub(crate) mod verify;
+
+use crate::cli::{Cli, Command};
+use crate::exit::ExitStatus;
+
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Scan(args) => scan::run(&args),
+        Command::Unpack(args) => unpack::run(&args),
+        Command::Sbom(command) => sbom::run(&command),
+        Command::Key(command) => key::run(&command),
+        Command::Attest(command) => attest::run(&command),
+        Command::VerifyAttestation(args) => attest::verify(&args),
+        Command::Intoto(command) => intoto::run(&command),
+        Command::Shipment(args) => shipment::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Ledger(args) => ledger::run(&args),
+    }
+}
+
+/// The error for a capability that is planned but not built yet: plain about it, exit 2.
+pub(crate) fn not_yet(what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what} is not supported yet in this version of consign\n\nhint: see README.md, section \"What works today\""
+    )
+}

@@ -1,0 +1,33 @@
+//! The `consign` binary: parse the arguments, run the command, exit with its status.
+
+mod cli;
+mod commands;
+mod exit;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help and version to stdout with exit 0, usage errors to stderr with 2.
+            let _ = err.print();
+            return if err.use_stderr() {
+                exit::ExitStatus::Error.into()
+            } else {
+                exit::ExitStatus::Success.into()
+            };
+        }
+    };
+    output::init(cli.global.quiet, cli.global.verbose);
+    match commands::run(cli) {
+        Ok(status) => status.into(),
+        Err(err) => {
+            output::error(&err);
+            exit::ExitStatus::Error.into()
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! consign-detect (being built).

@@ -1,0 +1,19 @@
+//! Shared types of consign, used by every other crate.
+//!
+//! - [`Vfs`] is what unpacking produces and detection consumes: a flat list of [`VfsNode`]s (files,
+//!   directories, links), each with the chain of containers it came from ([`Provenance`]).
+//! - [`Component`] is one identified piece of software with its [`Occurrence`]s (the evidence).
+//! - [`Digests`] holds the SHA-256 and SHA-512 of some bytes, the two hashes every output carries.
+//! - [`Diagnostic`] is a problem found in the input that did not stop the work.
+//!
+//! This crate does no I/O and holds no policy: only data and the few pure functions that belong to it.
+
+mod component;
+mod diagnostic;
+mod digest;
+mod vfs;
+
+pub use component::{Component, ComponentKind, Confidence, Method, Occurrence};
+pub use diagnostic::{Diagnostic, Severity};
+pub use digest::{Digests, HexDigestError, Sha256, Sha512};
+pub use vfs::{NodeKind, Provenance, Vfs, VfsNode};

@@ -1,0 +1,1 @@
+//! consign-sbom (being built).

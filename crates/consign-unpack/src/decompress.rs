@@ -1,0 +1,309 @@
+//! Every stream codec firmware uses, behind one bounded function.
+//!
+//! [`decompress`] never produces more than the `max_output` it is given (callers take it from
+//! [`crate::Budget::max_output_for`]), so a decompression bomb costs at most that much memory.
+//! On damaged input it returns what it decoded before the damage, so the caller can still look at
+//! it and report where the stream broke.
+
+use std::fmt;
+use std::io::{self, Read};
+
+use thiserror::Error;
+
+/// A compression format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Codec {
+    /// gzip (RFC 1952), one member.
+    Gzip,
+    /// zlib (RFC 1950).
+    Zlib,
+    /// Raw deflate (RFC 1951).
+    Deflate,
+    /// xz, one stream.
+    Xz,
+    /// The legacy `.lzma` ("LZMA alone") format with its 13-byte header.
+    LzmaAlone,
+    /// Raw LZMA1 with the given properties and no header, as squashfs, JFFS2 and UBIFS vendors use.
+    Lzma1Raw {
+        /// Literal context bits.
+        lc: u32,
+        /// Literal position bits.
+        lp: u32,
+        /// Position bits.
+        pb: u32,
+        /// Dictionary size in bytes.
+        dict_size: u32,
+    },
+    /// Zstandard, one frame.
+    Zstd,
+    /// LZ4 frame format.
+    Lz4Frame,
+    /// A bare LZ4 block; the output size must be known and is taken from `max_output`.
+    Lz4Block,
+    /// bzip2.
+    Bzip2,
+}
+
+impl fmt::Display for Codec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Codec::Gzip => "gzip",
+            Codec::Zlib => "zlib",
+            Codec::Deflate => "deflate",
+            Codec::Xz => "xz",
+            Codec::LzmaAlone => "lzma",
+            Codec::Lzma1Raw { .. } => "raw lzma",
+            Codec::Zstd => "zstd",
+            Codec::Lz4Frame => "lz4",
+            Codec::Lz4Block => "lz4 block",
+            Codec::Bzip2 => "bzip2",
+        })
+    }
+}
+
+/// A successful decompression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decompressed {
+    /// The output.
+    pub data: Vec<u8>,
+    /// How many input bytes the stream occupied, when the codec can tell (lets a carver skip it).
+    pub consumed: Option<usize>,
+}
+
+/// Why a stream could not be fully decompressed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum DecompressError {
+    /// The stream is damaged or truncated.
+    #[error("{codec} stream is damaged after {} output bytes", partial.len())]
+    Corrupt {
+        /// The codec.
+        codec: Codec,
+        /// What was decoded before the damage.
+        partial: Vec<u8>,
+        /// What the decoder said.
+        #[source]
+        source: io::Error,
+    },
+    /// The output would exceed the bound.
+    #[error("{codec} stream expands to more than {limit} bytes")]
+    TooLarge {
+        /// The codec.
+        codec: Codec,
+        /// The bound that was given.
+        limit: u64,
+        /// The first `limit` bytes.
+        partial: Vec<u8>,
+    },
+}
+
+impl DecompressError {
+    /// What was decoded before the stream broke or the bound was reached.
+    pub fn partial(&self) -> &[u8] {
+        match self {
+            DecompressError::Corrupt { partial, .. }
+            | DecompressError::TooLarge { partial, .. } => partial,
+        }
+    }
+}
+
+/// Decompresses `input` with `codec`, producing at most `max_output` bytes.
+pub fn decompress(
+    codec: Codec,
+    input: &[u8],
+    max_output: u64,
+) -> Result<Decompressed, DecompressError> {
+    let mut rest = input;
+    let data = match codec {
+        Codec::Gzip => read_bounded(
+            codec,
+            flate2::bufread::GzDecoder::new(&mut rest),
+            max_output,
+        )?,
+        Codec::Zlib => read_bounded(
+            codec,
+            flate2::bufread::ZlibDecoder::new(&mut rest),
+            max_output,
+        )?,
+        Codec::Deflate => read_bounded(
+            codec,
+            flate2::bufread::DeflateDecoder::new(&mut rest),
+            max_output,
+        )?,
+        Codec::Xz => read_bounded(
+            codec,
+            liblzma::bufread::XzDecoder::new(&mut rest),
+            max_output,
+        )?,
+        Codec::LzmaAlone => {
+            let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX)
+                .map_err(|err| corrupt(codec, Vec::new(), err.into()))?;
+            read_bounded(
+                codec,
+                liblzma::bufread::XzDecoder::new_stream(&mut rest, stream),
+                max_output,
+            )?
+        }
+        Codec::Lzma1Raw {
+            lc,
+            lp,
+            pb,
+            dict_size,
+        } => {
+            let mut options = liblzma::stream::LzmaOptions::new_preset(0)
+                .map_err(|err| corrupt(codec, Vec::new(), err.into()))?;
+            options
+                .literal_context_bits(lc)
+                .literal_position_bits(lp)
+                .position_bits(pb)
+                .dict_size(dict_size);
+            let mut filters = liblzma::stream::Filters::new();
+            filters.lzma1(&options);
+            let stream = liblzma::stream::Stream::new_raw_decoder(&filters)
+                .map_err(|err| corrupt(codec, Vec::new(), err.into()))?;
+            read_bounded(
+                codec,
+                liblzma::bufread::XzDecoder::new_stream(&mut rest, stream),
+                max_output,
+            )?
+        }
+        Codec::Zstd => {
+            let decoder = zstd::stream::read::Decoder::with_buffer(&mut rest)
+                .map_err(|err| corrupt(codec, Vec::new(), err))?
+                .single_frame();
+            read_bounded(codec, decoder, max_output)?
+        }
+        Codec::Lz4Frame => read_bounded(
+            codec,
+            lz4_flex::frame::FrameDecoder::new(&mut rest),
+            max_output,
+        )?,
+        Codec::Lz4Block => {
+            let size = usize::try_from(max_output).unwrap_or(usize::MAX);
+            let mut out = vec![0; size];
+            let written = lz4_flex::block::decompress_into(input, &mut out).map_err(|err| {
+                corrupt(
+                    codec,
+                    Vec::new(),
+                    io::Error::new(io::ErrorKind::InvalidData, err),
+                )
+            })?;
+            out.truncate(written);
+            return Ok(Decompressed {
+                data: out,
+                consumed: Some(input.len()),
+            });
+        }
+        Codec::Bzip2 => read_bounded(codec, bzip2::bufread::BzDecoder::new(&mut rest), max_output)?,
+    };
+    Ok(Decompressed {
+        data,
+        consumed: Some(input.len() - rest.len()),
+    })
+}
+
+fn corrupt(codec: Codec, partial: Vec<u8>, source: io::Error) -> DecompressError {
+    DecompressError::Corrupt {
+        codec,
+        partial,
+        source,
+    }
+}
+
+/// Reads `reader` to its end, but never more than `max_output` bytes.
+fn read_bounded(
+    codec: Codec,
+    reader: impl Read,
+    max_output: u64,
+) -> Result<Vec<u8>, DecompressError> {
+    let mut out = Vec::new();
+    let mut limited = reader.take(max_output.saturating_add(1));
+    if let Err(source) = limited.read_to_end(&mut out) {
+        return Err(corrupt(codec, out, source));
+    }
+    if out.len() as u64 > max_output {
+        out.truncate(usize::try_from(max_output).unwrap_or(usize::MAX));
+        return Err(DecompressError::TooLarge {
+            codec,
+            limit: max_output,
+            partial: out,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_round_trip_reports_consumed() {
+        let mut input = gzip(b"hello firmware");
+        let len = input.len();
+        input.extend_from_slice(b"trailing bytes");
+        let out = decompress(Codec::Gzip, &input, 1000).unwrap();
+        assert_eq!(out.data, b"hello firmware");
+        assert_eq!(out.consumed, Some(len));
+    }
+
+    #[test]
+    fn bomb_is_bounded() {
+        let input = gzip(&vec![0u8; 10 << 20]);
+        let err = decompress(Codec::Gzip, &input, 1 << 20).unwrap_err();
+        assert!(matches!(
+            err,
+            DecompressError::TooLarge {
+                limit: 1_048_576,
+                ..
+            }
+        ));
+        assert_eq!(err.partial().len(), 1 << 20);
+    }
+
+    #[test]
+    fn truncated_stream_keeps_partial_output() {
+        let data: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i * 7919).to_le_bytes())
+            .collect();
+        let input = gzip(&data);
+        let err = decompress(Codec::Gzip, &input[..input.len() / 2], u64::MAX).unwrap_err();
+        assert!(matches!(err, DecompressError::Corrupt { .. }));
+        assert!(!err.partial().is_empty());
+        assert_eq!(err.partial(), &data[..err.partial().len()]);
+    }
+
+    #[test]
+    fn xz_zstd_bzip2_lz4() {
+        let data = b"the same text in every codec, repeated, repeated, repeated".repeat(50);
+        let xz = {
+            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+            e.write_all(&data).unwrap();
+            e.finish().unwrap()
+        };
+        assert_eq!(decompress(Codec::Xz, &xz, 1 << 20).unwrap().data, data);
+        let zst = zstd::encode_all(&data[..], 3).unwrap();
+        assert_eq!(decompress(Codec::Zstd, &zst, 1 << 20).unwrap().data, data);
+        let bz = {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+            e.write_all(&data).unwrap();
+            e.finish().unwrap()
+        };
+        assert_eq!(decompress(Codec::Bzip2, &bz, 1 << 20).unwrap().data, data);
+        let lz4 = lz4_flex::block::compress(&data);
+        assert_eq!(
+            decompress(Codec::Lz4Block, &lz4, data.len() as u64)
+                .unwrap()
+                .data,
+            data
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! Filesystem parsers: each turns the bytes of one filesystem image into an [`FsListing`].
+//!
+//! Every parser module has the same shape:
+//!
+//! - `pub fn probe(data: &[u8]) -> Option<Probe>`: cheap header validation at offset 0, used by
+//!   the carver after a magic match. It must reject garbage quickly and never allocate much.
+//! - `pub fn parse(data: &[u8], budget: &Budget) -> FsListing`: the whole filesystem.
+//!
+//! Parsers never fail on damaged input: they return what they could read and diagnostics for the
+//! rest. They never touch the disk, never follow links, and take every size from the input as
+//! untrusted (bounded by the slice length and the [`Budget`]). Paths are returned as stored
+//! (untrusted); the confined writer normalises them.
+
+use consign_model::{Diagnostic, NodeKind};
+
+#[allow(unused_imports)] // Used by every parser module.
+use crate::Budget;
+
+/// What a probe learned from a valid-looking header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// The format's short name (`squashfs`, `jffs2`, ...).
+    pub format: &'static str,
+    /// How many bytes the filesystem occupies from offset 0, when the header says.
+    pub size: Option<u64>,
+    /// A one-line description for reports (`squashfs 4.0, xz, 212 inodes`).
+    pub description: String,
+}
+
+/// One entry of a filesystem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FsEntry {
+    /// Path as stored, `/`-separated, untrusted (may contain `..` or be absolute).
+    pub path: String,
+    /// What it is, with the contents for files.
+    pub kind: NodeKind,
+    /// Unix mode bits, when recorded.
+    pub mode: Option<u32>,
+}
+
+/// What a parser read from one filesystem image.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FsListing {
+    /// The entries, in a stable order (the order of the on-disk structures, or sorted by path).
+    pub entries: Vec<FsEntry>,
+    /// Problems met. `location` is the path inside the filesystem (empty for the image itself) and
+    /// `offset` is relative to the start of the image; the caller prefixes its own location.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Bytes the filesystem occupies from offset 0, when known.
+    pub size: Option<u64>,
+}

@@ -1,0 +1,1 @@
+//! consign-verify (being built).

@@ -1,0 +1,6 @@
+//! End-to-end tests: run the `consign` binary as a user would and check exit code and output.
+//!
+//! One harness, built as one binary, so link time stays low. Each test runs in its own temp dir.
+
+mod cli;
+mod support;

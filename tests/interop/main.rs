@@ -1,0 +1,6 @@
+//! Interop tests: the users' own tools judge consign's output (DESIGN.md section 7).
+//!
+//! `cargo xtask ci` installs the tools (`cargo xtask tools`) and puts them on PATH before running
+//! this target. A missing tool fails its test with the command that installs it; nothing is skipped.
+
+mod support;

@@ -1,0 +1,52 @@
+//! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
+
+use crate::util::{run as sh, run_env};
+use crate::{schemas, tools};
+
+pub(crate) fn run_ci() -> Result<(), String> {
+    sh("cargo", &["fmt", "--all", "--", "--check"])
+        .map_err(|err| format!("{err}\n\nhint: run `cargo fmt --all` and commit the result"))?;
+    sh(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    schemas::check()?;
+    sh("cargo", &["test", "--workspace", "--locked"])?;
+    let tools = tools::install()?;
+    let path = format!(
+        "{}:{}",
+        tools.venv_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    run_env(
+        "cargo",
+        &[
+            "test",
+            "--locked",
+            "-p",
+            "consign-cli",
+            "--features",
+            "interop",
+            "--test",
+            "interop",
+        ],
+        &[("PATH", path)],
+    )
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if let Some(extra) = args.first() {
+        return Err(format!(
+            "`cargo xtask ci` takes no arguments, got `{extra}`"
+        ));
+    }
+    run_ci()
+}

@@ -1,0 +1,43 @@
+//! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! - `ci`: what `.ci/run` runs: format check, clippy with warnings denied, every test, then the
+//!   outside tools (installed by [`tools`]) and the interop tests that run them.
+//! - `tools`: install the outside tools only (Python venv and npm packages under `target/interop/`,
+//!   Debian packages with apt-get).
+//! - `fixtures [--check]`: rebuild `fixtures/` from their recipes, or check they are current.
+//! - `bench`: the benchmarks, side by side with the peer tools.
+//! - `fuzz`: build (and with `--run SECONDS`, run) the fuzz targets.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // A build tool talks to its user.
+
+mod ci;
+mod schemas;
+mod tools;
+mod util;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&args[1..]),
+        Some("tools") => tools::install().map(|_| ()),
+        Some("schemas") => schemas::check(),
+        Some("fixtures" | "bench" | "fuzz") => Err(format!(
+            "`cargo xtask {}` has nothing to run yet: no fixtures, benchmarks or fuzz targets exist in this version",
+            args[0]
+        )),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|fuzz>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools\n  fuzz      build and run the fuzz targets"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
