@@ -22,8 +22,9 @@ pub(crate) fn run_ci() -> Result<(), String> {
     sh("cargo", &["test", "--workspace", "--locked"])?;
     let tools = tools::install()?;
     let path = format!(
-        "{}:{}",
+        "{}:{}:{}",
         tools.venv_bin.display(),
+        tools.node_bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
     run_env(

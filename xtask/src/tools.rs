@@ -2,27 +2,43 @@
 //!
 //! Python tools go into a virtual environment at `target/interop/venv`, npm packages into
 //! `target/interop/node`, Debian packages through apt-get when missing. Versions are pinned here so
-//! every machine runs the same judges.
+//! every machine runs the same judges. To add a tool, add it to one of the lists below.
 
 use std::path::PathBuf;
+use std::process::Command;
 
 use crate::util::{root, run};
 
 /// PyPI packages, pinned.
 pub(crate) const PYTHON_PACKAGES: &[&str] = &["check-jsonschema==0.33.0"];
 
+/// npm packages, pinned (installed into `target/interop/node`).
+pub(crate) const NPM_PACKAGES: &[&str] = &[];
+
+/// Debian packages: (package, a file it installs that shows it is present).
+pub(crate) const APT_PACKAGES: &[(&str, &str)] = &[];
+
 /// Where the tools live.
 pub(crate) struct Tools {
     /// `target/interop/venv/bin`.
     pub(crate) venv_bin: PathBuf,
+    /// `target/interop/node/node_modules/.bin`.
+    pub(crate) node_bin: PathBuf,
 }
 
 /// Installs what is missing; returns where the tools are. Fails with the exact command to run.
 pub(crate) fn install() -> Result<Tools, String> {
     let base = root().join("target/interop");
+    std::fs::create_dir_all(&base).map_err(|err| format!("creating {}: {err}", base.display()))?;
+    let venv_bin = install_python(&base)?;
+    let node_bin = install_npm(&base)?;
+    install_apt()?;
+    Ok(Tools { venv_bin, node_bin })
+}
+
+fn install_python(base: &std::path::Path) -> Result<PathBuf, String> {
     let venv = base.join("venv");
     let venv_bin = venv.join("bin");
-    std::fs::create_dir_all(&base).map_err(|err| format!("creating {}: {err}", base.display()))?;
     if !venv_bin.join("python").exists() {
         run("python3", &["-m", "venv", &venv.to_string_lossy()]).map_err(|err| {
             format!(
@@ -40,5 +56,58 @@ pub(crate) fn install() -> Result<Tools, String> {
             PYTHON_PACKAGES.join(" ")
         )
     })?;
-    Ok(Tools { venv_bin })
+    Ok(venv_bin)
+}
+
+fn install_npm(base: &std::path::Path) -> Result<PathBuf, String> {
+    let prefix = base.join("node");
+    let node_bin = prefix.join("node_modules/.bin");
+    if NPM_PACKAGES.is_empty() {
+        return Ok(node_bin);
+    }
+    std::fs::create_dir_all(&prefix)
+        .map_err(|err| format!("creating {}: {err}", prefix.display()))?;
+    let prefix_text = prefix.to_string_lossy().into_owned();
+    let mut args = vec![
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--silent",
+        "--prefix",
+        &prefix_text,
+    ];
+    args.extend_from_slice(NPM_PACKAGES);
+    run("npm", &args).map_err(|err| {
+        format!(
+            "{err}\n\nhint: the interop tests need these npm packages: `npm install --prefix {prefix_text} {}`",
+            NPM_PACKAGES.join(" ")
+        )
+    })?;
+    Ok(node_bin)
+}
+
+fn install_apt() -> Result<(), String> {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .filter(|(_, witness)| !std::path::Path::new(witness).exists())
+        .map(|(package, _)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let hint = format!(
+        "\n\nhint: the interop tests need these Debian packages: `apt-get update && apt-get install -y {}`",
+        missing.join(" ")
+    );
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.starts_with(b"0"));
+    if !is_root {
+        return Err(format!("missing Debian packages and not root{hint}"));
+    }
+    run("apt-get", &["update", "-qq"]).map_err(|err| format!("{err}{hint}"))?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend_from_slice(&missing);
+    run("apt-get", &args).map_err(|err| format!("{err}{hint}"))
 }
