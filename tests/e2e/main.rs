@@ -2,5 +2,9 @@
 //!
 //! One harness, built as one binary, so link time stays low. Each test runs in its own temp dir.
 
+mod attest;
+mod chain;
 mod cli;
+mod sbom;
 mod support;
+mod unpack;

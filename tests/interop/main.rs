@@ -3,4 +3,9 @@
 //! `cargo xtask ci` installs the tools (`cargo xtask tools`) and puts them on PATH before running
 //! this target. A missing tool fails its test with the command that installs it; nothing is skipped.
 
+mod dsse;
+mod intoto;
+mod pkcs11;
+mod sbom;
+mod sigstore;
 mod support;

@@ -10,7 +10,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A build tool talks to its user.
 
 mod ci;
+mod fuzz;
 mod schemas;
+mod tidy;
 mod tools;
 mod util;
 
@@ -22,7 +24,8 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(&args[1..]),
         Some("tools") => tools::install().map(|_| ()),
         Some("schemas") => schemas::check(),
-        Some("fixtures" | "bench" | "fuzz") => Err(format!(
+        Some("fuzz") => fuzz::run(&args[1..]),
+        Some("fixtures" | "bench") => Err(format!(
             "`cargo xtask {}` has nothing to run yet: no fixtures, benchmarks or fuzz targets exist in this version",
             args[0]
         )),

@@ -10,13 +10,34 @@ use std::process::Command;
 use crate::util::{root, run};
 
 /// PyPI packages, pinned.
-pub(crate) const PYTHON_PACKAGES: &[&str] = &["check-jsonschema==0.33.0"];
+pub(crate) const PYTHON_PACKAGES: &[&str] = &[
+    "check-jsonschema==0.33.0",
+    // sbom: `pyspdxtools` judges the SPDX 2.3 export.
+    "spdx-tools==0.8.5",
+    // attest-dsse: the Python reference of DSSE verifies consign's envelopes and signs some for it.
+    "securesystemslib[crypto]==1.6.0",
+    // attest-intoto: the in-toto reference verifies consign's layouts and links and signs some for it.
+    "in-toto==3.1.0",
+];
 
 /// npm packages, pinned (installed into `target/interop/node`).
-pub(crate) const NPM_PACKAGES: &[&str] = &[];
+pub(crate) const NPM_PACKAGES: &[&str] = &[
+    // sbom: the CycloneDX library's JSON validator and the peers it needs for it.
+    "@cyclonedx/cyclonedx-library@10.3.0",
+    "ajv@8.20.0",
+    "ajv-formats@3.0.1",
+    "ajv-formats-draft2019@1.6.1",
+    // attest-dsse: Sigstore's own verifier judges consign's bundles (3.1.x runs on Node 20).
+    "@sigstore/verify@3.1.1",
+    "@sigstore/bundle@4.0.0",
+    "@sigstore/core@3.1.0",
+];
 
 /// Debian packages: (package, a file it installs that shows it is present).
-pub(crate) const APT_PACKAGES: &[(&str, &str)] = &[];
+pub(crate) const APT_PACKAGES: &[(&str, &str)] = &[
+    // attest-intoto: a real PKCS#11 token for the hardware-key tests.
+    ("softhsm2", "/usr/lib/softhsm/libsofthsm2.so"),
+];
 
 /// Where the tools live.
 pub(crate) struct Tools {

@@ -37,6 +37,38 @@ pub(crate) struct GlobalArgs {
     pub(crate) verbose: u8,
 }
 
+/// Bounds on unpacking hostile input; shared by every command that unpacks firmware.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct LimitArgs {
+    /// How many containers deep to unpack.
+    #[arg(long, value_name = "N", default_value_t = consign_unpack::Limits::default().max_depth)]
+    pub(crate) max_depth: u32,
+    /// How many entries (files, folders, links) in all.
+    #[arg(long, value_name = "N", default_value_t = consign_unpack::Limits::default().max_entries)]
+    pub(crate) max_entries: u64,
+    /// How many bytes of unpacked contents in all.
+    #[arg(long, value_name = "BYTES", default_value_t = consign_unpack::Limits::default().max_total_bytes)]
+    pub(crate) max_total_bytes: u64,
+    /// How large one unpacked file or stream may be.
+    #[arg(long, value_name = "BYTES", default_value_t = consign_unpack::Limits::default().max_file_bytes)]
+    pub(crate) max_file_bytes: u64,
+    /// How many output bytes one compressed byte may become.
+    #[arg(long, value_name = "N", default_value_t = consign_unpack::Limits::default().max_ratio)]
+    pub(crate) max_ratio: u64,
+}
+
+impl LimitArgs {
+    pub(crate) fn limits(&self) -> consign_unpack::Limits {
+        consign_unpack::Limits {
+            max_depth: self.max_depth,
+            max_entries: self.max_entries,
+            max_total_bytes: self.max_total_bytes,
+            max_file_bytes: self.max_file_bytes,
+            max_ratio: self.max_ratio,
+        }
+    }
+}
+
 /// The format of a person-readable report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub(crate) enum ReportFormat {

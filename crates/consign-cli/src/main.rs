@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod example_firmware;
 mod exit;
 mod output;
 

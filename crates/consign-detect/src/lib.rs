@@ -1,1 +1,704 @@
-//! consign-detect (being built).
+//! Identifies the software components inside unpacked firmware, with evidence.
+//!
+//! [`detect`] takes the [`Vfs`] that unpacking produced and returns a [`Detection`]: one
+//! [`Component`] per product and version, each with every [`Occurrence`] that supports it (path, byte
+//! offset, matched text, method, confidence), the compilers seen in `.comment` as [`Toolchain`]
+//! (never as components), and [`Diagnostic`]s. It is pure: no I/O, no clock, no randomness, and the
+//! same tree always gives the same result.
+//!
+//! Detectors, each in its own module with "What it detects", "Evidence" and "Limits":
+//! - `scan`: version signatures, one TOML file per product under `signatures/`, all anchors compiled
+//!   into one Aho-Corasick automaton so each file is read once for all products;
+//! - `elf`: object-file facts through goblin (SONAME, `DT_NEEDED`, `.comment`, symbol versions, Go
+//!   build info, Rust `cargo auditable`);
+//! - `pkgdb`: dpkg, opkg and apk package databases.
+//!
+//! Findings are merged per (name, version). A SONAME is a name, not a release: a library's version
+//! comes from its own version string, or from its file name only where that project's ABI number is
+//! its release (the signature says `soname_release = true`). Otherwise the version is left unknown.
+//!
+//! ```
+//! use consign_model::Vfs;
+//!
+//! let data = b"\0\0BusyBox v1.36.1 (2024-01-01 00:00:00 UTC) multi-call binary.\0".to_vec();
+//! let detection = consign_detect::detect(&Vfs::single("busybox", data.into()));
+//! let busybox = &detection.components[0];
+//! assert_eq!((busybox.name.as_str(), busybox.version.as_deref()), ("busybox", Some("1.36.1")));
+//! ```
+//!
+//! # Adding a signature
+//!
+//! 1. Find how the project prints its version in its source (for example lwIP's
+//!    `"lwIP/" LWIP_VERSION_STRING`), then find those bytes in a real binary
+//!    (`strings -t d FILE | grep …`).
+//! 2. Create `signatures/<product>.toml` with `name` (the upstream name, lower case), `kind`,
+//!    `cpe_vendor`, `cpe_product`, `purl`, and `packages` (Debian, opkg or apk package names that are
+//!    this product, used to map package databases).
+//! 3. Add a `[[pattern]]`: `anchor` is a literal that must occur (at least 4 bytes, escapes `\xNN`,
+//!    `\n`, `\0`), `regex` reads the version in a window of `window` bytes (default 96) around it and
+//!    must cover the whole anchor; its first group (or a group named `version`) is the version. Pick
+//!    an anchor from the product's own code, not a string that a program linking the library also
+//!    carries (an `OpenSSL 3.0.x` banner is inside every program built against OpenSSL); `only_in`
+//!    limits a pattern to files whose name or SONAME starts with one of the given prefixes.
+//! 4. For libraries, list `sonames` (`libz.so`): that names the product when nothing else does. Add
+//!    `soname_release = true` only if the project's library file name carries its release, and a
+//!    `[[bare]]` regex only if the library holds its version as a lone string.
+//! 5. Add `[[test]]` entries: `expect = "positive"` with an `excerpt` (the bytes around a real match),
+//!    the expected `version`, the `file` name when a pattern needs one, and the `origin` (package,
+//!    version, file, offset); and `expect = "negative"` excerpts that look similar but must not match.
+//!    `cargo test -p consign-detect` runs every case of every file.
+//!
+//! # Adding a detector
+//!
+//! Write a module with a function from a file's bytes (and the facts other detectors found) to
+//! findings, document it with "What it detects", "Evidence" and "Limits", call it from the per-file
+//! step of [`detect`], and give it unit tests with real excerpts. Never read files or the clock there.
+
+mod elf;
+mod pkgdb;
+mod scan;
+mod signature;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use consign_model::{
+    Component, ComponentKind, Confidence, Diagnostic, Digests, Method, Occurrence, Severity, Vfs,
+};
+use rayon::prelude::*;
+
+use crate::scan::{FileNames, Finding};
+use crate::signature::{CATALOG, Catalog, Signature};
+
+/// Everything [`detect`] found in one tree.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Detection {
+    /// One per product and version, sorted by name then version.
+    pub components: Vec<Component>,
+    /// Compilers and linkers named in `.comment`: how the image was built, not what it contains.
+    pub toolchain: Vec<Toolchain>,
+    /// Problems met on the way; detection never stops for them.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A compiler or linker that built files in the image (from `.comment`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toolchain {
+    /// `gcc`, `clang`, `rustc`, `lld`.
+    pub name: String,
+    /// The release it names, when it names one.
+    pub version: Option<String>,
+    /// The `.comment` text as found.
+    pub text: String,
+    /// Files built with it, sorted.
+    pub locations: Vec<String>,
+}
+
+/// A problem with the embedded signature files. It only occurs if a signature file is broken, which
+/// the crate's tests catch; [`detect`] turns it into a diagnostic.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DetectError {
+    /// A signature file is not valid TOML or has unknown or missing fields.
+    #[error("signature file `{file}` is not a valid signature; fix the field the cause names")]
+    SignatureToml {
+        /// The signature file name.
+        file: String,
+        /// What the TOML parser said.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// A version regex does not compile.
+    #[error("signature file `{file}`: `{field}` is not a valid regex")]
+    SignatureRegex {
+        /// The signature file name.
+        file: String,
+        /// Which field.
+        field: String,
+        /// What the regex compiler said.
+        #[source]
+        source: regex::Error,
+    },
+    /// An escape sequence in an anchor or excerpt is not one of `\xNN`, `\n`, `\r`, `\t`, `\0`, `\\`.
+    #[error(
+        "signature file `{file}`: `{field}` has a bad escape at byte {offset}; use `\\xNN`, `\\n`, `\\r`, `\\t`, `\\0` or `\\\\`"
+    )]
+    SignatureEscape {
+        /// The signature file name.
+        file: String,
+        /// Which field.
+        field: String,
+        /// Byte offset of the backslash.
+        offset: usize,
+    },
+    /// A signature breaks a rule of the format.
+    #[error("signature file `{file}` is invalid: {problem}")]
+    SignatureInvalid {
+        /// The signature file name.
+        file: String,
+        /// Which rule.
+        problem: &'static str,
+    },
+    /// The anchors could not be compiled into one automaton.
+    #[error("the signature anchors could not be compiled into one automaton")]
+    Automaton {
+        /// What the automaton builder said.
+        #[source]
+        source: aho_corasick::BuildError,
+    },
+}
+
+/// Loads and checks the embedded signatures, returning how many products they cover.
+pub fn check_signatures() -> Result<usize, &'static DetectError> {
+    CATALOG.as_ref().map(|catalog| catalog.signatures.len())
+}
+
+/// What a finding names: the product and how to cite it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) name: String,
+    pub(crate) kind: ComponentKind,
+    pub(crate) cpe_vendor: Option<String>,
+    pub(crate) cpe_product: Option<String>,
+    pub(crate) purl: Option<String>,
+}
+
+impl Identity {
+    fn of(signature: &Signature) -> Self {
+        Self {
+            name: signature.name.clone(),
+            kind: signature.kind,
+            cpe_vendor: signature.cpe_vendor.clone(),
+            cpe_product: signature.cpe_product.clone(),
+            purl: signature.purl.clone(),
+        }
+    }
+}
+
+/// What one file gave.
+struct FileResult {
+    location: String,
+    file_name: String,
+    soname: Option<String>,
+    needed: Vec<String>,
+    findings: Vec<Finding>,
+    comments: Vec<String>,
+    diagnostics: Vec<Diagnostic>,
+    digests: Option<Digests>,
+}
+
+/// Finds the components in `vfs`. See the crate docs.
+pub fn detect(vfs: &Vfs) -> Detection {
+    let mut diagnostics = Vec::new();
+    let catalog = match CATALOG.as_ref() {
+        Ok(catalog) => Some(catalog),
+        Err(err) => {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "consign-detect",
+                    format!("{err}; only package databases and object facts were used"),
+                )
+                .severity(Severity::Error),
+            );
+            None
+        }
+    };
+    let files: Vec<_> = vfs.files().collect();
+    let results: Vec<FileResult> = files
+        .par_iter()
+        .map(|(node, data)| {
+            analyse_file(
+                catalog,
+                &node.path,
+                node.file_name(),
+                node.inner_path(),
+                data,
+            )
+        })
+        .collect();
+    merge(results, diagnostics)
+}
+
+fn analyse_file(
+    catalog: Option<&Catalog>,
+    location: &str,
+    file_name: &str,
+    inner_path: &str,
+    data: &[u8],
+) -> FileResult {
+    let mut diagnostics = Vec::new();
+    let facts = elf::read(data, location, &mut diagnostics);
+    let mut findings = Vec::new();
+    if let Some(catalog) = catalog {
+        let names = FileNames {
+            file_name,
+            soname: facts.soname.as_deref(),
+            is_object: data.starts_with(b"\x7fELF"),
+        };
+        findings = scan::scan_file(catalog, location, data, &names, &facts);
+        if let Some(kind) = pkgdb::database_kind(inner_path) {
+            findings.extend(package_findings(catalog, location, kind, data));
+        }
+    }
+    for module in &facts.modules {
+        findings.push(Finding {
+            identity: Identity {
+                name: module.name.clone(),
+                kind: ComponentKind::Library,
+                cpe_vendor: None,
+                cpe_product: None,
+                purl: Some(module.purl.clone()),
+            },
+            version: Some(module.version.clone()),
+            occurrence: Occurrence {
+                location: location.to_owned(),
+                offset: None,
+                matched: Some(module.matched.clone()),
+                method: module.method,
+                confidence: module.confidence,
+            },
+        });
+    }
+    let digests = (!findings.is_empty()).then(|| Digests::of(data));
+    FileResult {
+        location: location.to_owned(),
+        file_name: file_name.to_owned(),
+        soname: facts.soname,
+        needed: facts.needed,
+        findings,
+        comments: facts.comments,
+        diagnostics,
+        digests,
+    }
+}
+
+fn package_findings(
+    catalog: &Catalog,
+    location: &str,
+    kind: pkgdb::Database,
+    data: &[u8],
+) -> Vec<Finding> {
+    pkgdb::parse(kind, data)
+        .into_iter()
+        .map(|package| {
+            let signature = catalog.by_package(&package.name).or_else(|| {
+                package
+                    .source
+                    .as_deref()
+                    .and_then(|source| catalog.by_package(source))
+            });
+            let identity = signature.map_or_else(
+                || {
+                    let name = package
+                        .source
+                        .clone()
+                        .unwrap_or_else(|| package.name.clone())
+                        .to_lowercase();
+                    Identity {
+                        purl: Some(format!("pkg:generic/{name}")),
+                        name,
+                        kind: ComponentKind::Library,
+                        cpe_vendor: None,
+                        cpe_product: None,
+                    }
+                },
+                Identity::of,
+            );
+            Finding {
+                identity,
+                version: Some(pkgdb::upstream_version(&package.version)),
+                occurrence: Occurrence {
+                    location: location.to_owned(),
+                    offset: Some(package.offset),
+                    matched: Some(format!("{} {}", package.name, package.version)),
+                    method: Method::ManifestAnalysis,
+                    confidence: Confidence::High,
+                },
+            }
+        })
+        .collect()
+}
+
+fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detection {
+    // Which component names each SONAME (or library file name) provides.
+    let mut providers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for result in &results {
+        for finding in &result.findings {
+            if let Some(soname) = &result.soname {
+                providers
+                    .entry(soname.as_str())
+                    .or_default()
+                    .insert(finding.identity.name.as_str());
+            }
+            providers
+                .entry(result.file_name.as_str())
+                .or_default()
+                .insert(finding.identity.name.as_str());
+        }
+    }
+    let mut depends: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for result in &results {
+        let needed: BTreeSet<&str> = result
+            .needed
+            .iter()
+            .filter_map(|soname| providers.get(soname.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        for finding in &result.findings {
+            let entry = depends.entry(finding.identity.name.clone()).or_default();
+            entry.extend(
+                needed
+                    .iter()
+                    .filter(|name| **name != finding.identity.name)
+                    .map(|name| (*name).to_owned()),
+            );
+        }
+    }
+
+    let mut toolchain: BTreeMap<String, Toolchain> = BTreeMap::new();
+    let mut components: BTreeMap<(String, Option<String>), Component> = BTreeMap::new();
+    for result in results {
+        diagnostics.extend(result.diagnostics);
+        for comment in &result.comments {
+            if let Some((name, version)) = elf::toolchain_of(comment) {
+                toolchain
+                    .entry(comment.clone())
+                    .or_insert_with(|| Toolchain {
+                        name,
+                        version,
+                        text: comment.clone(),
+                        locations: Vec::new(),
+                    })
+                    .locations
+                    .push(result.location.clone());
+            }
+        }
+        for finding in result.findings {
+            let key = (finding.identity.name.clone(), finding.version.clone());
+            let component = components
+                .entry(key)
+                .or_insert_with(|| new_component(&finding));
+            component.occurrences.push(finding.occurrence);
+            if let Some(digests) = result.digests
+                && !component
+                    .files
+                    .iter()
+                    .any(|(path, _)| *path == result.location)
+            {
+                component.files.push((result.location.clone(), digests));
+            }
+        }
+    }
+
+    // A packaging suffix is not a different release: `30+20221128` from a package database and `30`
+    // from the binary are one component, kept under the release the binary states.
+    let keys: Vec<(String, Option<String>)> = components.keys().cloned().collect();
+    for (name, version) in &keys {
+        let Some(version) = version else { continue };
+        let Some(base) = keys.iter().find_map(|(other_name, other)| {
+            let other = other.as_ref()?;
+            let rest = version.strip_prefix(other.as_str())?;
+            (other_name == name && (rest.starts_with('+') || rest.starts_with('~')))
+                .then(|| other.clone())
+        }) else {
+            continue;
+        };
+        if let Some(suffixed) = components.remove(&(name.clone(), Some(version.clone())))
+            && let Some(target) = components.get_mut(&(name.clone(), Some(base)))
+        {
+            target.occurrences.extend(suffixed.occurrences);
+            for file in suffixed.files {
+                if !target.files.iter().any(|(path, _)| *path == file.0) {
+                    target.files.push(file);
+                }
+            }
+        }
+    }
+
+    // A name seen without a version joins the only version seen for that name, if there is one.
+    let names: BTreeSet<String> = components.keys().map(|(name, _)| name.clone()).collect();
+    for name in names {
+        let versions: Vec<Option<String>> = components
+            .keys()
+            .filter(|(key, _)| *key == name)
+            .map(|(_, version)| version.clone())
+            .collect();
+        let known: Vec<&String> = versions.iter().flatten().collect();
+        if known.len() == 1
+            && let Some(unversioned) = components.remove(&(name.clone(), None))
+            && let Some(target) = components.get_mut(&(name.clone(), Some(known[0].clone())))
+        {
+            target.occurrences.extend(unversioned.occurrences);
+            for file in unversioned.files {
+                if !target.files.iter().any(|(path, _)| *path == file.0) {
+                    target.files.push(file);
+                }
+            }
+        }
+        if known.len() > 1 {
+            let manifest: Vec<&String> = known
+                .iter()
+                .copied()
+                .filter(|version| {
+                    components
+                        .get(&(name.clone(), Some((*version).clone())))
+                        .is_some_and(|component| {
+                            component
+                                .occurrences
+                                .iter()
+                                .any(|occurrence| occurrence.method == Method::ManifestAnalysis)
+                        })
+                })
+                .collect();
+            if !manifest.is_empty() {
+                diagnostics.push(
+                    Diagnostic::warning(
+                        name.clone(),
+                        format!(
+                            "the package database says {name} {} but the binaries say {}; both are reported",
+                            join(&manifest),
+                            join(&known.iter().copied().filter(|v| !manifest.contains(v)).collect::<Vec<_>>())
+                        ),
+                    )
+                    .with_hint("check whether the image carries two builds of it or a stale package database"),
+                );
+            }
+        }
+    }
+
+    let mut components: Vec<Component> = components
+        .into_values()
+        .map(|mut component| {
+            component
+                .occurrences
+                .sort_by(|a, b| (&a.location, a.offset).cmp(&(&b.location, b.offset)));
+            component.occurrences.dedup();
+            component.files.sort_by(|a, b| a.0.cmp(&b.0));
+            let best = component
+                .occurrences
+                .iter()
+                .map(|o| o.confidence)
+                .max()
+                .unwrap_or(Confidence::Low);
+            let methods: BTreeSet<Method> =
+                component.occurrences.iter().map(|o| o.method).collect();
+            component.confidence = if methods.len() > 1 && best >= Confidence::Medium {
+                Confidence::High
+            } else {
+                best
+            };
+            if let Some(deps) = depends.get(&component.name) {
+                component.depends_on = deps.iter().cloned().collect();
+            }
+            component
+        })
+        .collect();
+    components.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+    let mut toolchain: Vec<Toolchain> = toolchain.into_values().collect();
+    for tool in &mut toolchain {
+        tool.locations.sort();
+        tool.locations.dedup();
+    }
+    diagnostics.sort_by(|a, b| {
+        (&a.location, a.offset, &a.message).cmp(&(&b.location, b.offset, &b.message))
+    });
+    Detection {
+        components,
+        toolchain,
+        diagnostics,
+    }
+}
+
+fn join(versions: &[&String]) -> String {
+    versions
+        .iter()
+        .map(|v| v.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn new_component(finding: &Finding) -> Component {
+    Component {
+        name: finding.identity.name.clone(),
+        version: finding.version.clone(),
+        kind: finding.identity.kind,
+        cpe_vendor: finding.identity.cpe_vendor.clone(),
+        cpe_product: finding.identity.cpe_product.clone(),
+        purl: finding.identity.purl.clone(),
+        supplier: None,
+        licenses: Vec::new(),
+        occurrences: Vec::new(),
+        confidence: Confidence::Low,
+        files: Vec::new(),
+        depends_on: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use consign_model::{NodeKind, VfsNode};
+
+    use super::*;
+    use crate::signature::TestExpect;
+
+    fn file(path: &str, data: &[u8]) -> VfsNode {
+        VfsNode {
+            path: path.to_owned(),
+            provenance: Vec::new(),
+            kind: NodeKind::File {
+                data: bytes::Bytes::copy_from_slice(data),
+            },
+            mode: Some(0o755),
+        }
+    }
+
+    /// Runs every positive and negative case of every signature file.
+    #[test]
+    fn signature_cases() {
+        let catalog = CATALOG.as_ref().unwrap();
+        let mut failures = Vec::new();
+        let mut positives = 0;
+        for signature in &catalog.signatures {
+            for (idx, test) in signature.tests.iter().enumerate() {
+                let name = test.file.as_deref().unwrap_or("excerpt.bin");
+                let detection = detect(&Vfs {
+                    nodes: vec![file(name, &test.excerpt)],
+                });
+                let found: Vec<&Component> = detection
+                    .components
+                    .iter()
+                    .filter(|c| c.name == signature.name)
+                    .collect();
+                match test.expect {
+                    TestExpect::Positive => {
+                        positives += 1;
+                        let ok = found.iter().any(|c| c.version == test.version);
+                        if !ok {
+                            failures.push(format!(
+                                "{} test[{idx}] ({}): expected version {:?}, got {:?}",
+                                signature.file,
+                                test.origin,
+                                test.version,
+                                found.iter().map(|c| &c.version).collect::<Vec<_>>()
+                            ));
+                        }
+                    }
+                    TestExpect::Negative => {
+                        let bad = found
+                            .iter()
+                            .any(|c| test.version.is_none() || c.version == test.version);
+                        if bad {
+                            failures.push(format!(
+                                "{} test[{idx}] ({}): must not match, but did",
+                                signature.file, test.origin
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} failing signature cases:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        assert!(positives >= catalog.signatures.len());
+    }
+
+    #[test]
+    fn merges_dependencies_and_toolchain() {
+        let libz = file(
+            "/lib/libz.so.1.2.13",
+            b"\0 inflate 1.2.13 Copyright 1995-2022 Mark Adler \0",
+        );
+        let busybox = file(
+            "/bin/busybox",
+            b"\0BusyBox v1.35.0 (2023-01-01) multi-call binary\0",
+        );
+        let detection = detect(&Vfs {
+            nodes: vec![busybox, libz],
+        });
+        let got: Vec<(&str, Option<&str>)> = detection
+            .components
+            .iter()
+            .map(|c| (c.name.as_str(), c.version.as_deref()))
+            .collect();
+        assert_eq!(got, [("busybox", Some("1.35.0")), ("zlib", Some("1.2.13"))]);
+        assert_eq!(detection.components[1].files.len(), 1);
+        assert!(detection.components[0].confidence == Confidence::High);
+    }
+
+    #[test]
+    fn package_database_and_reconciliation() {
+        let status = file(
+            "/var/lib/dpkg/status",
+            b"Package: zlib1g\nStatus: install ok installed\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n\nPackage: base-files\nStatus: install ok installed\nVersion: 12.4+deb12u5\n",
+        );
+        let libz = file(
+            "/lib/libz.so.1.2.11",
+            b"\0 inflate 1.2.11 Copyright 1995-2017 Mark Adler \0",
+        );
+        let detection = detect(&Vfs {
+            nodes: vec![status, libz],
+        });
+        let got: Vec<(&str, Option<&str>)> = detection
+            .components
+            .iter()
+            .map(|c| (c.name.as_str(), c.version.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("base-files", Some("12.4+deb12u5")),
+                ("zlib", Some("1.2.11")),
+                ("zlib", Some("1.2.13"))
+            ]
+        );
+        assert_eq!(
+            detection.diagnostics.len(),
+            1,
+            "{:?}",
+            detection.diagnostics
+        );
+        assert!(
+            detection.diagnostics[0]
+                .message
+                .contains("package database says zlib 1.2.13")
+        );
+    }
+
+    #[test]
+    fn packaging_suffix_merges_with_binary_release() {
+        let status = file(
+            "/var/lib/dpkg/status",
+            b"Package: kmod\nStatus: install ok installed\nVersion: 30+20221128-1\n",
+        );
+        let kmod = file("/bin/kmod", b"\0kmod version 30\0+ZSTD +XZ\0");
+        let libkmod = file("/lib/libkmod.so.2.4.0", b"\0");
+        let detection = detect(&Vfs {
+            nodes: vec![status, kmod, libkmod],
+        });
+        let got: Vec<(&str, Option<&str>, usize)> = detection
+            .components
+            .iter()
+            .map(|c| (c.name.as_str(), c.version.as_deref(), c.occurrences.len()))
+            .collect();
+        assert_eq!(got, [("kmod", Some("30"), 3)]);
+        assert!(
+            detection.diagnostics.is_empty(),
+            "{:?}",
+            detection.diagnostics
+        );
+    }
+
+    #[test]
+    fn empty_and_garbage_input() {
+        assert_eq!(detect(&Vfs::default()), Detection::default());
+        let garbage: Vec<u8> = (0..100_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let detection = detect(&Vfs::single("x", garbage.into()));
+        assert!(detection.components.is_empty());
+    }
+}

@@ -4,6 +4,7 @@
 //!   directories, links), each with the chain of containers it came from ([`Provenance`]).
 //! - [`Component`] is one identified piece of software with its [`Occurrence`]s (the evidence).
 //! - [`Digests`] holds the SHA-256 and SHA-512 of some bytes, the two hashes every output carries.
+//! - [`ProductFile`] holds the facts about a product that only its manufacturer can give.
 //! - [`Diagnostic`] is a problem found in the input that did not stop the work.
 //!
 //! This crate does no I/O and holds no policy: only data and the few pure functions that belong to it.
@@ -11,9 +12,16 @@
 mod component;
 mod diagnostic;
 mod digest;
+mod product;
 mod vfs;
 
 pub use component::{Component, ComponentKind, Confidence, Method, Occurrence};
 pub use diagnostic::{Diagnostic, Severity};
 pub use digest::{Digests, HexDigestError, Sha256, Sha512};
+pub use product::{
+    Conformity, CraClass, Date, DateError, Identifier, Labels, Manufacturer,
+    PRODUCT_FILE_MAX_BYTES, PasswordScheme, Product, ProductFile, ProductFileError, ProductGap,
+    SecurityProperties, SupportPeriod, UkStatementOfCompliance, UpdateMechanism,
+    VulnerabilityDisclosure, gtin_is_valid,
+};
 pub use vfs::{NodeKind, Provenance, Vfs, VfsNode};

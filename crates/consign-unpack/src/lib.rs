@@ -1,17 +1,110 @@
 //! Unpacks firmware images into a [`consign_model::Vfs`], in process, with bounded resources.
 //!
+//! - [`unpack`] is the entry point: input bytes in, an [`Unpacked`] out: the flat file tree (every
+//!   node with its provenance chain) and a [`Report`] (the tree of containers found, the regions
+//!   nothing claimed, and every diagnostic). It never fails: damaged input gives diagnostics.
 //! - [`Limits`] bounds depth, entry count, output bytes and expansion ratio; [`Budget`] is the
 //!   running account of one unpacking job against them, shared by parallel workers.
 //! - [`decompress`] inflates every stream codec firmware uses, never past a given bound.
 //! - [`fs`] holds the filesystem parsers, each `&[u8] -> FsListing`.
+//! - [`write::write_tree`] puts an unpacked tree into a folder without ever writing outside it. It
+//!   is the only code in this crate that touches the file system.
 //!
-//! Nothing here touches the file system except the confined writer, which puts an unpacked tree
-//! into a folder without ever writing outside it.
+//! ```
+//! use consign_unpack::{Limits, unpack};
+//!
+//! let unpacked = unpack("empty.bin", bytes::Bytes::from_static(b"no containers here"), &Limits::default());
+//! assert_eq!(unpacked.vfs.nodes.len(), 1);
+//! assert!(unpacked.report.root.containers.is_empty());
+//! ```
 
 mod budget;
 pub mod decompress;
+mod engine;
+mod formats;
 pub mod fs;
 mod limits;
+mod lzo;
+mod registry;
+mod report;
+pub mod write;
+
+use bytes::Bytes;
+use consign_model::{Vfs, VfsNode};
 
 pub use budget::Budget;
 pub use limits::{Limit, Limits};
+pub use report::{BlobReport, ContainerReport, Region, Report, Totals, entropy};
+
+/// What [`unpack`] produced.
+#[derive(Clone, Debug)]
+pub struct Unpacked {
+    /// Every entry found: the input first (as a file named after it), then the contents of each
+    /// container, each followed by what was found inside it.
+    pub vfs: Vfs,
+    /// The tree of containers, unclaimed regions and diagnostics.
+    pub report: Report,
+}
+
+/// The names of the formats the carver recognises, in the order it prefers them.
+pub fn formats() -> Vec<&'static str> {
+    registry::FORMATS.iter().map(|f| f.name).collect()
+}
+
+/// Runs one format's probe and extractor on `data` as if the structure started at offset 0,
+/// without recursion. `None` when `format` is not one of [`formats`] or its probe rejects the
+/// header. For tests and fuzz targets that exercise a single parser.
+pub fn extract_format(format: &str, data: Bytes, limits: &Limits) -> Option<fs::FsListing> {
+    let entry = registry::FORMATS.iter().find(|f| f.name == format)?;
+    let probe = (entry.probe)(&data)?;
+    let data = match probe.size.and_then(|size| usize::try_from(size).ok()) {
+        Some(size) if size < data.len() => data.slice(..size),
+        _ => data,
+    };
+    Some((entry.extract)(&data, &Budget::new(*limits)))
+}
+
+/// Unpacks `data` (a file called `name`) recursively, within `limits`.
+///
+/// The input itself is the first node of the tree, so detectors see it too (a bare ELF or ROM).
+/// Files extracted from containers are scanned again, down to `limits.max_depth`. Logical paths
+/// look like `flash.bin/uimage@0x0/kernel`.
+pub fn unpack(name: &str, data: Bytes, limits: &Limits) -> Unpacked {
+    let budget = Budget::new(*limits);
+    let _ = budget.take_entry();
+    let engine = engine::Engine { budget: &budget };
+    let root = engine::Blob {
+        path: name.to_owned(),
+        provenance: Vec::new(),
+        data: data.clone(),
+        depth: 0,
+    };
+    let (nodes, root_report) = engine.scan(&root);
+    let mut vfs = Vfs::single(name, data);
+    vfs.nodes.extend(nodes);
+    let mut report = Report {
+        root: root_report,
+        totals: Totals::default(),
+    };
+    report.totals = totals(&vfs.nodes, &report);
+    Unpacked { vfs, report }
+}
+
+fn totals(nodes: &[VfsNode], report: &Report) -> Totals {
+    fn containers(blob: &BlobReport) -> u64 {
+        blob.containers
+            .iter()
+            .map(|c| 1 + c.children.iter().map(containers).sum::<u64>())
+            .sum()
+    }
+    Totals {
+        files: nodes.iter().filter(|n| n.data().is_some()).count() as u64,
+        bytes: nodes
+            .iter()
+            .filter_map(|n| n.data())
+            .map(|d| d.len() as u64)
+            .sum(),
+        containers: containers(&report.root),
+        diagnostics: report.diagnostics().len() as u64,
+    }
+}

@@ -11,6 +11,15 @@
 //! untrusted (bounded by the slice length and the [`Budget`]). Paths are returned as stored
 //! (untrusted); the confined writer normalises them.
 
+pub mod cramfs;
+pub mod ext;
+pub mod jffs2;
+pub mod romfs;
+pub mod squashfs;
+pub mod ubi;
+pub mod ubifs;
+pub mod yaffs2;
+
 use consign_model::{Diagnostic, NodeKind};
 
 #[allow(unused_imports)] // Used by every parser module.

@@ -1,0 +1,191 @@
+//! Package databases: dpkg `status` and `status.d/*`, opkg `status` and `*.control`, apk `installed`.
+//!
+//! # What it detects
+//!
+//! Every installed package with its exact name and version, as the distribution recorded it.
+//!
+//! # Evidence
+//!
+//! `manifest-analysis`, high confidence, pointing at the database file and the byte offset of the
+//! package's stanza. Package names are mapped to upstream product names through the `packages` field
+//! of the signature files (binary or source package name); a package no signature claims is reported
+//! under its source (or binary) package name.
+//!
+//! # Limits
+//!
+//! RPM databases (Berkeley DB or `SQLite`) are not read. Packages whose dpkg `Status` is not
+//! `install ok installed` are skipped. The Debian revision and epoch are removed from versions, and so
+//! are the repack suffixes `+dfsg`, `+ds` and `+repack`, which are not part of the upstream release.
+
+/// One installed package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Package {
+    /// Binary package name.
+    pub(crate) name: String,
+    /// Source package name, when the database records one.
+    pub(crate) source: Option<String>,
+    /// The version as recorded (epoch and revision included).
+    pub(crate) version: String,
+    /// Byte offset of the stanza in the database file.
+    pub(crate) offset: u64,
+}
+
+/// The kind of package database a path names, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Database {
+    /// Debian-style stanzas (dpkg status, opkg status, opkg control files).
+    Deb822,
+    /// Alpine `installed`: one-letter keys.
+    Apk,
+}
+
+/// Says whether the file at `inner_path` is a package database this module reads.
+pub(crate) fn database_kind(inner_path: &str) -> Option<Database> {
+    let path = inner_path.trim_start_matches('/');
+    if path.ends_with("var/lib/dpkg/status")
+        || path.contains("var/lib/dpkg/status.d/")
+        || path.ends_with("opkg/status")
+        || (path.contains("/opkg/info/") && path.ends_with(".control"))
+        || (path.contains("lib/opkg/") && path.ends_with(".control"))
+    {
+        Some(Database::Deb822)
+    } else if path.ends_with("lib/apk/db/installed") {
+        Some(Database::Apk)
+    } else {
+        None
+    }
+}
+
+/// Reads the installed packages of a database. Damaged stanzas are skipped, never fatal.
+pub(crate) fn parse(kind: Database, data: &[u8]) -> Vec<Package> {
+    let text = String::from_utf8_lossy(data);
+    let mut packages = Vec::new();
+    let mut offset = 0u64;
+    for stanza in text.split("\n\n") {
+        let stanza_offset = offset;
+        offset += stanza.len() as u64 + 2;
+        let (name_key, version_key, source_key) = match kind {
+            Database::Deb822 => ("Package", "Version", "Source"),
+            Database::Apk => ("P", "V", "o"),
+        };
+        let mut name = None;
+        let mut version = None;
+        let mut source = None;
+        let mut installed = true;
+        for line in stanza.lines() {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            if key == name_key {
+                name = Some(value.to_owned());
+            } else if key == version_key {
+                version = Some(value.to_owned());
+            } else if key == source_key {
+                // dpkg writes `Source: name (version)` when the versions differ.
+                source = value.split_whitespace().next().map(str::to_owned);
+            } else if kind == Database::Deb822 && key == "Status" {
+                installed = value.ends_with(" installed") || value == "installed";
+            }
+        }
+        if let (Some(name), Some(version), true) = (name, version, installed)
+            && !name.is_empty()
+            && !version.is_empty()
+        {
+            packages.push(Package {
+                name,
+                source,
+                version,
+                offset: stanza_offset,
+            });
+        }
+    }
+    packages
+}
+
+/// The upstream part of a Debian, opkg or apk version: no epoch, no revision, no repack suffix.
+pub(crate) fn upstream_version(version: &str) -> String {
+    let without_epoch = version.split_once(':').map_or(version, |(_, rest)| rest);
+    let without_revision =
+        without_epoch
+            .rsplit_once('-')
+            .map_or(without_epoch, |(upstream, revision)| {
+                // apk revisions are `-rN`; dpkg revisions hold no dot-free word like `20221128`.
+                if revision.is_empty() {
+                    without_epoch
+                } else {
+                    upstream
+                }
+            });
+    let mut out = without_revision;
+    for marker in ["+dfsg", ".dfsg", "+ds", "+repack", "~dfsg"] {
+        if let Some(idx) = out.find(marker) {
+            out = out.get(..idx).unwrap_or(out);
+        }
+    }
+    out.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dpkg_status() {
+        let text = b"Package: libc6\nStatus: install ok installed\nSource: glibc\nVersion: 2.36-9+deb12u14\n\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1.0-1\n\nPackage: busybox-static\nSource: busybox (1:1.35.0-4+deb12u1)\nVersion: 1:1.35.0-4+deb12u1+b1\n";
+        let packages = parse(Database::Deb822, text);
+        let got: Vec<(&str, Option<&str>, String)> = packages
+            .iter()
+            .map(|p| {
+                (
+                    p.name.as_str(),
+                    p.source.as_deref(),
+                    upstream_version(&p.version),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("libc6", Some("glibc"), "2.36".to_owned()),
+                ("busybox-static", Some("busybox"), "1.35.0".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn apk_installed() {
+        let packages = parse(
+            Database::Apk,
+            b"C:Q1abc\nP:musl\nV:1.2.4-r2\no:musl\n\nP:busybox\nV:1.36.1-r5\n",
+        );
+        assert_eq!(packages.len(), 2);
+        assert_eq!(upstream_version(&packages[0].version), "1.2.4");
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(upstream_version("1:1.2.13.dfsg-1"), "1.2.13");
+        assert_eq!(upstream_version("1.5.4+dfsg2-5"), "1.5.4");
+        assert_eq!(upstream_version("30+20221128-1"), "30+20221128");
+        assert_eq!(upstream_version("2022.83"), "2022.83");
+    }
+
+    #[test]
+    fn database_paths() {
+        assert_eq!(
+            database_kind("/var/lib/dpkg/status"),
+            Some(Database::Deb822)
+        );
+        assert_eq!(
+            database_kind("/usr/lib/opkg/status"),
+            Some(Database::Deb822)
+        );
+        assert_eq!(
+            database_kind("/usr/lib/opkg/info/busybox.control"),
+            Some(Database::Deb822)
+        );
+        assert_eq!(database_kind("/lib/apk/db/installed"), Some(Database::Apk));
+        assert_eq!(database_kind("/etc/status"), None);
+    }
+}

@@ -1,0 +1,393 @@
+//! The signature detector: one pass of the anchor automaton over a file's bytes, then the version
+//! regexes near each anchor, then the file-name and SONAME rules of each signature.
+//!
+//! # What it detects
+//!
+//! Every product that has a signature file: version strings (`BusyBox v1.35.0`, `expat_2.5.0`, the
+//! Linux banner), bare version strings inside a library that its SONAME identifies, releases that a
+//! project encodes in its library file name (`libzstd.so.1.5.4`) when the signature says that this
+//! project's ABI number is its release, GCC runtime libraries through their own `.comment`, and
+//! product names alone from SONAMEs and file names.
+//!
+//! # Evidence
+//!
+//! Anchored version strings are `binary-analysis` with high confidence. Bare version strings in an
+//! identified library and GCC's `.comment` are medium. Release numbers read from a file name are
+//! `filename`, medium. A SONAME or file name without a version is low confidence and carries no version.
+//!
+//! # Limits
+//!
+//! At most [`MAX_HITS_PER_PATTERN`] anchor hits per pattern and file are examined, so a file full of
+//! one anchor costs a bounded amount of work. A version string that no signature anchors is not found.
+
+use std::collections::BTreeSet;
+
+use consign_model::{Confidence, Method, Occurrence};
+
+use crate::Identity;
+use crate::elf::{ObjectFacts, toolchain_of};
+use crate::signature::{Catalog, Signature};
+
+/// How many hits of one anchor in one file are examined.
+pub(crate) const MAX_HITS_PER_PATTERN: usize = 64;
+/// How many regex matches a bare-version search looks at before giving up.
+const MAX_BARE_MATCHES: usize = 256;
+/// Longest matched text kept in an occurrence.
+const MAX_MATCHED_CHARS: usize = 160;
+
+/// One piece of evidence for one product in one file.
+#[derive(Debug, Clone)]
+pub(crate) struct Finding {
+    pub(crate) identity: Identity,
+    pub(crate) version: Option<String>,
+    pub(crate) occurrence: Occurrence,
+}
+
+/// The names a file answers to: its file name and, for a shared object, its SONAME.
+pub(crate) struct FileNames<'a> {
+    pub(crate) file_name: &'a str,
+    pub(crate) soname: Option<&'a str>,
+    pub(crate) is_object: bool,
+}
+
+impl FileNames<'_> {
+    /// True if the file name or the SONAME starts with one of `prefixes` at a name boundary.
+    fn matches(&self, prefixes: &[String]) -> bool {
+        prefixes.iter().any(|prefix| {
+            name_has_prefix(self.file_name, prefix)
+                || self
+                    .soname
+                    .is_some_and(|soname| name_has_prefix(soname, prefix))
+        })
+    }
+
+    /// True if the SONAME (not only the file name) matched, which is binary evidence.
+    fn soname_matches(&self, prefixes: &[String]) -> bool {
+        self.soname.is_some_and(|soname| {
+            prefixes
+                .iter()
+                .any(|prefix| name_has_prefix(soname, prefix))
+        })
+    }
+}
+
+/// `libz.so` is a prefix of `libz.so.1.2.13` but not of `libzstd.so.1`; `busybox` matches `busybox` only.
+fn name_has_prefix(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('-'))
+}
+
+/// Runs every signature over one file.
+pub(crate) fn scan_file(
+    catalog: &Catalog,
+    location: &str,
+    data: &[u8],
+    names: &FileNames<'_>,
+    facts: &ObjectFacts,
+) -> Vec<Finding> {
+    let mut findings: Vec<(usize, Finding)> = Vec::new();
+    let mut hits = vec![0usize; catalog.anchor_owner.len()];
+    for hit in catalog.automaton.find_overlapping_iter(data) {
+        let anchor_idx = hit.pattern().as_usize();
+        let Some(count) = hits.get_mut(anchor_idx) else {
+            continue;
+        };
+        *count += 1;
+        if *count > MAX_HITS_PER_PATTERN {
+            continue;
+        }
+        let Some(&(sig_idx, pattern_idx)) = catalog.anchor_owner.get(anchor_idx) else {
+            continue;
+        };
+        let Some(signature) = catalog.signatures.get(sig_idx) else {
+            continue;
+        };
+        let Some(pattern) = signature.patterns.get(pattern_idx) else {
+            continue;
+        };
+        if !pattern.only_in.is_empty() && !names.matches(&pattern.only_in) {
+            continue;
+        }
+        let Some(regex) = &pattern.regex else {
+            push(
+                &mut findings,
+                sig_idx,
+                signature,
+                None,
+                location,
+                hit.start(),
+                printable(data.get(hit.range()).unwrap_or_default()),
+                Method::BinaryAnalysis,
+                Confidence::Medium,
+            );
+            continue;
+        };
+        let window_start = hit.start().saturating_sub(pattern.window);
+        let window_end = hit.end().saturating_add(pattern.window).min(data.len());
+        let Some(window) = data.get(window_start..window_end) else {
+            continue;
+        };
+        let anchor_start = hit.start() - window_start;
+        let anchor_end = hit.end() - window_start;
+        for captures in regex.captures_iter(window) {
+            let Some(whole) = captures.get(0) else {
+                continue;
+            };
+            if whole.start() > anchor_start {
+                break;
+            }
+            if whole.end() < anchor_end {
+                continue;
+            }
+            let version = captures.name("version").or_else(|| captures.get(1));
+            let Some(version) = version.and_then(|m| std::str::from_utf8(m.as_bytes()).ok()) else {
+                continue;
+            };
+            if version.is_empty() {
+                continue;
+            }
+            push(
+                &mut findings,
+                sig_idx,
+                signature,
+                Some(version.to_owned()),
+                location,
+                window_start + whole.start(),
+                printable(whole.as_bytes()),
+                Method::BinaryAnalysis,
+                Confidence::High,
+            );
+            break;
+        }
+    }
+
+    for (sig_idx, signature) in catalog.signatures.iter().enumerate() {
+        let by_soname = !signature.sonames.is_empty() && names.matches(&signature.sonames);
+        let by_file = names.is_object && signature.files.iter().any(|file| file == names.file_name);
+        if !by_soname && !by_file {
+            continue;
+        }
+        let has_version = |findings: &[(usize, Finding)]| {
+            findings
+                .iter()
+                .any(|(idx, f)| *idx == sig_idx && f.version.is_some())
+        };
+        if by_soname && !has_version(&findings) {
+            bare_version(&mut findings, sig_idx, signature, location, data);
+        }
+        if by_soname && signature.version_from_comment && !has_version(&findings) {
+            for comment in &facts.comments {
+                if let Some((compiler, Some(version))) = toolchain_of(comment)
+                    && compiler == signature.name
+                {
+                    push(
+                        &mut findings,
+                        sig_idx,
+                        signature,
+                        Some(version),
+                        location,
+                        0,
+                        comment.clone(),
+                        Method::BinaryAnalysis,
+                        Confidence::Medium,
+                    );
+                    break;
+                }
+            }
+        }
+        if by_soname
+            && signature.soname_release
+            && !has_version(&findings)
+            && let Some(version) = release_from_file_name(names.file_name, &signature.sonames)
+        {
+            push(
+                &mut findings,
+                sig_idx,
+                signature,
+                Some(version),
+                location,
+                0,
+                names.file_name.to_owned(),
+                Method::Filename,
+                Confidence::Medium,
+            );
+        }
+        if !findings.iter().any(|(idx, _)| *idx == sig_idx) {
+            let (method, confidence, matched) =
+                if by_soname && names.soname_matches(&signature.sonames) {
+                    (
+                        Method::BinaryAnalysis,
+                        Confidence::Low,
+                        names.soname.unwrap_or_default().to_owned(),
+                    )
+                } else {
+                    (
+                        Method::Filename,
+                        Confidence::Low,
+                        names.file_name.to_owned(),
+                    )
+                };
+            push(
+                &mut findings,
+                sig_idx,
+                signature,
+                None,
+                location,
+                0,
+                matched,
+                method,
+                confidence,
+            );
+        }
+    }
+
+    // A product named without a version in a file that also gives its version adds nothing.
+    let versioned: BTreeSet<usize> = findings
+        .iter()
+        .filter(|(_, f)| f.version.is_some())
+        .map(|(idx, _)| *idx)
+        .collect();
+    findings
+        .into_iter()
+        .filter(|(idx, finding)| finding.version.is_some() || !versioned.contains(idx))
+        .map(|(_, finding)| finding)
+        .collect()
+}
+
+/// Adds a finding unless the same product and version was already found in this file.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site per evidence kind; a struct would only rename them"
+)]
+fn push(
+    findings: &mut Vec<(usize, Finding)>,
+    sig_idx: usize,
+    signature: &Signature,
+    version: Option<String>,
+    location: &str,
+    offset: usize,
+    matched: String,
+    method: Method,
+    confidence: Confidence,
+) {
+    if findings
+        .iter()
+        .any(|(idx, f)| *idx == sig_idx && f.version == version)
+    {
+        return;
+    }
+    let offset = (method == Method::BinaryAnalysis && !matched.is_empty()).then_some(offset as u64);
+    findings.push((
+        sig_idx,
+        Finding {
+            identity: Identity::of(signature),
+            version,
+            occurrence: Occurrence {
+                location: location.to_owned(),
+                offset,
+                matched: Some(matched),
+                method,
+                confidence,
+            },
+        },
+    ));
+}
+
+/// A version string alone in a library identified by SONAME, accepted only when exactly one value occurs.
+fn bare_version(
+    findings: &mut Vec<(usize, Finding)>,
+    sig_idx: usize,
+    signature: &Signature,
+    location: &str,
+    data: &[u8],
+) {
+    for regex in &signature.bare {
+        let mut values: BTreeSet<&[u8]> = BTreeSet::new();
+        let mut first = None;
+        for captures in regex.captures_iter(data).take(MAX_BARE_MATCHES) {
+            let Some(version) = captures.name("version").or_else(|| captures.get(1)) else {
+                continue;
+            };
+            first.get_or_insert((version.start(), version.as_bytes()));
+            values.insert(version.as_bytes());
+        }
+        if values.len() == 1
+            && let Some((offset, bytes)) = first
+            && let Ok(version) = std::str::from_utf8(bytes)
+        {
+            push(
+                findings,
+                sig_idx,
+                signature,
+                Some(version.to_owned()),
+                location,
+                offset,
+                printable(bytes),
+                Method::BinaryAnalysis,
+                Confidence::Medium,
+            );
+            return;
+        }
+    }
+}
+
+/// `libzstd.so.1.5.4` with prefix `libzstd.so` gives `1.5.4`; needs at least two numeric parts.
+fn release_from_file_name(file_name: &str, prefixes: &[String]) -> Option<String> {
+    prefixes.iter().find_map(|prefix| {
+        let rest = file_name.strip_prefix(prefix.as_str())?.strip_prefix('.')?;
+        let parts: Vec<&str> = rest.split('.').collect();
+        (parts.len() >= 2
+            && parts
+                .iter()
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit())))
+        .then(|| rest.to_owned())
+    })
+}
+
+/// Makes matched bytes readable: printable ASCII kept, runs of anything else shown as one `.`.
+pub(crate) fn printable(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let mut last_dot = false;
+    for &byte in bytes {
+        if out.len() >= MAX_MATCHED_CHARS {
+            break;
+        }
+        if (0x20..0x7f).contains(&byte) {
+            out.push(byte as char);
+            last_dot = false;
+        } else if !last_dot {
+            out.push('.');
+            last_dot = true;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes() {
+        assert!(name_has_prefix("libz.so.1.2.13", "libz.so"));
+        assert!(!name_has_prefix("libzstd.so.1", "libz.so"));
+        assert!(name_has_prefix("busybox", "busybox"));
+        assert!(!name_has_prefix("busyboxx", "busybox"));
+    }
+
+    #[test]
+    fn releases_from_file_names() {
+        let prefixes = vec!["libzstd.so".to_owned()];
+        assert_eq!(
+            release_from_file_name("libzstd.so.1.5.4", &prefixes).as_deref(),
+            Some("1.5.4")
+        );
+        assert_eq!(release_from_file_name("libzstd.so.1", &prefixes), None);
+        assert_eq!(release_from_file_name("libzstd.so.1.x", &prefixes), None);
+    }
+
+    #[test]
+    fn printable_text() {
+        assert_eq!(printable(b"2.10\0\0\0\0hostapd v%s"), "2.10.hostapd v%s");
+    }
+}

@@ -1,0 +1,420 @@
+//! Signature files: what they hold, how they are checked, and how they are compiled into one automaton.
+//!
+//! A signature file describes one product (see the crate docs for the walkthrough). This module turns
+//! the embedded TOML texts into a [`Catalog`]: the parsed signatures plus a single Aho-Corasick
+//! automaton over every anchor of every product, so each file is read once for all products.
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use consign_model::ComponentKind;
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+use crate::DetectError;
+
+include!(concat!(env!("OUT_DIR"), "/signatures.rs"));
+
+/// Default number of bytes on each side of an anchor that a version regex may look at.
+const DEFAULT_WINDOW: usize = 96;
+/// Largest window a signature may ask for, so a match never reads far from its anchor.
+const MAX_WINDOW: usize = 512;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignature {
+    name: String,
+    kind: RawKind,
+    cpe_vendor: Option<String>,
+    cpe_product: Option<String>,
+    purl: Option<String>,
+    #[serde(default)]
+    packages: Vec<String>,
+    #[serde(default)]
+    sonames: Vec<String>,
+    #[serde(default)]
+    soname_release: bool,
+    #[serde(default)]
+    version_from_comment: bool,
+    #[serde(default)]
+    files: Vec<String>,
+    #[serde(default)]
+    #[allow(
+        dead_code,
+        reason = "free text for readers of the file; kept so unknown fields stay an error"
+    )]
+    note: Option<String>,
+    #[serde(default)]
+    pattern: Vec<RawPattern>,
+    #[serde(default)]
+    bare: Vec<RawBare>,
+    #[serde(default)]
+    test: Vec<RawTest>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "kebab-case")]
+enum RawKind {
+    Library,
+    Application,
+    OperatingSystem,
+    Firmware,
+    Framework,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPattern {
+    anchor: String,
+    regex: Option<String>,
+    window: Option<usize>,
+    #[serde(default)]
+    only_in: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBare {
+    regex: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTest {
+    expect: TestExpect,
+    excerpt: String,
+    version: Option<String>,
+    file: Option<String>,
+    origin: String,
+}
+
+/// Whether a test excerpt must be recognised or must not be.
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum TestExpect {
+    /// The excerpt must give this product (with `version` when set).
+    Positive,
+    /// The excerpt must not give this product.
+    Negative,
+}
+
+/// One literal anchor and the regex that reads the version near it.
+pub(crate) struct Pattern {
+    /// The literal bytes that must occur.
+    pub(crate) anchor: Vec<u8>,
+    /// Reads the version around the anchor; `None` names the product without a version.
+    pub(crate) regex: Option<Regex>,
+    /// Bytes on each side of the anchor the regex may see.
+    pub(crate) window: usize,
+    /// File-name or SONAME prefixes the pattern is limited to; empty means any file.
+    pub(crate) only_in: Vec<String>,
+}
+
+/// A test case from a signature file.
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "only the signature test cases read them")
+)]
+pub(crate) struct SignatureTest {
+    pub(crate) expect: TestExpect,
+    pub(crate) excerpt: Vec<u8>,
+    pub(crate) version: Option<String>,
+    pub(crate) file: Option<String>,
+    pub(crate) origin: String,
+}
+
+/// One product's signature, parsed and compiled.
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "`file` and `tests` are read by the signature test cases"
+    )
+)]
+pub(crate) struct Signature {
+    /// The signature file it came from.
+    pub(crate) file: &'static str,
+    pub(crate) name: String,
+    pub(crate) kind: ComponentKind,
+    pub(crate) cpe_vendor: Option<String>,
+    pub(crate) cpe_product: Option<String>,
+    pub(crate) purl: Option<String>,
+    /// Package-database names (binary and source) that are this product.
+    pub(crate) packages: Vec<String>,
+    /// SONAME or file-name prefixes (`libz.so`) of this product's libraries.
+    pub(crate) sonames: Vec<String>,
+    /// True when the numbers after `.so.` in the real file name are the release (zlib, zstd).
+    pub(crate) soname_release: bool,
+    /// True when this product's own libraries are built by itself and `.comment` gives the release (GCC).
+    pub(crate) version_from_comment: bool,
+    /// File names that raise confidence.
+    pub(crate) files: Vec<String>,
+    pub(crate) patterns: Vec<Pattern>,
+    /// Version regexes run over a whole file that `sonames` identified as this product.
+    pub(crate) bare: Vec<Regex>,
+    pub(crate) tests: Vec<SignatureTest>,
+}
+
+/// All signatures and the automaton over their anchors.
+pub(crate) struct Catalog {
+    pub(crate) signatures: Vec<Signature>,
+    /// Anchors of every pattern of every signature, in the order of `anchor_owner`.
+    pub(crate) automaton: AhoCorasick,
+    /// For each automaton pattern: (signature index, pattern index).
+    pub(crate) anchor_owner: Vec<(usize, usize)>,
+}
+
+/// The catalog built from the embedded files, once per process.
+pub(crate) static CATALOG: LazyLock<Result<Catalog, DetectError>> =
+    LazyLock::new(|| Catalog::build(SIGNATURE_FILES));
+
+impl Catalog {
+    /// Parses and compiles signature files given as (file name, text).
+    pub(crate) fn build(
+        files: &'static [(&'static str, &'static str)],
+    ) -> Result<Self, DetectError> {
+        let mut signatures = Vec::with_capacity(files.len());
+        for (file, text) in files {
+            signatures.push(parse_signature(file, text)?);
+        }
+        let mut anchors: Vec<&[u8]> = Vec::new();
+        let mut anchor_owner = Vec::new();
+        for (sig_idx, signature) in signatures.iter().enumerate() {
+            for (pattern_idx, pattern) in signature.patterns.iter().enumerate() {
+                anchors.push(&pattern.anchor);
+                anchor_owner.push((sig_idx, pattern_idx));
+            }
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&anchors)
+            .map_err(|source| DetectError::Automaton { source })?;
+        Ok(Self {
+            signatures,
+            automaton,
+            anchor_owner,
+        })
+    }
+
+    /// The signature whose `packages` list holds `package`.
+    pub(crate) fn by_package(&self, package: &str) -> Option<&Signature> {
+        self.signatures
+            .iter()
+            .find(|signature| signature.packages.iter().any(|name| name == package))
+    }
+}
+
+fn parse_signature(file: &'static str, text: &str) -> Result<Signature, DetectError> {
+    let raw: RawSignature = toml::from_str(text).map_err(|source| DetectError::SignatureToml {
+        file: file.to_owned(),
+        source: Box::new(source),
+    })?;
+    let invalid = |problem: &'static str| DetectError::SignatureInvalid {
+        file: file.to_owned(),
+        problem,
+    };
+    if raw.name.is_empty() || raw.name != raw.name.to_lowercase() {
+        return Err(invalid(
+            "`name` must be the lower-case upstream product name",
+        ));
+    }
+    if raw.pattern.is_empty()
+        && raw.sonames.is_empty()
+        && raw.files.is_empty()
+        && raw.packages.is_empty()
+    {
+        return Err(invalid(
+            "a signature needs at least one `pattern`, `sonames`, `files` or `packages` entry",
+        ));
+    }
+    if !raw
+        .test
+        .iter()
+        .any(|test| test.expect == TestExpect::Positive)
+    {
+        return Err(invalid("a signature needs at least one positive `test`"));
+    }
+    let mut patterns = Vec::with_capacity(raw.pattern.len());
+    for (index, pattern) in raw.pattern.iter().enumerate() {
+        let anchor = unescape(&pattern.anchor).map_err(|offset| DetectError::SignatureEscape {
+            file: file.to_owned(),
+            field: format!("pattern[{index}].anchor"),
+            offset,
+        })?;
+        if anchor.len() < 4 {
+            return Err(invalid(
+                "an anchor must be at least 4 bytes, or it matches everywhere",
+            ));
+        }
+        let regex = pattern
+            .regex
+            .as_deref()
+            .map(|text| compile(text, file, &format!("pattern[{index}].regex")))
+            .transpose()?;
+        let window = pattern.window.unwrap_or(DEFAULT_WINDOW);
+        if window > MAX_WINDOW {
+            return Err(invalid("`window` is larger than 512 bytes"));
+        }
+        patterns.push(Pattern {
+            anchor,
+            regex,
+            window,
+            only_in: pattern.only_in.clone(),
+        });
+    }
+    let mut bare = Vec::with_capacity(raw.bare.len());
+    for (index, entry) in raw.bare.iter().enumerate() {
+        bare.push(compile(
+            &entry.regex,
+            file,
+            &format!("bare[{index}].regex"),
+        )?);
+    }
+    if !bare.is_empty() && raw.sonames.is_empty() {
+        return Err(invalid(
+            "`bare` regexes need `sonames` to say which files they may read",
+        ));
+    }
+    let mut tests = Vec::with_capacity(raw.test.len());
+    for (index, test) in raw.test.into_iter().enumerate() {
+        let excerpt = unescape(&test.excerpt).map_err(|offset| DetectError::SignatureEscape {
+            file: file.to_owned(),
+            field: format!("test[{index}].excerpt"),
+            offset,
+        })?;
+        tests.push(SignatureTest {
+            expect: test.expect,
+            excerpt,
+            version: test.version,
+            file: test.file,
+            origin: test.origin,
+        });
+    }
+    Ok(Signature {
+        file,
+        name: raw.name,
+        kind: match raw.kind {
+            RawKind::Library => ComponentKind::Library,
+            RawKind::Application => ComponentKind::Application,
+            RawKind::OperatingSystem => ComponentKind::OperatingSystem,
+            RawKind::Firmware => ComponentKind::Firmware,
+            RawKind::Framework => ComponentKind::Framework,
+        },
+        cpe_vendor: raw.cpe_vendor,
+        cpe_product: raw.cpe_product,
+        purl: raw.purl,
+        packages: raw.packages,
+        sonames: raw.sonames,
+        soname_release: raw.soname_release,
+        version_from_comment: raw.version_from_comment,
+        files: raw.files,
+        patterns,
+        bare,
+        tests,
+    })
+}
+
+fn compile(text: &str, file: &str, field: &str) -> Result<Regex, DetectError> {
+    // Byte mode: firmware strings are not UTF-8, and `\d` must mean ASCII digits only.
+    let regex = RegexBuilder::new(text)
+        .unicode(false)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|source| DetectError::SignatureRegex {
+            file: file.to_owned(),
+            field: field.to_owned(),
+            source,
+        })?;
+    let has_version_group =
+        regex.capture_names().any(|name| name == Some("version")) || regex.captures_len() > 1;
+    if has_version_group {
+        Ok(regex)
+    } else {
+        Err(DetectError::SignatureInvalid {
+            file: file.to_owned(),
+            problem: "a version regex needs a capture group (`version` or the first group)",
+        })
+    }
+}
+
+/// Decodes the escapes used in signature files: `\xNN`, `\n`, `\r`, `\t`, `\0`, `\\`.
+///
+/// Returns the byte offset of a bad escape on error.
+pub(crate) fn unescape(text: &str) -> Result<Vec<u8>, usize> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut idx = 0;
+    while let Some(&byte) = bytes.get(idx) {
+        if byte != b'\\' {
+            out.push(byte);
+            idx += 1;
+            continue;
+        }
+        let escaped = *bytes.get(idx + 1).ok_or(idx)?;
+        match escaped {
+            b'x' => {
+                let hex = bytes.get(idx + 2..idx + 4).ok_or(idx)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| idx)?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| idx)?);
+                idx += 4;
+                continue;
+            }
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'0' => out.push(0),
+            b'\\' => out.push(b'\\'),
+            _ => return Err(idx),
+        }
+        idx += 2;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescape_decodes_and_rejects() {
+        assert_eq!(unescape(r"a\x00b\n\\").unwrap(), b"a\0b\n\\");
+        assert_eq!(unescape(r"abc\q"), Err(3));
+        assert_eq!(unescape(r"\x0"), Err(0));
+    }
+
+    #[test]
+    fn every_embedded_signature_compiles() {
+        let catalog = CATALOG.as_ref().unwrap();
+        assert_eq!(catalog.signatures.len(), SIGNATURE_FILES.len());
+        let mut names: Vec<&str> = catalog.signatures.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(
+            before,
+            names.len(),
+            "two signature files name the same product"
+        );
+    }
+
+    #[test]
+    fn bad_signatures_are_errors() {
+        static NO_TEST: &[(&str, &str)] = &[(
+            "x.toml",
+            "name = \"x\"\nkind = \"library\"\nsonames = [\"libx.so\"]\n",
+        )];
+        static SHORT: &[(&str, &str)] = &[(
+            "y.toml",
+            "name = \"y\"\nkind = \"library\"\n[[pattern]]\nanchor = \"ab\"\n[[test]]\nexpect = \"positive\"\nexcerpt = \"ab\"\norigin = \"o\"\n",
+        )];
+        let err = Catalog::build(NO_TEST).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "signature file `x.toml` is invalid: a signature needs at least one positive `test`"
+        );
+
+        let err = Catalog::build(SHORT).err().unwrap();
+        assert!(err.to_string().contains("at least 4 bytes"), "{err}");
+    }
+}

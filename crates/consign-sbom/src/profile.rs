@@ -1,0 +1,640 @@
+//! Regulators' profiles: which fields an SBOM must carry beyond what the schema requires.
+//!
+//! - [`Profile::BsiTr031832`]: BSI TR-03183-2 version 2.1.0 (2025-08-20). Each rule cites the
+//!   section of the guideline: 4 (format), 5.2.1 (SBOM-level fields), 5.2.2 (component fields,
+//!   including the `bsi:component:*` properties), 5.2.4 (other unique identifiers, when they exist).
+//! - [`Profile::Ntia`]: the NTIA minimum elements (2021): supplier, component name, version, other
+//!   unique identifiers, dependency relationship, author of SBOM data, timestamp.
+//!
+//! Checks run over plain JSON, so they apply to any tool's SBOM, and never panic on wrong types: a
+//! field of the wrong type counts as missing. Every gap says who can supply the missing fact
+//! ([`FactSource`]): some facts no scanner can know and only the manufacturer or the component's
+//! supplier can give.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// A profile to check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Profile {
+    /// BSI TR-03183-2 v2.1 (`bsi-tr-03183-2`).
+    #[serde(rename = "bsi-tr-03183-2")]
+    BsiTr031832,
+    /// NTIA minimum elements (`ntia`).
+    Ntia,
+}
+
+impl FromStr for Profile {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "bsi-tr-03183-2" | "bsi" => Ok(Profile::BsiTr031832),
+            "ntia" => Ok(Profile::Ntia),
+            other => Err(format!(
+                "unknown profile `{}`; use `bsi-tr-03183-2` or `ntia`",
+                crate::error::excerpt(other)
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Profile::BsiTr031832 => "bsi-tr-03183-2",
+            Profile::Ntia => "ntia",
+        })
+    }
+}
+
+/// Who can supply a missing fact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FactSource {
+    /// The SBOM tool should have written it.
+    Tool,
+    /// Only the product's manufacturer can give it (put it in the product file).
+    Manufacturer,
+    /// Only the component's supplier or upstream project can give it (or the manufacturer who
+    /// knows the supplier).
+    Supplier,
+}
+
+/// How much a gap matters under the profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Requirement {
+    /// The profile requires it (BSI "MUST"/"SHALL", NTIA minimum element).
+    Required,
+    /// Required when it exists (BSI "if it exists").
+    IfExists,
+}
+
+/// One field a profile wants that the document does not have.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProfileGap {
+    /// JSON pointer of where the field belongs (`/components/3`).
+    pub pointer: String,
+    /// Rule id (`bsi-tr-03183-2:5.2.2:hash-sha-512`).
+    pub rule: String,
+    /// Section of the guideline (`5.2.2`), or the NTIA element name.
+    pub section: &'static str,
+    /// What to add, one line.
+    pub message: String,
+    /// Who can supply it.
+    pub source: FactSource,
+    /// Required, or required when it exists.
+    pub requirement: Requirement,
+}
+
+struct Checker {
+    profile: Profile,
+    gaps: Vec<ProfileGap>,
+}
+
+impl Checker {
+    fn gap(
+        &mut self,
+        pointer: &str,
+        (section, id): (&'static str, &str),
+        message: String,
+        source: FactSource,
+        requirement: Requirement,
+    ) {
+        self.gaps.push(ProfileGap {
+            pointer: pointer.to_owned(),
+            rule: format!("{}:{section}:{id}", self.profile),
+            section,
+            message,
+            source,
+            requirement,
+        });
+    }
+}
+
+fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn array<'a>(value: &'a Value, key: &str) -> &'a [Value] {
+    value
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// An organisation with an e-mail or URL (what BSI accepts as "creator").
+fn entity_has_contact(entity: Option<&Value>) -> bool {
+    let Some(entity) = entity else { return false };
+    array(entity, "url")
+        .iter()
+        .any(|u| u.as_str().is_some_and(|s| !s.is_empty()))
+        || array(entity, "contact")
+            .iter()
+            .any(|c| text(c, "email").is_some())
+}
+
+fn entity_has_name(entity: Option<&Value>) -> bool {
+    entity.is_some_and(|e| text(e, "name").is_some())
+}
+
+/// Every component with its pointer: the metadata component, then `components`, with nested ones.
+fn components(bom: &Value) -> Vec<(String, &Value)> {
+    fn walk<'a>(
+        pointer: String,
+        component: &'a Value,
+        out: &mut Vec<(String, &'a Value)>,
+        depth: usize,
+    ) {
+        if !component.is_object() || depth > 32 {
+            return;
+        }
+        for (idx, child) in array(component, "components").iter().enumerate() {
+            walk(format!("{pointer}/components/{idx}"), child, out, depth + 1);
+        }
+        out.push((pointer, component));
+    }
+    let mut out = Vec::new();
+    if let Some(root) = bom.get("metadata").and_then(|m| m.get("component")) {
+        walk("/metadata/component".to_owned(), root, &mut out, 0);
+    }
+    for (idx, component) in array(bom, "components").iter().enumerate() {
+        walk(format!("/components/{idx}"), component, &mut out, 0);
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn property_values<'a>(component: &'a Value, name: &str) -> Vec<&'a str> {
+    array(component, "properties")
+        .iter()
+        .filter(|p| p.get("name").and_then(Value::as_str) == Some(name))
+        .filter_map(|p| p.get("value").and_then(Value::as_str))
+        .collect()
+}
+
+fn is_root(pointer: &str) -> bool {
+    pointer.starts_with("/metadata/component")
+}
+
+/// Checks `bom` (CycloneDX JSON) against `profile`. An empty list means no gaps.
+pub fn check_profile(bom: &Value, profile: Profile) -> Vec<ProfileGap> {
+    let mut checker = Checker {
+        profile,
+        gaps: Vec::new(),
+    };
+    match profile {
+        Profile::BsiTr031832 => bsi(bom, &mut checker),
+        Profile::Ntia => ntia(bom, &mut checker),
+    }
+    checker.gaps
+}
+
+fn spec_at_least_1_6(bom: &Value) -> bool {
+    let Some(version) = text(bom, "specVersion") else {
+        return false;
+    };
+    let mut parts = version.split('.').map(str::parse::<u32>);
+    matches!((parts.next(), parts.next()), (Some(Ok(major)), Some(Ok(minor))) if major > 1 || (major == 1 && minor >= 6))
+}
+
+fn dependency_refs(bom: &Value) -> BTreeSet<&str> {
+    array(bom, "dependencies")
+        .iter()
+        .filter_map(|d| d.get("ref").and_then(Value::as_str))
+        .collect()
+}
+
+fn bsi(bom: &Value, c: &mut Checker) {
+    use FactSource::{Manufacturer, Supplier, Tool};
+    use Requirement::{IfExists, Required};
+    if text(bom, "bomFormat") != Some("CycloneDX") || !spec_at_least_1_6(bom) {
+        c.gap(
+            "/specVersion",
+            ("4", "format"),
+            "write the SBOM as CycloneDX 1.6 or later (TR-03183-2 v2.1 accepts no earlier version)"
+                .into(),
+            Tool,
+            Required,
+        );
+    }
+    let metadata = bom.get("metadata");
+    let creator = metadata.is_some_and(|m| {
+        entity_has_contact(m.get("manufacturer"))
+            || entity_has_contact(m.get("supplier"))
+            || array(m, "authors")
+                .iter()
+                .any(|a| text(a, "email").is_some())
+    });
+    if !creator {
+        c.gap(
+            "/metadata/manufacturer",
+            ("5.2.1", "creator"),
+            "add the SBOM creator's e-mail or URL (`metadata.manufacturer.contact[].email` or `.url`); with consign: `manufacturer.email` in the product file".into(),
+            Manufacturer,
+            Required,
+        );
+    }
+    if metadata.and_then(|m| text(m, "timestamp")).is_none() {
+        c.gap(
+            "/metadata/timestamp",
+            ("5.2.1", "timestamp"),
+            "add `metadata.timestamp`, the time the SBOM was made".into(),
+            Tool,
+            Required,
+        );
+    }
+    if text(bom, "serialNumber").is_none() {
+        c.gap(
+            "/serialNumber",
+            ("5.2.1", "sbom-uri"),
+            "add `serialNumber` (with `version` it forms the SBOM-URI `urn:cdx:<serial>/<version>`)".into(),
+            Tool,
+            Required,
+        );
+    }
+    if metadata.and_then(|m| m.get("component")).is_none() {
+        c.gap(
+            "/metadata/component",
+            ("5.2.1", "primary-component"),
+            "add `metadata.component`, the product or firmware the SBOM describes".into(),
+            Tool,
+            Required,
+        );
+    }
+    if !array(bom, "vulnerabilities").is_empty() {
+        c.gap(
+            "/vulnerabilities",
+            ("3", "no-vulnerabilities"),
+            "remove `vulnerabilities`: TR-03183-2 keeps vulnerability information out of the SBOM (use a separate VEX or CSAF document)".into(),
+            Tool,
+            Required,
+        );
+    }
+    let deps = dependency_refs(bom);
+    let has_compositions = !array(bom, "compositions").is_empty();
+    for (pointer, component) in components(bom) {
+        let kind = text(component, "type").unwrap_or("");
+        let who = if is_root(&pointer) {
+            Manufacturer
+        } else {
+            Supplier
+        };
+        let name = text(component, "name").unwrap_or("(unnamed)");
+        let creator = entity_has_contact(component.get("manufacturer"))
+            || entity_has_contact(component.get("supplier"))
+            || array(component, "authors")
+                .iter()
+                .any(|a| text(a, "email").is_some());
+        if !creator {
+            c.gap(
+                &pointer,
+                ("5.2.2", "component-creator"),
+                format!("add an e-mail or URL of the creator of `{name}` (`manufacturer.url` or `manufacturer.contact[].email`)"),
+                who,
+                Required,
+            );
+        }
+        if text(component, "name").is_none() {
+            c.gap(
+                &pointer,
+                ("5.2.2", "name"),
+                "add the component name".into(),
+                Tool,
+                Required,
+            );
+        }
+        if text(component, "version").is_none() {
+            c.gap(
+                &pointer,
+                ("5.2.2", "version"),
+                format!("add the version of `{name}` (or, when none exists, the file's modification date in RFC 3339)"),
+                if is_root(&pointer) { Manufacturer } else { Tool },
+                Required,
+            );
+        }
+        if kind == "device" {
+            // Hardware: no file, so filename, hash and the file properties do not apply.
+            continue;
+        }
+        if property_values(component, crate::bsi::FILENAME).is_empty() {
+            c.gap(
+                &pointer,
+                ("5.2.2", "filename"),
+                format!(
+                    "add property `{}` with the file name of `{name}`",
+                    crate::bsi::FILENAME
+                ),
+                Tool,
+                Required,
+            );
+        }
+        match bom_ref(component) {
+            Some(r) if deps.contains(r) && has_compositions => {}
+            Some(r) if deps.contains(r) => c.gap(
+                "/compositions",
+                ("5.2.2", "dependencies-completeness"),
+                "add `compositions` stating how complete the dependency information is".into(),
+                Tool,
+                Required,
+            ),
+            _ => c.gap(
+                &pointer,
+                ("5.2.2", "dependencies"),
+                format!("add a `bom-ref` for `{name}` and a `dependencies` entry for it (an empty `dependsOn` when it needs nothing)"),
+                Tool,
+                Required,
+            ),
+        }
+        if array(component, "licenses").is_empty() {
+            c.gap(
+                &pointer,
+                ("5.2.2", "licence"),
+                format!(
+                    "add the distribution licence of `{name}` as an SPDX identifier or expression"
+                ),
+                who,
+                Required,
+            );
+        }
+        let has_sha512 = array(component, "hashes")
+            .iter()
+            .any(|h| text(h, "alg") == Some("SHA-512") && text(h, "content").is_some());
+        if !has_sha512 {
+            c.gap(
+                &pointer,
+                ("5.2.2", "hash-sha-512"),
+                format!("add the SHA-512 of the deployable file of `{name}` to `hashes`"),
+                Tool,
+                Required,
+            );
+        }
+        for (property, allowed) in [
+            (crate::bsi::EXECUTABLE, ["executable", "non-executable"]),
+            (crate::bsi::ARCHIVE, ["archive", "no archive"]),
+            (crate::bsi::STRUCTURED, ["structured", "unstructured"]),
+        ] {
+            let values = property_values(component, property);
+            if values.len() != 1 || !allowed.contains(values.first().unwrap_or(&"")) {
+                c.gap(
+                    &pointer,
+                    ("5.2.2", property.trim_start_matches("bsi:component:")),
+                    format!(
+                        "add exactly one property `{property}` with value `{}` or `{}`",
+                        allowed[0], allowed[1]
+                    ),
+                    Tool,
+                    Required,
+                );
+            }
+        }
+        if !is_root(&pointer)
+            && text(component, "purl").is_none()
+            && text(component, "cpe").is_none()
+        {
+            c.gap(
+                &pointer,
+                ("5.2.4", "other-unique-identifiers"),
+                format!("add a purl or CPE for `{name}` when one exists"),
+                Tool,
+                IfExists,
+            );
+        }
+    }
+}
+
+fn bom_ref(component: &Value) -> Option<&str> {
+    text(component, "bom-ref")
+}
+
+fn ntia(bom: &Value, c: &mut Checker) {
+    use FactSource::{Manufacturer, Supplier, Tool};
+    use Requirement::Required;
+    let metadata = bom.get("metadata");
+    let author = metadata.is_some_and(|m| {
+        !array(m, "authors").is_empty()
+            || entity_has_name(m.get("manufacturer"))
+            || entity_has_name(m.get("supplier"))
+            || match m.get("tools") {
+                Some(Value::Array(list)) => !list.is_empty(),
+                Some(Value::Object(tools)) => tools
+                    .values()
+                    .any(|v| v.as_array().is_some_and(|a| !a.is_empty())),
+                _ => false,
+            }
+    });
+    if !author {
+        c.gap(
+            "/metadata/authors",
+            ("author", "author-of-sbom-data"),
+            "add `metadata.authors` or `metadata.manufacturer` (who made the SBOM)".into(),
+            Manufacturer,
+            Required,
+        );
+    }
+    if metadata.and_then(|m| text(m, "timestamp")).is_none() {
+        c.gap(
+            "/metadata/timestamp",
+            ("timestamp", "timestamp"),
+            "add `metadata.timestamp`".into(),
+            Tool,
+            Required,
+        );
+    }
+    let deps = dependency_refs(bom);
+    for (pointer, component) in components(bom) {
+        let name = text(component, "name").unwrap_or("(unnamed)");
+        let supplier = entity_has_name(component.get("supplier"))
+            || entity_has_name(component.get("manufacturer"))
+            || text(component, "publisher").is_some()
+            || !array(component, "authors").is_empty();
+        if !supplier {
+            c.gap(
+                &pointer,
+                ("supplier", "supplier-name"),
+                format!("add the supplier of `{name}` (`supplier.name`)"),
+                if is_root(&pointer) {
+                    Manufacturer
+                } else {
+                    Supplier
+                },
+                Required,
+            );
+        }
+        if text(component, "name").is_none() {
+            c.gap(
+                &pointer,
+                ("component-name", "component-name"),
+                "add the component name".into(),
+                Tool,
+                Required,
+            );
+        }
+        if text(component, "version").is_none() {
+            c.gap(
+                &pointer,
+                ("version", "version"),
+                format!("add the version of `{name}`"),
+                if is_root(&pointer) {
+                    Manufacturer
+                } else {
+                    Tool
+                },
+                Required,
+            );
+        }
+        let kind = text(component, "type").unwrap_or("");
+        let unique = text(component, "purl").is_some()
+            || text(component, "cpe").is_some()
+            || component.get("swid").is_some()
+            || (kind == "firmware" && !array(component, "hashes").is_empty())
+            || kind == "device";
+        if !unique {
+            c.gap(
+                &pointer,
+                ("other-unique-identifiers", "unique-identifier"),
+                format!("add a purl, CPE or SWID tag for `{name}`"),
+                Tool,
+                Required,
+            );
+        }
+        if !bom_ref(component).is_some_and(|r| deps.contains(r)) {
+            c.gap(
+                &pointer,
+                ("dependency-relationship", "dependency"),
+                format!("add a `dependencies` entry for `{name}`"),
+                Tool,
+                Required,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn empty_bom_has_document_gaps() {
+        let gaps = check_profile(
+            &json!({"bomFormat": "CycloneDX", "specVersion": "1.5"}),
+            Profile::BsiTr031832,
+        );
+        let rules: Vec<&str> = gaps.iter().map(|g| g.rule.as_str()).collect();
+        assert_eq!(
+            rules,
+            [
+                "bsi-tr-03183-2:4:format",
+                "bsi-tr-03183-2:5.2.1:creator",
+                "bsi-tr-03183-2:5.2.1:timestamp",
+                "bsi-tr-03183-2:5.2.1:sbom-uri",
+                "bsi-tr-03183-2:5.2.1:primary-component"
+            ]
+        );
+        assert_eq!(gaps[1].source, FactSource::Manufacturer);
+    }
+
+    #[test]
+    fn wrong_types_count_as_missing() {
+        let bom = json!({"bomFormat": 3, "metadata": [], "components": [7, {"name": ["x"], "hashes": "no"}], "dependencies": {"a": 1}});
+        let gaps = check_profile(&bom, Profile::BsiTr031832);
+        assert!(
+            gaps.iter()
+                .any(|g| g.pointer == "/components/1" && g.rule.ends_with("hash-sha-512"))
+        );
+        let gaps = check_profile(&bom, Profile::Ntia);
+        assert!(gaps.iter().any(|g| g.pointer == "/components/1"));
+    }
+
+    fn fixture(name: &str) -> Value {
+        let path = format!("{}/../../fixtures/sbom/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// Another tool's SBOM (cve-bin-tool's shape): schema-valid, but far from BSI complete.
+    #[test]
+    fn cve_bin_tool_shape() {
+        let bom = fixture("cve-bin-tool.cdx.json");
+        assert_eq!(crate::validate_schema(&bom), Vec::new());
+        let gaps = check_profile(&bom, Profile::BsiTr031832);
+        let for_busybox: Vec<&str> = gaps
+            .iter()
+            .filter(|g| g.pointer == "/components/0")
+            .map(|g| g.rule.trim_start_matches("bsi-tr-03183-2:"))
+            .collect();
+        assert_eq!(
+            for_busybox,
+            [
+                "5.2.2:component-creator",
+                "5.2.2:filename",
+                "5.2.2:dependencies",
+                "5.2.2:licence",
+                "5.2.2:hash-sha-512",
+                "5.2.2:executable",
+                "5.2.2:archive",
+                "5.2.2:structured"
+            ]
+        );
+        assert!(
+            gaps.iter()
+                .any(|g| g.rule == "bsi-tr-03183-2:5.2.1:creator")
+        );
+        let ntia = check_profile(&bom, Profile::Ntia);
+        let rules: Vec<(&str, &str)> = ntia
+            .iter()
+            .map(|g| (g.pointer.as_str(), g.section))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("/components/0", "dependency-relationship"),
+                ("/components/1", "dependency-relationship"),
+                ("/components/2", "dependency-relationship"),
+                ("/metadata/component", "supplier"),
+                ("/metadata/component", "version"),
+                ("/metadata/component", "other-unique-identifiers"),
+            ]
+        );
+    }
+
+    #[test]
+    fn broken_fixture_fails_schema_and_profile_without_panic() {
+        let bom = fixture("broken.cdx.json");
+        let issues = crate::validate_schema(&bom);
+        let pointers: BTreeSet<&str> = issues.iter().map(|i| i.pointer.as_str()).collect();
+        for want in [
+            "/serialNumber",
+            "/version",
+            "/metadata/timestamp",
+            "/metadata/component/type",
+            "/components/0/name",
+            "/components/0/hashes/0/content",
+            "/dependencies",
+        ] {
+            assert!(pointers.contains(want), "{want}: {issues:#?}");
+        }
+        for profile in [Profile::BsiTr031832, Profile::Ntia] {
+            assert!(!check_profile(&bom, profile).is_empty());
+        }
+    }
+
+    #[test]
+    fn profile_names() {
+        assert_eq!(
+            "bsi-tr-03183-2".parse::<Profile>().unwrap(),
+            Profile::BsiTr031832
+        );
+        assert!("cra".parse::<Profile>().is_err());
+    }
+}

@@ -1,0 +1,481 @@
+//! cramfs: the compressed read-only filesystem of older embedded Linux, in either byte order.
+//!
+//! Layout: a 64-byte superblock (magic `0x28cd3d45`, size, flags, `Compressed ROMFS`, fsid), then
+//! 12-byte inodes packed as bitfields (`mode:16 uid:16`, `size:24 gid:8`, `namelen:6 offset:26`,
+//! little-endian bit order on little-endian images and big-endian bit order on big-endian ones).
+//! A directory's `offset` points to its entries; a file's to an array of block end pointers, each
+//! block a zlib stream of at most 4 KiB (holes are empty blocks). Symlinks store their target the
+//! same way; device nodes store the device number in `size`.
+//!
+//! Supported: both byte orders, holes, the uncompressed-block flag of the extended block pointer
+//! format. Not supported (reported per file): direct block pointers (`CRAMFS_FLAG_EXT_BLOCK_POINTERS`
+//! with bit 30), which only the kernel's XIP images use. CRCs are not verified.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+use consign_model::{Diagnostic, NodeKind};
+
+use super::{FsEntry, FsListing, Probe};
+use crate::Budget;
+use crate::decompress::{Codec, decompress};
+
+const MAGIC: u32 = 0x28cd_3d45;
+const SIGNATURE: &[u8; 16] = b"Compressed ROMFS";
+const PAGE: u64 = 4096;
+const FLAG_EXT_BLOCK_POINTERS: u32 = 0x800;
+const S_IFMT: u16 = 0o170_000;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endian {
+    Little,
+    Big,
+}
+
+fn word(data: &[u8], off: usize, endian: Endian) -> Option<u32> {
+    let bytes: [u8; 4] = data.get(off..off.checked_add(4)?)?.try_into().ok()?;
+    Some(match endian {
+        Endian::Little => u32::from_le_bytes(bytes),
+        Endian::Big => u32::from_be_bytes(bytes),
+    })
+}
+
+/// One inode with its name.
+struct Inode {
+    mode: u16,
+    size: u32,
+    name_len: usize,
+    offset: usize,
+}
+
+fn inode_at(data: &[u8], off: usize, endian: Endian) -> Option<Inode> {
+    let (w0, w1, w2) = (
+        word(data, off, endian)?,
+        word(data, off + 4, endian)?,
+        word(data, off + 8, endian)?,
+    );
+    Some(match endian {
+        Endian::Little => Inode {
+            mode: (w0 & 0xffff) as u16,
+            size: w1 & 0x00ff_ffff,
+            name_len: ((w2 & 0x3f) * 4) as usize,
+            offset: ((w2 >> 6) * 4) as usize,
+        },
+        Endian::Big => Inode {
+            mode: (w0 >> 16) as u16,
+            size: w1 >> 8,
+            name_len: ((w2 >> 26) * 4) as usize,
+            offset: ((w2 & 0x03ff_ffff) * 4) as usize,
+        },
+    })
+}
+
+fn endian_of(data: &[u8]) -> Option<Endian> {
+    let bytes: [u8; 4] = data.get(..4)?.try_into().ok()?;
+    if u32::from_le_bytes(bytes) == MAGIC {
+        Some(Endian::Little)
+    } else if u32::from_be_bytes(bytes) == MAGIC {
+        Some(Endian::Big)
+    } else {
+        None
+    }
+}
+
+/// Checks the cramfs superblock at the start of `data`.
+pub fn probe(data: &[u8]) -> Option<Probe> {
+    let endian = endian_of(data)?;
+    if data.get(16..32)? != SIGNATURE {
+        return None;
+    }
+    let size = word(data, 4, endian)?;
+    let files = word(data, 44, endian)?;
+    Some(Probe {
+        format: "cramfs",
+        size: (size >= 76).then_some(u64::from(size)),
+        description: format!(
+            "cramfs, {}, {files} files, {size} bytes",
+            if endian == Endian::Little {
+                "little-endian"
+            } else {
+                "big-endian"
+            }
+        ),
+    })
+}
+
+/// Parses a cramfs image at the start of `data`.
+pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
+    let mut listing = FsListing::default();
+    let (Some(probe), Some(endian)) = (probe(data), endian_of(data)) else {
+        listing.diagnostics.push(
+            Diagnostic::warning(
+                "",
+                "not a cramfs image (no magic `0x28cd3d45` and `Compressed ROMFS` signature)",
+            )
+            .at(0),
+        );
+        return listing;
+    };
+    listing.size = probe.size;
+    if probe.size.is_some_and(|size| size > data.len() as u64) {
+        listing.diagnostics.push(
+            Diagnostic::warning(
+                "",
+                format!(
+                    "image is truncated: the superblock says {} bytes, {} are present",
+                    probe.size.unwrap_or_default(),
+                    data.len()
+                ),
+            )
+            .at(data.len() as u64),
+        );
+    }
+    let flags = word(data, 8, endian).unwrap_or_default();
+    let Some(root) = inode_at(data, 64, endian) else {
+        return listing;
+    };
+    let mut visited = HashSet::new();
+    // (directory path, entries offset, entries size)
+    let mut stack = vec![(String::new(), root.offset, root.size as usize)];
+    while let Some((dir, start, size)) = stack.pop() {
+        if !visited.insert(start) {
+            listing.diagnostics.push(
+                Diagnostic::warning(dir, "directory reached twice (a loop); not entered again")
+                    .at(start as u64),
+            );
+            continue;
+        }
+        let mut subdirs = Vec::new();
+        let end = start.saturating_add(size);
+        let mut off = start;
+        while off < end {
+            let Some(inode) = inode_at(data, off, endian) else {
+                listing.diagnostics.push(
+                    Diagnostic::warning(
+                        dir.clone(),
+                        "directory entry lies past the end of the image",
+                    )
+                    .at(off as u64),
+                );
+                break;
+            };
+            let Some(raw_name) = data.get(off + 12..off + 12 + inode.name_len) else {
+                listing.diagnostics.push(
+                    Diagnostic::warning(dir.clone(), "entry name lies past the end of the image")
+                        .at(off as u64),
+                );
+                break;
+            };
+            let header = off;
+            off += 12 + inode.name_len;
+            if inode.name_len == 0 {
+                listing.diagnostics.push(
+                    Diagnostic::warning(
+                        dir.clone(),
+                        "entry has an empty name; the rest of this directory is skipped",
+                    )
+                    .at(header as u64),
+                );
+                break;
+            }
+            let name_end = raw_name
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(raw_name.len());
+            let path = format!("{dir}/{}", String::from_utf8_lossy(&raw_name[..name_end]));
+            if let Err(limit) = budget.take_entry() {
+                listing.diagnostics.push(Diagnostic::warning(
+                    path,
+                    format!("{limit}; the rest of the filesystem is skipped"),
+                ));
+                return listing;
+            }
+            let mode = Some(u32::from(inode.mode & 0o7777));
+            let kind = match inode.mode & S_IFMT {
+                0o040_000 => {
+                    if inode.offset != 0 && inode.size != 0 {
+                        subdirs.push((path.clone(), inode.offset, inode.size as usize));
+                    }
+                    NodeKind::Dir
+                }
+                0o100_000 | 0o120_000 => {
+                    let is_link = inode.mode & S_IFMT == 0o120_000;
+                    let bytes = read_file(data, endian, flags, &inode, budget).unwrap_or_else(
+                        |(partial, err)| {
+                            listing.diagnostics.push(
+                                Diagnostic::warning(path.clone(), err).at(inode.offset as u64),
+                            );
+                            partial
+                        },
+                    );
+                    if is_link {
+                        NodeKind::Symlink {
+                            target: String::from_utf8_lossy(&bytes).into_owned(),
+                        }
+                    } else {
+                        NodeKind::File {
+                            data: Bytes::from(bytes),
+                        }
+                    }
+                }
+                0o020_000 => NodeKind::Special {
+                    what: "char-device".to_owned(),
+                },
+                0o060_000 => NodeKind::Special {
+                    what: "block-device".to_owned(),
+                },
+                0o010_000 => NodeKind::Special {
+                    what: "fifo".to_owned(),
+                },
+                0o140_000 => NodeKind::Special {
+                    what: "socket".to_owned(),
+                },
+                other => {
+                    listing.diagnostics.push(
+                        Diagnostic::warning(
+                            path,
+                            format!("mode {other:#o} is not a known file type"),
+                        )
+                        .at(header as u64),
+                    );
+                    continue;
+                }
+            };
+            listing.entries.push(FsEntry { path, kind, mode });
+        }
+        stack.extend(subdirs.into_iter().rev());
+    }
+    listing
+}
+
+/// Reads a file's blocks. On failure returns what was read (damaged blocks zero-filled) and why.
+fn read_file(
+    data: &[u8],
+    endian: Endian,
+    flags: u32,
+    inode: &Inode,
+    budget: &Budget,
+) -> Result<Vec<u8>, (Vec<u8>, String)> {
+    let size = u64::from(inode.size);
+    if let Err(limit) = budget.take_bytes(size) {
+        return Err((
+            Vec::new(),
+            format!("{limit}: the file has {size} bytes; listed without contents"),
+        ));
+    }
+    if size == 0 {
+        return Ok(Vec::new());
+    }
+    let n_blocks = size.div_ceil(PAGE) as usize;
+    let pointers = inode.offset;
+    let mut block_start = pointers + n_blocks * 4;
+    let mut out = Vec::with_capacity(size as usize);
+    let mut first_err = None;
+    for idx in 0..n_blocks {
+        let expected = (size - idx as u64 * PAGE).min(PAGE) as usize;
+        let Some(pointer) = word(data, pointers + idx * 4, endian) else {
+            first_err.get_or_insert(format!(
+                "block pointer {idx} lies past the end of the image"
+            ));
+            out.resize(out.len() + expected, 0);
+            continue;
+        };
+        let (uncompressed, block_end) = if flags & FLAG_EXT_BLOCK_POINTERS != 0 {
+            if pointer & (1 << 30) != 0 {
+                first_err.get_or_insert(
+                    "direct block pointers (XIP cramfs) are not supported".to_owned(),
+                );
+                out.resize(out.len() + expected, 0);
+                continue;
+            }
+            (pointer & (1 << 31) != 0, (pointer & 0x3fff_ffff) as usize)
+        } else {
+            (false, pointer as usize)
+        };
+        let res = if block_end == block_start {
+            Ok(vec![0; expected])
+        } else {
+            match data.get(block_start..block_end) {
+                None => Err(format!(
+                    "block {idx} ({block_start:#x}..{block_end:#x}) lies outside the image"
+                )),
+                Some(raw) if uncompressed => Ok(raw.get(..expected).unwrap_or(raw).to_vec()),
+                Some(raw) => decompress(Codec::Zlib, raw, expected as u64)
+                    .map(|out| out.data)
+                    .map_err(|err| format!("block {idx} at {block_start:#x}: {err}")),
+            }
+        };
+        match res {
+            Ok(bytes) if bytes.len() == expected => out.extend_from_slice(&bytes),
+            Ok(bytes) => {
+                first_err.get_or_insert(format!(
+                    "block {idx} holds {} bytes where {expected} were expected",
+                    bytes.len()
+                ));
+                out.extend_from_slice(&bytes);
+                out.resize(out.len() - bytes.len() + expected, 0);
+            }
+            Err(err) => {
+                first_err.get_or_insert(err);
+                out.resize(out.len() + expected, 0);
+            }
+        }
+        if block_end > block_start {
+            block_start = block_end;
+        }
+    }
+    match first_err {
+        None => Ok(out),
+        Some(err) => Err((out, format!("{err}; damaged blocks zero-filled"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+    use std::path::PathBuf;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::Limits;
+
+    fn repo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    /// One line per entry: path, mode, what it is.
+    fn render(listing: &FsListing) -> String {
+        let mut out = String::new();
+        for entry in &listing.entries {
+            let what = match &entry.kind {
+                NodeKind::File { data } => format!("file {}", data.len()),
+                NodeKind::Dir => "dir".to_owned(),
+                NodeKind::Symlink { target } => format!("symlink -> {target}"),
+                NodeKind::Hardlink { target } => format!("hardlink -> {target}"),
+                NodeKind::Special { what } => what.clone(),
+                other => format!("{other:?}"),
+            };
+            let mode = entry
+                .mode
+                .map(|mode| format!("{mode:o}"))
+                .unwrap_or_default();
+            writeln!(out, "{} {mode} {what}", entry.path).unwrap();
+        }
+        out
+    }
+
+    fn file<'a>(listing: &'a FsListing, path: &str) -> &'a [u8] {
+        let entry = listing
+            .entries
+            .iter()
+            .find(|entry| entry.path == path)
+            .unwrap();
+        match &entry.kind {
+            NodeKind::File { data } => data,
+            other => panic!("{path} is {other:?}"),
+        }
+    }
+
+    fn big_file() -> Vec<u8> {
+        (0..400)
+            .flat_map(|i| format!("line {i:04} of the big file\n").into_bytes())
+            .collect()
+    }
+
+    /// Truncations and a spread of bit flips: never a panic, never slow; truncation is reported.
+    #[track_caller]
+    fn mangle(data: &[u8], parse: fn(&[u8], &Budget) -> FsListing, cuts: &[usize]) {
+        let limits = Limits {
+            max_total_bytes: 64 << 20,
+            ..Limits::default()
+        };
+        let started = Instant::now();
+        for &cut in cuts {
+            let listing = parse(&data[..cut], &Budget::new(limits));
+            assert!(!listing.diagnostics.is_empty(), "truncated at {cut}");
+        }
+        let mut seed = 0x9e37_79b9_u32;
+        for _ in 0..60 {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let mut copy = data.to_vec();
+            let idx = seed as usize % copy.len();
+            copy[idx] ^= 1 << (seed >> 29);
+            let _ = parse(&copy, &Budget::new(limits));
+        }
+        assert!(started.elapsed() < Duration::from_mins(1));
+    }
+
+    const TREE: &str = "\
+/bin 755 dir
+/empty-dir 755 dir
+/etc 755 dir
+/bin/big 755 file 10400
+/bin/motd-link 777 symlink -> ../etc/motd
+/etc/empty 644 file 0
+/etc/fifo 600 fifo
+/etc/init.d 755 dir
+/etc/motd 644 file 19
+/etc/init.d/rcS 755 file 21
+";
+
+    #[test]
+    fn fixtures_in_both_byte_orders() {
+        for (name, order) in [
+            ("cramfs-le.img", "little-endian"),
+            ("cramfs-be.img", "big-endian"),
+        ] {
+            let data = std::fs::read(repo().join("fixtures/unpack/cramfs").join(name)).unwrap();
+            assert_eq!(
+                probe(&data).unwrap().description,
+                format!("cramfs, {order}, 11 files, 4096 bytes")
+            );
+            let listing = parse(&data, &Budget::new(Limits::default()));
+            assert_eq!(listing.diagnostics, Vec::new(), "{name}");
+            assert_eq!(render(&listing), TREE, "{name}");
+            assert_eq!(file(&listing, "/bin/big"), big_file(), "{name}");
+            assert_eq!(
+                file(&listing, "/etc/init.d/rcS"),
+                b"#!/bin/sh\necho start\n"
+            );
+            mangle(&data, parse, &[0, 8, 40, 64, 100, 1000]);
+        }
+    }
+
+    #[test]
+    fn binwalk_sample() {
+        let data = std::fs::read(repo().join("../shared/samples/binwalk-cramfs.bin")).unwrap();
+        let listing = parse(&data, &Budget::new(Limits::default()));
+        assert_eq!(listing.diagnostics, Vec::new());
+        assert_eq!(render(&listing), "/lsb-release 644 file 104\n");
+        assert!(file(&listing, "/lsb-release").starts_with(b"DISTRIB_ID=Ubuntu\n"));
+        mangle(&data, parse, &[0, 8, 40, 64, 100]);
+    }
+
+    #[test]
+    fn damaged_block_is_reported() {
+        let mut data = std::fs::read(repo().join("fixtures/unpack/cramfs/cramfs-le.img")).unwrap();
+        let listing = parse(&data, &Budget::new(Limits::default()));
+        let big = listing
+            .entries
+            .iter()
+            .position(|e| e.path == "/bin/big")
+            .unwrap();
+        let _ = big;
+        // Overwrite the middle of the compressed data with garbage.
+        let start = data
+            .windows(2)
+            .position(|w| w == [0x78, 0xda] || w == [0x78, 0x9c])
+            .unwrap();
+        data[start..start + 8].fill(0xff);
+        let listing = parse(&data, &Budget::new(Limits::default()));
+        assert!(!listing.diagnostics.is_empty());
+        assert!(
+            listing.diagnostics[0].message.contains("zero-filled"),
+            "{:?}",
+            listing.diagnostics
+        );
+        assert_eq!(listing.entries.len(), 10);
+    }
+}

@@ -1,0 +1,790 @@
+//! ext2, ext3 and ext4: the Linux disk filesystems some firmware (NAS, gateways, eMMC images) uses.
+//!
+//! Supported: block sizes 1 to 64 KiB, 32- and 64-bit group descriptors, classic block maps
+//! (direct, indirect, double and triple indirect), extent trees of any depth, holes, inline data
+//! (the 60 bytes of `i_block` plus the `system.data` extended attribute in the inode body), fast
+//! symlinks, and htree directories (read linearly: the index blocks look like empty entries).
+//! Hard links (an inode reached a second time) are emitted as [`NodeKind::Hardlink`] naming the
+//! first path. The journal is not replayed, so a filesystem unmounted uncleanly is read as it
+//! stands on disk; encrypted and compressed files are listed with their stored bytes. Checksums
+//! (`metadata_csum`) are not verified.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+use consign_model::{Diagnostic, NodeKind};
+
+use super::{FsEntry, FsListing, Probe};
+use crate::Budget;
+
+const SUPERBLOCK_OFFSET: usize = 1024;
+const MAGIC: u16 = 0xef53;
+const ROOT_INODE: u32 = 2;
+const INCOMPAT_64BIT: u32 = 0x80;
+const FLAG_EXTENTS: u32 = 0x0008_0000;
+const FLAG_INLINE_DATA: u32 = 0x1000_0000;
+const EXTENT_MAGIC: u16 = 0xf30a;
+/// Extent trees deeper than this are damaged (ext4 itself stops at 5).
+const MAX_EXTENT_DEPTH: u16 = 8;
+/// How deep directories may nest before the walk stops.
+const MAX_DEPTH: usize = 512;
+
+fn le16(data: &[u8], off: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(
+        data.get(off..off.checked_add(2)?)?.try_into().ok()?,
+    ))
+}
+
+fn le32(data: &[u8], off: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        data.get(off..off.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+/// The superblock fields the reader needs.
+#[derive(Debug)]
+struct Superblock {
+    inodes_count: u32,
+    blocks_count: u64,
+    first_data_block: u32,
+    block_size: usize,
+    inodes_per_group: u32,
+    inode_size: usize,
+    desc_size: usize,
+    incompat: u32,
+    volume: String,
+}
+
+fn read_superblock(data: &[u8]) -> Option<Superblock> {
+    let sb = data.get(SUPERBLOCK_OFFSET..SUPERBLOCK_OFFSET + 1024)?;
+    if le16(sb, 56)? != MAGIC {
+        return None;
+    }
+    let log_block = le32(sb, 24)?;
+    if log_block > 6 {
+        return None;
+    }
+    let block_size = 1024usize << log_block;
+    let rev = le32(sb, 76)?;
+    let inode_size = if rev == 0 {
+        128
+    } else {
+        usize::from(le16(sb, 88)?)
+    };
+    if inode_size < 128 || inode_size > block_size || !inode_size.is_power_of_two() {
+        return None;
+    }
+    let incompat = le32(sb, 96)?;
+    let desc_size = if incompat & INCOMPAT_64BIT != 0 {
+        usize::from(le16(sb, 254)?).max(32)
+    } else {
+        32
+    };
+    let mut blocks_count = u64::from(le32(sb, 4)?);
+    if incompat & INCOMPAT_64BIT != 0 {
+        blocks_count |= u64::from(le32(sb, 0x150)?) << 32;
+    }
+    let inodes_per_group = le32(sb, 40)?;
+    if inodes_per_group == 0 || desc_size > 1024 {
+        return None;
+    }
+    let name = sb.get(120..136)?;
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    Some(Superblock {
+        inodes_count: le32(sb, 0)?,
+        blocks_count,
+        first_data_block: le32(sb, 20)?,
+        block_size,
+        inodes_per_group,
+        inode_size,
+        desc_size,
+        incompat,
+        volume: String::from_utf8_lossy(&name[..end]).into_owned(),
+    })
+}
+
+/// Checks for an ext2/3/4 superblock at offset 1024 of `data`.
+pub fn probe(data: &[u8]) -> Option<Probe> {
+    let sb = read_superblock(data)?;
+    let compat = le32(data, SUPERBLOCK_OFFSET + 92)?;
+    let kind = if sb.incompat & (0x40 | 0x80 | 0x200 | 0x8000) != 0 {
+        "ext4"
+    } else if compat & 0x4 != 0 {
+        "ext3"
+    } else {
+        "ext2"
+    };
+    Some(Probe {
+        format: "ext",
+        size: sb.blocks_count.checked_mul(sb.block_size as u64),
+        description: format!(
+            "{kind}, volume {:?}, {} inodes, {} KiB blocks",
+            sb.volume,
+            sb.inodes_count,
+            sb.block_size / 1024
+        ),
+    })
+}
+
+/// One inode's fields the reader needs.
+struct Inode {
+    mode: u16,
+    size: u64,
+    flags: u32,
+    block: [u8; 60],
+    /// The inode body past the first 128 bytes (for inline data in extended attributes).
+    extra: Vec<u8>,
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    sb: Superblock,
+}
+
+impl Reader<'_> {
+    fn block(&self, number: u64) -> Result<&[u8], String> {
+        let start = number
+            .checked_mul(self.sb.block_size as u64)
+            .and_then(|start| usize::try_from(start).ok())
+            .ok_or_else(|| format!("block {number} is out of range"))?;
+        self.data
+            .get(start..start.saturating_add(self.sb.block_size))
+            .ok_or_else(|| format!("block {number} lies past the end of the image"))
+    }
+
+    fn inode(&self, number: u32) -> Result<Inode, String> {
+        if number == 0 || number > self.sb.inodes_count {
+            return Err(format!(
+                "inode number {number} is out of range (1..={})",
+                self.sb.inodes_count
+            ));
+        }
+        let group = (number - 1) / self.sb.inodes_per_group;
+        let index = (number - 1) % self.sb.inodes_per_group;
+        let gdt_block = u64::from(self.sb.first_data_block) + 1;
+        let desc_off =
+            gdt_block * self.sb.block_size as u64 + u64::from(group) * self.sb.desc_size as u64;
+        let desc_off = usize::try_from(desc_off).map_err(|_| "group descriptor is out of range")?;
+        let mut table =
+            u64::from(le32(self.data, desc_off + 8).ok_or_else(|| {
+                format!("group descriptor {group} lies past the end of the image")
+            })?);
+        if self.sb.desc_size >= 64 {
+            table |= u64::from(le32(self.data, desc_off + 0x28).unwrap_or_default()) << 32;
+        }
+        let off = table
+            .checked_mul(self.sb.block_size as u64)
+            .and_then(|start| start.checked_add(u64::from(index) * self.sb.inode_size as u64))
+            .and_then(|off| usize::try_from(off).ok())
+            .ok_or("inode table offset is out of range")?;
+        let raw = self
+            .data
+            .get(off..off + self.sb.inode_size)
+            .ok_or_else(|| format!("inode {number} at {off:#x} lies past the end of the image"))?;
+        let mut block = [0; 60];
+        block.copy_from_slice(&raw[0x28..0x28 + 60]);
+        let size = u64::from(le32(raw, 4).unwrap_or_default())
+            | (u64::from(le32(raw, 0x6c).unwrap_or_default()) << 32);
+        Ok(Inode {
+            mode: le16(raw, 0).unwrap_or_default(),
+            size,
+            flags: le32(raw, 0x20).unwrap_or_default(),
+            block,
+            extra: raw.get(128..).unwrap_or_default().to_vec(),
+        })
+    }
+
+    /// The physical block of each logical block of `inode`, as (logical, physical, count) runs.
+    fn runs(&self, inode: &Inode) -> Result<Vec<(u64, u64, u64)>, String> {
+        let n_blocks = inode.size.div_ceil(self.sb.block_size as u64);
+        let mut runs = Vec::new();
+        if inode.flags & FLAG_EXTENTS != 0 {
+            // Each node is visited once in a sound tree and leaves cover disjoint ranges; these
+            // bounds stop a hostile tree (index entries repeating one child) from exploding.
+            let mut nodes_left = n_blocks.saturating_add(16);
+            self.extents(&inode.block, 0, n_blocks, &mut runs, &mut nodes_left)?;
+            let covered: u64 = runs.iter().map(|run| run.2).sum();
+            if covered > n_blocks {
+                return Err(format!(
+                    "extents cover {covered} blocks of a {n_blocks}-block file (they overlap)"
+                ));
+            }
+        } else {
+            self.block_map(inode, n_blocks, &mut runs)?;
+        }
+        Ok(runs)
+    }
+
+    fn extents(
+        &self,
+        node: &[u8],
+        level: u16,
+        n_blocks: u64,
+        runs: &mut Vec<(u64, u64, u64)>,
+        nodes_left: &mut u64,
+    ) -> Result<(), String> {
+        if *nodes_left == 0 {
+            return Err("extent tree has more nodes than the file has blocks (a loop)".to_owned());
+        }
+        *nodes_left -= 1;
+        if le16(node, 0) != Some(EXTENT_MAGIC) {
+            return Err("extent node has no `0xf30a` magic".to_owned());
+        }
+        let entries = usize::from(le16(node, 2).unwrap_or_default());
+        let depth = le16(node, 6).unwrap_or_default();
+        if depth > MAX_EXTENT_DEPTH || level > MAX_EXTENT_DEPTH {
+            return Err(format!("extent tree depth {depth} is too deep"));
+        }
+        for idx in 0..entries {
+            let off = 12 + idx * 12;
+            let entry = node.get(off..off + 12).ok_or("extent node is truncated")?;
+            let first = u64::from(le32(entry, 0).unwrap_or_default());
+            if depth == 0 {
+                let mut len = u64::from(le16(entry, 4).unwrap_or_default());
+                let uninit = len > 32768;
+                if uninit {
+                    len -= 32768;
+                }
+                let start = (u64::from(le16(entry, 6).unwrap_or_default()) << 32)
+                    | u64::from(le32(entry, 8).unwrap_or_default());
+                // Uninitialised extents read as zeros, like holes.
+                if !uninit && first < n_blocks {
+                    runs.push((first, start, len.min(n_blocks - first)));
+                }
+                if runs.len() as u64 > n_blocks {
+                    return Err("file has more extents than blocks".to_owned());
+                }
+            } else {
+                let leaf = (u64::from(le16(entry, 8).unwrap_or_default()) << 32)
+                    | u64::from(le32(entry, 4).unwrap_or_default());
+                let child = self.block(leaf)?;
+                self.extents(child, level + 1, n_blocks, runs, nodes_left)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn block_map(
+        &self,
+        inode: &Inode,
+        n_blocks: u64,
+        runs: &mut Vec<(u64, u64, u64)>,
+    ) -> Result<(), String> {
+        let per_block = (self.sb.block_size / 4) as u64;
+        let mut logical = 0u64;
+        for idx in 0..12 {
+            let physical = u64::from(le32(&inode.block, idx * 4).unwrap_or_default());
+            if logical < n_blocks && physical != 0 {
+                runs.push((logical, physical, 1));
+            }
+            logical += 1;
+        }
+        for (level, idx) in [(1u32, 12usize), (2, 13), (3, 14)] {
+            let span = per_block.pow(level);
+            let pointer = u64::from(le32(&inode.block, idx * 4).unwrap_or_default());
+            if logical >= n_blocks {
+                break;
+            }
+            if pointer != 0 {
+                self.indirect(pointer, level, logical, n_blocks, runs)?;
+            }
+            logical = logical.saturating_add(span);
+        }
+        Ok(())
+    }
+
+    fn indirect(
+        &self,
+        pointer: u64,
+        level: u32,
+        base: u64,
+        n_blocks: u64,
+        runs: &mut Vec<(u64, u64, u64)>,
+    ) -> Result<(), String> {
+        let block = self.block(pointer)?;
+        let per_block = (self.sb.block_size / 4) as u64;
+        let span = per_block.pow(level - 1);
+        for (idx, chunk) in block.chunks_exact(4).enumerate() {
+            let logical = base + idx as u64 * span;
+            if logical >= n_blocks {
+                break;
+            }
+            let physical = u64::from(le32(chunk, 0).unwrap_or_default());
+            if physical == 0 {
+                continue;
+            }
+            if level == 1 {
+                runs.push((logical, physical, 1));
+            } else {
+                self.indirect(physical, level - 1, logical, n_blocks, runs)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The contents of `inode`, with holes as zeros. `size` has been accounted by the caller.
+    fn contents(&self, inode: &Inode) -> Result<Vec<u8>, (Vec<u8>, String)> {
+        let size = usize::try_from(inode.size)
+            .map_err(|_| (Vec::new(), "file size is out of range".to_owned()))?;
+        if inode.flags & FLAG_INLINE_DATA != 0 {
+            return inline(inode, size);
+        }
+        let runs = self.runs(inode).map_err(|err| (Vec::new(), err))?;
+        let mut out = vec![0; size];
+        let bs = self.sb.block_size;
+        let mut first_err = None;
+        for (logical, physical, count) in runs {
+            for step in 0..count {
+                let Some(dest) = usize::try_from((logical + step) * bs as u64)
+                    .ok()
+                    .filter(|dest| *dest < size)
+                else {
+                    break;
+                };
+                match self.block(physical + step) {
+                    Ok(bytes) => {
+                        let len = bs.min(size - dest);
+                        out[dest..dest + len].copy_from_slice(&bytes[..len]);
+                    }
+                    Err(err) => {
+                        first_err.get_or_insert(err);
+                    }
+                }
+            }
+        }
+        match first_err {
+            None => Ok(out),
+            Some(err) => Err((out, format!("{err}; the missing blocks are zero-filled"))),
+        }
+    }
+}
+
+/// Inline data: the 60 bytes of `i_block`, then the `system.data` attribute.
+fn inline(inode: &Inode, size: usize) -> Result<Vec<u8>, (Vec<u8>, String)> {
+    let mut out = inode.block[..size.min(60)].to_vec();
+    if size > 60 {
+        match inline_xattr(&inode.extra) {
+            Some(more) => out.extend_from_slice(&more[..more.len().min(size - 60)]),
+            None => {
+                return Err((
+                    out,
+                    "inline data continues in a `system.data` attribute that was not found"
+                        .to_owned(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Finds the value of the `system.data` extended attribute in an inode body (`extra` starts at
+/// byte 128 of the inode: `i_extra_isize`, then the attributes after it).
+fn inline_xattr(extra: &[u8]) -> Option<&[u8]> {
+    let extra_isize = usize::from(le16(extra, 0)?);
+    let header = extra_isize;
+    if le32(extra, header)? != 0xea02_0000 {
+        return None;
+    }
+    let first = header + 4;
+    let mut off = first;
+    loop {
+        let name_len = usize::from(*extra.get(off)?);
+        let index = *extra.get(off + 1)?;
+        if name_len == 0 && index == 0 {
+            return None;
+        }
+        let value_off = usize::from(le16(extra, off + 2)?);
+        let value_size = le32(extra, off + 8)? as usize;
+        let name = extra.get(off + 16..off + 16 + name_len)?;
+        if index == 7 && name == b"data" {
+            return extra.get(first + value_off..first + value_off + value_size);
+        }
+        off = (off + 16 + name_len).next_multiple_of(4);
+    }
+}
+
+/// Parses an ext2/3/4 image at the start of `data`.
+pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
+    let mut listing = FsListing::default();
+    let Some(sb) = read_superblock(data) else {
+        listing.diagnostics.push(
+            Diagnostic::warning(
+                "",
+                "not an ext2/3/4 image (no superblock with magic `0xef53` at offset 1024)",
+            )
+            .at(1024),
+        );
+        return listing;
+    };
+    let size = sb.blocks_count.saturating_mul(sb.block_size as u64);
+    listing.size = Some(size);
+    if size > data.len() as u64 {
+        listing.diagnostics.push(
+            Diagnostic::warning(
+                "",
+                format!(
+                    "image is truncated: the superblock says {size} bytes, {} are present",
+                    data.len()
+                ),
+            )
+            .at(data.len() as u64),
+        );
+    }
+    let reader = Reader { data, sb };
+    let mut seen: HashMap<u32, String> = HashMap::new();
+    let mut visited_dirs = HashSet::from([ROOT_INODE]);
+    let mut stack = vec![(String::new(), ROOT_INODE, 0usize)];
+    while let Some((dir, number, depth)) = stack.pop() {
+        let entries = match reader
+            .inode(number)
+            .and_then(|inode| read_dir(&reader, &inode, budget))
+        {
+            Ok(entries) => entries,
+            Err(err) => {
+                listing.diagnostics.push(Diagnostic::warning(
+                    dir,
+                    format!("directory inode {number}: {err}"),
+                ));
+                continue;
+            }
+        };
+        let mut subdirs = Vec::new();
+        for (name, child) in entries {
+            if name == "." || name == ".." {
+                continue;
+            }
+            let path = format!("{dir}/{name}");
+            let inode = match reader.inode(child) {
+                Ok(inode) => inode,
+                Err(err) => {
+                    listing.diagnostics.push(Diagnostic::warning(path, err));
+                    continue;
+                }
+            };
+            if let Err(limit) = budget.take_entry() {
+                listing.diagnostics.push(Diagnostic::warning(
+                    path,
+                    format!("{limit}; the rest of the filesystem is skipped"),
+                ));
+                return listing;
+            }
+            let mode = Some(u32::from(inode.mode & 0o7777));
+            let kind = match inode.mode & 0o170_000 {
+                0o040_000 => {
+                    if !visited_dirs.insert(child) || depth + 1 > MAX_DEPTH {
+                        listing.diagnostics.push(Diagnostic::warning(
+                            path,
+                            format!("directory inode {child} is reached twice or nests too deep (a loop); not entered"),
+                        ));
+                        continue;
+                    }
+                    subdirs.push((path.clone(), child, depth + 1));
+                    NodeKind::Dir
+                }
+                0o100_000 => {
+                    if let Some(first) = seen.get(&child) {
+                        NodeKind::Hardlink {
+                            target: first.clone(),
+                        }
+                    } else {
+                        seen.insert(child, path.clone());
+                        let bytes = match budget.take_bytes(inode.size) {
+                            Err(limit) => {
+                                listing.diagnostics.push(Diagnostic::warning(
+                                    path.clone(),
+                                    format!(
+                                        "{limit}: the file has {} bytes; listed without contents",
+                                        inode.size
+                                    ),
+                                ));
+                                Vec::new()
+                            }
+                            Ok(()) => reader.contents(&inode).unwrap_or_else(|(partial, err)| {
+                                listing
+                                    .diagnostics
+                                    .push(Diagnostic::warning(path.clone(), err));
+                                partial
+                            }),
+                        };
+                        NodeKind::File {
+                            data: Bytes::from(bytes),
+                        }
+                    }
+                }
+                0o120_000 => {
+                    let fast =
+                        inode.flags & (FLAG_EXTENTS | FLAG_INLINE_DATA) == 0 && inode.size < 60;
+                    let target = if fast {
+                        Ok(inode.block[..inode.size as usize].to_vec())
+                    } else if inode.size > 4096 {
+                        Err((
+                            Vec::new(),
+                            format!("symlink target length {} is absurd", inode.size),
+                        ))
+                    } else {
+                        reader.contents(&inode)
+                    };
+                    let target = target.unwrap_or_else(|(partial, err)| {
+                        listing.diagnostics.push(Diagnostic::warning(
+                            path.clone(),
+                            format!("symlink target: {err}"),
+                        ));
+                        partial
+                    });
+                    NodeKind::Symlink {
+                        target: String::from_utf8_lossy(&target).into_owned(),
+                    }
+                }
+                0o020_000 => NodeKind::Special {
+                    what: "char-device".to_owned(),
+                },
+                0o060_000 => NodeKind::Special {
+                    what: "block-device".to_owned(),
+                },
+                0o010_000 => NodeKind::Special {
+                    what: "fifo".to_owned(),
+                },
+                0o140_000 => NodeKind::Special {
+                    what: "socket".to_owned(),
+                },
+                other => {
+                    listing.diagnostics.push(Diagnostic::warning(
+                        path,
+                        format!("mode {other:#o} is not a known file type"),
+                    ));
+                    continue;
+                }
+            };
+            listing.entries.push(FsEntry { path, kind, mode });
+        }
+        stack.extend(subdirs.into_iter().rev());
+    }
+    listing
+}
+
+/// Reads a directory's entries linearly (htree index blocks read as empty entries).
+fn read_dir(
+    reader: &Reader<'_>,
+    inode: &Inode,
+    budget: &Budget,
+) -> Result<Vec<(String, u32)>, String> {
+    if inode.mode & 0o170_000 != 0o040_000 {
+        return Err("is not a directory".to_owned());
+    }
+    // Directory bytes are working memory: bound them like any output.
+    let limit = budget.limits().max_file_bytes;
+    if inode.size > limit {
+        return Err(format!(
+            "directory size {} is past the single file limit",
+            inode.size
+        ));
+    }
+    let (listing, skip) = if inode.flags & FLAG_INLINE_DATA != 0 {
+        // Inline directories start with the parent's inode number, then entries.
+        let bytes = reader.contents(inode).map_err(|(_, err)| err)?;
+        (bytes, 4)
+    } else {
+        (reader.contents(inode).map_err(|(_, err)| err)?, 0)
+    };
+    let mut entries = Vec::new();
+    let mut off = skip;
+    while off + 8 <= listing.len() {
+        let child = le32(&listing, off).unwrap_or_default();
+        let rec_len = usize::from(le16(&listing, off + 4).unwrap_or_default());
+        let name_len = usize::from(listing[off + 6]);
+        if rec_len < 8 {
+            // ext4 with 64 KiB blocks encodes 65536 as 0; anything else this small is damage.
+            if rec_len == 0 && reader.sb.block_size == 65536 {
+                off = (off / 65536 + 1) * 65536;
+                continue;
+            }
+            return Err(format!(
+                "directory entry at byte {off} has record length {rec_len}"
+            ));
+        }
+        if child != 0 && name_len > 0 {
+            let name = listing.get(off + 8..off + 8 + name_len).ok_or_else(|| {
+                format!("directory entry name at byte {off} runs past the directory")
+            })?;
+            entries.push((String::from_utf8_lossy(name).into_owned(), child));
+        }
+        off += rec_len;
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+    use std::path::PathBuf;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::Limits;
+
+    fn repo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    /// One line per entry: path, mode, what it is.
+    fn render(listing: &FsListing) -> String {
+        let mut out = String::new();
+        for entry in &listing.entries {
+            let what = match &entry.kind {
+                NodeKind::File { data } => format!("file {}", data.len()),
+                NodeKind::Dir => "dir".to_owned(),
+                NodeKind::Symlink { target } => format!("symlink -> {target}"),
+                NodeKind::Hardlink { target } => format!("hardlink -> {target}"),
+                NodeKind::Special { what } => what.clone(),
+                other => format!("{other:?}"),
+            };
+            let mode = entry
+                .mode
+                .map(|mode| format!("{mode:o}"))
+                .unwrap_or_default();
+            writeln!(out, "{} {mode} {what}", entry.path).unwrap();
+        }
+        out
+    }
+
+    fn file<'a>(listing: &'a FsListing, path: &str) -> &'a [u8] {
+        let entry = listing
+            .entries
+            .iter()
+            .find(|entry| entry.path == path)
+            .unwrap();
+        match &entry.kind {
+            NodeKind::File { data } => data,
+            other => panic!("{path} is {other:?}"),
+        }
+    }
+
+    fn big_file() -> Vec<u8> {
+        (0..400)
+            .flat_map(|i| format!("line {i:04} of the big file\n").into_bytes())
+            .collect()
+    }
+
+    /// Truncations and a spread of bit flips: never a panic, never slow; truncation is reported.
+    #[track_caller]
+    fn mangle(data: &[u8], parse: fn(&[u8], &Budget) -> FsListing, cuts: &[usize]) {
+        let limits = Limits {
+            max_total_bytes: 64 << 20,
+            ..Limits::default()
+        };
+        let started = Instant::now();
+        for &cut in cuts {
+            let listing = parse(&data[..cut], &Budget::new(limits));
+            assert!(!listing.diagnostics.is_empty(), "truncated at {cut}");
+        }
+        let mut seed = 0x9e37_79b9_u32;
+        for _ in 0..60 {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let mut copy = data.to_vec();
+            let idx = seed as usize % copy.len();
+            copy[idx] ^= 1 << (seed >> 29);
+            let _ = parse(&copy, &Budget::new(limits));
+        }
+        assert!(started.elapsed() < Duration::from_mins(1));
+    }
+
+    fn gunzip(path: &str) -> Vec<u8> {
+        use std::io::Read as _;
+        let packed = std::fs::read(repo().join(path)).unwrap();
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&packed[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    const TREE: &str = "\
+/lost+found 700 dir
+/bin 755 dir
+/empty-dir 755 dir
+/etc 755 dir
+/bin/big 755 file 10400
+/bin/long-link 777 symlink -> /a/long/target/path/that/does/not/fit/in/the/inode/block/array/of/sixty/bytes
+/bin/motd-link 777 symlink -> ../etc/motd
+/etc/empty 644 file 0
+/etc/fifo 600 fifo
+/etc/init.d 755 dir
+/etc/motd 644 file 19
+/etc/motd.hard 644 hardlink -> /etc/motd
+/etc/init.d/rcS 755 file 21
+";
+
+    #[test]
+    fn fixtures_ext2_ext3_ext4() {
+        for (kind, size) in [("ext2", 512), ("ext3", 4096), ("ext4", 512)] {
+            let data = gunzip(&format!("fixtures/unpack/ext/{kind}.img.gz"));
+            assert_eq!(
+                probe(&data).unwrap().description,
+                format!("{kind}, volume \"consign\", 64 inodes, 1 KiB blocks")
+            );
+            let listing = parse(&data, &Budget::new(Limits::default()));
+            assert_eq!(listing.size, Some(size * 1024));
+            assert_eq!(listing.diagnostics, Vec::new(), "{kind}");
+            assert_eq!(render(&listing), TREE, "{kind}");
+            assert_eq!(file(&listing, "/bin/big"), big_file(), "{kind}");
+            assert_eq!(file(&listing, "/etc/motd"), b"hello from consign\n");
+            mangle(&data[..64 << 10], parse, &[0, 1000, 1100, 2048, 5000]);
+        }
+    }
+
+    #[test]
+    fn corpus_ext4_rootfs() {
+        let data = std::fs::read(repo().join("../shared/corpus/images/nas-i386-ext4/rootfs.ext4"))
+            .unwrap();
+        assert_eq!(
+            probe(&data).unwrap().description,
+            "ext4, volume \"rootfs\", 6912 inodes, 4 KiB blocks"
+        );
+        let listing = parse(&data, &Budget::new(Limits::default()));
+        assert_eq!(listing.diagnostics, Vec::new());
+        assert_eq!(listing.entries.len(), 102);
+        for (path, size) in [
+            ("/lib/i386-linux-gnu/libc.so.6", 2_225_200),
+            ("/usr/sbin/ntpd", 560_900),
+        ] {
+            let bytes = file(&listing, path);
+            assert_eq!(bytes.len(), size, "{path}");
+            assert_eq!(&bytes[..4], b"\x7fELF");
+        }
+        assert!(
+            render(&listing)
+                .contains("/lib/ld-linux.so.2 777 symlink -> i386-linux-gnu/ld-linux.so.2\n")
+        );
+        assert!(file(&listing, "/etc/ntpsec/ntp.conf").starts_with(b"# /etc/ntpsec/ntp.conf"));
+        mangle(&data[..4 << 20], parse, &[0, 1100, 4096, 1 << 20]);
+    }
+
+    #[test]
+    fn limits_are_diagnosed() {
+        let data = gunzip("fixtures/unpack/ext/ext4.img.gz");
+        let listing = parse(
+            &data,
+            &Budget::new(Limits {
+                max_file_bytes: 5000,
+                ..Limits::default()
+            }),
+        );
+        let big = listing
+            .diagnostics
+            .iter()
+            .find(|d| d.location == "/bin/big")
+            .unwrap();
+        assert!(big.message.contains("single file size limit"));
+        let listing = parse(
+            &data,
+            &Budget::new(Limits {
+                max_entries: 2,
+                ..Limits::default()
+            }),
+        );
+        assert_eq!(listing.entries.len(), 2);
+        assert_eq!(probe(&data[..1000]), None);
+    }
+}

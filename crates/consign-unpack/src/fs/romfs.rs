@@ -1,0 +1,380 @@
+//! romfs: the tiny uncompressed read-only filesystem of `genromfs`, used in uClinux and boot ROMs.
+//!
+//! Layout (all big-endian): a superblock `-rom1fs-`, the full size, a checksum and a volume name,
+//! then 16-byte aligned file headers `next | type`, `spec_info`, `size`, `checksum`, name, data.
+//! romfs records only the execute bit, so modes are synthesised: `0o755` for directories and
+//! executables, `0o644` for other files, `0o777` for symlinks. Checksums are not verified (the
+//! contents are returned either way). Hard links (type 0) are emitted as [`NodeKind::Hardlink`]
+//! naming the path of the header they point to, when that path is known.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+use consign_model::{Diagnostic, NodeKind};
+
+use super::{FsEntry, FsListing, Probe};
+use crate::Budget;
+
+const MAGIC: &[u8; 8] = b"-rom1fs-";
+/// How deep directories may nest before the walk stops.
+const MAX_DEPTH: usize = 512;
+
+fn be32(data: &[u8], off: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(
+        data.get(off..off.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+/// Reads a NUL-terminated name at `off`; returns it and the 16-aligned offset after it.
+fn name_at(data: &[u8], off: usize) -> Option<(String, usize)> {
+    let rest = data.get(off..)?;
+    let len = rest.iter().take(4096).position(|&b| b == 0)?;
+    let name = String::from_utf8_lossy(rest.get(..len)?).into_owned();
+    Some((name, (off + len + 1).next_multiple_of(16)))
+}
+
+/// Checks the romfs superblock at the start of `data`.
+pub fn probe(data: &[u8]) -> Option<Probe> {
+    if data.get(..8)? != MAGIC {
+        return None;
+    }
+    let size = be32(data, 8)?;
+    if size < 32 {
+        return None;
+    }
+    let (volume, _) = name_at(data, 16)?;
+    Some(Probe {
+        format: "romfs",
+        size: Some(u64::from(size)),
+        description: format!("romfs, volume {volume:?}, {size} bytes"),
+    })
+}
+
+/// Parses a romfs image at the start of `data`.
+pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
+    let mut listing = FsListing::default();
+    let Some(probe) = probe(data) else {
+        listing
+            .diagnostics
+            .push(Diagnostic::warning("", "not a romfs image (no `-rom1fs-` superblock)").at(0));
+        return listing;
+    };
+    listing.size = probe.size;
+    if probe.size.is_some_and(|size| size > data.len() as u64) {
+        listing.diagnostics.push(
+            Diagnostic::warning(
+                "",
+                format!(
+                    "image is truncated: the superblock says {} bytes, {} are present",
+                    probe.size.unwrap_or_default(),
+                    data.len()
+                ),
+            )
+            .at(data.len() as u64),
+        );
+    }
+    let Some((_, first)) = name_at(data, 16) else {
+        return listing;
+    };
+    let mut visited = HashSet::new();
+    let mut paths: HashMap<usize, String> = HashMap::new();
+    let mut pending_links = Vec::new();
+    // (directory path, first header offset, depth)
+    let mut stack = vec![(String::new(), first, 0usize)];
+    while let Some((dir, mut off, depth)) = stack.pop() {
+        let mut subdirs = Vec::new();
+        while off != 0 {
+            if !visited.insert(off) {
+                listing.diagnostics.push(
+                    Diagnostic::warning(
+                        dir.clone(),
+                        "file header reached twice (a loop); the rest of this directory is skipped",
+                    )
+                    .at(off as u64),
+                );
+                break;
+            }
+            let (Some(next), Some(spec), Some(size)) =
+                (be32(data, off), be32(data, off + 4), be32(data, off + 8))
+            else {
+                listing.diagnostics.push(
+                    Diagnostic::warning(dir.clone(), "file header lies past the end of the image")
+                        .at(off as u64),
+                );
+                break;
+            };
+            let Some((name, data_off)) = name_at(data, off + 16) else {
+                listing.diagnostics.push(
+                    Diagnostic::warning(dir.clone(), "file name is not terminated").at(off as u64),
+                );
+                break;
+            };
+            let header = off;
+            off = (next & !15) as usize;
+            if name == "." || name == ".." {
+                continue;
+            }
+            let path = format!("{dir}/{name}");
+            if let Err(limit) = budget.take_entry() {
+                listing.diagnostics.push(Diagnostic::warning(
+                    path,
+                    format!("{limit}; the rest of the filesystem is skipped"),
+                ));
+                return listing;
+            }
+            let exec = next & 8 != 0;
+            let contents = || {
+                data.get(data_off..data_off.saturating_add(size as usize))
+                    .ok_or_else(|| {
+                        format!(
+                            "contents ({size} bytes at {data_off:#x}) lie past the end of the image"
+                        )
+                    })
+            };
+            let (kind, mode) = match next & 7 {
+                0 => {
+                    pending_links.push((listing.entries.len(), spec as usize & !15));
+                    (
+                        NodeKind::Hardlink {
+                            target: String::new(),
+                        },
+                        None,
+                    )
+                }
+                1 => {
+                    if depth + 1 > MAX_DEPTH {
+                        listing.diagnostics.push(
+                            Diagnostic::warning(
+                                path.clone(),
+                                "directories nest too deep; not entered",
+                            )
+                            .at(header as u64),
+                        );
+                    } else {
+                        subdirs.push((path.clone(), spec as usize & !15, depth + 1));
+                    }
+                    (NodeKind::Dir, Some(0o755))
+                }
+                2 => {
+                    let bytes = match budget.take_bytes(u64::from(size)) {
+                        Err(limit) => Err(format!("{limit}: the file has {size} bytes")),
+                        Ok(()) => contents().map(Bytes::copy_from_slice),
+                    };
+                    let bytes = bytes.unwrap_or_else(|err| {
+                        listing.diagnostics.push(
+                            Diagnostic::warning(
+                                path.clone(),
+                                format!("{err}; listed without contents"),
+                            )
+                            .at(header as u64),
+                        );
+                        Bytes::new()
+                    });
+                    (
+                        NodeKind::File { data: bytes },
+                        Some(if exec { 0o755 } else { 0o644 }),
+                    )
+                }
+                3 => match contents() {
+                    Ok(target) => (
+                        NodeKind::Symlink {
+                            target: String::from_utf8_lossy(target).into_owned(),
+                        },
+                        Some(0o777),
+                    ),
+                    Err(err) => {
+                        listing.diagnostics.push(
+                            Diagnostic::warning(path.clone(), format!("symlink target: {err}"))
+                                .at(header as u64),
+                        );
+                        continue;
+                    }
+                },
+                4 => (
+                    NodeKind::Special {
+                        what: "block-device".to_owned(),
+                    },
+                    Some(0o600),
+                ),
+                5 => (
+                    NodeKind::Special {
+                        what: "char-device".to_owned(),
+                    },
+                    Some(0o600),
+                ),
+                6 => (
+                    NodeKind::Special {
+                        what: "socket".to_owned(),
+                    },
+                    Some(0o600),
+                ),
+                _ => (
+                    NodeKind::Special {
+                        what: "fifo".to_owned(),
+                    },
+                    Some(0o600),
+                ),
+            };
+            paths.insert(header, path.clone());
+            listing.entries.push(FsEntry { path, kind, mode });
+        }
+        stack.extend(subdirs.into_iter().rev());
+    }
+    for (entry_idx, target_off) in pending_links {
+        let target = paths.get(&target_off).cloned();
+        if let Some(entry) = listing.entries.get_mut(entry_idx) {
+            if let Some(target) = target {
+                entry.kind = NodeKind::Hardlink { target };
+            } else {
+                listing.diagnostics.push(
+                    Diagnostic::warning(
+                        entry.path.clone(),
+                        format!(
+                            "hard link points to header {target_off:#x}, which is not a listed file"
+                        ),
+                    )
+                    .at(target_off as u64),
+                );
+                entry.kind = NodeKind::Special {
+                    what: "broken-hardlink".to_owned(),
+                };
+            }
+        }
+    }
+    listing
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+    use std::path::PathBuf;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::Limits;
+
+    fn repo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    /// One line per entry: path, mode, what it is.
+    fn render(listing: &FsListing) -> String {
+        let mut out = String::new();
+        for entry in &listing.entries {
+            let what = match &entry.kind {
+                NodeKind::File { data } => format!("file {}", data.len()),
+                NodeKind::Dir => "dir".to_owned(),
+                NodeKind::Symlink { target } => format!("symlink -> {target}"),
+                NodeKind::Hardlink { target } => format!("hardlink -> {target}"),
+                NodeKind::Special { what } => what.clone(),
+                other => format!("{other:?}"),
+            };
+            let mode = entry
+                .mode
+                .map(|mode| format!("{mode:o}"))
+                .unwrap_or_default();
+            writeln!(out, "{} {mode} {what}", entry.path).unwrap();
+        }
+        out
+    }
+
+    fn file<'a>(listing: &'a FsListing, path: &str) -> &'a [u8] {
+        let entry = listing
+            .entries
+            .iter()
+            .find(|entry| entry.path == path)
+            .unwrap();
+        match &entry.kind {
+            NodeKind::File { data } => data,
+            other => panic!("{path} is {other:?}"),
+        }
+    }
+
+    fn big_file() -> Vec<u8> {
+        (0..400)
+            .flat_map(|i| format!("line {i:04} of the big file\n").into_bytes())
+            .collect()
+    }
+
+    /// Truncations and a spread of bit flips: never a panic, never slow; truncation is reported.
+    #[track_caller]
+    fn mangle(data: &[u8], parse: fn(&[u8], &Budget) -> FsListing, cuts: &[usize]) {
+        let limits = Limits {
+            max_total_bytes: 64 << 20,
+            ..Limits::default()
+        };
+        let started = Instant::now();
+        for &cut in cuts {
+            let listing = parse(&data[..cut], &Budget::new(limits));
+            assert!(!listing.diagnostics.is_empty(), "truncated at {cut}");
+        }
+        let mut seed = 0x9e37_79b9_u32;
+        for _ in 0..60 {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let mut copy = data.to_vec();
+            let idx = seed as usize % copy.len();
+            copy[idx] ^= 1 << (seed >> 29);
+            let _ = parse(&copy, &Budget::new(limits));
+        }
+        assert!(started.elapsed() < Duration::from_mins(1));
+    }
+
+    #[test]
+    fn fixture_tree() {
+        let data = std::fs::read(repo().join("fixtures/unpack/romfs/romfs.img")).unwrap();
+        assert_eq!(
+            probe(&data).unwrap().description,
+            "romfs, volume \"consign\", 11184 bytes"
+        );
+        let listing = parse(&data, &Budget::new(Limits::default()));
+        assert_eq!(listing.diagnostics, Vec::new());
+        assert_eq!(
+            render(&listing),
+            "\
+/etc 755 dir
+/empty-dir 755 dir
+/bin 755 dir
+/etc/fifo 600 fifo
+/etc/motd 644 file 19
+/etc/motd.hard  hardlink -> /etc/motd
+/etc/init.d 755 dir
+/etc/empty 644 file 0
+/etc/init.d/rcS 755 file 21
+/bin/motd-link 777 symlink -> ../etc/motd
+/bin/big 755 file 10400
+"
+        );
+        assert_eq!(file(&listing, "/bin/big"), big_file());
+        assert_eq!(file(&listing, "/etc/motd"), b"hello from consign\n");
+        mangle(&data, parse, &[0, 8, 20, 40, 100, 5000, 11183]);
+    }
+
+    #[test]
+    fn binwalk_sample() {
+        let data = std::fs::read(repo().join("../shared/samples/binwalk-romfs.bin")).unwrap();
+        let listing = parse(&data, &Budget::new(Limits::default()));
+        assert_eq!(listing.diagnostics, Vec::new());
+        assert_eq!(render(&listing), "/lsb-release 644 file 104\n");
+        assert!(file(&listing, "/lsb-release").starts_with(b"DISTRIB_ID=Ubuntu\n"));
+        mangle(&data, parse, &[0, 8, 40, 100]);
+    }
+
+    #[test]
+    fn header_loop_is_cut() {
+        let mut data = std::fs::read(repo().join("../shared/samples/binwalk-romfs.bin")).unwrap();
+        // The root directory's `.` entry sits at 0x20 and names 0x40 next; make 0x40 point back.
+        data[0x40..0x44].copy_from_slice(&0x29u32.to_be_bytes());
+        let listing = parse(&data, &Budget::new(Limits::default()));
+        assert!(
+            listing
+                .diagnostics
+                .iter()
+                .any(|d| d.message.contains("loop")),
+            "{:?}",
+            listing.diagnostics
+        );
+        assert_eq!(probe(b"-rom1fs-"), None);
+    }
+}

@@ -1,0 +1,248 @@
+//! The one table of formats the carver knows: magic bytes and where they sit in the structure, a
+//! header probe and an extractor for each. Adding a format is adding a row here.
+
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+use bytes::Bytes;
+
+use crate::Budget;
+use crate::formats::{cpio, dtb, esp, kernel, sparse, streams, tar, tplink, trx, uimage, zip};
+use crate::fs::{self, FsListing, Probe};
+
+/// One known format.
+pub(crate) struct Format {
+    /// Short name, as in reports and provenance (a probe may refine it, e.g. `dtb` to `fit`).
+    pub(crate) name: &'static str,
+    /// Byte strings that mark the format; empty for formats probed only at the start of a file.
+    pub(crate) magics: &'static [&'static [u8]],
+    /// Where the magic sits, counted from the start of the structure.
+    pub(crate) magic_offset: usize,
+    /// Header validation; gets the bytes from the structure's start.
+    pub(crate) probe: fn(&[u8]) -> Option<Probe>,
+    /// Extraction; gets the bytes from the structure's start (cut to its size when known).
+    pub(crate) extract: fn(&Bytes, &Budget) -> FsListing,
+}
+
+/// Every format, most specific first: when two accept the same offset, the earlier row wins.
+pub(crate) static FORMATS: &[Format] = &[
+    Format {
+        name: "uimage",
+        magics: &[&[0x27, 0x05, 0x19, 0x56]],
+        magic_offset: 0,
+        probe: uimage::probe,
+        extract: uimage::extract,
+    },
+    Format {
+        name: "trx",
+        magics: &[b"HDR0"],
+        magic_offset: 0,
+        probe: trx::probe,
+        extract: trx::extract,
+    },
+    Format {
+        name: "tplink",
+        magics: &[b"\x01\x00\x00\x00TP-LINK", b"\x02\x00\x00\x00TP-LINK"],
+        magic_offset: 0,
+        probe: tplink::probe,
+        extract: tplink::extract,
+    },
+    Format {
+        name: "dtb",
+        magics: &[&[0xd0, 0x0d, 0xfe, 0xed]],
+        magic_offset: 0,
+        probe: dtb::probe,
+        extract: dtb::extract,
+    },
+    Format {
+        name: "bzimage",
+        magics: &[b"HdrS"],
+        magic_offset: 0x202,
+        probe: kernel::probe_bzimage,
+        extract: kernel::extract_bzimage,
+    },
+    Format {
+        name: "zimage",
+        magics: &[&[0x18, 0x28, 0x6f, 0x01]],
+        magic_offset: 0x24,
+        probe: kernel::probe_zimage,
+        extract: kernel::extract_zimage,
+    },
+    Format {
+        name: "android-sparse",
+        magics: &[&[0x3a, 0xff, 0x26, 0xed]],
+        magic_offset: 0,
+        probe: sparse::probe,
+        extract: sparse::extract,
+    },
+    Format {
+        name: "squashfs",
+        magics: &[b"hsqs", b"sqsh"],
+        magic_offset: 0,
+        probe: fs::squashfs::probe,
+        extract: |data, budget| fs::squashfs::parse(data, budget),
+    },
+    Format {
+        name: "ubi",
+        magics: &[b"UBI#"],
+        magic_offset: 0,
+        probe: fs::ubi::probe,
+        extract: |data, budget| fs::ubi::parse(data, budget),
+    },
+    Format {
+        name: "ubifs",
+        magics: &[&[0x31, 0x18, 0x10, 0x06]],
+        magic_offset: 0,
+        probe: fs::ubifs::probe,
+        extract: |data, budget| fs::ubifs::parse(data, budget),
+    },
+    Format {
+        name: "cramfs",
+        magics: &[&[0x45, 0x3d, 0xcd, 0x28], &[0x28, 0xcd, 0x3d, 0x45]],
+        magic_offset: 0,
+        probe: fs::cramfs::probe,
+        extract: |data, budget| fs::cramfs::parse(data, budget),
+    },
+    Format {
+        name: "romfs",
+        magics: &[b"-rom1fs-"],
+        magic_offset: 0,
+        probe: fs::romfs::probe,
+        extract: |data, budget| fs::romfs::parse(data, budget),
+    },
+    Format {
+        name: "ext",
+        magics: &[&[0x53, 0xef]],
+        magic_offset: 1080,
+        probe: fs::ext::probe,
+        extract: |data, budget| fs::ext::parse(data, budget),
+    },
+    Format {
+        name: "jffs2",
+        magics: &[&[0x85, 0x19], &[0x19, 0x85]],
+        magic_offset: 0,
+        probe: fs::jffs2::probe,
+        extract: |data, budget| fs::jffs2::parse(data, budget),
+    },
+    Format {
+        name: "yaffs2",
+        magics: &[],
+        magic_offset: 0,
+        probe: fs::yaffs2::probe,
+        extract: |data, budget| fs::yaffs2::parse(data, budget),
+    },
+    Format {
+        name: "tar",
+        magics: &[b"ustar"],
+        magic_offset: 257,
+        probe: tar::probe,
+        extract: tar::extract,
+    },
+    Format {
+        name: "cpio",
+        magics: &[b"070701", b"070702", b"070707"],
+        magic_offset: 0,
+        probe: cpio::probe,
+        extract: cpio::extract,
+    },
+    Format {
+        name: "zip",
+        magics: &[b"PK\x03\x04"],
+        magic_offset: 0,
+        probe: zip::probe,
+        extract: zip::extract,
+    },
+    Format {
+        name: "gzip",
+        magics: &[&[0x1f, 0x8b, 0x08]],
+        magic_offset: 0,
+        probe: streams::probe_gzip,
+        extract: streams::extract_gzip,
+    },
+    Format {
+        name: "xz",
+        magics: &[&[0xfd, b'7', b'z', b'X', b'Z', 0]],
+        magic_offset: 0,
+        probe: streams::probe_xz,
+        extract: streams::extract_xz,
+    },
+    Format {
+        name: "zstd",
+        magics: &[&[0x28, 0xb5, 0x2f, 0xfd]],
+        magic_offset: 0,
+        probe: streams::probe_zstd,
+        extract: streams::extract_zstd,
+    },
+    Format {
+        name: "lz4",
+        magics: &[&[0x04, 0x22, 0x4d, 0x18]],
+        magic_offset: 0,
+        probe: streams::probe_lz4,
+        extract: streams::extract_lz4,
+    },
+    Format {
+        name: "bzip2",
+        magics: &[b"BZh"],
+        magic_offset: 0,
+        probe: streams::probe_bzip2,
+        extract: streams::extract_bzip2,
+    },
+    Format {
+        name: "lzma",
+        magics: &[&[0x5d, 0, 0]],
+        magic_offset: 0,
+        probe: streams::probe_lzma,
+        extract: streams::extract_lzma,
+    },
+    Format {
+        name: "esp-image",
+        magics: &[],
+        magic_offset: 0,
+        probe: esp::probe,
+        extract: esp::extract,
+    },
+];
+
+/// The automaton over every magic, and for each pattern the index of its format.
+pub(crate) fn automaton() -> &'static (AhoCorasick, Vec<usize>) {
+    static AUTOMATON: OnceLock<(AhoCorasick, Vec<usize>)> = OnceLock::new();
+    AUTOMATON.get_or_init(|| {
+        let mut patterns: Vec<&[u8]> = Vec::new();
+        let mut owners = Vec::new();
+        for (index, format) in FORMATS.iter().enumerate() {
+            for magic in format.magics {
+                patterns.push(magic);
+                owners.push(index);
+            }
+        }
+        #[allow(clippy::expect_used)] // The patterns are the constants above; a failure is a bug.
+        let automaton = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(patterns)
+            .expect("the magic table builds an automaton");
+        (automaton, owners)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_has_a_unique_name_and_magics_fit() {
+        let mut names: Vec<_> = FORMATS.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(names.len(), before);
+        let (automaton, owners) = automaton();
+        assert_eq!(automaton.patterns_len(), owners.len());
+        for format in FORMATS {
+            assert!(
+                (format.probe)(&[]).is_none(),
+                "{} accepts empty input",
+                format.name
+            );
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Fixtures made with the real tools by `fixtures/unpack/recipe/make.sh` (zip, cpio in three
+//! formats, pax and GNU tar, multi-file and gzip uImages): specific entries and contents.
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is the test failing.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use consign_model::{NodeKind, Vfs};
+use consign_unpack::{Limits, Unpacked, unpack};
+
+fn run(relative: &str) -> Unpacked {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/unpack")
+        .join(relative);
+    let data = std::fs::read(&path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    unpack(&name, Bytes::from(data), &Limits::default())
+}
+
+fn data_of<'a>(vfs: &'a Vfs, suffix: &str) -> &'a [u8] {
+    vfs.nodes
+        .iter()
+        .find(|n| n.path.ends_with(suffix) && n.data().is_some())
+        .and_then(|n| n.data())
+        .unwrap_or_else(|| {
+            panic!(
+                "no file ending `{suffix}` in {:#?}",
+                vfs.nodes.iter().map(|n| &n.path).collect::<Vec<_>>()
+            )
+        })
+}
+
+const RELEASE: &[u8] = b"consign fixture\nversion=1.2.3\n";
+const LONG: &str = "a-directory-name-that-is-long-enough/to-need-a-pax-or-gnu-extended-header-for-its-path/file-with-a-long-name.txt";
+
+#[track_caller]
+fn check_tree(relative: &str, format: &str) {
+    let out = run(relative);
+    let container = &out.report.root.containers[0];
+    assert_eq!(container.format, format, "{relative}");
+    assert!(
+        container.diagnostics.is_empty(),
+        "{relative}: {:?}",
+        container.diagnostics
+    );
+    assert_eq!(data_of(&out.vfs, "etc/release"), RELEASE, "{relative}");
+    assert_eq!(data_of(&out.vfs, LONG), b"deep file\n", "{relative}");
+    let hello = out
+        .vfs
+        .nodes
+        .iter()
+        .find(|n| n.path.ends_with("bin/hello"))
+        .unwrap();
+    assert!(hello.is_executable(), "{relative}");
+    let hi = out
+        .vfs
+        .nodes
+        .iter()
+        .find(|n| n.path.ends_with("bin/hi"))
+        .unwrap();
+    assert_eq!(
+        hi.kind,
+        NodeKind::Symlink {
+            target: "hello".into()
+        },
+        "{relative}"
+    );
+}
+
+#[test]
+fn zip_cpio_and_tar_fixtures() {
+    check_tree("zip/stored-deflate.zip", "zip");
+    check_tree("cpio/newc.cpio", "cpio");
+    check_tree("cpio/crc.cpio", "cpio");
+    check_tree("cpio/odc.cpio", "cpio");
+    check_tree("tar/pax.tar", "tar");
+    check_tree("tar/gnu.tar", "tar");
+}
+
+#[test]
+fn uimage_fixtures() {
+    let out = run("uimage/multi.img");
+    assert_eq!(
+        data_of(&out.vfs, "uimage@0x0/image-0"),
+        b"kernel part of a multi-file image\n"
+    );
+    // The second part is a gzip stream, found and inflated by the recursion.
+    assert_eq!(data_of(&out.vfs, "image-1/gzip@0x0/decompressed"), RELEASE);
+    let out = run("uimage/kernel-gzip.img");
+    assert!(
+        out.report.root.containers[0]
+            .description
+            .contains("linux mips kernel, gzip")
+    );
+    assert!(data_of(&out.vfs, "uimage@0x0/kernel").starts_with(b"#!/bin/sh"));
+}

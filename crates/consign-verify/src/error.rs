@@ -1,0 +1,158 @@
+//! The one error type of consign-verify: inputs that cannot be read at all.
+//!
+//! Problems found *inside* a readable shipment are never errors: they are check results in the
+//! [`crate::Verdict`]. Errors are for a shipment, trust store, policy or ledger that cannot be used.
+
+use std::path::PathBuf;
+
+/// Why a shipment, trust store, policy or ledger could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A file or folder could not be read or written.
+    #[error("cannot {action} `{path}`")]
+    Io {
+        /// What was being done (`read the shipment manifest`, `create the folder`).
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The shipment manifest is not valid JSON of the expected shape.
+    #[error(
+        "`{name}`: the manifest `shipment.json` is not a consign shipment manifest\n\nhint: assemble shipments with `consign shipment assemble`"
+    )]
+    ManifestJson {
+        /// The shipment.
+        name: String,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The shipment manifest parsed but breaks a rule of the format.
+    #[error("`{name}`: shipment manifest: {reason}")]
+    Manifest {
+        /// The shipment.
+        name: String,
+        /// Which rule, naming the field or entry.
+        reason: String,
+    },
+    /// A path inside a shipment that could escape its folder or is not allowed.
+    #[error("`{path}` is not an allowed path inside a shipment: {reason}")]
+    UnsafePath {
+        /// The path, cut to 200 characters.
+        path: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// Something is larger than a limit.
+    #[error("`{what}` is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// What was measured.
+        what: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The shipment archive is not a tar this reader accepts.
+    #[error("shipment archive `{name}` at offset {offset}: {reason}")]
+    Tar {
+        /// The archive.
+        name: String,
+        /// Byte offset of the header at fault.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The trust store is not valid TOML of the expected shape.
+    #[error(
+        "trust store `{name}` is not valid\n\nhint: see schemas/trust/trust-store.schema.json for the format"
+    )]
+    TrustToml {
+        /// The trust store.
+        name: String,
+        /// The cause.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// The trust store parsed but breaks a rule.
+    #[error("trust store `{name}`: {reason}")]
+    Trust {
+        /// The trust store.
+        name: String,
+        /// Which rule, naming the party and field.
+        reason: String,
+    },
+    /// A policy file is not valid TOML or JSON of the expected shape.
+    #[error(
+        "policy `{name}` is not valid: {reason}\n\nhint: see schemas/policy/policy.schema.json for the format"
+    )]
+    PolicyParse {
+        /// The policy.
+        name: String,
+        /// The parser's message.
+        reason: String,
+    },
+    /// A policy parsed but breaks a rule.
+    #[error("policy `{name}`: {reason}")]
+    Policy {
+        /// The policy.
+        name: String,
+        /// Which rule, naming the check and field.
+        reason: String,
+    },
+    /// A date is not an ISO 8601 calendar date.
+    #[error("`{text}` in {field} is not a date of the form YYYY-MM-DD")]
+    Date {
+        /// The field.
+        field: String,
+        /// The text, cut to 80 characters.
+        text: String,
+    },
+    /// The ledger database could not be opened, read or written.
+    #[error("ledger `{path}`: cannot {action}")]
+    Ledger {
+        /// The database file.
+        path: String,
+        /// What was being done.
+        action: &'static str,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The ledger was written by a newer consign.
+    #[error(
+        "ledger `{path}` has schema version {found}, this consign reads version {supported}\n\nhint: use the consign version that wrote it, or a new ledger file"
+    )]
+    LedgerVersion {
+        /// The database file.
+        path: String,
+        /// The version found.
+        found: i64,
+        /// The version this build reads.
+        supported: i64,
+    },
+    /// A verdict could not be serialised (should not happen; reported rather than panicking).
+    #[error("cannot serialise the verdict to JSON")]
+    Json(#[source] serde_json::Error),
+    /// Signing the verdict failed.
+    #[error("cannot sign the verdict: {reason}")]
+    Sign {
+        /// The signer's message.
+        reason: String,
+    },
+}
+
+/// Cuts untrusted text to a readable length for an error message.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut out: String = text.chars().take(max).collect();
+        out.push('…');
+        out
+    }
+}

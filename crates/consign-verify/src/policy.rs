@@ -1,0 +1,547 @@
+//! Policy as data: which checks run, how much a failure weighs, the requirement each answers.
+//!
+//! # Format (TOML or JSON, `consign-policy/v1`)
+//!
+//! ```toml
+//! format = "consign-policy/v1"
+//! id = "acme-import"
+//! title = "Acme's import policy"
+//! extends = "eu-cra-import"          # a built-in profile; optional
+//!
+//! [checks."support.minimum-length"]
+//! min-years = 7                      # override one value
+//!
+//! [checks."sbom.profile"]
+//! severity = "warn"                  # fail | warn | off
+//! ```
+//!
+//! A policy lists checks by id (see [`CHECKS`]). Each has a `severity` (`fail`: a failed check
+//! rejects the shipment; `warn`: it is reported only; `off`: not run), the `requirements` it
+//! answers (`cra:art19-2`, `etsi-en-303-645:5.3-13`, `uk-psti:sch1-3`, ...) and parameters. A
+//! file that `extends` a profile starts from the profile's checks and overrides field by field;
+//! a check it adds must name its requirements. Unknown fields, check ids or parameters a check
+//! does not take are errors. Checks absent from the resolved policy are not run, and the verdict
+//! says so. The built-in profiles live in `crates/consign-verify/profiles/` and the JSON schema
+//! in `schemas/policy/policy.schema.json`.
+
+use std::collections::BTreeMap;
+
+use consign_model::Sha256;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{VerifyError, cut};
+use crate::trust::Role;
+
+/// The value of a policy's `format` field.
+pub const FORMAT: &str = "consign-policy/v1";
+
+/// What a check's failure does to the verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// A failure rejects the shipment.
+    Fail,
+    /// A failure is reported as a warning; the shipment may still be accepted.
+    Warn,
+    /// The check is not run.
+    Off,
+}
+
+/// A check the verifier knows: its id, group, title and which parameters it takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckInfo {
+    /// The id policies use.
+    pub id: &'static str,
+    /// The group of DESIGN section 6 it belongs to.
+    pub group: &'static str,
+    /// One line saying what it checks.
+    pub title: &'static str,
+    /// The parameters it takes (kebab-case names of [`CheckConfig`] fields).
+    pub params: &'static [&'static str],
+}
+
+macro_rules! checks {
+    ($($id:literal, $group:literal, $title:literal, [$($param:literal),*];)*) => {
+        /// Every check the verifier implements.
+        pub const CHECKS: &[CheckInfo] = &[$(CheckInfo { id: $id, group: $group, title: $title, params: &[$($param),*] }),*];
+    };
+}
+
+checks! {
+    "shipment.manifest", "integrity", "every artifact the manifest lists is present, unaltered, and nothing else is", [];
+    "integrity.signatures", "integrity", "every attestation is signed by a trusted key, valid at the check date", [];
+    "integrity.roles", "integrity", "each signer holds the role its attestation needs", [];
+    "integrity.predicates", "integrity", "every predicate type and version is one the verifier knows", [];
+    "integrity.required", "integrity", "the attestations the policy requires are present", ["require"];
+    "integrity.subjects", "integrity", "attestation subjects match the shipment's artifacts by digest", [];
+    "integrity.custody", "integrity", "custody is continuous: each party's materials are the previous party's products", [];
+    "integrity.threshold", "integrity", "enough distinct trusted keys of each role signed", ["thresholds"];
+    "sbom.valid", "sbom", "the SBOM is valid CycloneDX of the required spec version", ["min-spec-version"];
+    "sbom.profile", "sbom", "the SBOM has the fields the BSI TR-03183-2 or NTIA minimum elements require", ["profile"];
+    "sbom.vulnerabilities", "sbom", "the SBOM lists no vulnerabilities", [];
+    "sbom.rescan", "sbom", "a re-scan of the firmware finds no component the SBOM does not declare, at the declared version", [];
+    "identity.product", "identity", "product and manufacturer identity and contact are present and consistent", [];
+    "support.declared", "support", "a support period end date is declared", [];
+    "support.not-expired", "support", "the support period has not ended at the check date", [];
+    "support.minimum-length", "support", "the support period lasts at least the policy's minimum from the check date", ["min-years"];
+    "support.never-shortened", "support", "the support period is never shorter than an earlier attestation of the same product", [];
+    "vulnerability.disclosure", "vulnerability-handling", "a vulnerability disclosure contact and policy are declared", [];
+    "security.passwords", "vulnerability-handling", "the password scheme is one the policy allows", ["allowed"];
+    "conformity.declaration", "conformity", "the declaration of conformity is in the shipment, matching its attested digest", [];
+    "conformity.ce-marking", "conformity", "the manufacturer claims the CE marking", [];
+    "conformity.notified-body", "conformity", "a notified body is named where the product class needs one", ["classes"];
+    "conformity.uk-statement", "conformity", "a UK statement of compliance, or an accepted label, is declared", ["accepted-labels"];
+    "vulnerabilities.known", "known-vulnerabilities", "every known vulnerability is covered by a signed VEX statement", [];
+    "suppliers.attestations", "suppliers", "supplier attestations match SBOM components by digest", [];
+    "suppliers.support-end", "suppliers", "each supplier's support end is no earlier than the product's", [];
+}
+
+/// Looks a check up by id.
+pub fn check_info(id: &str) -> Option<&'static CheckInfo> {
+    CHECKS.iter().find(|info| info.id == id)
+}
+
+/// One check's settings as written in a policy file; every field is optional so that a file can
+/// override one value of a profile.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CheckConfig {
+    /// What a failure does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// The requirement references it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirements: Option<Vec<String>>,
+    /// `support.minimum-length`: years the support period must still run at the check date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_years: Option<u32>,
+    /// `sbom.valid`: lowest CycloneDX spec version accepted (`1.6`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_spec_version: Option<String>,
+    /// `sbom.profile`: `bsi` (TR-03183-2) or `ntia`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// `security.passwords`: allowed schemes (`unique-per-device`, `user-defined`, `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
+    /// `conformity.notified-body`: product classes that need one (`important-class-ii`, `critical`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<String>>,
+    /// `conformity.uk-statement`: labels accepted instead of a statement of compliance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_labels: Option<Vec<String>>,
+    /// `integrity.threshold`: distinct trusted keys needed per role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<BTreeMap<Role, u32>>,
+    /// `integrity.required`: attestation kinds that must be present (`product`, `sbom`,
+    /// `component`, `custody`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require: Option<Vec<String>>,
+}
+
+impl CheckConfig {
+    fn set_params(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.min_years.is_some() {
+            out.push("min-years");
+        }
+        if self.min_spec_version.is_some() {
+            out.push("min-spec-version");
+        }
+        if self.profile.is_some() {
+            out.push("profile");
+        }
+        if self.allowed.is_some() {
+            out.push("allowed");
+        }
+        if self.classes.is_some() {
+            out.push("classes");
+        }
+        if self.accepted_labels.is_some() {
+            out.push("accepted-labels");
+        }
+        if self.thresholds.is_some() {
+            out.push("thresholds");
+        }
+        if self.require.is_some() {
+            out.push("require");
+        }
+        out
+    }
+
+    /// Fills the fields `self` leaves unset from `base`.
+    fn over(self, base: &CheckConfig) -> CheckConfig {
+        CheckConfig {
+            severity: self.severity.or(base.severity),
+            requirements: self.requirements.or_else(|| base.requirements.clone()),
+            min_years: self.min_years.or(base.min_years),
+            min_spec_version: self
+                .min_spec_version
+                .or_else(|| base.min_spec_version.clone()),
+            profile: self.profile.or_else(|| base.profile.clone()),
+            allowed: self.allowed.or_else(|| base.allowed.clone()),
+            classes: self.classes.or_else(|| base.classes.clone()),
+            accepted_labels: self
+                .accepted_labels
+                .or_else(|| base.accepted_labels.clone()),
+            thresholds: self.thresholds.or_else(|| base.thresholds.clone()),
+            require: self.require.or_else(|| base.require.clone()),
+        }
+    }
+}
+
+/// A policy file as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The policy's id, recorded in verdicts.
+    pub id: String,
+    /// A title for reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A built-in profile to start from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
+    /// The checks, by id.
+    #[serde(default)]
+    pub checks: BTreeMap<String, CheckConfig>,
+}
+
+/// A check as the resolved policy runs it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PolicyCheck {
+    /// What a failure does.
+    pub severity: Severity,
+    /// The requirement references it answers.
+    pub requirements: Vec<String>,
+    /// All settings, for the parameters.
+    pub config: CheckConfig,
+}
+
+/// A resolved policy: a profile with a user's overrides applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// The id.
+    pub id: String,
+    /// The title.
+    pub title: String,
+    /// The profile it extends, if any.
+    pub extends: Option<String>,
+    /// The checks it runs, by id.
+    pub checks: BTreeMap<String, PolicyCheck>,
+    /// SHA-256 of the resolved policy's canonical JSON, recorded in verdicts.
+    #[serde(skip)]
+    pub sha256: Sha256,
+}
+
+/// The built-in profiles: name and TOML text.
+pub const PROFILES: &[(&str, &str)] = &[
+    (
+        "eu-cra-import",
+        include_str!("../profiles/eu-cra-import.toml"),
+    ),
+    (
+        "uk-psti-retail",
+        include_str!("../profiles/uk-psti-retail.toml"),
+    ),
+];
+
+impl Policy {
+    /// A built-in profile by name.
+    pub fn builtin(name: &str) -> Result<Self, VerifyError> {
+        let (_, text) = PROFILES
+            .iter()
+            .find(|(profile, _)| *profile == name)
+            .ok_or_else(|| VerifyError::Policy {
+                name: name.to_owned(),
+                reason: format!(
+                    "no built-in profile of this name; the profiles are {}",
+                    PROFILES
+                        .iter()
+                        .map(|(n, _)| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
+        let file = parse_file(name, text, false)?;
+        if file.extends.is_some() {
+            return Err(VerifyError::Policy {
+                name: name.to_owned(),
+                reason: "a built-in profile cannot extend another".to_owned(),
+            });
+        }
+        resolve(name, file, None)
+    }
+
+    /// A user policy file; `json` says whether `text` is JSON (else TOML). `name` is for messages.
+    pub fn from_text(name: &str, text: &str, json: bool) -> Result<Self, VerifyError> {
+        let file = parse_file(name, text, json)?;
+        let base = match &file.extends {
+            Some(profile) => Some(Policy::builtin(profile)?),
+            None => None,
+        };
+        resolve(name, file, base.as_ref())
+    }
+
+    /// The check's settings, when the policy runs it (severity not `off`).
+    pub fn check(&self, id: &str) -> Option<&PolicyCheck> {
+        self.checks
+            .get(id)
+            .filter(|check| check.severity != Severity::Off)
+    }
+}
+
+fn parse_file(name: &str, text: &str, json: bool) -> Result<PolicyFile, VerifyError> {
+    let parsed = if json {
+        serde_json::from_str::<PolicyFile>(text).map_err(|err| err.to_string())
+    } else {
+        toml::from_str::<PolicyFile>(text).map_err(|err| err.to_string())
+    };
+    let file = parsed.map_err(|reason| VerifyError::PolicyParse {
+        name: name.to_owned(),
+        reason: reason.trim().replace('\n', " "),
+    })?;
+    if file.format != FORMAT {
+        return Err(VerifyError::Policy {
+            name: name.to_owned(),
+            reason: format!(
+                "`format` is `{}`, expected `{FORMAT}`",
+                cut(&file.format, 80)
+            ),
+        });
+    }
+    Ok(file)
+}
+
+fn resolve(name: &str, file: PolicyFile, base: Option<&Policy>) -> Result<Policy, VerifyError> {
+    let bad = |reason: String| VerifyError::Policy {
+        name: name.to_owned(),
+        reason,
+    };
+    if file.id.trim().is_empty() {
+        return Err(bad("`id` is empty".to_owned()));
+    }
+    let mut checks = base.map(|base| base.checks.clone()).unwrap_or_default();
+    for (id, config) in file.checks {
+        let info = check_info(&id).ok_or_else(|| {
+            bad(format!(
+                "unknown check `{}`; the checks are listed in crates/consign-verify/README.md",
+                cut(&id, 80)
+            ))
+        })?;
+        if let Some(param) = config
+            .set_params()
+            .into_iter()
+            .find(|p| !info.params.contains(p))
+        {
+            return Err(bad(format!(
+                "check `{id}` takes no parameter `{param}`{}",
+                if info.params.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; it takes {}",
+                        info.params
+                            .iter()
+                            .map(|p| format!("`{p}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            )));
+        }
+        let merged = match checks.get(&id) {
+            Some(existing) => config.over(&existing.config),
+            None => config,
+        };
+        let requirements = merged.requirements.clone().unwrap_or_default();
+        if requirements.is_empty() {
+            return Err(bad(format!(
+                "check `{id}` names no `requirements`: every check says which requirement it answers"
+            )));
+        }
+        let severity = merged.severity.unwrap_or(Severity::Fail);
+        validate_params(&id, &merged).map_err(bad)?;
+        checks.insert(
+            id,
+            PolicyCheck {
+                severity,
+                requirements,
+                config: merged,
+            },
+        );
+    }
+    let mut policy = Policy {
+        id: file.id,
+        title: file.title.unwrap_or_else(|| name.to_owned()),
+        extends: file.extends,
+        checks,
+        sha256: Sha256::of(b""),
+    };
+    let canonical = serde_json::to_vec(&policy).map_err(VerifyError::Json)?;
+    policy.sha256 = Sha256::of(&canonical);
+    Ok(policy)
+}
+
+fn validate_params(id: &str, config: &CheckConfig) -> Result<(), String> {
+    if let Some(version) = &config.min_spec_version
+        && parse_spec_version(version).is_none()
+    {
+        return Err(format!(
+            "check `{id}` `min-spec-version` is `{}`, expected a version such as `1.6`",
+            cut(version, 40)
+        ));
+    }
+    if let Some(profile) = &config.profile
+        && !matches!(profile.as_str(), "bsi" | "ntia")
+    {
+        return Err(format!(
+            "check `{id}` `profile` is `{}`, expected `bsi` or `ntia`",
+            cut(profile, 40)
+        ));
+    }
+    for scheme in config.allowed.iter().flatten() {
+        if !matches!(
+            scheme.as_str(),
+            "unique-per-device" | "user-defined" | "none"
+        ) {
+            return Err(format!(
+                "check `{id}` `allowed` has `{}`; the schemes are `unique-per-device`, `user-defined`, `none`",
+                cut(scheme, 40)
+            ));
+        }
+    }
+    for kind in config.require.iter().flatten() {
+        if !matches!(
+            kind.as_str(),
+            "product" | "sbom" | "component" | "custody" | "provenance"
+        ) {
+            return Err(format!(
+                "check `{id}` `require` has `{}`; the kinds are `product`, `sbom`, `component`, `custody`, `provenance`",
+                cut(kind, 40)
+            ));
+        }
+    }
+    if id == "support.minimum-length" && config.min_years.is_none() {
+        return Err(format!("check `{id}` needs `min-years`"));
+    }
+    Ok(())
+}
+
+/// Parses `major.minor` into a comparable pair.
+pub fn parse_spec_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_load_and_name_requirements() {
+        for (name, _) in PROFILES {
+            let policy = Policy::builtin(name).unwrap();
+            assert_eq!(&policy.id, name);
+            assert!(policy.checks.len() >= 10, "{name}");
+            for (id, check) in &policy.checks {
+                assert!(check_info(id).is_some(), "{id}");
+                assert!(!check.requirements.is_empty(), "{id}");
+            }
+        }
+        let cra = Policy::builtin("eu-cra-import").unwrap();
+        assert_eq!(
+            cra.check("support.minimum-length")
+                .unwrap()
+                .config
+                .min_years,
+            Some(5)
+        );
+        assert!(cra.check("conformity.ce-marking").is_some());
+        let psti = Policy::builtin("uk-psti-retail").unwrap();
+        assert!(psti.check("conformity.uk-statement").is_some());
+        assert!(psti.check("conformity.ce-marking").is_none());
+    }
+
+    #[test]
+    fn user_file_overrides_field_by_field() {
+        let text = r#"
+format = "consign-policy/v1"
+id = "acme"
+title = "Acme"
+extends = "eu-cra-import"
+[checks."support.minimum-length"]
+min-years = 7
+[checks."sbom.profile"]
+severity = "off"
+"#;
+        let policy = Policy::from_text("acme.toml", text, false).unwrap();
+        let base = Policy::builtin("eu-cra-import").unwrap();
+        let minimum = policy.check("support.minimum-length").unwrap();
+        assert_eq!(minimum.config.min_years, Some(7));
+        assert_eq!(
+            minimum.requirements,
+            base.checks["support.minimum-length"].requirements
+        );
+        assert_eq!(
+            minimum.severity,
+            base.checks["support.minimum-length"].severity
+        );
+        assert!(policy.check("sbom.profile").is_none());
+        assert_ne!(policy.sha256, base.sha256);
+        // The same policy in JSON resolves to the same digest.
+        let json = r#"{"format":"consign-policy/v1","id":"acme","title":"Acme","extends":"eu-cra-import","checks":{"support.minimum-length":{"min-years":7},"sbom.profile":{"severity":"off"}}}"#;
+        assert_eq!(
+            Policy::from_text("acme.json", json, true).unwrap().sha256,
+            policy.sha256
+        );
+    }
+
+    #[track_caller]
+    fn check_err(body: &str, expect: &str) {
+        let text = format!(
+            "format = \"consign-policy/v1\"\nid = \"p\"\nextends = \"eu-cra-import\"\n{body}"
+        );
+        assert_eq!(
+            Policy::from_text("p.toml", &text, false)
+                .unwrap_err()
+                .to_string(),
+            expect
+        );
+    }
+
+    #[test]
+    fn errors() {
+        check_err(
+            "[checks.\"made.up\"]\nseverity = \"warn\"",
+            "policy `p.toml`: unknown check `made.up`; the checks are listed in crates/consign-verify/README.md",
+        );
+        check_err(
+            "[checks.\"sbom.valid\"]\nmin-years = 3",
+            "policy `p.toml`: check `sbom.valid` takes no parameter `min-years`; it takes `min-spec-version`",
+        );
+        check_err(
+            "[checks.\"security.passwords\"]\nallowed = [\"admin\"]",
+            "policy `p.toml`: check `security.passwords` `allowed` has `admin`; the schemes are `unique-per-device`, `user-defined`, `none`",
+        );
+        let err = Policy::from_text(
+            "p.toml",
+            "format = \"consign-policy/v1\"\nid = \"p\"\nsurprise = 1",
+            false,
+        )
+        .unwrap_err();
+        assert!(matches!(err, VerifyError::PolicyParse { .. }), "{err}");
+        let err = Policy::from_text("p.toml", "format = \"consign-policy/v1\"\nid = \"p\"\n[checks.\"sbom.valid\"]\nseverity = \"warn\"", false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "policy `p.toml`: check `sbom.valid` names no `requirements`: every check says which requirement it answers"
+        );
+        let err = Policy::builtin("us-fcc").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "policy `us-fcc`: no built-in profile of this name; the profiles are `eu-cra-import`, `uk-psti-retail`"
+        );
+    }
+}

@@ -1,0 +1,644 @@
+//! The whole chain at the library level, with real keys and a generated firmware image: supplier,
+//! manufacturer and distributor attest through consign-attest, the importer verifies, and each
+//! rejection of issue 6 is proven with its reason.
+// Test scaffolding: helpers outside `#[test]` functions may unwrap, and the variant is a bag of switches.
+#![allow(
+    clippy::unwrap_used,
+    clippy::needless_pass_by_value,
+    clippy::struct_excessive_bools
+)]
+
+use consign_attest::attest::{
+    Artifact, attest_component, attest_custody, attest_release, sign_statement,
+};
+use consign_attest::claims::{ComponentClaims, CustodyClaims};
+use consign_attest::dsse;
+use consign_attest::statement::{Statement, Subject};
+use consign_attest::{KeyAlgorithm, PrivateKey, Signer as _};
+use consign_model::{ProductFile, Sha256, Sha512};
+use consign_verify::backend::{AttestSignatures, FirmwareRescan, standard_engines};
+use consign_verify::shipment::{ArtifactRole, NewArtifact, assemble};
+use consign_verify::{Date, Ledger, Policy, Status, SupportRecord, TrustStore, Verdict};
+
+const BUSYBOX: &[u8] =
+    b"\x7fELF....BusyBox v1.36.1 (2024-01-01 00:00:00 UTC) multi-call binary....";
+const LIBSSL: &[u8] = b"\x7fELF....OpenSSL 3.0.13 30 Jan 2024....";
+const DOC: &[u8] = b"EU declaration of conformity: Example Devices GmbH, Smart Plug SP-200";
+
+struct Keys {
+    supplier: PrivateKey,
+    manufacturer: PrivateKey,
+    distributor: PrivateKey,
+    distributor2: PrivateKey,
+}
+
+fn keys() -> Keys {
+    Keys {
+        supplier: PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap(),
+        manufacturer: PrivateKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap(),
+        distributor: PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap(),
+        distributor2: PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap(),
+    }
+}
+
+fn firmware() -> Vec<u8> {
+    assemble(
+        None,
+        vec![
+            NewArtifact {
+                path: "bin/busybox".into(),
+                role: ArtifactRole::Firmware,
+                data: BUSYBOX.to_vec(),
+            },
+            NewArtifact {
+                path: "usr/lib/libssl.so.3".into(),
+                role: ArtifactRole::Firmware,
+                data: LIBSSL.to_vec(),
+            },
+        ],
+    )
+    .unwrap()
+    .to_tar()
+    .unwrap()
+}
+
+fn component(name: &str, version: &str, data: &[u8], license: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "library",
+        "bom-ref": format!("{name}@{version}"),
+        "name": name,
+        "version": version,
+        "supplier": {"name": format!("{name} project")},
+        "purl": format!("pkg:generic/{name}@{version}"),
+        "hashes": [{"alg": "SHA-512", "content": Sha512::of(data).to_hex()}],
+        "licenses": [{"license": {"id": license}}]
+    })
+}
+
+fn sbom(components: Vec<serde_json::Value>) -> Vec<u8> {
+    let refs: Vec<serde_json::Value> = components
+        .iter()
+        .map(|c| serde_json::json!({"ref": c["bom-ref"]}))
+        .collect();
+    serde_json::to_vec_pretty(&serde_json::json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79",
+        "version": 1,
+        "metadata": {
+            "timestamp": "2026-11-01T00:00:00Z",
+            "manufacturer": {"name": "Example Devices GmbH"},
+            "component": {"type": "firmware", "bom-ref": "fw", "name": "Smart Plug", "version": "2.4.1"}
+        },
+        "components": components,
+        "dependencies": refs
+    }))
+    .unwrap()
+}
+
+fn good_sbom() -> Vec<u8> {
+    sbom(vec![
+        component("busybox", "1.36.1", BUSYBOX, "GPL-2.0-only"),
+        component("openssl", "3.0.13", LIBSSL, "Apache-2.0"),
+    ])
+}
+
+fn product(support_end: &str) -> ProductFile {
+    ProductFile::from_toml(&format!(
+        r#"
+[manufacturer]
+name = "Example Devices GmbH"
+email = "info@devices.example"
+[product]
+name = "Smart Plug"
+model = "SP-200"
+firmware-version = "2.4.1"
+cra-class = "default"
+[support]
+start = "2026-01-01"
+end = "{support_end}"
+[vulnerability-disclosure]
+contact = "security@devices.example"
+policy-url = "https://devices.example/cvd"
+[security]
+password-scheme = "unique-per-device"
+[conformity]
+ce-marking = true
+route = "A"
+declaration-sha256 = "{}"
+"#,
+        Sha256::of(DOC).to_hex()
+    ))
+    .unwrap()
+}
+
+fn trust_store(keys: &Keys, manufacturer_until: &str) -> TrustStore {
+    let party = |name: &str, role: &str, key: &PrivateKey, until: &str| {
+        format!(
+            "[[party]]\nname = \"{name}\"\nroles = [\"{role}\"]\n[[party.key]]\npublic-key = \"\"\"\n{}\"\"\"\nvalid-from = 2025-01-01\nvalid-until = {until}\n",
+            key.public_key().to_pem()
+        )
+    };
+    let text = format!(
+        "format = \"consign-trust/v1\"\n{}{}{}{}",
+        party("Acme Modules Ltd", "supplier", &keys.supplier, "2030-12-31"),
+        party(
+            "Example Devices GmbH",
+            "manufacturer",
+            &keys.manufacturer,
+            manufacturer_until
+        ),
+        party(
+            "Carrier Logistics",
+            "distributor",
+            &keys.distributor,
+            "2030-12-31"
+        ),
+        party(
+            "Second Carrier",
+            "distributor",
+            &keys.distributor2,
+            "2030-12-31"
+        ),
+    );
+    TrustStore::from_toml("trust.toml", &text).unwrap()
+}
+
+/// What one scenario changes from the good chain.
+#[derive(Default)]
+struct Variant {
+    drop_supplier: bool,
+    release_signed_by_distributor: bool,
+    tamper_firmware: bool,
+    sbom: Option<Vec<u8>>,
+    support_end: Option<&'static str>,
+    two_distributors_missing_first: bool,
+    unknown_predicate_version: bool,
+}
+
+fn jsonl(envelopes: &[dsse::Envelope]) -> Vec<u8> {
+    dsse::to_jsonl(envelopes).into_bytes()
+}
+
+fn shipment(keys: &Keys, variant: &Variant) -> consign_verify::shipment::Shipment {
+    let fw = firmware();
+    let sbom_bytes = variant.sbom.clone().unwrap_or_else(good_sbom);
+    let component_claims = ComponentClaims::from_toml(
+        r#"
+[supplier]
+name = "Acme Modules Ltd"
+contact = "psirt@acme.example"
+[component]
+name = "openssl"
+version = "3.0.13"
+[support]
+end = "2034-12-31"
+[vulnerability-disclosure]
+contact = "psirt@acme.example"
+[known-vulnerabilities]
+statement = "none-known"
+"#,
+    )
+    .unwrap();
+    let supplier_file = jsonl(&[attest_component(
+        &keys.supplier,
+        Artifact {
+            name: "libssl.so.3",
+            data: LIBSSL,
+        },
+        &component_claims,
+        None,
+        None,
+    )
+    .unwrap()]);
+    let release_signer = if variant.release_signed_by_distributor {
+        &keys.distributor
+    } else {
+        &keys.manufacturer
+    };
+    let product = product(variant.support_end.unwrap_or("2032-12-31"));
+    let mut release = attest_release(
+        release_signer,
+        &[Artifact {
+            name: "fw.img",
+            data: &fw,
+        }],
+        &product,
+        Artifact {
+            name: "fw.cdx.json",
+            data: &sbom_bytes,
+        },
+        None,
+        &[Artifact {
+            name: "supplier.intoto.jsonl",
+            data: &supplier_file,
+        }],
+        "https://devices.example/build",
+    )
+    .unwrap();
+    if variant.unknown_predicate_version {
+        let statement = Statement::new(
+            vec![Subject::for_bytes("fw.img", &fw)],
+            "https://consign.dev/attestation/product/v0.2",
+            serde_json::json!({"party": {"role": "manufacturer", "name": "Example Devices GmbH", "contact": "x"}, "claims": []}),
+        );
+        release.push(sign_statement(&statement, &[&keys.manufacturer]).unwrap());
+    }
+    let release_file = jsonl(&release);
+    let lot = |name: &str, from: &str| {
+        CustodyClaims::from_toml(&format!(
+            "[distributor]\nname = \"{name}\"\ncontact = \"ops@carrier.example\"\n[lot]\nid = \"LOT-42\"\n[received]\nparty = \"{from}\"\ndate = \"2026-11-01\"\n"
+        ))
+        .unwrap()
+    };
+    let custody_file = jsonl(&[attest_custody(
+        &keys.distributor,
+        &[Artifact {
+            name: "fw.img",
+            data: &fw,
+        }],
+        &lot("Carrier Logistics", "Example Devices GmbH"),
+        &[Artifact {
+            name: "release.intoto.jsonl",
+            data: &release_file,
+        }],
+    )
+    .unwrap()]);
+    let mut files = vec![];
+    let shipped_fw = if variant.tamper_firmware {
+        let mut bad = fw.clone();
+        let at = bad.windows(6).position(|w| w == b"1.36.1").unwrap();
+        bad[at + 5] = b'9';
+        bad
+    } else {
+        fw.clone()
+    };
+    files.push(NewArtifact::named(
+        ArtifactRole::Firmware,
+        "fw.img",
+        shipped_fw,
+    ));
+    files.push(NewArtifact::named(
+        ArtifactRole::Sbom,
+        "fw.cdx.json",
+        sbom_bytes,
+    ));
+    if !variant.drop_supplier {
+        files.push(NewArtifact::named(
+            ArtifactRole::Attestation,
+            "supplier.intoto.jsonl",
+            supplier_file,
+        ));
+    }
+    files.push(NewArtifact::named(
+        ArtifactRole::Attestation,
+        "release.intoto.jsonl",
+        release_file,
+    ));
+    if variant.two_distributors_missing_first {
+        let second = jsonl(&[attest_custody(
+            &keys.distributor2,
+            &[Artifact {
+                name: "fw.img",
+                data: &fw,
+            }],
+            &lot("Second Carrier", "Carrier Logistics"),
+            &[Artifact {
+                name: "custody.intoto.jsonl",
+                data: &custody_file,
+            }],
+        )
+        .unwrap()]);
+        files.push(NewArtifact::named(
+            ArtifactRole::Attestation,
+            "custody2.intoto.jsonl",
+            second,
+        ));
+    } else {
+        files.push(NewArtifact::named(
+            ArtifactRole::Attestation,
+            "custody.intoto.jsonl",
+            custody_file,
+        ));
+    }
+    files.push(NewArtifact::named(
+        ArtifactRole::Document,
+        "eu-doc.txt",
+        DOC.to_vec(),
+    ));
+    assemble(Some("lot-42"), files)
+        .unwrap()
+        .to_shipment("lot-42")
+        .unwrap()
+}
+
+fn date(text: &str) -> Date {
+    text.parse().unwrap()
+}
+
+fn verify_with(
+    keys: &Keys,
+    variant: &Variant,
+    trust: &TrustStore,
+    policy: &Policy,
+    at: &str,
+    history: &[SupportRecord],
+) -> Verdict {
+    let shipment = shipment(keys, variant);
+    let signatures = AttestSignatures::new(trust).unwrap();
+    let rescan = FirmwareRescan::default();
+    consign_verify::verify(
+        &shipment,
+        policy,
+        trust,
+        date(at),
+        history,
+        standard_engines(&signatures, Some(&rescan)),
+    )
+}
+
+fn verify(keys: &Keys, variant: &Variant) -> Verdict {
+    verify_with(
+        keys,
+        variant,
+        &trust_store(keys, "2030-12-31"),
+        &Policy::builtin("eu-cra-import").unwrap(),
+        "2026-11-22",
+        &[],
+    )
+}
+
+#[track_caller]
+fn rejected_by(verdict: &Verdict, id: &str, reason: &str) {
+    assert!(
+        !verdict.accepted,
+        "{}",
+        consign_verify::report::text(verdict)
+    );
+    let result = verdict.result(id).unwrap();
+    assert_eq!(
+        result.status,
+        Status::Fail,
+        "{}",
+        consign_verify::report::text(verdict)
+    );
+    assert!(
+        result.reason.contains(reason),
+        "`{id}`: {}\n\n{}",
+        result.reason,
+        consign_verify::report::text(verdict)
+    );
+}
+
+#[test]
+fn the_good_chain_is_accepted() {
+    let keys = keys();
+    let verdict = verify(&keys, &Variant::default());
+    assert!(
+        verdict.accepted,
+        "{}",
+        consign_verify::report::text(&verdict)
+    );
+    assert_eq!(
+        verdict.result("integrity.custody").unwrap().status,
+        Status::Pass
+    );
+    assert_eq!(
+        verdict.result("sbom.rescan").unwrap().status,
+        Status::Pass,
+        "{}",
+        consign_verify::report::text(&verdict)
+    );
+    assert_eq!(
+        verdict.result("suppliers.attestations").unwrap().status,
+        Status::Pass
+    );
+    assert_eq!(
+        verdict.result("vulnerabilities.known").unwrap().status,
+        Status::NotApplicable
+    );
+    assert_eq!(verdict.support_end.as_deref(), Some("2032-12-31"));
+}
+
+#[test]
+fn missing_attestation() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            drop_supplier: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "integrity.required",
+        "no trusted `component` attestation",
+    );
+}
+
+#[test]
+fn key_of_the_wrong_role() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            release_signed_by_distributor: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "integrity.roles",
+        "signed by `Carrier Logistics` (roles: distributor), but it needs the manufacturer role",
+    );
+}
+
+#[test]
+fn expired_key() {
+    let keys = keys();
+    let trust = trust_store(&keys, "2026-06-30");
+    let verdict = verify_with(
+        &keys,
+        &Variant::default(),
+        &trust,
+        &Policy::builtin("eu-cra-import").unwrap(),
+        "2026-11-22",
+        &[],
+    );
+    rejected_by(
+        &verdict,
+        "integrity.signatures",
+        "the key of `Example Devices GmbH`",
+    );
+    rejected_by(&verdict, "integrity.signatures", "expired on 2026-06-30");
+}
+
+#[test]
+fn tampered_firmware() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            tamper_firmware: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "integrity.subjects",
+        "is not the subject of any trusted release attestation",
+    );
+}
+
+#[test]
+fn sbom_missing_a_component_the_rescan_finds() {
+    let keys = keys();
+    let sbom = sbom(vec![component(
+        "busybox",
+        "1.36.1",
+        BUSYBOX,
+        "GPL-2.0-only",
+    )]);
+    let verdict = verify(
+        &keys,
+        &Variant {
+            sbom: Some(sbom),
+            ..Variant::default()
+        },
+    );
+    rejected_by(&verdict, "sbom.rescan", "`openssl`");
+    rejected_by(&verdict, "sbom.rescan", "is not declared in the SBOM");
+}
+
+#[test]
+fn component_declared_with_another_version() {
+    let keys = keys();
+    let sbom = sbom(vec![
+        component("busybox", "1.36.0", BUSYBOX, "GPL-2.0-only"),
+        component("openssl", "3.0.13", LIBSSL, "Apache-2.0"),
+    ]);
+    let verdict = verify(
+        &keys,
+        &Variant {
+            sbom: Some(sbom),
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "sbom.rescan",
+        "`busybox`: the SBOM declares 1.36.0, the re-scan finds 1.36.1",
+    );
+}
+
+#[test]
+fn support_period_over() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            support_end: Some("2026-06-30"),
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "support.not-expired",
+        "support ended on 2026-06-30, before the check date 2026-11-22",
+    );
+}
+
+#[test]
+fn support_period_shortened_versus_the_ledger() {
+    let keys = keys();
+    let trust = trust_store(&keys, "2030-12-31");
+    let policy = Policy::builtin("eu-cra-import").unwrap();
+    let mut ledger = Ledger::in_memory().unwrap();
+    let first = verify_with(
+        &keys,
+        &Variant {
+            support_end: Some("2033-12-31"),
+            ..Variant::default()
+        },
+        &trust,
+        &policy,
+        "2026-11-01",
+        &[],
+    );
+    assert!(first.accepted, "{}", consign_verify::report::text(&first));
+    ledger.record(&first).unwrap();
+    let history = ledger.all_support_history().unwrap();
+    assert_eq!(history.len(), 1);
+    let verdict = verify_with(
+        &keys,
+        &Variant::default(),
+        &trust,
+        &policy,
+        "2026-11-22",
+        &history,
+    );
+    rejected_by(
+        &verdict,
+        "support.never-shortened",
+        "it now ends on 2032-12-31, but ended on 2033-12-31",
+    );
+}
+
+#[test]
+fn custody_gap() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            two_distributors_missing_first: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "integrity.custody",
+        "which is not in the shipment: custody gap",
+    );
+}
+
+#[test]
+fn threshold_not_met() {
+    let keys = keys();
+    let policy = Policy::from_text(
+        "two-signers.toml",
+        "format = \"consign-policy/v1\"\nid = \"two-signers\"\nextends = \"eu-cra-import\"\n[checks.\"integrity.threshold\"]\nthresholds = { manufacturer = 2 }\n",
+        false,
+    )
+    .unwrap();
+    let verdict = verify_with(
+        &keys,
+        &Variant::default(),
+        &trust_store(&keys, "2030-12-31"),
+        &policy,
+        "2026-11-22",
+        &[],
+    );
+    rejected_by(
+        &verdict,
+        "integrity.threshold",
+        "is signed by 1 distinct manufacturer key(s); the policy needs 2",
+    );
+}
+
+#[test]
+fn unknown_predicate_version() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            unknown_predicate_version: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "integrity.predicates",
+        "predicate type `https://consign.dev/attestation/product/v0.2` is not one this verifier knows",
+    );
+}

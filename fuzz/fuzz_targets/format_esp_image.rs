@@ -1,0 +1,13 @@
+//! Fuzz target: the `esp-image` parser alone (probe, then extract), on arbitrary bytes.
+#![no_main]
+
+use consign_unpack::{Limits, extract_format};
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let limits = Limits {
+        max_total_bytes: 64 << 20,
+        max_file_bytes: 32 << 20,
+        ..Limits::default()
+    };
+    let _ = extract_format("esp-image", bytes::Bytes::copy_from_slice(data), &limits);
+});

@@ -1,0 +1,264 @@
+//! SBOM interop: the users' own validators judge consign's CycloneDX 1.6/1.7 and SPDX 2.3 output.
+//!
+//! `check-jsonschema` (`PyPI`) against the vendored official schema, `@cyclonedx/cyclonedx-library`
+//! (npm) with its strict JSON validator, and `pyspdxtools` (`PyPI` `spdx-tools`) on the SPDX export.
+//! Each judge also gets a deliberately broken document that it must reject, so a judge that passes
+//! everything is caught.
+#![allow(clippy::unwrap_used)] // Test helpers: a failed setup step should stop the test loudly.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use consign_model::{
+    Component, ComponentKind, Confidence, Digests, Method, Occurrence, ProductFile,
+};
+use consign_sbom::{ImageInput, SbomInput, SpecVersion, Timestamp, build, to_json, to_spdx_json};
+
+use crate::support::{repo_root, tool};
+
+/// The CycloneDX library's validator, run by Node. Exit 0 valid, 1 invalid (errors printed), 2 error.
+const NODE_VALIDATOR: &str = r"
+const { Validation, Spec } = require('@cyclonedx/cyclonedx-library');
+const fs = require('fs');
+const [, , version, file] = process.argv;
+const versions = { '1.6': Spec.Version.v1dot6, '1.7': Spec.Version.v1dot7 };
+if (!versions[version]) { console.error('unsupported version ' + version); process.exit(2); }
+const validator = new Validation.JsonStrictValidator(versions[version]);
+validator.validate(fs.readFileSync(file, 'utf8')).then((errors) => {
+  if (errors === null) { console.log('valid'); process.exit(0); }
+  console.log(JSON.stringify(errors, null, 2)); process.exit(1);
+}).catch((err) => { console.error(String(err)); process.exit(2); });
+";
+
+fn detected(name: &str, version: Option<&str>, files: &[&str], needs: &[&str]) -> Component {
+    Component {
+        name: name.into(),
+        version: version.map(Into::into),
+        kind: ComponentKind::Library,
+        cpe_vendor: Some(name.into()),
+        cpe_product: Some(name.into()),
+        purl: Some(format!("pkg:generic/{name}")),
+        supplier: None,
+        licenses: vec!["GPL-2.0-only".into()],
+        occurrences: files
+            .iter()
+            .map(|path| Occurrence {
+                location: format!("fw.img/squashfs@0x40000{path}"),
+                offset: Some(64),
+                matched: Some(format!("{name} {}", version.unwrap_or("?"))),
+                method: Method::BinaryAnalysis,
+                confidence: Confidence::High,
+            })
+            .collect(),
+        confidence: Confidence::High,
+        files: files
+            .iter()
+            .map(|path| ((*path).to_owned(), Digests::of(path.as_bytes())))
+            .collect(),
+        depends_on: needs.iter().map(|n| (*n).to_owned()).collect(),
+    }
+}
+
+/// (file name, contents, spec) for every SBOM the writer makes from a synthetic scan.
+fn sboms(dir: &Path) -> Vec<(PathBuf, SpecVersion)> {
+    let found = vec![
+        detected(
+            "openssl",
+            Some("3.0.11"),
+            &["/usr/lib/libssl.so.3", "/usr/lib/libcrypto.so.3"],
+            &["glibc"],
+        ),
+        detected("glibc", Some("2.36"), &["/lib/libc.so.6"], &[]),
+        detected("busybox", Some("1.36.1"), &["/bin/busybox"], &["glibc"]),
+    ];
+    let radio = vec![detected("lwip", Some("2.1.3"), &["radio.bin"], &[])];
+    let product_text =
+        std::fs::read_to_string(repo_root().join("fixtures/sbom/product.toml")).unwrap();
+    let product = ProductFile::from_toml(&product_text).unwrap();
+    let single = [ImageInput {
+        name: "fw.img",
+        digests: Digests::of(b"fw"),
+        components: &found,
+        version: Some("1.0"),
+        supplier: None,
+    }];
+    let pair = [
+        ImageInput {
+            name: "fw.img",
+            digests: Digests::of(b"fw"),
+            components: &found,
+            version: None,
+            supplier: None,
+        },
+        ImageInput {
+            name: "radio.bin",
+            digests: Digests::of(b"radio"),
+            components: &radio,
+            version: Some("7.1"),
+            supplier: Some("Example Radio Ltd"),
+        },
+    ];
+    let mut out = Vec::new();
+    for (label, images, product) in [
+        ("single", &single[..], None),
+        ("device", &pair[..], Some(&product)),
+    ] {
+        let bom = build(&SbomInput {
+            images,
+            product,
+            serial_number: None,
+            timestamp: Timestamp::from_unix_seconds(1_767_225_600).unwrap(),
+            tool_name: "consign",
+            tool_version: "0.1.0",
+            supplier_boms: &[],
+        });
+        for spec in [SpecVersion::V1_6, SpecVersion::V1_7] {
+            let path = dir.join(format!("{label}-{spec}.cdx.json"));
+            std::fs::write(&path, to_json(&bom, spec)).unwrap();
+            out.push((path, spec));
+        }
+        std::fs::write(dir.join(format!("{label}.spdx.json")), to_spdx_json(&bom)).unwrap();
+    }
+    out
+}
+
+fn broken_copy(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut json);
+    let broken = path.with_extension("broken.json");
+    std::fs::write(&broken, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    broken
+}
+
+fn break_cyclonedx(json: &mut serde_json::Value) {
+    json["components"][0]["type"] = "gadget".into();
+    json["components"][1]["hashes"][0]["content"] = "not a digest".into();
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn check_jsonschema(file: &Path, spec: SpecVersion) -> Output {
+    let schemas = repo_root().join("schemas/cyclonedx");
+    let schemas = schemas.canonicalize().unwrap();
+    tool("check-jsonschema")
+        .arg("--base-uri")
+        .arg(format!("file://{}/", schemas.display()))
+        .arg("--schemafile")
+        .arg(schemas.join(format!("bom-{spec}.schema.json")))
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+fn cyclonedx_library(script: &Path, file: &Path, spec: SpecVersion) -> Output {
+    let modules = repo_root().join("target/interop/node/node_modules");
+    assert!(
+        modules.join("@cyclonedx/cyclonedx-library").exists(),
+        "the outside tool `@cyclonedx/cyclonedx-library` is not installed\n\nhint: run `cargo xtask tools` (it installs every tool the interop tests run)"
+    );
+    Command::new("node")
+        .env("NODE_PATH", modules)
+        .arg(script)
+        .arg(spec.as_str())
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_jsonschema_accepts_ours_and_rejects_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, spec) in sboms(dir.path()) {
+        let output = check_jsonschema(&path, spec);
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            describe(&output)
+        );
+        let broken = broken_copy(&path, break_cyclonedx);
+        let output = check_jsonschema(&broken, spec);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{}: {}",
+            broken.display(),
+            describe(&output)
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("gadget"),
+            "{}",
+            describe(&output)
+        );
+    }
+}
+
+#[test]
+fn cyclonedx_library_accepts_ours_and_rejects_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("validate.js");
+    std::fs::write(&script, NODE_VALIDATOR).unwrap();
+    for (path, spec) in sboms(dir.path()) {
+        let output = cyclonedx_library(&script, &path, spec);
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            describe(&output)
+        );
+        let broken = broken_copy(&path, break_cyclonedx);
+        let output = cyclonedx_library(&script, &broken, spec);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{}: {}",
+            broken.display(),
+            describe(&output)
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("/components/0/type"),
+            "{}",
+            describe(&output)
+        );
+    }
+}
+
+#[test]
+fn pyspdxtools_accepts_ours_and_rejects_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    sboms(dir.path());
+    for label in ["single", "device"] {
+        let path = dir.path().join(format!("{label}.spdx.json"));
+        let output = tool("pyspdxtools").arg("-i").arg(&path).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            describe(&output)
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(consign_sbom::validate_spdx_schema(&json).is_empty());
+        // A relationship to an element that does not exist, and a checksum of the wrong length.
+        let broken = broken_copy(&path, |json| {
+            json["relationships"][0]["relatedSpdxElement"] = "SPDXRef-Nowhere".into();
+            json["packages"][1]["checksums"] =
+                serde_json::json!([{"algorithm": "SHA256", "checksumValue": "abc"}]);
+        });
+        let output = tool("pyspdxtools").arg("-i").arg(&broken).output().unwrap();
+        assert!(
+            !output.status.success(),
+            "{}: {}",
+            broken.display(),
+            describe(&output)
+        );
+    }
+}
