@@ -39,6 +39,7 @@ pub(crate) struct GlobalArgs {
 
 /// Bounds on unpacking hostile input; shared by every command that unpacks firmware.
 #[derive(Debug, Clone, Args)]
+#[allow(clippy::struct_field_names)] // The flags are `--max-*`; the fields mirror them.
 pub(crate) struct LimitArgs {
     /// How many containers deep to unpack.
     #[arg(long, value_name = "N", default_value_t = consign_unpack::Limits::default().max_depth)]

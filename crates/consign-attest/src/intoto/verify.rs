@@ -399,7 +399,7 @@ mod tests {
         match (got, expect) {
             (Ok(got), Ok(expect)) => assert_eq!(got, expect),
             (Err(got), Err(expect)) => {
-                assert!(got.contains(expect), "{got}\n  does not contain\n{expect}")
+                assert!(got.contains(expect), "{got}\n  does not contain\n{expect}");
             }
             (got, expect) => panic!("got {got:?}, expected {expect:?}"),
         }

@@ -1,6 +1,7 @@
 //! `consign demo`: the whole chain on a generated example, run as the same `consign` commands a
 //! user would type, in process, each printed before it runs.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -314,9 +315,10 @@ fn write_trust_store() -> anyhow::Result<()> {
     );
     for (prefix, name, role, _) in PARTIES {
         let pem = fs_err::read_to_string(format!("{prefix}.pub"))?;
-        trust.push_str(&format!(
+        let _ = write!(
+            trust,
             "\n[[party]]\nname = \"{name}\"\nroles = [\"{role}\"]\ncontact = \"contact@{prefix}.example\"\n[[party.key]]\npublic-key = \"\"\"\n{pem}\"\"\"\nvalid-from = 2025-01-01\nvalid-until = 2035-12-31\n"
-        ));
+        );
     }
     write("trust.toml", trust.as_bytes())
 }

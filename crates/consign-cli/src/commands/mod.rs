@@ -29,10 +29,3 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Ledger(args) => ledger::run(&args),
     }
 }
-
-/// The error for a capability that is planned but not built yet: plain about it, exit 2.
-pub(crate) fn not_yet(what: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{what} is not supported yet in this version of consign\n\nhint: see README.md, section \"What works today\""
-    )
-}

@@ -35,7 +35,7 @@ pub(crate) struct ScanArgs {
     /// The manufacturer's product file (TOML): identity, support period, security contact.
     #[arg(long)]
     pub(crate) product: Option<PathBuf>,
-    /// The SBOM's timestamp, as seconds since 1970 (overrides SOURCE_DATE_EPOCH).
+    /// The SBOM's timestamp, as seconds since 1970 (overrides `SOURCE_DATE_EPOCH`).
     #[arg(long, value_name = "UNIX_SECONDS")]
     pub(crate) timestamp: Option<i64>,
     /// The SBOM's serial number (`urn:uuid:...`).
