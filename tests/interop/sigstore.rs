@@ -9,7 +9,7 @@ use crate::support::repo_root;
 
 /// Verifies a bundle with `@sigstore/verify`. The key finder only answers for the hint the test
 /// expects (the key's SPKI SHA-256, computed here independently), as a keyring would.
-const VERIFY_JS: &str = r#"
+const VERIFY_JS: &str = r"
 const fs = require('fs');
 const crypto = require('crypto');
 const { bundleFromJSON } = require('@sigstore/bundle');
@@ -29,7 +29,7 @@ const trust = toTrustMaterial(
 const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
 verifier.verify(toSignedEntity(bundle));
 console.log('verified', keyid);
-"#;
+";
 
 fn node_modules() -> std::path::PathBuf {
     let modules = repo_root().join("target/interop/node/node_modules");
