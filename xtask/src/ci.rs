@@ -13,6 +13,8 @@ pub(crate) fn run_ci() -> Result<(), String> {
             "--workspace",
             "--all-targets",
             "--locked",
+            "--features",
+            "consign-cli/interop",
             "--",
             "-D",
             "warnings",
