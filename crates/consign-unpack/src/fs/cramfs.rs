@@ -332,80 +332,10 @@ fn read_file(
 
 #[cfg(test)]
 mod tests {
-    use std::fmt::Write as _;
-    use std::path::PathBuf;
-    use std::time::{Duration, Instant};
 
     use super::*;
     use crate::Limits;
-
-    fn repo() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-    }
-
-    /// One line per entry: path, mode, what it is.
-    fn render(listing: &FsListing) -> String {
-        let mut out = String::new();
-        for entry in &listing.entries {
-            let what = match &entry.kind {
-                NodeKind::File { data } => format!("file {}", data.len()),
-                NodeKind::Dir => "dir".to_owned(),
-                NodeKind::Symlink { target } => format!("symlink -> {target}"),
-                NodeKind::Hardlink { target } => format!("hardlink -> {target}"),
-                NodeKind::Special { what } => what.clone(),
-                other => format!("{other:?}"),
-            };
-            let mode = entry
-                .mode
-                .map(|mode| format!("{mode:o}"))
-                .unwrap_or_default();
-            writeln!(out, "{} {mode} {what}", entry.path).unwrap();
-        }
-        out
-    }
-
-    fn file<'a>(listing: &'a FsListing, path: &str) -> &'a [u8] {
-        let entry = listing
-            .entries
-            .iter()
-            .find(|entry| entry.path == path)
-            .unwrap();
-        match &entry.kind {
-            NodeKind::File { data } => data,
-            other => panic!("{path} is {other:?}"),
-        }
-    }
-
-    fn big_file() -> Vec<u8> {
-        (0..400)
-            .flat_map(|i| format!("line {i:04} of the big file\n").into_bytes())
-            .collect()
-    }
-
-    /// Truncations and a spread of bit flips: never a panic, never slow; truncation is reported.
-    #[track_caller]
-    fn mangle(data: &[u8], parse: fn(&[u8], &Budget) -> FsListing, cuts: &[usize]) {
-        let limits = Limits {
-            max_total_bytes: 64 << 20,
-            ..Limits::default()
-        };
-        let started = Instant::now();
-        for &cut in cuts {
-            let listing = parse(&data[..cut], &Budget::new(limits));
-            assert!(!listing.diagnostics.is_empty(), "truncated at {cut}");
-        }
-        let mut seed = 0x9e37_79b9_u32;
-        for _ in 0..60 {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            let mut copy = data.to_vec();
-            let idx = seed as usize % copy.len();
-            copy[idx] ^= 1 << (seed >> 29);
-            let _ = parse(&copy, &Budget::new(limits));
-        }
-        assert!(started.elapsed() < Duration::from_mins(1));
-    }
+    use crate::fs::test_support::{big_file, file, mangle, render, repo};
 
     const TREE: &str = "\
 /bin 755 dir

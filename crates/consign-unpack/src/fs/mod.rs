@@ -58,3 +58,6 @@ pub struct FsListing {
     /// Bytes the filesystem occupies from offset 0, when known.
     pub size: Option<u64>,
 }
+
+#[cfg(test)]
+mod test_support;

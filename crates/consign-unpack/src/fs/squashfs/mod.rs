@@ -1150,16 +1150,11 @@ fn read_file(
 
 #[cfg(test)]
 mod tests {
-    use std::fmt::Write as _;
-    use std::path::PathBuf;
     use std::time::{Duration, Instant};
 
     use super::*;
     use crate::Limits;
-
-    fn repo() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-    }
+    use crate::fs::test_support::{big_file, file, render, repo};
 
     fn fixture(name: &str) -> Vec<u8> {
         std::fs::read(repo().join("fixtures/unpack/squashfs").join(name)).unwrap()
@@ -1167,45 +1162,6 @@ mod tests {
 
     fn shared(path: &str) -> Vec<u8> {
         std::fs::read(repo().join("../shared").join(path)).unwrap()
-    }
-
-    /// One line per entry: path, mode, what it is.
-    fn render(listing: &FsListing) -> String {
-        let mut out = String::new();
-        for entry in &listing.entries {
-            let what = match &entry.kind {
-                NodeKind::File { data } => format!("file {}", data.len()),
-                NodeKind::Dir => "dir".to_owned(),
-                NodeKind::Symlink { target } => format!("symlink -> {target}"),
-                NodeKind::Hardlink { target } => format!("hardlink -> {target}"),
-                NodeKind::Special { what } => what.clone(),
-                other => format!("{other:?}"),
-            };
-            let mode = entry
-                .mode
-                .map(|mode| format!("{mode:o}"))
-                .unwrap_or_default();
-            writeln!(out, "{} {mode} {what}", entry.path).unwrap();
-        }
-        out
-    }
-
-    fn file<'a>(listing: &'a FsListing, path: &str) -> &'a [u8] {
-        let entry = listing
-            .entries
-            .iter()
-            .find(|entry| entry.path == path)
-            .unwrap();
-        match &entry.kind {
-            NodeKind::File { data } => data,
-            other => panic!("{path} is {other:?}"),
-        }
-    }
-
-    fn big_file() -> Vec<u8> {
-        (0..400)
-            .flat_map(|i| format!("line {i:04} of the big file\n").into_bytes())
-            .collect()
     }
 
     const FIXTURE_TREE: &str = "\
