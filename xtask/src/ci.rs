@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
 
 use crate::util::{run as sh, run_env};
-use crate::{schemas, tools};
+use crate::{fixtures, schemas, tools};
 
 pub(crate) fn run_ci() -> Result<(), String> {
     sh("cargo", &["fmt", "--all", "--", "--check"])
@@ -23,6 +23,7 @@ pub(crate) fn run_ci() -> Result<(), String> {
     schemas::check()?;
     sh("cargo", &["test", "--workspace", "--locked"])?;
     let tools = tools::install()?;
+    fixtures::check()?;
     let path = format!(
         "{}:{}:{}",
         tools.venv_bin.display(),

@@ -10,6 +10,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A build tool talks to its user.
 
 mod ci;
+mod fixtures;
 mod fuzz;
 mod schemas;
 mod tidy;
@@ -25,10 +26,11 @@ fn main() -> ExitCode {
         Some("tools") => tools::install().map(|_| ()),
         Some("schemas") => schemas::check(),
         Some("fuzz") => fuzz::run(&args[1..]),
-        Some("fixtures" | "bench") => Err(format!(
-            "`cargo xtask {}` has nothing to run yet: no fixtures, benchmarks or fuzz targets exist in this version",
-            args[0]
-        )),
+        Some("fixtures") => fixtures::run(&args[1..]),
+        Some("bench") => Err(
+            "`cargo xtask bench` has nothing to run yet: no benchmarks exist in this version"
+                .to_owned(),
+        ),
         _ => {
             eprintln!(
                 "usage: cargo xtask <ci|tools|schemas|fixtures|bench|fuzz>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools\n  fuzz      build and run the fuzz targets"

@@ -53,7 +53,7 @@ pub(crate) fn install() -> Result<Tools, String> {
     std::fs::create_dir_all(&base).map_err(|err| format!("creating {}: {err}", base.display()))?;
     let venv_bin = install_python(&base)?;
     let node_bin = install_npm(&base)?;
-    install_apt()?;
+    install_apt(APT_PACKAGES, "the interop tests")?;
     Ok(Tools { venv_bin, node_bin })
 }
 
@@ -107,8 +107,10 @@ fn install_npm(base: &std::path::Path) -> Result<PathBuf, String> {
     Ok(node_bin)
 }
 
-fn install_apt() -> Result<(), String> {
-    let missing: Vec<&str> = APT_PACKAGES
+/// Installs the Debian `packages` (package, a file that shows it is present) that are missing, with
+/// apt-get when root; otherwise fails with the exact command. `purpose` says who needs them.
+pub(crate) fn install_apt(packages: &[(&str, &str)], purpose: &str) -> Result<(), String> {
+    let missing: Vec<&str> = packages
         .iter()
         .filter(|(_, witness)| !std::path::Path::new(witness).exists())
         .map(|(package, _)| *package)
@@ -117,7 +119,7 @@ fn install_apt() -> Result<(), String> {
         return Ok(());
     }
     let hint = format!(
-        "\n\nhint: the interop tests need these Debian packages: `apt-get update && apt-get install -y {}`",
+        "\n\nhint: {purpose} need these Debian packages: `apt-get update && apt-get install -y {}`",
         missing.join(" ")
     );
     let is_root = Command::new("id")

@@ -136,15 +136,7 @@ pub fn decompress(
             liblzma::bufread::XzDecoder::new(&mut rest),
             max_output,
         )?,
-        Codec::LzmaAlone => {
-            let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX)
-                .map_err(|err| corrupt(codec, Vec::new(), err.into()))?;
-            read_bounded(
-                codec,
-                liblzma::bufread::XzDecoder::new_stream(&mut rest, stream),
-                max_output,
-            )?
-        }
+        Codec::LzmaAlone => return decompress_lzma_alone(input, max_output),
         Codec::Lzma1Raw {
             lc,
             lp,
@@ -200,6 +192,41 @@ pub fn decompress(
     Ok(Decompressed {
         data,
         consumed: Some(input.len() - rest.len()),
+    })
+}
+
+/// The `.lzma` (LZMA-alone) format. Its header names the dictionary size, and liblzma allocates
+/// all of it up front: a hostile header asks for 4 GiB. No match can reach back further than the
+/// output, so the header is rewritten with the dictionary capped at the output bound, which
+/// decodes every valid stream the same.
+fn decompress_lzma_alone(input: &[u8], max_output: u64) -> Result<Decompressed, DecompressError> {
+    const HEADER: usize = 13;
+    let codec = Codec::LzmaAlone;
+    let Some(header) = input.get(..HEADER) else {
+        return Err(corrupt(
+            codec,
+            Vec::new(),
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the 13-byte .lzma header is truncated",
+            ),
+        ));
+    };
+    let mut header = <[u8; HEADER]>::try_from(header).unwrap_or([0; HEADER]);
+    let dict = u32::from_le_bytes([header[1], header[2], header[3], header[4]]);
+    let cap = u32::try_from(max_output.max(4096)).unwrap_or(u32::MAX);
+    header[1..5].copy_from_slice(&dict.min(cap).max(4096).to_le_bytes());
+    let mut body = &input[HEADER..];
+    let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX)
+        .map_err(|err| corrupt(codec, Vec::new(), err.into()))?;
+    let data = read_bounded(
+        codec,
+        liblzma::bufread::XzDecoder::new_stream(Read::chain(&header[..], &mut body), stream),
+        max_output,
+    )?;
+    Ok(Decompressed {
+        data,
+        consumed: Some(input.len() - body.len()),
     })
 }
 
@@ -279,6 +306,27 @@ mod tests {
         assert!(matches!(err, DecompressError::Corrupt { .. }));
         assert!(!err.partial().is_empty());
         assert_eq!(err.partial(), &data[..err.partial().len()]);
+    }
+
+    #[test]
+    fn lzma_alone_header_cannot_ask_for_a_huge_dictionary() {
+        let data = b"lzma-alone with a hostile dictionary size, repeated ".repeat(100);
+        let options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+        let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
+        let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+        encoder.write_all(&data).unwrap();
+        let mut lzma = encoder.finish().unwrap();
+        // 4 GiB: liblzma would allocate all of it if the header were trusted.
+        lzma[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
+        lzma.extend_from_slice(b"trailing bytes after the stream");
+        let out = decompress(Codec::LzmaAlone, &lzma, 1 << 20).unwrap();
+        assert_eq!(out.data, data);
+        assert!(out.consumed.unwrap() <= lzma.len());
+        let err = decompress(Codec::LzmaAlone, &lzma[..7], 1 << 20).unwrap_err();
+        assert!(
+            matches!(&err, DecompressError::Corrupt { source, .. } if source.to_string().contains("header is truncated")),
+            "{err:?}"
+        );
     }
 
     #[test]
