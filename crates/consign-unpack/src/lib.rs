@@ -70,9 +70,14 @@ pub fn extract_format(format: &str, data: Bytes, limits: &Limits) -> Option<fs::
 /// Files extracted from containers are scanned again, down to `limits.max_depth`. Logical paths
 /// look like `flash.bin/uimage@0x0/kernel`.
 pub fn unpack(name: &str, data: Bytes, limits: &Limits) -> Unpacked {
-    let budget = Budget::new(*limits);
+    unpack_with_budget(name, data, &Budget::new(*limits))
+}
+
+/// [`unpack`] against a budget the caller holds, so another thread can watch the job's progress
+/// ([`Budget::entries_used`], [`Budget::bytes_used`]) while it runs. The budget should be fresh.
+pub fn unpack_with_budget(name: &str, data: Bytes, budget: &Budget) -> Unpacked {
     let _ = budget.take_entry();
-    let engine = engine::Engine { budget: &budget };
+    let engine = engine::Engine { budget };
     let root = engine::Blob {
         path: name.to_owned(),
         provenance: Vec::new(),

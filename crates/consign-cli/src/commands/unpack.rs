@@ -5,21 +5,17 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use consign_unpack::{BlobReport, Limits, Report};
+use consign_unpack::{BlobReport, Budget, Report};
 
-use crate::cli::ReportFormat;
+use crate::cli::{LimitArgs, ReportFormat};
 use crate::exit::ExitStatus;
 use crate::output;
 
 /// Arguments of `consign unpack`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Limits (a limit reached is reported with its place, and the rest is still unpacked):
-  --max-depth        16             containers inside containers
-  --max-entries      1000000        files, folders and links in all
-  --max-total-bytes  4294967296     decompressed bytes in all (4 GiB)
-  --max-file-bytes   1073741824     bytes of one decompressed stream or file (1 GiB)
-  --max-ratio        1000           output bytes per input byte of one stream
+    after_help = "A limit reached is reported with its place (which limit, in which container), and the
+rest of the image is still unpacked.
 
 Example:
   consign unpack firmware.bin
@@ -34,21 +30,8 @@ pub(crate) struct UnpackArgs {
     /// The format of the report.
     #[arg(long, value_enum, default_value_t)]
     pub(crate) format: ReportFormat,
-    /// How many containers deep to go.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
-    pub(crate) max_depth: u32,
-    /// How many entries to produce in all.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_entries)]
-    pub(crate) max_entries: u64,
-    /// How many decompressed bytes to produce in all.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_total_bytes)]
-    pub(crate) max_total_bytes: u64,
-    /// How large one decompressed stream or file may be.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_file_bytes)]
-    pub(crate) max_file_bytes: u64,
-    /// How many output bytes one input byte may become.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_ratio)]
-    pub(crate) max_ratio: u64,
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
 }
 
 pub(crate) fn run(args: &UnpackArgs) -> anyhow::Result<ExitStatus> {
@@ -57,17 +40,17 @@ pub(crate) fn run(args: &UnpackArgs) -> anyhow::Result<ExitStatus> {
         .image
         .file_name()
         .map_or_else(|| "input".to_owned(), |n| n.to_string_lossy().into_owned());
-    let limits = Limits {
-        max_depth: args.max_depth,
-        max_entries: args.max_entries,
-        max_total_bytes: args.max_total_bytes,
-        max_file_bytes: args.max_file_bytes,
-        max_ratio: args.max_ratio,
-    };
-    if output::stderr_is_terminal() {
-        output::status(&format!("unpacking {name} ({} bytes)...", data.len()));
-    }
-    let unpacked = consign_unpack::unpack(&name, data.into(), &limits);
+    let budget = Budget::new(args.limits.limits());
+    let unpacked = output::with_progress(
+        || {
+            format!(
+                "unpacking {name}: {} entries, {} unpacked",
+                budget.entries_used(),
+                output::human_bytes(budget.bytes_used())
+            )
+        },
+        || consign_unpack::unpack_with_budget(&name, data.into(), &budget),
+    );
     let written = match &args.output {
         Some(dir) => {
             if output::stderr_is_terminal() {

@@ -3,8 +3,8 @@
 //! Layout (all big-endian): a superblock `-rom1fs-`, the full size, a checksum and a volume name,
 //! then 16-byte aligned file headers `next | type`, `spec_info`, `size`, `checksum`, name, data.
 //! romfs records only the execute bit, so modes are synthesised: `0o755` for directories and
-//! executables, `0o644` for other files, `0o777` for symlinks. Checksums are not verified (the
-//! contents are returned either way). Hard links (type 0) are emitted as [`NodeKind::Hardlink`]
+//! executables, `0o644` for other files, `0o777` for symlinks. The superblock checksum is checked
+//! (a mismatch is a diagnostic); file checksums are not (the contents are returned either way). Hard links (type 0) are emitted as [`NodeKind::Hardlink`]
 //! naming the path of the header they point to, when that path is known.
 
 use std::collections::{HashMap, HashSet};
@@ -42,12 +42,37 @@ pub fn probe(data: &[u8]) -> Option<Probe> {
     if size < 32 {
         return None;
     }
-    let (volume, _) = name_at(data, 16)?;
+    let (volume, first) = name_at(data, 16)?;
+    // The magic alone is not enough: programs that look for romfs (BusyBox among them) carry the
+    // string `-rom1fs-` too. A real image has a valid checksum or, when damaged there, the root's
+    // `.` directory as its first file header.
+    if !checksum_ok(data, size) && !root_is_plausible(data, first) {
+        return None;
+    }
     Some(Probe {
         format: "romfs",
         size: Some(u64::from(size)),
         description: format!("romfs, volume {volume:?}, {size} bytes"),
     })
+}
+
+/// The superblock checksum: the big-endian words of the first 512 bytes (or of the whole image,
+/// when smaller) sum to zero, as the kernel checks at mount.
+fn checksum_ok(data: &[u8], size: u32) -> bool {
+    let len = usize::try_from(size).unwrap_or(usize::MAX).min(512) & !3;
+    let Some(head) = data.get(..len) else {
+        return false;
+    };
+    head.chunks_exact(4)
+        .map(|word| u32::from_be_bytes([word[0], word[1], word[2], word[3]]))
+        .fold(0u32, u32::wrapping_add)
+        == 0
+}
+
+/// Whether the first file header is a directory named `.`, as genromfs writes every image.
+fn root_is_plausible(data: &[u8], first: usize) -> bool {
+    be32(data, first).is_some_and(|next| next & 7 == 1)
+        && name_at(data, first + 16).is_some_and(|(name, _)| name == ".")
 }
 
 /// Parses a romfs image at the start of `data`.
@@ -71,6 +96,15 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 ),
             )
             .at(data.len() as u64),
+        );
+    }
+    if !checksum_ok(data, probe.size.map_or(0, |size| size as u32)) {
+        listing.diagnostics.push(
+            Diagnostic::warning(
+                "",
+                "superblock checksum does not match: the first 512 bytes are damaged; reading on",
+            )
+            .at(0),
         );
     }
     let Some((_, first)) = name_at(data, 16) else {
@@ -306,5 +340,27 @@ mod tests {
             listing.diagnostics
         );
         assert_eq!(probe(b"-rom1fs-"), None);
+    }
+
+    #[test]
+    fn the_magic_inside_a_program_is_not_an_image() {
+        // BusyBox's volume_id code carries the magic followed by unrelated strings.
+        let mut data = b"-rom1fs-\x00\x00\x10\x00romfs\x00squashfs\x00cramfs\x00".to_vec();
+        data.resize(4096, b'x');
+        assert_eq!(probe(&data), None);
+    }
+
+    #[test]
+    fn a_damaged_superblock_is_still_read() {
+        let mut data = std::fs::read(repo().join("fixtures/unpack/romfs/romfs.img")).unwrap();
+        data[17] ^= 0x20; // the volume name: checksum broken, the tree intact
+        assert!(probe(&data).is_some());
+        let listing = parse(&data, &Budget::new(Limits::default()));
+        assert!(
+            listing.diagnostics[0].message.contains("checksum"),
+            "{:?}",
+            listing.diagnostics
+        );
+        assert_eq!(file(&listing, "/etc/motd"), b"hello from consign\n");
     }
 }
