@@ -728,9 +728,10 @@ fn threshold(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
     let mut problems = Vec::new();
     let mut met = Vec::new();
     for (role, needed) in &thresholds {
-        // Separately signed copies of the same statement count together.
-        let mut groups: BTreeMap<Sha256, (String, BTreeSet<crate::trust::KeyRef>)> =
-            BTreeMap::new();
+        // Separately signed copies of the same statement count together; groups are listed in
+        // the order the shipment holds them, not by digest, so the report reads like the shipment.
+        let mut index: BTreeMap<Sha256, usize> = BTreeMap::new();
+        let mut groups: Vec<(String, BTreeSet<crate::trust::KeyRef>)> = Vec::new();
         for (envelope, statement) in evidence.trusted() {
             let Some(kind) = statement.kind else { continue };
             if kind.signer_roles().first() != Some(role) {
@@ -739,12 +740,14 @@ fn threshold(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
             let Some(payload) = envelope.payload_sha256 else {
                 continue;
             };
-            let entry = groups.entry(payload).or_insert_with(|| {
-                (
+            let slot = *index.entry(payload).or_insert_with(|| {
+                groups.push((
                     format!("{} ({})", place(envelope), kind.as_str()),
                     BTreeSet::new(),
-                )
+                ));
+                groups.len() - 1
             });
+            let entry = &mut groups[slot];
             for key_ref in envelope.authorised_signers(evidence.trust, evidence.date) {
                 if evidence
                     .trust
@@ -755,7 +758,7 @@ fn threshold(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
                 }
             }
         }
-        for (what, keys) in groups.values() {
+        for (what, keys) in &groups {
             if keys.len() < *needed as usize {
                 problems.push(format!(
                     "{what} is signed by {} distinct {role} key(s); the policy needs {needed}",
@@ -859,7 +862,7 @@ fn sbom_profile(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
     } else {
         fail(
             format!("{name} fields missing: {}", join(&problems)),
-            "ask the manufacturer to complete the SBOM (`consign sbom check --profile` lists the gaps)",
+            "ask the manufacturer to complete the SBOM (`consign sbom validate FILE --profile bsi-tr-03183-2` lists the gaps)",
         )
     }
 }

@@ -642,3 +642,55 @@ fn unknown_predicate_version() {
         "predicate type `https://consign.dev/attestation/product/v0.2` is not one this verifier knows",
     );
 }
+
+/// Replaces what changes from run to run (digests and key ids of the freshly generated keys and
+/// envelopes) so the reports can be compared with a reviewed copy.
+fn redact(report: &str) -> String {
+    let mut out = String::with_capacity(report.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 16 {
+            out.push_str("<hex>");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in report.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// What an officer reads: the reports of a shipment rejected for two reasons, reviewed as whole
+/// documents (`cargo insta review` after a deliberate change), so a change of wording, order or
+/// escaping shows up in review rather than going unnoticed.
+#[test]
+fn the_reports_an_officer_reads() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            support_end: Some("2026-06-30"),
+            tamper_firmware: true,
+            ..Variant::default()
+        },
+    );
+    assert!(!verdict.accepted);
+    insta::assert_snapshot!("text", redact(&consign_verify::report::text(&verdict)));
+    insta::assert_snapshot!(
+        "markdown",
+        redact(&consign_verify::report::markdown(&verdict))
+    );
+    insta::assert_snapshot!("html", redact(&consign_verify::report::html(&verdict)));
+    insta::assert_snapshot!(
+        "one_line",
+        redact(&consign_verify::report::one_line(&verdict))
+    );
+}
