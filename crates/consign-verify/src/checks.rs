@@ -1271,6 +1271,21 @@ fn with_current_products(
         .collect())
 }
 
+/// Judges the product claims of every current release with `each` (a problem, or `None`); the
+/// failure lists every problem with `fix`. `Ok` when there is none: the caller words the pass.
+fn judge_products(
+    evidence: &Evidence<'_>,
+    fix: &str,
+    each: impl FnMut(&str, &ProductClaims) -> Option<String>,
+) -> Result<(), Outcome> {
+    let problems = with_current_products(evidence, each)?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(join(&problems), fix).with_evidence(product_evidence(evidence)))
+    }
+}
+
 fn disclosure(evidence: &Evidence<'_>) -> Outcome {
     let mut policy_missing = Vec::new();
     let problems = match with_current_products(evidence, |place, claims| {
@@ -1307,7 +1322,8 @@ fn disclosure(evidence: &Evidence<'_>) -> Outcome {
 fn passwords(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
     let allowed = config.allowed.clone().unwrap_or_default();
     let mut seen = BTreeSet::new();
-    let problems = match with_current_products(evidence, |place, claims| {
+    let fix = "universal default passwords are not allowed: ask the manufacturer to declare unique per-device or user-set passwords (`security.password-scheme`)";
+    if let Err(failure) = judge_products(evidence, fix, |place, claims| {
         match claims
             .product
             .security
@@ -1324,25 +1340,16 @@ fn passwords(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
             }
         }
     }) {
-        Ok(problems) => problems,
-        Err(outcome) => return outcome,
-    };
-    if problems.is_empty() {
-        pass(format!(
-            "password scheme {} is allowed",
-            seen.iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .with_evidence(product_evidence(evidence))
-    } else {
-        fail(
-            join(&problems),
-            "universal default passwords are not allowed: ask the manufacturer to declare unique per-device or user-set passwords (`security.password-scheme`)",
-        )
-        .with_evidence(product_evidence(evidence))
+        return failure;
     }
+    pass(format!(
+        "password scheme {} is allowed",
+        seen.iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .with_evidence(product_evidence(evidence))
 }
 
 fn declaration(evidence: &Evidence<'_>) -> Outcome {
@@ -1352,7 +1359,8 @@ fn declaration(evidence: &Evidence<'_>) -> Outcome {
         .filter_map(|a| a.actual_sha256.map(|d| (a.entry.path.clone(), d)))
         .collect();
     let mut found = Vec::new();
-    let problems = match with_current_products(evidence, |place, claims| {
+    let fix = "add the EU declaration of conformity the manufacturer attested (`consign shipment assemble --document`), or ask for it";
+    if let Err(failure) = judge_products(evidence, fix, |place, claims| {
         match claims
             .product
             .conformity
@@ -1373,22 +1381,15 @@ fn declaration(evidence: &Evidence<'_>) -> Outcome {
             },
         }
     }) {
-        Ok(problems) => problems,
-        Err(outcome) => return outcome,
-    };
-    if problems.is_empty() {
-        pass("the declaration of conformity is in the shipment and matches its attested digest")
-            .with_evidence(found)
-    } else {
-        fail(
-            join(&problems),
-            "add the EU declaration of conformity the manufacturer attested (`consign shipment assemble --document`), or ask for it",
-        )
+        return failure;
     }
+    pass("the declaration of conformity is in the shipment and matches its attested digest")
+        .with_evidence(found)
 }
 
 fn ce_marking(evidence: &Evidence<'_>) -> Outcome {
-    let problems = match with_current_products(evidence, |place, claims| {
+    let fix = "the product may not be placed on the EU market without the CE marking: ask the manufacturer to complete conformity assessment";
+    if let Err(failure) = judge_products(evidence, fix, |place, claims| {
         match claims
             .product
             .conformity
@@ -1402,23 +1403,16 @@ fn ce_marking(evidence: &Evidence<'_>) -> Outcome {
             None => Some(format!("{place} makes no CE marking claim")),
         }
     }) {
-        Ok(problems) => problems,
-        Err(outcome) => return outcome,
-    };
-    if problems.is_empty() {
-        pass("the manufacturer claims the CE marking").with_evidence(product_evidence(evidence))
-    } else {
-        fail(
-            join(&problems),
-            "the product may not be placed on the EU market without the CE marking: ask the manufacturer to complete conformity assessment",
-        )
+        return failure;
     }
+    pass("the manufacturer claims the CE marking").with_evidence(product_evidence(evidence))
 }
 
 fn notified_body(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
     let classes = config.classes.clone().unwrap_or_default();
     let mut notes = Vec::new();
-    let problems = match with_current_products(evidence, |place, claims| {
+    let fix = "ask the manufacturer to declare the product class and, for important class II or critical products, the notified body involved";
+    if let Err(failure) = judge_products(evidence, fix, |place, claims| {
         let Some(class) = claims.product.product.cra_class else {
             return Some(format!(
                 "{place} declares no CRA product class, so the conformity route cannot be checked"
@@ -1446,23 +1440,16 @@ fn notified_body(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
             None
         }
     }) {
-        Ok(problems) => problems,
-        Err(outcome) => return outcome,
-    };
-    if problems.is_empty() {
-        pass(join(&notes)).with_evidence(product_evidence(evidence))
-    } else {
-        fail(
-            join(&problems),
-            "ask the manufacturer to declare the product class and, for important class II or critical products, the notified body involved",
-        )
+        return failure;
     }
+    pass(join(&notes)).with_evidence(product_evidence(evidence))
 }
 
 fn uk_statement(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
     let accepted = config.accepted_labels.clone().unwrap_or_default();
     let mut how = Vec::new();
-    let problems = match with_current_products(evidence, |place, claims| {
+    let fix = "the product may not be made available in the UK without a statement of compliance: ask the manufacturer for it (`uk-statement-of-compliance` in the product file)";
+    if let Err(failure) = judge_products(evidence, fix, |place, claims| {
         if let Some(soc) = &claims.product.uk_statement_of_compliance {
             let mut missing = Vec::new();
             if blank(soc.signatory.as_ref()) {
@@ -1500,17 +1487,9 @@ fn uk_statement(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
             "{place} declares no UK statement of compliance and no accepted label"
         ))
     }) {
-        Ok(problems) => problems,
-        Err(outcome) => return outcome,
-    };
-    if problems.is_empty() {
-        pass(join(&how)).with_evidence(product_evidence(evidence))
-    } else {
-        fail(
-            join(&problems),
-            "the product may not be made available in the UK without a statement of compliance: ask the manufacturer for it (`uk-statement-of-compliance` in the product file)",
-        )
+        return failure;
     }
+    pass(join(&how)).with_evidence(product_evidence(evidence))
 }
 
 fn supplier_attestations(evidence: &Evidence<'_>) -> Outcome {
