@@ -9,6 +9,7 @@
 //! - `fuzz`: build (and with `--run SECONDS`, run) the fuzz targets.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A build tool talks to its user.
 
+mod bench;
 mod ci;
 mod fixtures;
 mod fuzz;
@@ -27,13 +28,10 @@ fn main() -> ExitCode {
         Some("schemas") => schemas::check(),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("fixtures") => fixtures::run(&args[1..]),
-        Some("bench") => Err(
-            "`cargo xtask bench` has nothing to run yet: no benchmarks exist in this version"
-                .to_owned(),
-        ),
+        Some("bench") => bench::run_bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|fuzz>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools\n  fuzz      build and run the fuzz targets"
+                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|fuzz>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools: [unpack|scan|attest|verify|all] [--quick] [--runs N]\n  fuzz      build and run the fuzz targets"
             );
             return ExitCode::from(2);
         }

@@ -1,9 +1,14 @@
 //! Benchmark: verify 1,000 generated shipments (five envelopes each: component, release product,
 //! SBOM and provenance, custody), in memory, without the re-scan, on all cores.
 //!
-//! Run: `cargo run --release -p consign-verify --example bench_verify [COUNT]`.
+//! Run: `cargo run --release -p consign-verify --example bench_verify [COUNT] [--json] [--write DIR]`.
+//!
+//! `--json` prints the figures as one JSON object (`cargo xtask bench verify` reads it);
+//! `--write DIR` also writes every shipment as a folder `DIR/lot-NNNNN/` and the trust store as
+//! `DIR/trust.toml`, so the same shipments can be timed through `consign verify` itself.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::cast_precision_loss)] // A benchmark prints its figures.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use consign_attest::attest::{Artifact, attest_component, attest_custody, attest_release};
@@ -16,10 +21,15 @@ use consign_verify::{Policy, TrustStore};
 use rayon::prelude::*;
 
 fn main() {
-    let count: usize = std::env::args()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1000);
+    let (mut count, mut json, mut write) = (1000usize, false, None::<PathBuf>);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--json" => json = true,
+            "--write" => write = Some(args.next().expect("`--write` needs a folder").into()),
+            other => count = other.parse().expect("expected a shipment count"),
+        }
+    }
     let supplier = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
     let manufacturer = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
     let distributor = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
@@ -29,20 +39,17 @@ fn main() {
             key.public_key().to_pem()
         )
     };
-    let trust = TrustStore::from_toml(
-        "trust.toml",
-        &format!(
-            "format = \"consign-trust/v1\"\n{}{}{}",
-            party("Acme Modules Ltd", "supplier", &supplier),
-            party("Example Devices GmbH", "manufacturer", &manufacturer),
-            party("Carrier Logistics", "distributor", &distributor)
-        ),
-    )
-    .unwrap();
+    let trust_toml = format!(
+        "format = \"consign-trust/v1\"\n{}{}{}",
+        party("Acme Modules Ltd", "supplier", &supplier),
+        party("Example Devices GmbH", "manufacturer", &manufacturer),
+        party("Carrier Logistics", "distributor", &distributor)
+    );
+    let trust = TrustStore::from_toml("trust.toml", &trust_toml).unwrap();
     let component_claims = ComponentClaims::from_toml("[supplier]\nname = \"Acme Modules Ltd\"\ncontact = \"psirt@acme.example\"\n[component]\nname = \"openssl\"\nversion = \"3.0.13\"\n[support]\nend = \"2034-12-31\"\n[vulnerability-disclosure]\ncontact = \"psirt@acme.example\"\n[known-vulnerabilities]\nstatement = \"none-known\"\n").unwrap();
     let lot = CustodyClaims::from_toml("[distributor]\nname = \"Carrier Logistics\"\ncontact = \"ops@carrier.example\"\n[lot]\nid = \"LOT-1\"\n[received]\nparty = \"Example Devices GmbH\"\ndate = \"2026-11-01\"\n").unwrap();
     let started = Instant::now();
-    let shipments: Vec<_> = (0..count)
+    let assembled: Vec<_> = (0..count)
         .into_par_iter()
         .map(|idx| {
             let part = format!("OpenSSL 3.0.13 30 Jan 2024 part {idx}").into_bytes();
@@ -68,11 +75,26 @@ fn main() {
                 NewArtifact::named(ArtifactRole::Document, "doc.txt", b"doc".to_vec()),
             ])
             .unwrap()
-            .to_shipment(&format!("lot-{idx}"))
-            .unwrap()
         })
         .collect();
-    println!("generated {count} shipments in {:.2?}", started.elapsed());
+    let shipments: Vec<_> = assembled
+        .iter()
+        .enumerate()
+        .map(|(idx, shipment)| shipment.to_shipment(&format!("lot-{idx}")).unwrap())
+        .collect();
+    let generated = started.elapsed();
+    if let Some(dir) = &write {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("trust.toml"), &trust_toml).unwrap();
+        for (idx, shipment) in assembled.iter().enumerate() {
+            shipment
+                .write_dir(&dir.join(format!("lot-{idx:05}")))
+                .unwrap();
+        }
+    }
+    if !json {
+        println!("generated {count} shipments in {generated:.2?}");
+    }
     let policy = Policy::builtin("eu-cra-import").unwrap();
     let date = "2026-11-22".parse().unwrap();
     let signatures = AttestSignatures::new(&trust).unwrap();
@@ -85,6 +107,20 @@ fn main() {
     let elapsed = started.elapsed();
     let envelopes: usize = 5 * count;
     let accepted = verdicts.iter().filter(|v| v.accepted).count();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "shipments": count,
+                "envelopes": envelopes,
+                "threads": rayon::current_num_threads(),
+                "seconds": elapsed.as_secs_f64(),
+                "shipments_per_s": count as f64 / elapsed.as_secs_f64(),
+                "accepted": accepted,
+            })
+        );
+        return;
+    }
     if let Some(rejected) = verdicts.iter().find(|v| !v.accepted) {
         println!("{}", consign_verify::report::text(rejected));
     }

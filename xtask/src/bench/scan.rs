@@ -1,0 +1,404 @@
+//! `cargo xtask bench scan` (issue 7): each corpus image from image file to SBOM, `consign scan`
+//! against the pipeline `../shared/corpus/BASELINES.md` measured (unblob extracts, cve-bin-tool
+//! reads the original file plus the extraction and writes CycloneDX), with the corpus's
+//! `score.py` run on both output folders. Goal: at least 20x faster end to end, better accuracy.
+//!
+//! consign runs `runs` times per image (median); the peers, at tens of seconds per image, once.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::measure::{self, Job, fresh_dir, ratio, rss, seconds};
+use super::peers::Peers;
+use super::report::Section;
+use super::{Image, Options};
+
+pub(crate) fn run(options: &Options, images: &[Image]) -> Result<Vec<Section>, String> {
+    Peers::ensure_apt()?;
+    let peers = Peers::new(&options.base);
+    let peer_error = peers.ensure_python().err();
+
+    let truth_dir = options.work().join("truth");
+    fresh_dir(&truth_dir)?;
+    for image in images {
+        let dir = truth_dir.join(&image.name);
+        std::fs::create_dir_all(&dir)
+            .map_err(|err| format!("creating {}: {err}", dir.display()))?;
+        std::fs::copy(&image.truth, dir.join("truth.json"))
+            .map_err(|err| format!("copying {}: {err}", image.truth.display()))?;
+    }
+
+    let consign_sboms = options.out("consign").join("sbom");
+    let cbt_sboms = options.out("cve-bin-tool").join("sbom");
+    fresh_dir(&consign_sboms)?;
+    fresh_dir(&cbt_sboms)?;
+    for dir in [&consign_sboms, &cbt_sboms] {
+        std::fs::create_dir_all(dir).map_err(|err| format!("creating {}: {err}", dir.display()))?;
+    }
+    let logs = options.logs("scan");
+    std::fs::create_dir_all(&logs).map_err(|err| format!("creating {}: {err}", logs.display()))?;
+
+    let mut rows = Vec::new();
+    for image in images {
+        let consign = time_consign(options, image, &consign_sboms, &logs)?;
+        let peer = if peer_error.is_none() {
+            Some(time_peers(options, &peers, image, &cbt_sboms, &logs)?)
+        } else {
+            None
+        };
+        eprintln!(
+            "scan {}: consign {}, unblob + cve-bin-tool {}",
+            image.name,
+            seconds(consign.wall),
+            peer.as_ref().map_or_else(
+                || "-".to_owned(),
+                |peer| seconds(peer.unblob.wall + peer.cbt.wall)
+            )
+        );
+        rows.push((image, consign, peer));
+    }
+
+    let score_path = options.corpus.join("score.py");
+    let consign_score = score(&score_path, &consign_sboms, &truth_dir)?;
+    let cbt_score = if peer_error.is_none() {
+        Some(score(&score_path, &cbt_sboms, &truth_dir)?)
+    } else {
+        None
+    };
+
+    let mut section = Section::new(
+        "scan: consign vs unblob + cve-bin-tool, image file to SBOM",
+        "`consign scan IMAGE -o SBOM` against `unblob -e DIR IMAGE` then `cve-bin-tool --offline ... --sbom-output SBOM` on the original file plus unblob's extraction (unblob 26.6.4 and cve-bin-tool 3.4 from PyPI, offline with an empty CVE database, as BASELINES.md). Speed-up = (unblob + cve-bin-tool) / consign. Entries = SBOM entries after score.py's de-duplication (versioned ones in brackets); R_nv / P / R_name = recall on name+version, precision, recall on name, from the corpus's score.py.",
+        &[
+            "image",
+            "truth",
+            "consign scan",
+            "unblob + cve-bin-tool",
+            "speed-up",
+            "consign entries",
+            "cbt entries",
+            "consign R_nv / P / R_name",
+            "cbt R_nv / P / R_name",
+            "peak RSS (peer / consign)",
+        ],
+    );
+    let (mut consign_total, mut unblob_total, mut cbt_total) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut peer_failures = Vec::new();
+    let mut data = Vec::new();
+    for (image, consign, peer) in &rows {
+        consign_total += consign.wall;
+        let ours = consign_score.pointer(&format!("/images/{}", image.name));
+        let theirs = cbt_score
+            .as_ref()
+            .and_then(|score| score.pointer(&format!("/images/{}", image.name)));
+        let (peer_time, peer_rss) = match peer {
+            Some(peer) => {
+                unblob_total += peer.unblob.wall;
+                cbt_total += peer.cbt.wall;
+                if peer.unblob.exit_code != Some(0) || peer.cbt.exit_code != Some(0) {
+                    peer_failures.push(format!(
+                        "{} (unblob exit {:?}, cve-bin-tool exit {:?})",
+                        image.name, peer.unblob.exit_code, peer.cbt.exit_code
+                    ));
+                }
+                (
+                    format!(
+                        "{} ({} + {})",
+                        seconds(peer.unblob.wall + peer.cbt.wall),
+                        seconds(peer.unblob.wall),
+                        seconds(peer.cbt.wall)
+                    ),
+                    peer.unblob.peak_rss_kib.max(peer.cbt.peak_rss_kib),
+                )
+            }
+            None => ("-".to_owned(), None),
+        };
+        let peer_wall = peer
+            .as_ref()
+            .map_or(0.0, |peer| (peer.unblob.wall + peer.cbt.wall).as_secs_f64());
+        section.row(vec![
+            image.name.clone(),
+            ours.and_then(|r| r["truth"].as_u64())
+                .map_or_else(|| "?".to_owned(), |n| n.to_string()),
+            seconds(consign.wall),
+            peer_time,
+            ratio(peer_wall, consign.wall.as_secs_f64()),
+            entries(ours),
+            entries(theirs),
+            scores(ours),
+            scores(theirs),
+            format!("{} / {}", rss(peer_rss), rss(consign.peak_rss_kib)),
+        ]);
+        data.push(json!({
+            "image": image.name,
+            "bytes": image.bytes,
+            "consign_s": consign.wall.as_secs_f64(),
+            "consign_rss_kib": consign.peak_rss_kib,
+            "unblob_s": peer.as_ref().map(|peer| peer.unblob.wall.as_secs_f64()),
+            "cve_bin_tool_s": peer.as_ref().map(|peer| peer.cbt.wall.as_secs_f64()),
+            "peer_rss_kib": peer_rss,
+            "consign_score": ours,
+            "cve_bin_tool_score": theirs,
+        }));
+    }
+    let peer_total = unblob_total + cbt_total;
+    let consign_totals = consign_score.get("total");
+    let cbt_totals = cbt_score.as_ref().and_then(|score| score.get("total"));
+    section.row(vec![
+        "**total**".into(),
+        consign_totals
+            .and_then(|t| t["truth"].as_u64())
+            .map_or_else(|| "?".to_owned(), |n| n.to_string()),
+        seconds(consign_total),
+        if cbt_score.is_some() {
+            format!(
+                "{} ({} + {})",
+                seconds(peer_total),
+                seconds(unblob_total),
+                seconds(cbt_total)
+            )
+        } else {
+            "-".to_owned()
+        },
+        ratio(peer_total.as_secs_f64(), consign_total.as_secs_f64()),
+        entries(consign_totals),
+        entries(cbt_totals),
+        scores(consign_totals),
+        scores(cbt_totals),
+        String::new(),
+    ]);
+
+    let speedup = peer_total.as_secs_f64() / consign_total.as_secs_f64().max(1e-9);
+    let judged = cbt_score.is_some();
+    section.headline(
+        "(unblob + cve-bin-tool) / consign scan, end to end",
+        if judged {
+            format!("{speedup:.1}x")
+        } else {
+            "-".into()
+        },
+        ">= 20x",
+        judged.then_some(speedup >= 20.0),
+    );
+    let figure = |totals: Option<&Value>, key: &str| {
+        totals
+            .and_then(|t| t.get(key))
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0)
+    };
+    let (our_recall, our_precision) = (
+        figure(consign_totals, "recall_nv"),
+        figure(consign_totals, "precision"),
+    );
+    let (their_recall, their_precision) = (
+        figure(cbt_totals, "recall_nv"),
+        figure(cbt_totals, "precision"),
+    );
+    // "Better" means no worse on either figure and better on at least one.
+    let better = our_recall >= their_recall
+        && our_precision >= their_precision
+        && (our_recall > their_recall || our_precision > their_precision);
+    section.headline(
+        "accuracy, recall_nv / precision (consign vs cve-bin-tool)",
+        if judged {
+            format!(
+                "{our_recall:.2} / {our_precision:.2} vs {their_recall:.2} / {their_precision:.2}"
+            )
+        } else {
+            format!("{our_recall:.2} / {our_precision:.2} vs -")
+        },
+        "better than cve-bin-tool",
+        judged.then_some(better),
+    );
+    if let Some(err) = &peer_error {
+        section.note(format!(
+            "unblob + cve-bin-tool could not be installed, so only consign ran: {err}"
+        ));
+    }
+    if !peer_failures.is_empty() {
+        section.note(format!(
+            "a peer exited non-zero on: {} (logs in target/bench/logs/scan/); what it wrote is scored.",
+            peer_failures.join(", ")
+        ));
+    }
+    section.note(format!(
+        "scores: `python3 {} target/bench/out/consign/sbom target/bench/work/truth` (and `.../out/cve-bin-tool/sbom`); consign total {}, the peers' total {}.",
+        super::display_path(&score_path),
+        seconds(consign_total),
+        if judged { seconds(peer_total) } else { "-".into() }
+    ));
+    section.data = json!({
+        "images": data,
+        "speedup": judged.then_some(speedup),
+        "consign_total": consign_totals,
+        "cve_bin_tool_total": cbt_totals,
+    });
+    Ok(vec![section])
+}
+
+fn time_consign(
+    options: &Options,
+    image: &Image,
+    sboms: &Path,
+    logs: &Path,
+) -> Result<measure::Sample, String> {
+    let sbom = sboms.join(format!("{}.json", image.name));
+    let job = Job::new(
+        &options.consign,
+        logs.join(format!("consign-{}.log", image.name)),
+    )
+    .arg("scan")
+    .arg(&image.file)
+    .arg("-o")
+    .arg(&sbom);
+    let samples = (0..options.runs)
+        .map(|_| measure::time_ok(&job, &[0]))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(measure::median(&samples))
+}
+
+struct PeerRun {
+    unblob: measure::Sample,
+    cbt: measure::Sample,
+}
+
+/// unblob, then cve-bin-tool on the original file beside unblob's extraction, exactly as
+/// BASELINES.md; the tree handed to cve-bin-tool is prepared (hard links) outside the timing.
+fn time_peers(
+    options: &Options,
+    peers: &Peers,
+    image: &Image,
+    sboms: &Path,
+    logs: &Path,
+) -> Result<PeerRun, String> {
+    let env = peers.env();
+    // unblob writes `unblob.log` into its working directory.
+    let scratch = options.work().join("cwd-scan");
+    std::fs::create_dir_all(&scratch)
+        .map_err(|err| format!("creating {}: {err}", scratch.display()))?;
+
+    let extracted = options.out("unblob").join(&image.name);
+    fresh_dir(&extracted)?;
+    std::fs::create_dir_all(&extracted)
+        .map_err(|err| format!("creating {}: {err}", extracted.display()))?;
+    let unblob = Job::new("unblob", logs.join(format!("unblob-{}.log", image.name)))
+        .arg("-e")
+        .arg(&extracted)
+        .arg(&image.file)
+        .envs(&env)
+        .cwd(&scratch);
+    let unblob = measure::time(&unblob)?;
+
+    let tree = options.out("cve-bin-tool").join("scan").join(&image.name);
+    fresh_dir(&tree)?;
+    let original = tree.join("original");
+    std::fs::create_dir_all(&original)
+        .map_err(|err| format!("creating {}: {err}", original.display()))?;
+    let file_name = image.file.file_name().unwrap_or_default();
+    if std::fs::hard_link(&image.file, original.join(file_name)).is_err() {
+        // The corpus may sit on another filesystem.
+        std::fs::copy(&image.file, original.join(file_name))
+            .map_err(|err| format!("copying {}: {err}", image.file.display()))?;
+    }
+    let copy = Command::new("cp")
+        .arg("-al")
+        .arg(&extracted)
+        .arg(tree.join("unblob"))
+        .status()
+        .map_err(|err| format!("could not start `cp`: {err}"))?;
+    if !copy.success() {
+        return Err(format!(
+            "`cp -al {} {}` failed ({copy})",
+            extracted.display(),
+            tree.join("unblob").display()
+        ));
+    }
+
+    let sbom = sboms.join(format!("{}.json", image.name));
+    let report = logs.join(format!("cve-bin-tool-{}.report.json", image.name));
+    let cbt = Job::new(
+        "cve-bin-tool",
+        logs.join(format!("cve-bin-tool-{}.log", image.name)),
+    )
+    .args([
+        "--offline",
+        "-u",
+        "never",
+        "--disable-version-check",
+        "--disable-validation-check",
+        "-f",
+        "json",
+        "-o",
+    ])
+    .arg(&report)
+    .arg("--sbom-output")
+    .arg(&sbom)
+    .args(["--sbom-type", "cyclonedx", "--sbom-format", "json"])
+    .arg(&tree)
+    .envs(&env)
+    .cwd(&scratch);
+    let cbt = measure::time(&cbt)?;
+    Ok(PeerRun { unblob, cbt })
+}
+
+/// `score.py SBOM_DIR TRUTH_DIR --json`.
+fn score(script: &Path, sboms: &Path, truth: &Path) -> Result<Value, String> {
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(sboms)
+        .arg(truth)
+        .arg("--json")
+        .output()
+        .map_err(|err| format!("could not start python3 for {}: {err}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`python3 {} {} {} --json` failed ({}): {}",
+            script.display(),
+            sboms.display(),
+            truth.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|err| format!("reading score.py's JSON: {err}"))
+}
+
+fn entries(result: Option<&Value>) -> String {
+    match result {
+        Some(r) => format!(
+            "{} ({})",
+            r["entries"].as_u64().unwrap_or(0),
+            r["versioned_entries"].as_u64().unwrap_or(0)
+        ),
+        None => "-".to_owned(),
+    }
+}
+
+fn scores(result: Option<&Value>) -> String {
+    match result {
+        Some(r) => format!(
+            "{:.2} / {:.2} / {:.2}",
+            r["recall_nv"].as_f64().unwrap_or(0.0),
+            r["precision"].as_f64().unwrap_or(0.0),
+            r["name_recall"].as_f64().unwrap_or(0.0)
+        ),
+        None => "-".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn score_cells_read_score_py_json() {
+        let result = json!({"entries": 12, "versioned_entries": 9, "recall_nv": 0.5, "precision": 1.0, "name_recall": 0.625});
+        assert_eq!(entries(Some(&result)), "12 (9)");
+        assert_eq!(scores(Some(&result)), "0.50 / 1.00 / 0.62");
+        assert_eq!(entries(None), "-");
+    }
+}
