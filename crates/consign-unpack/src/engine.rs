@@ -199,9 +199,14 @@ impl Engine<'_> {
             }
         }
 
+        // Containers side by side (a kernel and a root filesystem, say) are unpacked and scanned
+        // at the same time; `collect` keeps their order, so the output does not depend on timing.
+        let done: Vec<(Vec<VfsNode>, ContainerReport)> = accepted
+            .into_par_iter()
+            .map(|found| self.container(blob, found))
+            .collect();
         let mut nodes = Vec::new();
-        for found in accepted {
-            let (container_nodes, container) = self.container(blob, found);
+        for (container_nodes, container) in done {
             nodes.extend(container_nodes);
             report.containers.push(container);
         }
