@@ -17,7 +17,7 @@ use consign_sbom::{ImageInput, SbomInput, SpecVersion, Timestamp, build, to_json
 use crate::support::{repo_root, tool};
 
 /// The CycloneDX library's validator, run by Node. Exit 0 valid, 1 invalid (errors printed), 2 error.
-const NODE_VALIDATOR: &str = r"
+pub(crate) const NODE_VALIDATOR: &str = r"
 const { Validation, Spec } = require('@cyclonedx/cyclonedx-library');
 const fs = require('fs');
 const [, , version, file] = process.argv;
@@ -136,7 +136,7 @@ fn break_cyclonedx(json: &mut serde_json::Value) {
     json["components"][1]["hashes"][0]["content"] = "not a digest".into();
 }
 
-fn describe(output: &Output) -> String {
+pub(crate) fn describe(output: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
         output.status.code(),
@@ -145,7 +145,7 @@ fn describe(output: &Output) -> String {
     )
 }
 
-fn check_jsonschema(file: &Path, spec: SpecVersion) -> Output {
+pub(crate) fn check_jsonschema(file: &Path, spec: SpecVersion) -> Output {
     let schemas = repo_root().join("schemas/cyclonedx");
     let schemas = schemas.canonicalize().unwrap();
     tool("check-jsonschema")
@@ -158,7 +158,7 @@ fn check_jsonschema(file: &Path, spec: SpecVersion) -> Output {
         .unwrap()
 }
 
-fn cyclonedx_library(script: &Path, file: &Path, spec: SpecVersion) -> Output {
+pub(crate) fn cyclonedx_library(script: &Path, file: &Path, spec: SpecVersion) -> Output {
     let modules = repo_root().join("target/interop/node/node_modules");
     assert!(
         modules.join("@cyclonedx/cyclonedx-library").exists(),
