@@ -9,5 +9,6 @@ mod chain;
 mod cli;
 mod demo;
 mod sbom;
+mod supplier;
 mod support;
 mod unpack;

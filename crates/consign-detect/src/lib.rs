@@ -318,6 +318,26 @@ fn package_findings(
         .collect()
 }
 
+/// A match in a container (a cpio stream, a filesystem image) that is also found in a file
+/// extracted from it is the same bytes seen twice. Only the innermost places are kept, so the
+/// component's evidence and file hashes are those of its own files, not of the archive around them.
+fn keep_innermost(component: &mut Component) {
+    let locations: Vec<String> = component
+        .occurrences
+        .iter()
+        .map(|o| o.location.clone())
+        .collect();
+    let has_inner = |outer: &str| {
+        locations.iter().any(|inner| {
+            inner
+                .strip_prefix(outer)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+    };
+    component.occurrences.retain(|o| !has_inner(&o.location));
+    component.files.retain(|(path, _)| !has_inner(path));
+}
+
 fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detection {
     // Which component names each SONAME (or library file name) provides.
     let mut providers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -473,6 +493,7 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
                 .occurrences
                 .sort_by(|a, b| (&a.location, a.offset).cmp(&(&b.location, b.offset)));
             component.occurrences.dedup();
+            keep_innermost(&mut component);
             component.files.sort_by(|a, b| a.0.cmp(&b.0));
             let best = component
                 .occurrences
@@ -627,6 +648,31 @@ mod tests {
         assert_eq!(got, [("busybox", Some("1.35.0")), ("zlib", Some("1.2.13"))]);
         assert_eq!(detection.components[1].files.len(), 1);
         assert!(detection.components[0].confidence == Confidence::High);
+    }
+
+    #[test]
+    fn a_match_inside_an_extracted_file_replaces_the_archive_around_it() {
+        let text = b"\0BusyBox v1.36.1 (2024-01-01) multi-call binary\0";
+        let archive = file("/fw.bin/gzip@0x0/decompressed", text);
+        let inner = file("/fw.bin/gzip@0x0/decompressed/cpio@0x0/bin/busybox", text);
+        let neighbour = file("/fw.bin/gzip@0x0/decompressed-2", text);
+        let detection = detect(&Vfs {
+            nodes: vec![archive, inner, neighbour],
+        });
+        let busybox = &detection.components[0];
+        let places: Vec<&str> = busybox
+            .occurrences
+            .iter()
+            .map(|o| o.location.as_str())
+            .collect();
+        assert_eq!(
+            places,
+            [
+                "/fw.bin/gzip@0x0/decompressed-2",
+                "/fw.bin/gzip@0x0/decompressed/cpio@0x0/bin/busybox"
+            ]
+        );
+        assert_eq!(busybox.files.len(), 2);
     }
 
     #[test]

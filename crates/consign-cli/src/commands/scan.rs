@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::Args;
 use consign_model::{Digests, ProductFile};
-use consign_sbom::{ImageInput, OutputFormat, SbomInput, SerialNumber, Timestamp};
+use consign_sbom::supplier::{MatchReport, SupplierBom, match_components, read_supplier_bom};
+use consign_sbom::{
+    ImageInput, OutputFormat, ReadLimits, SbomInput, SerialNumber, SupplierLink, Timestamp,
+};
 
 use crate::cli::LimitArgs;
 use crate::exit::ExitStatus;
@@ -18,10 +21,17 @@ Examples:
   consign scan firmware.bin -o firmware.cdx.json
   consign scan soc.bin wifi-module.bin --product product.toml -o product.cdx.json
   consign scan firmware.bin --format table
+  consign scan firmware.bin --supplier-sbom wifi-module.cdx.json -o firmware.cdx.json
 
 The timestamp comes from --timestamp, else SOURCE_DATE_EPOCH, else the clock; the serial number from
 --serial-number, else it is derived from the images and the product file, so the same inputs give
-byte-identical SBOMs.")]
+byte-identical SBOMs.
+
+A supplier SBOM (CycloneDX 1.3 to 1.7 JSON) is linked from the product SBOM as an external reference of
+type `bom` (its BOM-Link when it has a serial number, else its file name), pinned by its SHA-256 and
+SHA-512; it is never merged. Its components are matched to the scanned ones by SHA-512 or SHA-256, and
+the matches, the conflicts (same hash, another name or version) and what matched nothing are reported
+on stderr. Nesting supplier SBOMs inside the product SBOM is not supported yet.")]
 pub(crate) struct ScanArgs {
     /// The firmware images of one product (main SoC, Wi-Fi module, ...).
     #[arg(required = true)]
@@ -41,6 +51,9 @@ pub(crate) struct ScanArgs {
     /// The SBOM's serial number (`urn:uuid:...`).
     #[arg(long)]
     pub(crate) serial_number: Option<String>,
+    /// A supplier's CycloneDX SBOM to link and match by hash (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) supplier_sbom: Vec<PathBuf>,
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
 }
@@ -108,6 +121,64 @@ pub(crate) fn timestamp(flag: Option<i64>) -> anyhow::Result<Timestamp> {
     Ok(Timestamp::from_unix_seconds(seconds)?)
 }
 
+/// A supplier SBOM read from a file, and how the product SBOM links it.
+struct SupplierFile {
+    name: String,
+    bom: SupplierBom,
+    link: SupplierLink,
+}
+
+fn load_supplier_sbom(path: &Path) -> anyhow::Result<SupplierFile> {
+    let bytes = fs_err::read(path)?;
+    let json = consign_sbom::parse_json(&bytes, &ReadLimits::default())?;
+    let bom = read_supplier_bom(&json)?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let subject = bom.subject.as_deref().unwrap_or("a supplied part");
+    let link = SupplierLink {
+        // The BOM-Link names the document whatever file it travels in; without a serial number
+        // the file name is all there is, and the digests pin the content either way.
+        url: bom.bom_link().unwrap_or_else(|| name.clone()),
+        digests: Some(Digests::of(&bytes)),
+        comment: Some(format!(
+            "supplier SBOM of {subject} (CycloneDX {}, {} components), linked, not merged",
+            bom.spec_version,
+            bom.components.len()
+        )),
+    };
+    Ok(SupplierFile { name, bom, link })
+}
+
+/// Says on stderr what matched; a hash match under another name or version is a warning,
+/// because one of the two documents is wrong and consign does not guess which.
+fn report_matches(supplier: &SupplierFile, report: &MatchReport) {
+    let agreeing = report
+        .matched
+        .iter()
+        .filter(|m| m.same_name_and_version)
+        .count();
+    output::status(&format!(
+        "supplier SBOM {}: {} component(s); {} match scanned components by hash ({agreeing} with the same name and version), {} match nothing scanned, {} carry no hash",
+        supplier.name,
+        supplier.bom.components.len(),
+        report.matched.len(),
+        report.supplier_unmatched.len(),
+        report.supplier_without_hash.len()
+    ));
+    for conflict in report.matched.iter().filter(|m| !m.same_name_and_version) {
+        output::status(&format!(
+            "warning: {} {} (`{}`) has the {} of scanned component `{}`, which the scan names differently; not merged: check which is right",
+            supplier.name,
+            conflict.supplier_pointer,
+            conflict.supplier_label,
+            conflict.algorithm,
+            conflict.scanned_ref
+        ));
+    }
+}
+
 pub(crate) fn load_product(path: &Path) -> anyhow::Result<ProductFile> {
     let text = fs_err::read_to_string(path).context("reading the product file")?;
     ProductFile::from_toml(&text).with_context(|| format!("in the product file {}", path.display()))
@@ -143,6 +214,15 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         .as_deref()
         .map(str::parse::<SerialNumber>)
         .transpose()?;
+    let suppliers = args
+        .supplier_sbom
+        .iter()
+        .map(|path| {
+            load_supplier_sbom(path)
+                .with_context(|| format!("in the supplier SBOM {}", path.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let links: Vec<SupplierLink> = suppliers.iter().map(|s| s.link.clone()).collect();
     let input = SbomInput {
         images: &images,
         product: product.as_ref(),
@@ -150,8 +230,14 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         timestamp: timestamp(args.timestamp)?,
         tool_name: "consign",
         tool_version: env!("CARGO_PKG_VERSION"),
-        supplier_boms: &[],
+        supplier_boms: &links,
     };
+    if !suppliers.is_empty() {
+        let bom = consign_sbom::build(&input);
+        for supplier in &suppliers {
+            report_matches(supplier, &match_components(&supplier.bom, &bom));
+        }
+    }
     let rendered = consign_sbom::render(&input, args.format);
     match &args.output {
         Some(path) => {
