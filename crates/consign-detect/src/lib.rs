@@ -580,6 +580,13 @@ mod tests {
         let mut failures = Vec::new();
         let mut positives = 0;
         for signature in &catalog.signatures {
+            // Every signature proves both that it finds its product and that it stays quiet on
+            // a near miss.
+            for expect in [TestExpect::Positive, TestExpect::Negative] {
+                if !signature.tests.iter().any(|t| t.expect == expect) {
+                    failures.push(format!("{}: no {expect:?} test case", signature.file));
+                }
+            }
             for (idx, test) in signature.tests.iter().enumerate() {
                 let name = test.file.as_deref().unwrap_or("excerpt.bin");
                 let detection = detect(&Vfs {
