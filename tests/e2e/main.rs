@@ -9,6 +9,5 @@ mod chain;
 mod cli;
 mod demo;
 mod sbom;
-mod supplier;
 mod support;
 mod unpack;

@@ -7,7 +7,8 @@
 //!   CycloneDX library's strict validator, and a second scan gives the same bytes;
 //! - issue 4, the BSI TR-03183-2 profile: every gap left is one the report names as a fact only the
 //!   manufacturer or the component's supplier can give, or the version of a component whose
-//!   binaries carry none (reported as "version unknown", never guessed).
+//!   binaries carry none (reported as "version unknown", never guessed); and scanned once more
+//!   without the product file, the report names exactly the facts only the manufacturer can give.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,10 +25,14 @@ struct Scanned {
     sbom: PathBuf,
 }
 
-/// `consign scan` of every corpus image into `out`, with the example product file.
-fn scan_all(images: &Path, out: &Path) -> Vec<Scanned> {
+/// The example product file: the manufacturer's facts.
+fn product_file() -> PathBuf {
+    repo_root().join("fixtures/sbom/product.toml")
+}
+
+/// `consign scan` of every corpus image into `out`, with `product` when given.
+fn scan_all(images: &Path, out: &Path, product: Option<&Path>) -> Vec<Scanned> {
     std::fs::create_dir_all(out).unwrap();
-    let product = repo_root().join("fixtures/sbom/product.toml");
     let mut scanned = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(images).unwrap().flatten().collect();
     entries.sort_by_key(std::fs::DirEntry::file_name);
@@ -40,11 +45,12 @@ fn scan_all(images: &Path, out: &Path) -> Vec<Scanned> {
             .find(|path| path.file_name().is_some_and(|file| file != "truth.json"))
             .unwrap();
         let sbom = out.join(format!("{name}.json"));
-        let status = Command::new(env!("CARGO_BIN_EXE_consign"))
-            .args(["-q", "scan"])
-            .arg(&image)
-            .arg("--product")
-            .arg(&product)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_consign"));
+        command.args(["-q", "scan"]).arg(&image);
+        if let Some(product) = product {
+            command.arg("--product").arg(product);
+        }
+        let status = command
             .arg("-o")
             .arg(&sbom)
             .env("SOURCE_DATE_EPOCH", "1700000000")
@@ -72,7 +78,7 @@ fn corpus() -> &'static (PathBuf, Vec<Scanned>) {
         );
         let out = repo_root().join("target/interop/corpus/first");
         let _ = std::fs::remove_dir_all(&out);
-        let scanned = scan_all(&images, &out);
+        let scanned = scan_all(&images, &out, Some(&product_file()));
         assert!(
             scanned.len() >= 13,
             "only {} corpus images found",
@@ -107,14 +113,14 @@ fn corpus_sboms_pass_both_outside_validators_and_are_reproducible() {
     let script = repo_root().join("target/interop/corpus/validate.js");
     std::fs::write(&script, NODE_VALIDATOR).unwrap();
     for one in scanned {
-        let output = check_jsonschema(&one.sbom, SpecVersion::V1_6);
+        let output = check_jsonschema(&one.sbom, SpecVersion::V1_6.as_str());
         assert!(
             output.status.success(),
             "{}: {}",
             one.name,
             describe(&output)
         );
-        let output = cyclonedx_library(&script, &one.sbom, SpecVersion::V1_6);
+        let output = cyclonedx_library(&script, &one.sbom, SpecVersion::V1_6.as_str());
         assert!(
             output.status.success(),
             "{}: {}",
@@ -123,7 +129,11 @@ fn corpus_sboms_pass_both_outside_validators_and_are_reproducible() {
         );
     }
     // The same images and inputs again: byte-identical SBOMs.
-    let again = scan_all(images, &repo_root().join("target/interop/corpus/second"));
+    let again = scan_all(
+        images,
+        &repo_root().join("target/interop/corpus/second"),
+        Some(&product_file()),
+    );
     for (first, second) in scanned.iter().zip(&again) {
         assert!(
             std::fs::read(&first.sbom).unwrap() == std::fs::read(&second.sbom).unwrap(),
@@ -141,26 +151,7 @@ fn corpus_sboms_leave_only_gaps_no_scanner_can_fill() {
     let mut tool_gaps = Vec::new();
     let mut named = 0;
     for one in scanned {
-        let output = Command::new(env!("CARGO_BIN_EXE_consign"))
-            .args([
-                "sbom",
-                "validate",
-                "--profile",
-                "bsi-tr-03183-2",
-                "--format",
-                "json",
-            ])
-            .arg(&one.sbom)
-            .output()
-            .unwrap();
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|err| panic!("{}: {err}\n{}", one.name, describe(&output)));
-        assert_eq!(
-            report["schemaIssues"].as_array().map_or(0, Vec::len),
-            0,
-            "{}: {report:#}",
-            one.name
-        );
+        let report = bsi_report(one);
         let sbom: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&one.sbom).unwrap()).unwrap();
         for gap in report["profileGaps"].as_array().unwrap() {
@@ -197,6 +188,100 @@ fn corpus_sboms_leave_only_gaps_no_scanner_can_fill() {
         named > 0,
         "the report names no manufacturer or supplier facts at all"
     );
+}
+
+/// `consign sbom validate --profile bsi-tr-03183-2 --format json` of one SBOM: its report, which
+/// must have no schema issue.
+fn bsi_report(one: &Scanned) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_consign"))
+        .args([
+            "sbom",
+            "validate",
+            "--profile",
+            "bsi-tr-03183-2",
+            "--format",
+            "json",
+        ])
+        .arg(&one.sbom)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("{}: {err}\n{}", one.name, describe(&output)));
+    assert_eq!(
+        report["schemaIssues"].as_array().map_or(0, Vec::len),
+        0,
+        "{}: {report:#}",
+        one.name
+    );
+    report
+}
+
+/// (source, rule, pointer) of every gap in a report.
+fn gaps(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    report["profileGaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["source"].as_str().unwrap().to_owned(),
+                g["rule"].as_str().unwrap().to_owned(),
+                g["pointer"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn corpus_sboms_without_a_product_file_name_exactly_the_manufacturer_facts() {
+    let (images, scanned) = corpus();
+    let bare = scan_all(
+        images,
+        &repo_root().join("target/interop/corpus/no-product"),
+        None,
+    );
+    // Who made the SBOM, and who made, licensed and versioned the firmware: facts no binary
+    // holds. Nothing else: the scanner's own facts are all there without the product file.
+    let manufacturer_only: Vec<(String, String, String)> = [
+        ("5.2.1:creator", "/metadata/manufacturer"),
+        ("5.2.2:component-creator", "/metadata/component"),
+        ("5.2.2:licence", "/metadata/component"),
+        ("5.2.2:version", "/metadata/component"),
+    ]
+    .iter()
+    .map(|(rule, pointer)| {
+        (
+            "manufacturer".to_owned(),
+            format!("bsi-tr-03183-2:{rule}"),
+            (*pointer).to_owned(),
+        )
+    })
+    .collect();
+    for (with, without) in scanned.iter().zip(&bare) {
+        assert_eq!(with.name, without.name);
+        let name = &with.name;
+        let (with, without) = (gaps(&bsi_report(with)), gaps(&bsi_report(without)));
+        let mut named: Vec<_> = without
+            .iter()
+            .filter(|g| g.0 == "manufacturer")
+            .cloned()
+            .collect();
+        named.sort();
+        let mut want = manufacturer_only.clone();
+        want.sort();
+        assert_eq!(named, want, "{name}");
+        // The product file supplies exactly those: with it, no manufacturer gap is left, and
+        // every other gap is the same.
+        assert!(
+            with.iter().all(|g| g.0 != "manufacturer"),
+            "{name}: {with:#?}"
+        );
+        let others: Vec<_> = without
+            .into_iter()
+            .filter(|g| g.0 != "manufacturer")
+            .collect();
+        assert_eq!(others, with, "{name}");
+    }
 }
 
 /// Runs the corpus scorer in JSON mode and returns its `total` object.

@@ -1,4 +1,6 @@
-//! SBOM interop: the users' own validators judge consign's CycloneDX 1.6/1.7 and SPDX 2.3 output.
+//! SBOM interop: the users' own validators judge consign's CycloneDX 1.6/1.7 and SPDX 2.3 output,
+//! and confirm that the SBOMs of other tools and the supplier SBOM shapes (1.3 to 1.7) consign is
+//! tested on are what they claim to be.
 //!
 //! `check-jsonschema` (`PyPI`) against the vendored official schema, `@cyclonedx/cyclonedx-library`
 //! (npm) with its strict JSON validator, and `pyspdxtools` (`PyPI` `spdx-tools`) on the SPDX export.
@@ -21,7 +23,8 @@ pub(crate) const NODE_VALIDATOR: &str = r"
 const { Validation, Spec } = require('@cyclonedx/cyclonedx-library');
 const fs = require('fs');
 const [, , version, file] = process.argv;
-const versions = { '1.6': Spec.Version.v1dot6, '1.7': Spec.Version.v1dot7 };
+const versions = { '1.3': Spec.Version.v1dot3, '1.4': Spec.Version.v1dot4, '1.5': Spec.Version.v1dot5,
+  '1.6': Spec.Version.v1dot6, '1.7': Spec.Version.v1dot7 };
 if (!versions[version]) { console.error('unsupported version ' + version); process.exit(2); }
 const validator = new Validation.JsonStrictValidator(versions[version]);
 validator.validate(fs.readFileSync(file, 'utf8')).then((errors) => {
@@ -145,7 +148,8 @@ pub(crate) fn describe(output: &Output) -> String {
     )
 }
 
-pub(crate) fn check_jsonschema(file: &Path, spec: SpecVersion) -> Output {
+/// `check-jsonschema` against the vendored schema of `spec` (`1.5`, `1.6` or `1.7`).
+pub(crate) fn check_jsonschema(file: &Path, spec: &str) -> Output {
     let schemas = repo_root().join("schemas/cyclonedx");
     let schemas = schemas.canonicalize().unwrap();
     tool("check-jsonschema")
@@ -158,7 +162,8 @@ pub(crate) fn check_jsonschema(file: &Path, spec: SpecVersion) -> Output {
         .unwrap()
 }
 
-pub(crate) fn cyclonedx_library(script: &Path, file: &Path, spec: SpecVersion) -> Output {
+/// The CycloneDX library's strict validator for `spec` (`1.3` to `1.7`).
+pub(crate) fn cyclonedx_library(script: &Path, file: &Path, spec: &str) -> Output {
     let modules = repo_root().join("target/interop/node/node_modules");
     assert!(
         modules.join("@cyclonedx/cyclonedx-library").exists(),
@@ -167,7 +172,7 @@ pub(crate) fn cyclonedx_library(script: &Path, file: &Path, spec: SpecVersion) -
     Command::new("node")
         .env("NODE_PATH", modules)
         .arg(script)
-        .arg(spec.as_str())
+        .arg(spec)
         .arg(file)
         .output()
         .unwrap()
@@ -177,7 +182,7 @@ pub(crate) fn cyclonedx_library(script: &Path, file: &Path, spec: SpecVersion) -
 fn check_jsonschema_accepts_ours_and_rejects_broken() {
     let dir = tempfile::tempdir().unwrap();
     for (path, spec) in sboms(dir.path()) {
-        let output = check_jsonschema(&path, spec);
+        let output = check_jsonschema(&path, spec.as_str());
         assert!(
             output.status.success(),
             "{}: {}",
@@ -185,7 +190,7 @@ fn check_jsonschema_accepts_ours_and_rejects_broken() {
             describe(&output)
         );
         let broken = broken_copy(&path, break_cyclonedx);
-        let output = check_jsonschema(&broken, spec);
+        let output = check_jsonschema(&broken, spec.as_str());
         assert_eq!(
             output.status.code(),
             Some(1),
@@ -207,7 +212,7 @@ fn cyclonedx_library_accepts_ours_and_rejects_broken() {
     let script = dir.path().join("validate.js");
     std::fs::write(&script, NODE_VALIDATOR).unwrap();
     for (path, spec) in sboms(dir.path()) {
-        let output = cyclonedx_library(&script, &path, spec);
+        let output = cyclonedx_library(&script, &path, spec.as_str());
         assert!(
             output.status.success(),
             "{}: {}",
@@ -215,7 +220,7 @@ fn cyclonedx_library_accepts_ours_and_rejects_broken() {
             describe(&output)
         );
         let broken = broken_copy(&path, break_cyclonedx);
-        let output = cyclonedx_library(&script, &broken, spec);
+        let output = cyclonedx_library(&script, &broken, spec.as_str());
         assert_eq!(
             output.status.code(),
             Some(1),
@@ -256,6 +261,82 @@ fn pyspdxtools_accepts_ours_and_rejects_broken() {
         let output = tool("pyspdxtools").arg("-i").arg(&broken).output().unwrap();
         assert!(
             !output.status.success(),
+            "{}: {}",
+            broken.display(),
+            describe(&output)
+        );
+    }
+}
+
+/// The supplier SBOM templates (`fixtures/sbom/supplier/`) with their hash placeholders filled by
+/// valid digests, as (spec version, file).
+fn supplier_shapes(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for spec in ["1.3", "1.4", "1.5", "1.6", "1.7"] {
+        let template = repo_root().join(format!("fixtures/sbom/supplier/cdx-{spec}.json"));
+        let mut text = std::fs::read_to_string(template).unwrap();
+        while let Some(start) = text.find("{{") {
+            let end = start + text[start..].find("}}").unwrap() + 2;
+            let digest = if text[start..end].starts_with("{{sha512:") {
+                "cd".repeat(64)
+            } else {
+                "ab".repeat(32)
+            };
+            text.replace_range(start..end, &digest);
+        }
+        let path = dir.join(format!("supplier-{spec}.cdx.json"));
+        std::fs::write(&path, text).unwrap();
+        out.push((spec.to_owned(), path));
+    }
+    out
+}
+
+/// What consign's tests take as other tools' SBOMs and as suppliers' SBOMs of each spec version
+/// must be exactly that: the outside validators accept them at their declared version (and reject
+/// a broken one, so a validator that passes everything is caught even for 1.3).
+#[test]
+fn other_tools_and_supplier_shapes_pass_both_validators() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("validate.js");
+    std::fs::write(&script, NODE_VALIDATOR).unwrap();
+    let mut documents = supplier_shapes(dir.path());
+    for (spec, name) in [
+        ("1.7", "cve-bin-tool-3.4.cdx.json"),
+        ("1.6", "blint-4.0.1.cdx.json"),
+    ] {
+        documents.push((
+            spec.to_owned(),
+            repo_root().join("fixtures/sbom").join(name),
+        ));
+    }
+    for (spec, path) in &documents {
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(json["specVersion"], spec.as_str(), "{}", path.display());
+        let output = cyclonedx_library(&script, path, spec);
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            describe(&output)
+        );
+        // 1.3 and 1.4 schemas are not vendored; the CycloneDX library carries its own.
+        if spec.as_str() >= "1.5" {
+            let output = check_jsonschema(path, spec);
+            assert!(
+                output.status.success(),
+                "{}: {}",
+                path.display(),
+                describe(&output)
+            );
+        }
+    }
+    for (spec, path) in documents.iter().take(2) {
+        let broken = broken_copy(path, break_cyclonedx);
+        let output = cyclonedx_library(&script, &broken, spec);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
             "{}: {}",
             broken.display(),
             describe(&output)

@@ -311,8 +311,15 @@ pub struct PostalAddress {
     pub street_address: Option<String>,
 }
 
+/// `library`: the commonest kind, and what [`Component::default`] starts from.
+impl Default for ComponentType {
+    fn default() -> Self {
+        Self::Library
+    }
+}
+
 /// One component.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Component {
     /// What kind.

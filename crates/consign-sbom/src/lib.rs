@@ -9,7 +9,9 @@
 //! - [`validate_schema`] checks any CycloneDX 1.5-1.7 JSON against the vendored schema;
 //!   [`check_profile`] checks it against BSI TR-03183-2 v2.1 or the NTIA minimum elements.
 //! - [`supplier`] reads suppliers' CycloneDX 1.3-1.7 SBOMs and matches their components to the
-//!   scanned ones by hash; [`SupplierLink`] links them from the product SBOM. Nothing is merged.
+//!   scanned ones by hash; [`SupplierLink`] links them from the product SBOM, or
+//!   [`supplier::record`] nests them, and writes what matching found into the product SBOM as
+//!   properties. Nothing is merged.
 //! - [`parse_json`] reads untrusted SBOM bytes within [`ReadLimits`].
 //!
 //! Nothing here does I/O, reads the clock or draws random numbers: the same input gives the same bytes.
@@ -109,11 +111,15 @@ impl fmt::Display for OutputFormat {
 
 /// Everything after detection, for `consign scan`: builds the BOM and renders it in `format`.
 pub fn render(input: &SbomInput<'_>, format: OutputFormat) -> String {
-    let bom = build(input);
+    render_bom(&build(input), format)
+}
+
+/// Renders a BOM that [`build`] made (and [`supplier::record`] may have added to) in `format`.
+pub fn render_bom(bom: &Bom, format: OutputFormat) -> String {
     match format {
-        OutputFormat::CycloneDxJson(spec) => to_json(&bom, spec),
-        OutputFormat::Default => to_json(&bom, SpecVersion::default()),
-        OutputFormat::SpdxJson => to_spdx_json(&bom),
-        OutputFormat::Table => scan_summary_table(&bom),
+        OutputFormat::CycloneDxJson(spec) => to_json(bom, spec),
+        OutputFormat::Default => to_json(bom, SpecVersion::default()),
+        OutputFormat::SpdxJson => to_spdx_json(bom),
+        OutputFormat::Table => scan_summary_table(bom),
     }
 }

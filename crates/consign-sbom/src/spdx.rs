@@ -33,7 +33,7 @@ fn purpose(kind: &ComponentType) -> &'static str {
     match kind {
         ComponentType::Application => "APPLICATION",
         ComponentType::Framework => "FRAMEWORK",
-        ComponentType::OperatingSystem => "OPERATING-SYSTEM",
+        ComponentType::OperatingSystem => "OPERATING_SYSTEM",
         ComponentType::Device => "DEVICE",
         ComponentType::Firmware => "FIRMWARE",
         ComponentType::File => "FILE",
@@ -158,19 +158,30 @@ pub fn to_spdx_json(bom: &Bom) -> String {
         }
         root_id = Some(id);
     }
+    // Containers: the root, its firmware images, and any component with nested ones (a supplier's
+    // part nested by `consign scan --supplier-sbom-mode nest`). Their dependencies are containment.
+    let mut containers: Vec<&str> = root
+        .into_iter()
+        .flat_map(|r| std::iter::once(r).chain(&r.components))
+        .filter_map(|c| c.bom_ref.as_deref())
+        .collect();
     for component in &bom.components {
-        add(component, &mut packages, &mut ids);
+        let id = add(component, &mut packages, &mut ids);
+        if let Some(bom_ref) = component.bom_ref.as_deref()
+            && !component.components.is_empty()
+        {
+            containers.push(bom_ref);
+        }
+        for child in &component.components {
+            let child_id = add(child, &mut packages, &mut ids);
+            relationships.push((id.clone(), "CONTAINS", child_id));
+        }
     }
     for dependency in &bom.dependencies {
         let Some(from) = ids.get(&dependency.dependency_ref) else {
             continue;
         };
-        let from_is_firmware_or_device = root.is_some_and(|r| {
-            r.bom_ref.as_deref() == Some(dependency.dependency_ref.as_str())
-                || r.components
-                    .iter()
-                    .any(|c| c.bom_ref.as_deref() == Some(dependency.dependency_ref.as_str()))
-        });
+        let from_is_firmware_or_device = containers.contains(&dependency.dependency_ref.as_str());
         for target in &dependency.depends_on {
             let Some(to) = ids.get(target) else { continue };
             let kind = if from_is_firmware_or_device {
@@ -280,4 +291,48 @@ pub fn to_spdx_json(bom: &Bom) -> String {
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cyclonedx::{Bom, Component};
+
+    /// Every component type consign can write maps to a package purpose the SPDX 2.3 schema
+    /// allows (a Linux kernel is `operating-system` in CycloneDX, `OPERATING_SYSTEM` in SPDX).
+    #[test]
+    fn every_component_type_gives_a_valid_purpose() {
+        let kinds = [
+            "application",
+            "framework",
+            "library",
+            "container",
+            "platform",
+            "operating-system",
+            "device",
+            "device-driver",
+            "firmware",
+            "file",
+            "machine-learning-model",
+            "data",
+            "cryptographic-asset",
+        ];
+        let bom = Bom {
+            bom_format: "CycloneDX".into(),
+            spec_version: "1.6".into(),
+            version: 1,
+            components: kinds
+                .iter()
+                .map(|kind| Component {
+                    component_type: ComponentType::from((*kind).to_owned()),
+                    bom_ref: Some(format!("ref-{kind}")),
+                    name: (*kind).to_owned(),
+                    ..Component::default()
+                })
+                .collect(),
+            ..Bom::default()
+        };
+        let spdx: Value = serde_json::from_str(&to_spdx_json(&bom)).unwrap();
+        assert_eq!(crate::validate_spdx_schema(&spdx), Vec::new());
+    }
 }

@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::Args;
 use consign_model::{Digests, ProductFile};
-use consign_sbom::supplier::{MatchReport, SupplierBom, match_components, read_supplier_bom};
+use consign_sbom::supplier::{
+    MatchReport, SupplierBom, SupplierMode, match_components, read_supplier_bom, record,
+};
 use consign_sbom::{
-    ImageInput, OutputFormat, ReadLimits, SbomInput, SerialNumber, SupplierLink, Timestamp,
+    ImageInput, OutputFormat, Profile, ReadLimits, SbomInput, SerialNumber, SupplierLink, Timestamp,
 };
 
 use crate::cli::LimitArgs;
@@ -22,16 +24,21 @@ Examples:
   consign scan soc.bin wifi-module.bin --product product.toml -o product.cdx.json
   consign scan firmware.bin --format table
   consign scan firmware.bin --supplier-sbom wifi-module.cdx.json -o firmware.cdx.json
+  consign scan soc.bin wifi.bin --supplier-sbom wifi.cdx.json --supplier-sbom-mode nest -o product.cdx.json
 
 The timestamp comes from --timestamp, else SOURCE_DATE_EPOCH, else the clock; the serial number from
 --serial-number, else it is derived from the images and the product file, so the same inputs give
 byte-identical SBOMs.
 
-A supplier SBOM (CycloneDX 1.3 to 1.7 JSON) is linked from the product SBOM as an external reference of
-type `bom` (its BOM-Link when it has a serial number, else its file name), pinned by its SHA-256 and
-SHA-512; it is never merged. Its components are matched to the scanned ones by SHA-512 or SHA-256, and
-the matches, the conflicts (same hash, another name or version) and what matched nothing are reported
-on stderr. Nesting supplier SBOMs inside the product SBOM is not supported yet.")]
+A supplier SBOM (CycloneDX 1.3 to 1.7 JSON) is never merged into the scan. With
+--supplier-sbom-mode link (the default) the product SBOM refers to it by an external reference of type
+`bom` (its BOM-Link when it has a serial number, else its file name), pinned by its SHA-512 and SHA-256.
+With nest, the product SBOM gets one component for the supplied part that holds the supplier's
+components, each marked `consign:supplier-sbom:source`, with a composition of its own. Either way the
+supplier's components are matched to the scanned ones by SHA-512 or SHA-256: scanned components get a
+`consign:supplier-sbom:match` property (same name and version) or `consign:supplier-sbom:conflict`
+(same hash, another name or version), the SBOM a `consign:supplier-sbom:summary`, and stderr says
+which matched, which conflict and which matched nothing.")]
 pub(crate) struct ScanArgs {
     /// The firmware images of one product (main SoC, Wi-Fi module, ...).
     #[arg(required = true)]
@@ -51,14 +58,21 @@ pub(crate) struct ScanArgs {
     /// The SBOM's serial number (`urn:uuid:...`).
     #[arg(long)]
     pub(crate) serial_number: Option<String>,
-    /// A supplier's CycloneDX SBOM to link and match by hash (repeatable).
+    /// A supplier's CycloneDX SBOM to link (or nest) and match by hash (repeatable).
     #[arg(long, value_name = "FILE")]
     pub(crate) supplier_sbom: Vec<PathBuf>,
+    /// How supplier SBOMs enter the product SBOM: `link` (external reference) or `nest`.
+    #[arg(long, value_name = "MODE", default_value = "link", value_parser = parse_mode)]
+    pub(crate) supplier_sbom_mode: SupplierMode,
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
 }
 
 fn parse_format(text: &str) -> Result<OutputFormat, String> {
+    text.parse()
+}
+
+fn parse_mode(text: &str) -> Result<SupplierMode, String> {
     text.parse()
 }
 
@@ -126,12 +140,15 @@ struct SupplierFile {
     name: String,
     bom: SupplierBom,
     link: SupplierLink,
+    /// How many BSI TR-03183-2 gaps the supplier's document has itself.
+    bsi_gaps: usize,
 }
 
 fn load_supplier_sbom(path: &Path) -> anyhow::Result<SupplierFile> {
     let bytes = fs_err::read(path)?;
     let json = consign_sbom::parse_json(&bytes, &ReadLimits::default())?;
     let bom = read_supplier_bom(&json)?;
+    let bsi_gaps = consign_sbom::check_profile(&json, Profile::BsiTr031832).len();
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
@@ -143,38 +160,53 @@ fn load_supplier_sbom(path: &Path) -> anyhow::Result<SupplierFile> {
         url: bom.bom_link().unwrap_or_else(|| name.clone()),
         digests: Some(Digests::of(&bytes)),
         comment: Some(format!(
-            "supplier SBOM of {subject} (CycloneDX {}, {} components), linked, not merged",
+            "supplier SBOM of {subject} (CycloneDX {}, {} components), not merged",
             bom.spec_version,
             bom.components.len()
         )),
     };
-    Ok(SupplierFile { name, bom, link })
+    Ok(SupplierFile {
+        name,
+        bom,
+        link,
+        bsi_gaps,
+    })
 }
 
 /// Says on stderr what matched; a hash match under another name or version is a warning,
 /// because one of the two documents is wrong and consign does not guess which.
-fn report_matches(supplier: &SupplierFile, report: &MatchReport) {
-    let agreeing = report
-        .matched
-        .iter()
-        .filter(|m| m.same_name_and_version)
-        .count();
+fn report_matches(supplier: &SupplierFile, report: &MatchReport, mode: SupplierMode) {
     output::status(&format!(
-        "supplier SBOM {}: {} component(s); {} match scanned components by hash ({agreeing} with the same name and version), {} match nothing scanned, {} carry no hash",
+        "supplier SBOM {} ({mode}): {}",
         supplier.name,
-        supplier.bom.components.len(),
-        report.matched.len(),
-        report.supplier_unmatched.len(),
-        report.supplier_without_hash.len()
+        report.summary(supplier.bom.components.len())
     ));
-    for conflict in report.matched.iter().filter(|m| !m.same_name_and_version) {
+    for hit in &report.matched {
+        if hit.same_name_and_version {
+            output::verbose(&format!(
+                "  {} (`{}`) is scanned component `{}` ({})",
+                hit.supplier_pointer, hit.supplier_label, hit.scanned_ref, hit.algorithm
+            ));
+        } else {
+            output::status(&format!(
+                "warning: {} {} (`{}`) has the {} of scanned component `{}`, which the scan names differently; not merged: check which is right",
+                supplier.name,
+                hit.supplier_pointer,
+                hit.supplier_label,
+                hit.algorithm,
+                hit.scanned_ref
+            ));
+        }
+    }
+    for pointer in &report.supplier_unmatched {
+        output::verbose(&format!("  {pointer} matches no scanned file"));
+    }
+    if supplier.bsi_gaps > 0 && mode == SupplierMode::Link {
+        // TR-03183-2 section 5.1 lets a product SBOM link a component's SBOM instead of merging
+        // it only when that SBOM complies itself.
         output::status(&format!(
-            "warning: {} {} (`{}`) has the {} of scanned component `{}`, which the scan names differently; not merged: check which is right",
-            supplier.name,
-            conflict.supplier_pointer,
-            conflict.supplier_label,
-            conflict.algorithm,
-            conflict.scanned_ref
+            "warning: supplier SBOM {} has {} BSI TR-03183-2 gap(s) of its own; TR-03183-2 5.1 allows linking only a compliant SBOM (see `consign sbom validate {} --profile bsi-tr-03183-2`)",
+            supplier.name, supplier.bsi_gaps, supplier.name
         ));
     }
 }
@@ -222,7 +254,13 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
                 .with_context(|| format!("in the supplier SBOM {}", path.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let links: Vec<SupplierLink> = suppliers.iter().map(|s| s.link.clone()).collect();
+    let mode = args.supplier_sbom_mode;
+    // In link mode the product SBOM refers to each document from its top level; in nest mode
+    // the reference sits on the component that holds the supplier's components.
+    let links: Vec<SupplierLink> = match mode {
+        SupplierMode::Link => suppliers.iter().map(|s| s.link.clone()).collect(),
+        SupplierMode::Nest => Vec::new(),
+    };
     let input = SbomInput {
         images: &images,
         product: product.as_ref(),
@@ -232,13 +270,18 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         tool_version: env!("CARGO_PKG_VERSION"),
         supplier_boms: &links,
     };
-    if !suppliers.is_empty() {
-        let bom = consign_sbom::build(&input);
-        for supplier in &suppliers {
-            report_matches(supplier, &match_components(&supplier.bom, &bom));
-        }
+    let mut bom = consign_sbom::build(&input);
+    // Every supplier is matched against the scan alone, before anything is nested, so one
+    // supplier's components can never match another's.
+    let reports: Vec<MatchReport> = suppliers
+        .iter()
+        .map(|supplier| match_components(&supplier.bom, &bom))
+        .collect();
+    for (supplier, report) in suppliers.iter().zip(&reports) {
+        report_matches(supplier, report, mode);
+        record(&mut bom, &supplier.bom, &supplier.link, report, mode);
     }
-    let rendered = consign_sbom::render(&input, args.format);
+    let rendered = consign_sbom::render_bom(&bom, args.format);
     match &args.output {
         Some(path) => {
             fs_err::write(path, rendered.as_bytes()).context("writing the SBOM")?;
