@@ -1,13 +1,12 @@
-//! Fuzz target: the whole engine (carving, every format, recursion) on arbitrary bytes.
+//! Fuzz target: the whole engine (carving, every format, recursion) on arbitrary bytes: no
+//! panic, hang or unbounded allocation, and the tree within the limits.
 #![no_main]
 
-use consign_unpack::{Limits, unpack};
+use bytes::Bytes;
+use consign_fuzz::{LIMITS, check_vfs};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let limits = Limits {
-        max_total_bytes: 64 << 20,
-        max_file_bytes: 32 << 20,
-        ..Limits::default()
-    };
-    let _ = unpack("fuzz.bin", bytes::Bytes::copy_from_slice(data), &limits);
+    let input = Bytes::copy_from_slice(data);
+    let unpacked = consign_unpack::unpack("fuzz.bin", input.clone(), &LIMITS);
+    check_vfs(&input, &unpacked.vfs, &LIMITS);
 });

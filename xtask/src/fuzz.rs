@@ -1,11 +1,22 @@
-//! `cargo xtask fuzz [--run SECONDS]`: builds every fuzz target in `fuzz/` (a cargo-fuzz workspace
-//! of its own), and with `--run` runs each for SECONDS, seeded from `../shared/samples/` and
-//! `fixtures/unpack/` when they are there.
+//! `cargo xtask fuzz`: the fuzz targets in `fuzz/` (a cargo-fuzz workspace of its own).
 //!
-//! Needs `cargo install cargo-fuzz`; cargo-fuzz wants nightly, so `RUSTC_BOOTSTRAP=1` is set for
-//! the stable toolchain. A crash stops the run; keep its input as a regression test.
+//! - `cargo xtask fuzz`: build every target with cargo-fuzz (sanitizer and coverage build).
+//! - `cargo xtask fuzz --check`: type-check every target with plain stable cargo, no cargo-fuzz;
+//!   what `cargo xtask ci` runs, so a parser API change that breaks a target fails CI.
+//! - `cargo xtask fuzz --run SECONDS [--runs N] [TARGET...]`: run each target (or those named),
+//!   one at a time, until SECONDS pass or N inputs ran (default 1,000,000), whichever comes
+//!   first; seeded read-only from `fuzz/seeds/<target>/` and the shared folders in [`seeds`];
+//!   the corpus grows in `fuzz/corpus/<target>/`, crashes land in `fuzz/artifacts/<target>/`,
+//!   the log in `fuzz/target/logs/<target>.log`. A crash does not stop the other targets; the
+//!   table at the end (also in `fuzz/target/logs/summary.md`) says what each did.
+//!
+//! cargo-fuzz wants nightly for its sanitizer flags, so `RUSTC_BOOTSTRAP=1` is set for the
+//! stable toolchain. Install it with `cargo install cargo-fuzz`.
 
-use std::path::Path;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
 
 use crate::util::{root, run_env};
 
@@ -23,45 +34,211 @@ fn targets(manifest: &str) -> Vec<String> {
     out
 }
 
-/// Copies every file of `from` (not recursing into hidden folders) into `to`.
-fn seed(from: &Path, to: &Path) -> Result<(), String> {
-    let Ok(entries) = std::fs::read_dir(from) else {
-        return Ok(());
+/// The seed folders of a target, relative to the repository root: its own under `fuzz/seeds/`,
+/// then the shared material that fits its input. Missing folders are skipped when running.
+fn seeds(target: &str) -> Vec<String> {
+    let images: &[&str] = &["../shared/samples", "fixtures/unpack"];
+    let shared: &[&str] = match target {
+        "unpack" | "detect" => images,
+        t if t.starts_with("format_") || t.starts_with("fs_") => images,
+        "attest_envelope" | "attest_bundle" => &["fuzz/seeds/attest", "fixtures/intoto/dsse"],
+        "attest_keys" => &["fixtures/attest/cosign", "fixtures/intoto"],
+        "attest_claims" => &["fixtures/attest/claims"],
+        "intoto_metablock" => &["fixtures/intoto"],
+        "sbom_parse" => &["fixtures/sbom", "fuzz/seeds/attest"],
+        "verify_policy" => &["crates/consign-verify/profiles"],
+        _ => &[],
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            seed(&path, to)?;
-        } else if std::fs::metadata(&path).is_ok_and(|m| m.len() <= 4 << 20) {
-            let target = to.join(format!(
-                "{}-{name}",
-                from.file_name()
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default()
-            ));
-            std::fs::copy(&path, &target)
-                .map_err(|err| format!("seeding {}: {err}", target.display()))?;
-        }
+    std::iter::once(format!("fuzz/seeds/{target}"))
+        .chain(shared.iter().map(|dir| (*dir).to_owned()))
+        .collect()
+}
+
+/// What one run did, read from libFuzzer's final statistics and the artifact folder.
+struct Outcome {
+    target: String,
+    executions: Option<u64>,
+    seconds: u64,
+    corpus: usize,
+    findings: Vec<String>,
+    exit: String,
+}
+
+fn stat(log: &str, name: &str) -> Option<u64> {
+    log.lines()
+        .rev()
+        .find_map(|line| line.strip_prefix(&format!("stat::{name}:")))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The host triple, where `cargo fuzz build` puts the binaries (`fuzz/target/<triple>/release`).
+fn host_triple() -> Result<String, String> {
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .map_err(|err| format!("could not run `rustc -vV`: {err}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_owned)
+        .ok_or_else(|| "`rustc -vV` names no host triple".to_owned())
+}
+
+/// Runs the binary `cargo fuzz build` made, not `cargo fuzz run`: every target of one run then
+/// tests the same build, and an edit elsewhere in the tree meanwhile cannot stop the run.
+fn run_one(binary: &Path, target: &str, seconds: u64, runs: u64) -> Result<Outcome, String> {
+    let fuzz = root().join("fuzz");
+    let corpus = fuzz.join("corpus").join(target);
+    let artifacts = fuzz.join("artifacts").join(target);
+    let logs = fuzz.join("target/logs");
+    for dir in [&corpus, &artifacts, &logs] {
+        std::fs::create_dir_all(dir).map_err(|err| format!("creating {}: {err}", dir.display()))?;
     }
-    Ok(())
+    let before = files_in(&artifacts);
+    let mut args: Vec<String> = vec![corpus.to_string_lossy().into_owned()];
+    args.extend(
+        seeds(target)
+            .into_iter()
+            .map(|dir| root().join(dir))
+            .filter(|dir| dir.is_dir())
+            .map(|dir| dir.to_string_lossy().into_owned()),
+    );
+    args.extend([
+        format!("-max_total_time={seconds}"),
+        format!("-runs={runs}"),
+        "-rss_limit_mb=2048".into(),
+        "-timeout=10".into(),
+        "-print_final_stats=1".into(),
+        format!("-artifact_prefix={}/", artifacts.display()),
+    ]);
+    let log_path = logs.join(format!("{target}.log"));
+    let log = std::fs::File::create(&log_path)
+        .map_err(|err| format!("creating {}: {err}", log_path.display()))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|err| format!("{}: {err}", log_path.display()))?;
+    eprintln!(
+        "$ {} {}  (log: {})",
+        binary.display(),
+        args.join(" "),
+        log_path.display()
+    );
+    let started = Instant::now();
+    let status = Command::new(binary)
+        .args(&args)
+        .current_dir(root())
+        .stdout(log)
+        .stderr(log_err)
+        .status()
+        .map_err(|err| format!("could not start {}: {err}", binary.display()))?;
+    let seconds = started.elapsed().as_secs();
+    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let findings = files_in(&artifacts)
+        .into_iter()
+        .filter(|name| !before.contains(name))
+        .collect();
+    Ok(Outcome {
+        target: target.to_owned(),
+        executions: stat(&text, "number_of_executed_units"),
+        seconds,
+        corpus: files_in(&corpus).len(),
+        findings,
+        exit: status
+            .code()
+            .map_or_else(|| "signal".to_owned(), |code| code.to_string()),
+    })
+}
+
+fn table(outcomes: &[Outcome]) -> String {
+    let mut out = String::from(
+        "| target | executions | seconds | corpus | exit | new findings |\n|---|---:|---:|---:|---:|---|\n",
+    );
+    for o in outcomes {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            o.target,
+            o.executions
+                .map_or_else(|| "?".to_owned(), |n| n.to_string()),
+            o.seconds,
+            o.corpus,
+            o.exit,
+            if o.findings.is_empty() {
+                "none".to_owned()
+            } else {
+                o.findings.join(", ")
+            }
+        );
+    }
+    out
+}
+
+/// `cargo check` of every fuzz target with stable cargo: no cargo-fuzz, no sanitizer runtime,
+/// no network beyond the crates CI already fetches. Catches a target that no longer builds
+/// against the parsers' API at a fraction of a sanitizer build's cost.
+pub(crate) fn check() -> Result<(), String> {
+    run_env(
+        "cargo",
+        &[
+            "check",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--bins",
+            "--locked",
+        ],
+        &[],
+    )
+    .map_err(|err| {
+        format!("{err}\n\nhint: a fuzz target in fuzz/fuzz_targets/ no longer builds; fix it with the parser")
+    })
+}
+
+fn usage() -> String {
+    "usage: cargo xtask fuzz [--check | --run SECONDS [--runs N] [TARGET...]]".to_owned()
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let seconds = match args {
-        [] => None,
-        [flag, seconds] if flag == "--run" => Some(
-            seconds
-                .parse::<u64>()
-                .map_err(|_| format!("`--run` wants a number of seconds, not `{seconds}`"))?,
-        ),
-        _ => return Err("usage: cargo xtask fuzz [--run SECONDS]".into()),
-    };
     let manifest = std::fs::read_to_string(root().join("fuzz/Cargo.toml"))
         .map_err(|err| format!("reading fuzz/Cargo.toml: {err}"))?;
+    let all = targets(&manifest);
+    let (seconds, runs, chosen) = match args {
+        [] => (None, 0, Vec::new()),
+        [flag] if flag == "--check" => return check(),
+        [flag, seconds, rest @ ..] if flag == "--run" => {
+            let seconds = seconds
+                .parse::<u64>()
+                .map_err(|_| format!("`--run` wants a number of seconds, not `{seconds}`"))?;
+            let (runs, names) = match rest {
+                [flag, runs, names @ ..] if flag == "--runs" => (
+                    runs.parse::<u64>()
+                        .map_err(|_| format!("`--runs` wants a number, not `{runs}`"))?,
+                    names,
+                ),
+                names => (1_000_000, names),
+            };
+            (Some(seconds), runs, names.to_vec())
+        }
+        _ => return Err(usage()),
+    };
+    if let Some(unknown) = chosen.iter().find(|name| !all.contains(name)) {
+        return Err(format!(
+            "no fuzz target `{unknown}`; the targets are: {}",
+            all.join(", ")
+        ));
+    }
     let env = [("RUSTC_BOOTSTRAP", "1".to_owned())];
     run_env("cargo", &["fuzz", "build", "--fuzz-dir", "fuzz"], &env).map_err(|err| {
         format!("{err}\n\nhint: install cargo-fuzz with `cargo install cargo-fuzz`")
@@ -69,32 +246,34 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let Some(seconds) = seconds else {
         return Ok(());
     };
-    for target in targets(&manifest) {
-        let corpus = root().join("fuzz/corpus").join(&target);
-        std::fs::create_dir_all(&corpus)
-            .map_err(|err| format!("creating {}: {err}", corpus.display()))?;
-        seed(&root().join("../shared/samples"), &corpus)?;
-        seed(&root().join("fixtures/unpack"), &corpus)?;
-        let corpus = corpus.to_string_lossy().into_owned();
-        let time = format!("-max_total_time={seconds}");
-        run_env(
-            "cargo",
-            &[
-                "fuzz",
-                "run",
-                "--fuzz-dir",
-                "fuzz",
-                &target,
-                &corpus,
-                "--",
-                &time,
-                "-rss_limit_mb=2048",
-                "-timeout=20",
-            ],
-            &env,
-        )?;
+    let chosen = if chosen.is_empty() { all } else { chosen };
+    let binaries = root()
+        .join("fuzz/target")
+        .join(host_triple()?)
+        .join("release");
+    let mut outcomes = Vec::new();
+    for target in &chosen {
+        let outcome = run_one(&binaries.join(target), target, seconds, runs)?;
+        eprintln!("{}", table(std::slice::from_ref(&outcome)));
+        outcomes.push(outcome);
     }
-    Ok(())
+    let summary = table(&outcomes);
+    let path: PathBuf = root().join("fuzz/target/logs/summary.md");
+    std::fs::write(&path, &summary).map_err(|err| format!("writing {}: {err}", path.display()))?;
+    println!("{summary}");
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| !o.findings.is_empty() || o.exit != "0")
+        .map(|o| o.target.as_str())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "fuzzing found problems in {}; the inputs are in fuzz/artifacts/<target>/ (reproduce with `cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run <target> <file>`)",
+            failed.join(", ")
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -114,5 +293,36 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn every_file_is_a_target_and_every_format_has_one() {
+        let manifest = std::fs::read_to_string(root().join("fuzz/Cargo.toml")).unwrap();
+        let names = targets(&manifest);
+        for entry in std::fs::read_dir(root().join("fuzz/fuzz_targets")).unwrap() {
+            let file = entry.unwrap().file_name().to_string_lossy().into_owned();
+            let name = file.trim_end_matches(".rs");
+            assert!(names.iter().any(|n| n == name), "{file} is not a [[bin]]");
+        }
+        // Every format the carver knows, as named in consign-unpack's registry.
+        let registry =
+            std::fs::read_to_string(root().join("crates/consign-unpack/src/registry.rs")).unwrap();
+        for line in registry.lines().map(str::trim) {
+            if let Some(name) = line
+                .strip_prefix("name: \"")
+                .and_then(|rest| rest.strip_suffix("\","))
+            {
+                let target = format!("format_{}", name.replace('-', "_"));
+                assert!(names.contains(&target), "format `{name}` has no `{target}`");
+            }
+        }
+    }
+
+    #[test]
+    fn stats_are_read_from_the_log() {
+        let log = "#1 INITED\nstat::number_of_executed_units: 1234\nstat::peak_rss_mb: 80\n";
+        assert_eq!(stat(log, "number_of_executed_units"), Some(1234));
+        assert_eq!(stat(log, "peak_rss_mb"), Some(80));
+        assert_eq!(stat(log, "missing"), None);
     }
 }

@@ -143,16 +143,7 @@ pub fn decompress(
             pb,
             dict_size,
         } => {
-            let mut options = liblzma::stream::LzmaOptions::new_preset(0)
-                .map_err(|err| corrupt(codec, Vec::new(), err.into()))?;
-            options
-                .literal_context_bits(lc)
-                .literal_position_bits(lp)
-                .position_bits(pb)
-                .dict_size(dict_size);
-            let mut filters = liblzma::stream::Filters::new();
-            filters.lzma1(&options);
-            let stream = liblzma::stream::Stream::new_raw_decoder(&filters)
+            let stream = raw_lzma1_decoder(lc, lp, pb, dict_size, max_output)
                 .map_err(|err| corrupt(codec, Vec::new(), err.into()))?;
             read_bounded(
                 codec,
@@ -228,6 +219,29 @@ fn decompress_lzma_alone(input: &[u8], max_output: u64) -> Result<Decompressed, 
         data,
         consumed: Some(input.len() - body.len()),
     })
+}
+
+/// A raw LZMA1 decoder. liblzma allocates the whole dictionary up front, and the size comes from
+/// the caller's (often untrusted) header: 4 GiB for a hostile one. No match can reach back past
+/// the start of the output, so a dictionary larger than the output bound decodes nothing
+/// differently; it is capped there (and kept at liblzma's 4 KiB minimum).
+fn raw_lzma1_decoder(
+    lc: u32,
+    lp: u32,
+    pb: u32,
+    dict_size: u32,
+    max_output: u64,
+) -> Result<liblzma::stream::Stream, liblzma::stream::Error> {
+    let cap = u32::try_from(max_output).unwrap_or(u32::MAX);
+    let mut options = liblzma::stream::LzmaOptions::new_preset(0)?;
+    options
+        .literal_context_bits(lc)
+        .literal_position_bits(lp)
+        .position_bits(pb)
+        .dict_size(dict_size.min(cap).max(4096));
+    let mut filters = liblzma::stream::Filters::new();
+    filters.lzma1(&options);
+    liblzma::stream::Stream::new_raw_decoder(&filters)
 }
 
 fn corrupt(codec: Codec, partial: Vec<u8>, source: io::Error) -> DecompressError {
@@ -306,6 +320,62 @@ mod tests {
         assert!(matches!(err, DecompressError::Corrupt { .. }));
         assert!(!err.partial().is_empty());
         assert_eq!(err.partial(), &data[..err.partial().len()]);
+    }
+
+    #[test]
+    fn raw_lzma_dictionary_is_capped_at_the_output_bound() {
+        // Found by the `decompress` fuzz target (fuzz/README.md): a raw LZMA1 stream whose
+        // caller passed a 4 GiB dictionary made liblzma allocate 4 GiB before reading a byte.
+        // liblzma reserves the dictionary without touching it, so the address space shows it
+        // where the resident size would not.
+        #[cfg(target_os = "linux")]
+        {
+            fn vm_size_kib() -> u64 {
+                let status = std::fs::read_to_string("/proc/self/status").unwrap();
+                let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
+                line.split_whitespace().nth(1).unwrap().parse().unwrap()
+            }
+            let before = vm_size_kib();
+            let stream = raw_lzma1_decoder(0, 0, 0, 0xffff_ff00, 1 << 20).unwrap();
+            let grown = vm_size_kib().saturating_sub(before);
+            drop(stream);
+            // 1 GiB leaves room for other tests' threads; the uncapped dictionary is 4 GiB.
+            assert!(grown < 1 << 20, "the decoder reserved {grown} KiB");
+        }
+        // The fuzzer's input, as the codec call it made: it fails cleanly within the bound.
+        let input = [
+            0xff, 0xff, 0xff, 0xff, 0x06, 0x00, 0x00, 0x00, 0x00, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd,
+            0xce, 0xcf, 0x2b, 0xcd, 0x48, 0xcd, 0xcf, 0xce, 0x53, 0x4c, 0x49, 0x4d, 0xce, 0xcf,
+            0x2d, 0xa8, 0x4a, 0x2d, 0x2e, 0x56, 0x75, 0x8d, 0x46, 0xea, 0xd5, 0x35, 0xaa, 0x6b,
+            0x54, 0xd7, 0xa8, 0x2e, 0xa2, 0x75, 0x01, 0x00, 0xfb, 0xf9, 0x8e, 0xf7,
+        ];
+        let codec = Codec::Lzma1Raw {
+            lc: 0,
+            lp: 0,
+            pb: 0,
+            dict_size: 0xffff_ff00,
+        };
+        if let Ok(out) = decompress(codec, &input, 2) {
+            assert!(out.data.len() <= 2);
+        }
+        // A valid stream still decodes with the capped dictionary.
+        let data = b"raw lzma with a hostile dictionary size, repeated ".repeat(50);
+        let mut options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+        options.dict_size(1 << 20);
+        let mut filters = liblzma::stream::Filters::new();
+        filters.lzma1(&options);
+        let stream = liblzma::stream::Stream::new_raw_encoder(&filters).unwrap();
+        let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+        encoder.write_all(&data).unwrap();
+        let raw = encoder.finish().unwrap();
+        let codec = Codec::Lzma1Raw {
+            lc: 3,
+            lp: 0,
+            pb: 2,
+            dict_size: u32::MAX,
+        };
+        let out = decompress(codec, &raw, data.len() as u64).unwrap();
+        assert_eq!(out.data, data);
     }
 
     #[test]

@@ -266,8 +266,16 @@ pub fn write_tree(vfs: &Vfs, dir: &Path) -> Result<WriteReport, WriteError> {
             }),
             NodeKind::Hardlink { target } => {
                 // The target is a path in the same container: same folder prefix as this entry.
-                let prefix_len =
-                    components.len() - normalise(node.inner_path()).map_or(0, |c| c.len());
+                // The entry's own part is the one `disk_path` appended (`data` for a step with
+                // no path), so it is never longer than `components`.
+                let inner = node
+                    .provenance
+                    .last()
+                    .and_then(|step| step.path.as_deref())
+                    .unwrap_or("data");
+                let prefix_len = components
+                    .len()
+                    .saturating_sub(normalise(inner).map_or(0, |c| c.len()));
                 let resolved = normalise(target).map(|t| {
                     let mut full: Components =
                         components.get(..prefix_len).unwrap_or_default().to_vec();
@@ -425,6 +433,25 @@ mod tests {
         }
         assert_eq!(report.files, 3);
         assert_eq!(report.symlinks, 2);
+    }
+
+    #[test]
+    fn hard_link_in_a_step_without_a_path_does_not_panic() {
+        // Found by the `unpack_write` fuzz target (fuzz/README.md): a hard link whose last
+        // provenance step has no path made the prefix length underflow.
+        let outer = tempfile::tempdir().unwrap();
+        let dir = outer.path().join("out");
+        let mut hard = node("x", NodeKind::Hardlink { target: "a".into() });
+        hard.path = "fuzz.bin/0/deep/logical/path".into();
+        hard.provenance[0].path = None;
+        let vfs = Vfs {
+            nodes: vec![file("a", b"data"), hard],
+        };
+        let report = write_tree(&vfs, &dir).unwrap();
+        // It is written where `disk_path` puts a pathless entry, as a copy of its target.
+        assert!(report.refused.is_empty(), "{:?}", report.refused);
+        assert_eq!(fs::read(dir.join("tar@0x0/data")).unwrap(), b"data");
+        assert_eq!(report.files, 2);
     }
 
     #[test]
