@@ -42,7 +42,11 @@
 //!    limits a pattern to files whose name or SONAME starts with one of the given prefixes.
 //! 4. For libraries, list `sonames` (`libz.so`): that names the product when nothing else does. Add
 //!    `soname_release = true` only if the project's library file name carries its release, and a
-//!    `[[bare]]` regex only if the library holds its version as a lone string.
+//!    `[[bare]]` regex only if the library (or a program listed in `files`) holds its version as a
+//!    lone string. A `[[named_file]]` names the product from a whole-file-name regex (its first group,
+//!    if any, is the release, as in `libuClibc-0.9.30.1.so`); `objects_only = false` lets it match a
+//!    non-ELF file, and a `content` regex over the file's first 4 KiB must then also match (its first
+//!    group, when it takes part, is the release). A pattern over such a file says `manifest = true`.
 //! 5. Add `[[test]]` entries: `expect = "positive"` with an `excerpt` (the bytes around a real match),
 //!    the expected `version`, the `file` name when a pattern needs one, and the `origin` (package,
 //!    version, file, offset); and `expect = "negative"` excerpts that look similar but must not match.
@@ -280,12 +284,17 @@ fn package_findings(
     pkgdb::parse(kind, data)
         .into_iter()
         .map(|package| {
-            let signature = catalog.by_package(&package.name).or_else(|| {
-                package
-                    .source
-                    .as_deref()
-                    .and_then(|source| catalog.by_package(source))
-            });
+            let signature = catalog
+                .by_package(&package.name)
+                .or_else(|| {
+                    package
+                        .source
+                        .as_deref()
+                        .and_then(|source| catalog.by_package(source))
+                })
+                .or_else(|| {
+                    without_abi_suffix(&package.name).and_then(|name| catalog.by_package(name))
+                });
             let identity = signature.map_or_else(
                 || {
                     let name = package
@@ -316,6 +325,17 @@ fn package_findings(
             }
         })
         .collect()
+}
+
+/// `OpenWrt` (and Debian) put a library's ABI number at the end of its package name
+/// (`libubox20230523`, `libjson-c5`); the name without it is how signatures list the product.
+fn without_abi_suffix(name: &str) -> Option<&str> {
+    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    let stem = stem.strip_suffix('-').unwrap_or(stem);
+    (stem.len() < name.len()
+        && stem.len() >= 3
+        && stem.ends_with(|c: char| c.is_ascii_alphabetic()))
+    .then_some(stem)
 }
 
 /// A match in a container (a cpio stream, a filesystem image) that is also found in a file
@@ -743,6 +763,94 @@ mod tests {
             "{:?}",
             detection.diagnostics
         );
+    }
+
+    fn names_and_versions(detection: &Detection) -> Vec<(&str, Option<&str>)> {
+        detection
+            .components
+            .iter()
+            .map(|c| (c.name.as_str(), c.version.as_deref()))
+            .collect()
+    }
+
+    /// A shared-object number is an ABI version: the libraries below carry no release string, so
+    /// each is named with "version unknown", never with the number from its file name.
+    #[test]
+    fn abi_numbers_are_not_releases() {
+        let elf = b"\x7fELF\x02\x01\x01\x00\0\0\0\0";
+        let detection = detect(&Vfs {
+            nodes: vec![
+                file("/usr/lib/libexpat.so.1.8.10", elf),
+                file("/lib/libcrypt.so.1.1.0", elf),
+                file("/lib/libubox.so.20230523", elf),
+                file("/usr/lib/libxtables.so.12.7.0", elf),
+            ],
+        });
+        assert_eq!(
+            names_and_versions(&detection),
+            [
+                ("expat", None),
+                ("iptables", None),
+                ("libubox", None),
+                ("libxcrypt", None)
+            ]
+        );
+        // Where the project's own build puts its release in the file name, it is one.
+        let detection = detect(&Vfs {
+            nodes: vec![
+                file("/lib/libuClibc-0.9.30.1.so", elf),
+                file("/lib/libzstd.so.1.5.4", elf),
+            ],
+        });
+        assert_eq!(
+            names_and_versions(&detection),
+            [("uclibc", Some("0.9.30.1")), ("zstd", Some("1.5.4"))]
+        );
+    }
+
+    /// The `libcrypto` of `LibreSSL` has the file name of `OpenSSL`'s; its own version string decides.
+    #[test]
+    fn a_library_belongs_to_the_product_that_reads_its_release() {
+        let libressl = file(
+            "/usr/lib/libcrypto.so.50.0.1",
+            b"\x7fELF\x02\x01\x01\x00\0\0LibreSSL 3.7.3\0\0",
+        );
+        let detection = detect(&Vfs {
+            nodes: vec![libressl],
+        });
+        assert_eq!(
+            names_and_versions(&detection),
+            [("libressl", Some("3.7.3"))]
+        );
+        let openssl = file("/usr/lib/libcrypto.so.3", b"\x7fELF\x02\x01\x01\x00\0\0");
+        let detection = detect(&Vfs {
+            nodes: vec![openssl],
+        });
+        assert_eq!(names_and_versions(&detection), [("openssl", None)]);
+    }
+
+    /// `OpenWrt`'s opkg names libraries with their ABI number and records the source recipe.
+    #[test]
+    fn opkg_names_map_to_products() {
+        let status = file(
+            "/usr/lib/opkg/status",
+            b"Package: libubox20230523\nVersion: 2023-05-23-75a3b870-1\nStatus: install hold installed\n\nPackage: uhttpd\nVersion: 2023-06-25-34a8a74d-2\nStatus: install user installed\n\nPackage: libjson-c5\nVersion: 0.16-3\nStatus: install user installed\n",
+        );
+        let detection = detect(&Vfs {
+            nodes: vec![status],
+        });
+        assert_eq!(
+            names_and_versions(&detection),
+            [
+                ("json-c", Some("0.16")),
+                ("libubox", Some("2023-05-23-75a3b870")),
+                ("uhttpd", Some("2023-06-25-34a8a74d"))
+            ]
+        );
+        assert_eq!(without_abi_suffix("libubox20230523"), Some("libubox"));
+        assert_eq!(without_abi_suffix("libnl-tiny2023-07-27"), None);
+        assert_eq!(without_abi_suffix("lua5.1"), None);
+        assert_eq!(without_abi_suffix("xz5"), None);
     }
 
     #[test]

@@ -71,6 +71,7 @@ pub(crate) fn parse(kind: Database, data: &[u8]) -> Vec<Package> {
         let mut name = None;
         let mut version = None;
         let mut source = None;
+        let mut source_name: Option<String> = None;
         let mut installed = true;
         for line in stanza.lines() {
             let Some((key, value)) = line.split_once(':') else {
@@ -81,13 +82,24 @@ pub(crate) fn parse(kind: Database, data: &[u8]) -> Vec<Package> {
                 name = Some(value.to_owned());
             } else if key == version_key {
                 version = Some(value.to_owned());
-            } else if key == source_key {
-                // dpkg writes `Source: name (version)` when the versions differ.
-                source = value.split_whitespace().next().map(str::to_owned);
+            } else if key == source_key && source_name.is_none() {
+                // dpkg writes `Source: name (version)` when the versions differ; opkg control
+                // files of OpenWrt write the build recipe's folder (`package/libs/libubox`),
+                // whose last part is the source package.
+                source = value
+                    .split_whitespace()
+                    .next()
+                    .and_then(|word| word.rsplit('/').next())
+                    .filter(|word| !word.is_empty())
+                    .map(str::to_owned);
+            } else if kind == Database::Deb822 && key == "SourceName" && !value.is_empty() {
+                // OpenWrt's own field for the source package name; it wins over `Source`.
+                source_name = Some(value.to_owned());
             } else if kind == Database::Deb822 && key == "Status" {
                 installed = value.ends_with(" installed") || value == "installed";
             }
         }
+        let source = source_name.or(source);
         if let (Some(name), Some(version), true) = (name, version, installed)
             && !name.is_empty()
             && !version.is_empty()
@@ -149,6 +161,30 @@ mod tests {
             [
                 ("libc6", Some("glibc"), "2.36".to_owned()),
                 ("busybox-static", Some("busybox"), "1.35.0".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn opkg_control_source() {
+        let text = b"Package: libubox20230523\nVersion: 2023-05-23-75a3b870-1\nSource: package/libs/libubox\nSourceName: libubox\nStatus: install hold installed\n\nPackage: miniupnpd-nftables\nVersion: 2.3.3-1\nSource: feeds/packages/net/miniupnpd\n";
+        let got: Vec<(String, Option<String>, String)> = parse(Database::Deb822, text)
+            .into_iter()
+            .map(|p| (p.name, p.source, upstream_version(&p.version)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "libubox20230523".to_owned(),
+                    Some("libubox".to_owned()),
+                    "2023-05-23-75a3b870".to_owned()
+                ),
+                (
+                    "miniupnpd-nftables".to_owned(),
+                    Some("miniupnpd".to_owned()),
+                    "2.3.3".to_owned()
+                )
             ]
         );
     }

@@ -4,16 +4,22 @@
 //! # What it detects
 //!
 //! Every product that has a signature file: version strings (`BusyBox v1.35.0`, `expat_2.5.0`, the
-//! Linux banner), bare version strings inside a library that its SONAME identifies, releases that a
-//! project encodes in its library file name (`libzstd.so.1.5.4`) when the signature says that this
-//! project's ABI number is its release, GCC runtime libraries through their own `.comment`, and
-//! product names alone from SONAMEs and file names.
+//! Linux banner), bare version strings inside a library or program that its SONAME or file name
+//! identifies, releases that a project encodes in its library file name (`libzstd.so.1.5.4`) when the
+//! signature says that this project's ABI number is its release, files a product installs under a
+//! name of its own (`libuClibc-0.9.30.1.so`, `/etc/openwrt_version`, checked by content
+//! where the name alone is not enough), GCC runtime libraries through their own `.comment`, and
+//! product names alone from SONAMEs and file names. A library belongs to one product: when one
+//! product reads its release in a file whose name it claims, other products' claims on that file
+//! from the name alone are dropped (a `libcrypto.so.50` that says `LibreSSL 3.7.3` is not OpenSSL's).
 //!
 //! # Evidence
 //!
-//! Anchored version strings are `binary-analysis` with high confidence. Bare version strings in an
-//! identified library and GCC's `.comment` are medium. Release numbers read from a file name are
-//! `filename`, medium. A SONAME or file name without a version is low confidence and carries no version.
+//! Anchored version strings are `binary-analysis` with high confidence, or `manifest-analysis` for
+//! patterns over release files the build wrote (`/etc/openwrt_release`). Bare version strings in an
+//! identified file and GCC's `.comment` are medium. Release numbers read from a file name are
+//! `filename`, medium; a named file whose content was checked is `manifest-analysis`. A SONAME or file
+//! name without a version is low confidence and carries no version.
 //!
 //! # Limits
 //!
@@ -26,7 +32,7 @@ use consign_model::{Confidence, Method, Occurrence};
 
 use crate::Identity;
 use crate::elf::{ObjectFacts, toolchain_of};
-use crate::signature::{Catalog, Signature};
+use crate::signature::{Catalog, NAMED_FILE_CONTENT_BYTES, Signature};
 
 /// How many hits of one anchor in one file are examined.
 pub(crate) const MAX_HITS_PER_PATTERN: usize = 64;
@@ -108,6 +114,11 @@ pub(crate) fn scan_file(
         if !pattern.only_in.is_empty() && !names.matches(&pattern.only_in) {
             continue;
         }
+        let method = if pattern.manifest {
+            Method::ManifestAnalysis
+        } else {
+            Method::BinaryAnalysis
+        };
         let Some(regex) = &pattern.regex else {
             push(
                 &mut findings,
@@ -117,7 +128,7 @@ pub(crate) fn scan_file(
                 location,
                 hit.start(),
                 printable(data.get(hit.range()).unwrap_or_default()),
-                Method::BinaryAnalysis,
+                method,
                 Confidence::Medium,
             );
             continue;
@@ -154,7 +165,7 @@ pub(crate) fn scan_file(
                 location,
                 window_start + whole.start(),
                 printable(whole.as_bytes()),
-                Method::BinaryAnalysis,
+                method,
                 Confidence::High,
             );
             break;
@@ -162,6 +173,7 @@ pub(crate) fn scan_file(
     }
 
     for (sig_idx, signature) in catalog.signatures.iter().enumerate() {
+        let by_name = named_file(&mut findings, sig_idx, signature, location, data, names);
         let by_soname = !signature.sonames.is_empty() && names.matches(&signature.sonames);
         let by_file = names.is_object && signature.files.iter().any(|file| file == names.file_name);
         if !by_soname && !by_file {
@@ -172,7 +184,7 @@ pub(crate) fn scan_file(
                 .iter()
                 .any(|(idx, f)| *idx == sig_idx && f.version.is_some())
         };
-        if by_soname && !has_version(&findings) {
+        if !has_version(&findings) {
             bare_version(&mut findings, sig_idx, signature, location, data);
         }
         if by_soname && signature.version_from_comment && !has_version(&findings) {
@@ -212,7 +224,7 @@ pub(crate) fn scan_file(
                 Confidence::Medium,
             );
         }
-        if !findings.iter().any(|(idx, _)| *idx == sig_idx) {
+        if !by_name && !findings.iter().any(|(idx, _)| *idx == sig_idx) {
             let (method, confidence, matched) =
                 if by_soname && names.soname_matches(&signature.sonames) {
                     (
@@ -247,11 +259,91 @@ pub(crate) fn scan_file(
         .filter(|(_, f)| f.version.is_some())
         .map(|(idx, _)| *idx)
         .collect();
+    // A library is one product's. When a product whose SONAMEs (or library-only patterns) fit this
+    // file also read its release here, another product's claim from the SONAME alone is a name
+    // clash (LibreSSL and OpenSSL both ship `libcrypto.so`), not a second component.
+    let owner_found = versioned.iter().any(|idx| {
+        catalog.signatures.get(*idx).is_some_and(|signature| {
+            names.matches(&signature.sonames)
+                || signature
+                    .patterns
+                    .iter()
+                    .any(|pattern| !pattern.only_in.is_empty() && names.matches(&pattern.only_in))
+        })
+    });
     findings
         .into_iter()
         .filter(|(idx, finding)| finding.version.is_some() || !versioned.contains(idx))
+        .filter(|(_, finding)| !(owner_found && is_name_only(finding)))
         .map(|(_, finding)| finding)
         .collect()
+}
+
+/// True for a finding that rests on a SONAME or file name alone, with no version.
+fn is_name_only(finding: &Finding) -> bool {
+    finding.version.is_none()
+        && finding.occurrence.confidence == Confidence::Low
+        && matches!(
+            finding.occurrence.method,
+            Method::BinaryAnalysis | Method::Filename
+        )
+}
+
+/// Applies a signature's `named_file` entries to one file; true if one of them named the product.
+fn named_file(
+    findings: &mut Vec<(usize, Finding)>,
+    sig_idx: usize,
+    signature: &Signature,
+    location: &str,
+    data: &[u8],
+    names: &FileNames<'_>,
+) -> bool {
+    for entry in &signature.named_files {
+        if entry.objects_only && !names.is_object {
+            continue;
+        }
+        let Some(name) = entry.name.captures(names.file_name.as_bytes()) else {
+            continue;
+        };
+        let from_name = name.get(1).map(|m| m.as_bytes());
+        let (version, method, confidence) = if let Some(content) = &entry.content {
+            let head = data.get(..NAMED_FILE_CONTENT_BYTES).unwrap_or(data);
+            let Some(captures) = content.captures(head) else {
+                continue;
+            };
+            let version = captures.get(1).or(name.get(1)).map(|m| m.as_bytes());
+            let confidence = if version.is_some() {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            };
+            (version, Method::ManifestAnalysis, confidence)
+        } else {
+            let confidence = if from_name.is_some() {
+                Confidence::Medium
+            } else {
+                Confidence::Low
+            };
+            (from_name, Method::Filename, confidence)
+        };
+        let version = version
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned);
+        push(
+            findings,
+            sig_idx,
+            signature,
+            version,
+            location,
+            0,
+            names.file_name.to_owned(),
+            method,
+            confidence,
+        );
+        return true;
+    }
+    false
 }
 
 /// Adds a finding unless the same product and version was already found in this file.

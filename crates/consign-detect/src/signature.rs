@@ -49,6 +49,8 @@ struct RawSignature {
     #[serde(default)]
     bare: Vec<RawBare>,
     #[serde(default)]
+    named_file: Vec<RawNamedFile>,
+    #[serde(default)]
     test: Vec<RawTest>,
 }
 
@@ -70,6 +72,21 @@ struct RawPattern {
     window: Option<usize>,
     #[serde(default)]
     only_in: Vec<String>,
+    #[serde(default)]
+    manifest: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNamedFile {
+    name: String,
+    content: Option<String>,
+    #[serde(default = "default_true")]
+    objects_only: bool,
+}
+
+const fn default_true() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -108,6 +125,24 @@ pub(crate) struct Pattern {
     pub(crate) window: usize,
     /// File-name or SONAME prefixes the pattern is limited to; empty means any file.
     pub(crate) only_in: Vec<String>,
+    /// True when the file the pattern reads is a record the build system wrote (a release file),
+    /// so a match is `manifest-analysis` evidence rather than `binary-analysis`.
+    pub(crate) manifest: bool,
+}
+
+/// Most bytes of a file that a [`NamedFile`] content regex reads: release files are a few lines.
+pub(crate) const NAMED_FILE_CONTENT_BYTES: usize = 4096;
+
+/// A file that a product installs under a name of its own, optionally checked by its content.
+///
+/// The name regex must match the whole file name; its first group, if it has one, is the release
+/// (`libuClibc-0.9.30.1.so`). The content regex, if given, must match the file's first
+/// [`NAMED_FILE_CONTENT_BYTES`] bytes, and its first group, when it takes part, is the release.
+pub(crate) struct NamedFile {
+    pub(crate) name: Regex,
+    pub(crate) content: Option<Regex>,
+    /// Only ELF objects count (a library); otherwise any regular file (a release file).
+    pub(crate) objects_only: bool,
 }
 
 /// A test case from a signature file.
@@ -150,8 +185,10 @@ pub(crate) struct Signature {
     /// File names that raise confidence.
     pub(crate) files: Vec<String>,
     pub(crate) patterns: Vec<Pattern>,
-    /// Version regexes run over a whole file that `sonames` identified as this product.
+    /// Version regexes run over a whole file that `sonames` or `files` identified as this product.
     pub(crate) bare: Vec<Regex>,
+    /// Files known by their name (and content), which name the product and may carry its release.
+    pub(crate) named_files: Vec<NamedFile>,
     pub(crate) tests: Vec<SignatureTest>,
 }
 
@@ -223,9 +260,10 @@ fn parse_signature(file: &'static str, text: &str) -> Result<Signature, DetectEr
         && raw.sonames.is_empty()
         && raw.files.is_empty()
         && raw.packages.is_empty()
+        && raw.named_file.is_empty()
     {
         return Err(invalid(
-            "a signature needs at least one `pattern`, `sonames`, `files` or `packages` entry",
+            "a signature needs at least one `pattern`, `sonames`, `files`, `named_file` or `packages` entry",
         ));
     }
     if !raw
@@ -261,6 +299,7 @@ fn parse_signature(file: &'static str, text: &str) -> Result<Signature, DetectEr
             regex,
             window,
             only_in: pattern.only_in.clone(),
+            manifest: pattern.manifest,
         });
     }
     let mut bare = Vec::with_capacity(raw.bare.len());
@@ -271,10 +310,32 @@ fn parse_signature(file: &'static str, text: &str) -> Result<Signature, DetectEr
             &format!("bare[{index}].regex"),
         )?);
     }
-    if !bare.is_empty() && raw.sonames.is_empty() {
+    if !bare.is_empty() && raw.sonames.is_empty() && raw.files.is_empty() {
         return Err(invalid(
-            "`bare` regexes need `sonames` to say which files they may read",
+            "`bare` regexes need `sonames` or `files` to say which files they may read",
         ));
+    }
+    let mut named_files = Vec::with_capacity(raw.named_file.len());
+    for (index, entry) in raw.named_file.iter().enumerate() {
+        let field = format!("named_file[{index}].name");
+        // A name regex that is not anchored at both ends would also accept `libfoo.so.bak` or
+        // `old-libfoo.so`, which are not what the product installed.
+        if !entry.name.starts_with('^') || !entry.name.ends_with('$') {
+            return Err(invalid(
+                "a `named_file` name regex must match the whole name (start with ^, end with $)",
+            ));
+        }
+        let name = build_regex(&entry.name, file, &field)?;
+        let content = entry
+            .content
+            .as_deref()
+            .map(|text| build_regex(text, file, &format!("named_file[{index}].content")))
+            .transpose()?;
+        named_files.push(NamedFile {
+            name,
+            content,
+            objects_only: entry.objects_only,
+        });
     }
     let mut tests = Vec::with_capacity(raw.test.len());
     for (index, test) in raw.test.into_iter().enumerate() {
@@ -311,13 +372,15 @@ fn parse_signature(file: &'static str, text: &str) -> Result<Signature, DetectEr
         files: raw.files,
         patterns,
         bare,
+        named_files,
         tests,
     })
 }
 
-fn compile(text: &str, file: &str, field: &str) -> Result<Regex, DetectError> {
+/// Compiles a signature regex; a version group is optional.
+fn build_regex(text: &str, file: &str, field: &str) -> Result<Regex, DetectError> {
     // Byte mode: firmware strings are not UTF-8, and `\d` must mean ASCII digits only.
-    let regex = RegexBuilder::new(text)
+    RegexBuilder::new(text)
         .unicode(false)
         .size_limit(1 << 20)
         .build()
@@ -325,7 +388,12 @@ fn compile(text: &str, file: &str, field: &str) -> Result<Regex, DetectError> {
             file: file.to_owned(),
             field: field.to_owned(),
             source,
-        })?;
+        })
+}
+
+/// Compiles a version regex, which must have a group for the version.
+fn compile(text: &str, file: &str, field: &str) -> Result<Regex, DetectError> {
+    let regex = build_regex(text, file, field)?;
     let has_version_group =
         regex.capture_names().any(|name| name == Some("version")) || regex.captures_len() > 1;
     if has_version_group {
@@ -400,6 +468,10 @@ mod tests {
 
     #[test]
     fn bad_signatures_are_errors() {
+        static LOOSE_NAME: &[(&str, &str)] = &[(
+            "z.toml",
+            "name = \"z\"\nkind = \"library\"\n[[named_file]]\nname = 'libz-(\\d+)\\.so'\n[[test]]\nexpect = \"positive\"\nexcerpt = \"x\"\norigin = \"o\"\n",
+        )];
         static NO_TEST: &[(&str, &str)] = &[(
             "x.toml",
             "name = \"x\"\nkind = \"library\"\nsonames = [\"libx.so\"]\n",
@@ -416,5 +488,8 @@ mod tests {
 
         let err = Catalog::build(SHORT).err().unwrap();
         assert!(err.to_string().contains("at least 4 bytes"), "{err}");
+
+        let err = Catalog::build(LOOSE_NAME).err().unwrap();
+        assert!(err.to_string().contains("whole name"), "{err}");
     }
 }
