@@ -17,10 +17,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::{Digest as _, Sha256};
-
-use crate::tools;
 use crate::util::root;
+use crate::{manifest, tools};
 
 /// How a recipe is run.
 #[derive(Clone, Copy)]
@@ -216,8 +214,8 @@ fn compare(
     rebuilt: &Path,
     problems: &mut String,
 ) -> Result<(), String> {
-    let committed_files = manifest_entries(&committed.join("SHA256SUMS"))?;
-    let rebuilt_files = manifest_entries(&rebuilt.join("SHA256SUMS"))?;
+    let committed_files = manifest::entries(&committed.join("SHA256SUMS"))?;
+    let rebuilt_files = manifest::entries(&rebuilt.join("SHA256SUMS"))?;
     let names = |entries: &[(String, String)]| -> BTreeSet<String> {
         entries.iter().map(|(_, name)| name.clone()).collect()
     };
@@ -244,31 +242,6 @@ fn compare(
         }
     }
     Ok(())
-}
-
-/// The `(sha256, path)` lines of a `SHA256SUMS`, sorted by path, `./` prefixes removed.
-fn manifest_entries(manifest: &Path) -> Result<Vec<(String, String)>, String> {
-    let text = std::fs::read_to_string(manifest)
-        .map_err(|err| format!("reading {}: {err}", manifest.display()))?;
-    let mut entries = Vec::new();
-    for line in text.lines().filter(|line| !line.trim().is_empty()) {
-        let Some((hash, name)) = line.split_once("  ") else {
-            return Err(format!(
-                "{}: `{line}` is not `SHA256  NAME` (two spaces, as sha256sum writes)",
-                manifest.display()
-            ));
-        };
-        let name = name.trim().trim_start_matches("./").to_owned();
-        if name.contains("..") || name.starts_with('/') {
-            return Err(format!(
-                "{}: `{name}` leaves its folder",
-                manifest.display()
-            ));
-        }
-        entries.push((hash.to_owned(), name));
-    }
-    entries.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(entries)
 }
 
 /// Files that describe rather than are fixtures.
@@ -305,26 +278,7 @@ pub(crate) fn check_manifests(fixtures: &Path) -> Result<(), String> {
                 manifest.display()
             );
         }
-        for (want, name) in manifest_entries(manifest)? {
-            let path = folder.join(&name);
-            match std::fs::read(&path) {
-                Ok(bytes) => {
-                    let got = hex::encode(Sha256::digest(&bytes));
-                    if got != want {
-                        let _ = writeln!(
-                            problems,
-                            "{}: sha256 {got}, {} says {want}",
-                            path.display(),
-                            manifest.display()
-                        );
-                    }
-                }
-                Err(err) => {
-                    let _ = writeln!(problems, "{}: {err}", path.display());
-                }
-            }
-            covered.insert(path);
-        }
+        covered.extend(manifest::check(manifest, &mut problems)?);
     }
     for file in &files {
         let name = file.file_name().unwrap_or_default().to_string_lossy();

@@ -13,6 +13,7 @@ mod bench;
 mod ci;
 mod fixtures;
 mod fuzz;
+mod manifest;
 mod schemas;
 mod tidy;
 mod tools;

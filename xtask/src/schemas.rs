@@ -1,9 +1,6 @@
 //! Checks `schemas/` against the sha256 manifests of the vendored schemas.
 
-use std::fmt::Write as _;
-
-use sha2::{Digest as _, Sha256};
-
+use crate::manifest;
 use crate::util::root;
 
 /// Every `SHA256SUMS` under `schemas/` lists files beside it; each must match.
@@ -16,31 +13,8 @@ pub(crate) fn check() -> Result<(), String> {
     {
         let dir = dir.map_err(|err| err.to_string())?.path();
         let manifest = dir.join("SHA256SUMS");
-        let Ok(text) = std::fs::read_to_string(&manifest) else {
-            continue;
-        };
-        for line in text.lines().filter(|line| !line.trim().is_empty()) {
-            let Some((want, name)) = line.split_once("  ") else {
-                let _ = writeln!(problems, "{}: malformed line `{line}`", manifest.display());
-                continue;
-            };
-            let path = dir.join(name.trim());
-            match std::fs::read(&path) {
-                Ok(bytes) => {
-                    let got = hex::encode(Sha256::digest(&bytes));
-                    if got != want {
-                        let _ = writeln!(
-                            problems,
-                            "{}: sha256 {got}, manifest says {want}",
-                            path.display()
-                        );
-                    }
-                    checked += 1;
-                }
-                Err(err) => {
-                    let _ = writeln!(problems, "{}: {err}", path.display());
-                }
-            }
+        if manifest.is_file() {
+            checked += manifest::check(&manifest, &mut problems)?.len();
         }
     }
     if checked == 0 {

@@ -302,21 +302,7 @@ mod tests {
     /// allows (a Linux kernel is `operating-system` in CycloneDX, `OPERATING_SYSTEM` in SPDX).
     #[test]
     fn every_component_type_gives_a_valid_purpose() {
-        let kinds = [
-            "application",
-            "framework",
-            "library",
-            "container",
-            "platform",
-            "operating-system",
-            "device",
-            "device-driver",
-            "firmware",
-            "file",
-            "machine-learning-model",
-            "data",
-            "cryptographic-asset",
-        ];
+        let kinds = crate::supplier::COMPONENT_TYPES;
         let bom = Bom {
             bom_format: "CycloneDX".into(),
             spec_version: "1.6".into(),

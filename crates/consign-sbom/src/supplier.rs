@@ -491,7 +491,7 @@ fn for_each_component_mut(bom: &mut Bom, visit: &mut dyn FnMut(&mut Component)) 
 
 /// The component types CycloneDX 1.6 and 1.7 allow; another value from an older or foreign
 /// document would make the product SBOM invalid, so it is kept as a property instead.
-const COMPONENT_TYPES: &[&str] = &[
+pub(crate) const COMPONENT_TYPES: &[&str] = &[
     "application",
     "framework",
     "library",
