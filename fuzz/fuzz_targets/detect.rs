@@ -27,6 +27,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             data: bytes.clone(),
         },
         mode: Some(0o755),
+        mtime: Some(1_700_000_000),
     }));
     let _ = consign_detect::detect(&vfs);
 });

@@ -20,6 +20,7 @@ fn vfs_of(data: &[u8]) -> Vfs {
         provenance: Vec::new(),
         kind: NodeKind::File { data: Bytes::new() },
         mode: None,
+        mtime: None,
     }];
     for (index, record) in data.split(|&b| b == b'\n').take(64).enumerate() {
         let Some((&kind, rest)) = record.split_first() else {
@@ -56,6 +57,7 @@ fn vfs_of(data: &[u8]) -> Vfs {
             provenance,
             kind,
             mode: Some(0o7777),
+            mtime: None,
         });
     }
     Vfs { nodes }

@@ -597,3 +597,78 @@ fn hostile_supplier_sboms_are_refused_with_their_json_pointer() {
         assert!(!out.stderr.contains("panicked"), "{name}: {}", out.stderr);
     }
 }
+
+/// BSI TR-03183-2 5.2.2 wants, for a component that has no version, its file's modification date.
+/// On a real corpus image (a bundle: gzip, tar, squashfs), libgcc states no release: by default
+/// `version` stays out (a matcher would take a date for a release) and the date is a property;
+/// `--missing-version file-date` writes the date as the version, and the BSI gap is gone.
+#[test]
+fn missing_versions_get_the_file_date_when_asked() {
+    let image = repo_root().join("../shared/corpus/images/hub-armhf-bundle/hub_fw_2.4.1.tar.gz");
+    let image = image.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gcc_and_gaps = |mode: &str| {
+        let out = format!("{mode}.cdx.json");
+        let scan = run(
+            dir.path(),
+            &["-q", "scan", image, "--missing-version", mode, "-o", &out],
+        );
+        assert_eq!(scan.code, 0, "{}", scan.stderr);
+        let sbom = read_json(&dir.path().join(&out));
+        let gcc = component_named(&sbom, "gcc").clone();
+        let report = run(
+            dir.path(),
+            &[
+                "sbom",
+                "validate",
+                "--profile",
+                "bsi-tr-03183-2",
+                "--format",
+                "json",
+                &out,
+            ],
+        );
+        let report: Value = serde_json::from_str(&report.stdout).unwrap();
+        let version_gaps: Vec<(String, String)> = report["profileGaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["rule"].as_str().unwrap().ends_with(":version"))
+            // The firmware's own version comes from the product file (not given here).
+            .filter(|g| g["pointer"].as_str().unwrap().starts_with("/components/"))
+            .map(|g| {
+                let at = g["pointer"].as_str().unwrap();
+                let name = sbom.pointer(at).unwrap()["name"].as_str().unwrap();
+                (name.to_owned(), g["source"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        (gcc, version_gaps)
+    };
+    let property = |component: &Value, name: &str| {
+        component["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["value"].as_str().unwrap().to_owned())
+    };
+
+    let (gcc, gaps) = gcc_and_gaps("omit");
+    assert!(gcc.get("version").is_none(), "{gcc:#}");
+    let date = property(&gcc, "consign:file-modified").expect("the squashfs inode's mtime");
+    assert!(date.parse::<consign_sbom::Timestamp>().is_ok(), "{date}");
+    assert_eq!(
+        property(&gcc, "consign:version-source").as_deref(),
+        Some("none")
+    );
+    assert_eq!(gaps, [("gcc".to_owned(), "supplier".to_owned())]);
+
+    let (gcc, gaps) = gcc_and_gaps("file-date");
+    assert_eq!(gcc["version"].as_str(), Some(date.as_str()));
+    assert_eq!(
+        property(&gcc, "consign:version-source").as_deref(),
+        Some("file-modification-time")
+    );
+    assert_eq!(gcc["purl"], "pkg:generic/gcc", "no date in the purl");
+    assert_eq!(gaps, Vec::<(String, String)>::new());
+}

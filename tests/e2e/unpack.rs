@@ -25,8 +25,14 @@ fn unpack_lists_and_extracts_safely() {
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["report"]["root"]["containers"][0]["format"], "tar");
     assert_eq!(json["written"]["refused"].as_array().unwrap().len(), 4);
-    assert!(dir.path().join("x/tar@0x0/README.txt").is_file());
+    let readme = dir.path().join("x/tar@0x0/README.txt");
+    assert!(readme.is_file());
     assert!(!dir.path().join("etc").exists());
+    // Written with the member's modification time (`tar tv --utc --full-time` shows
+    // 2021-09-05 15:22:08).
+    let modified = std::fs::metadata(&readme).unwrap().modified().unwrap();
+    let seconds = modified.duration_since(std::time::UNIX_EPOCH).unwrap();
+    assert_eq!(seconds.as_secs(), 1_630_855_328);
 }
 
 #[test]

@@ -14,7 +14,9 @@ use std::process::{Command, Output};
 use consign_model::{
     Component, ComponentKind, Confidence, Digests, Method, Occurrence, ProductFile,
 };
-use consign_sbom::{ImageInput, SbomInput, SpecVersion, Timestamp, build, to_json, to_spdx_json};
+use consign_sbom::{
+    ImageInput, MissingVersion, SbomInput, SpecVersion, Timestamp, build, to_json, to_spdx_json,
+};
 
 use crate::support::{repo_root, tool};
 
@@ -58,6 +60,7 @@ fn detected(name: &str, version: Option<&str>, files: &[&str], needs: &[&str]) -
             .iter()
             .map(|path| ((*path).to_owned(), Digests::of(path.as_bytes())))
             .collect(),
+        modified: Some(1_700_000_000),
         depends_on: needs.iter().map(|n| (*n).to_owned()).collect(),
     }
 }
@@ -73,6 +76,8 @@ fn sboms(dir: &Path) -> Vec<(PathBuf, SpecVersion)> {
         ),
         detected("glibc", Some("2.36"), &["/lib/libc.so.6"], &[]),
         detected("busybox", Some("1.36.1"), &["/bin/busybox"], &["glibc"]),
+        // No release in the binary: its file's date, as a property or as the version.
+        detected("gcc", None, &["/lib/libgcc_s.so.1"], &[]),
     ];
     let radio = vec![detected("lwip", Some("2.1.3"), &["radio.bin"], &[])];
     let product_text =
@@ -114,6 +119,12 @@ fn sboms(dir: &Path) -> Vec<(PathBuf, SpecVersion)> {
             tool_name: "consign",
             tool_version: "0.1.0",
             supplier_boms: &[],
+            // Both ways of writing a component with no release go through the validators.
+            missing_version: if product.is_some() {
+                MissingVersion::FileDate
+            } else {
+                MissingVersion::Omit
+            },
         });
         for spec in [SpecVersion::V1_6, SpecVersion::V1_7] {
             let path = dir.join(format!("{label}-{spec}.cdx.json"));

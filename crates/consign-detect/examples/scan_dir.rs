@@ -83,6 +83,7 @@ fn scan(root: &Path, out: &Path) -> Result<(usize, u64, f64), Box<dyn std::error
                     provenance: Vec::new(),
                     kind: NodeKind::Symlink { target },
                     mode: None,
+                    mtime: None,
                 });
             } else if meta.is_file() {
                 let data = std::fs::read(&path)?;
@@ -91,6 +92,7 @@ fn scan(root: &Path, out: &Path) -> Result<(usize, u64, f64), Box<dyn std::error
                     provenance: Vec::new(),
                     kind: NodeKind::File { data: data.into() },
                     mode: None,
+                    mtime: None,
                 });
             }
         }

@@ -63,7 +63,7 @@ mod pkgdb;
 mod scan;
 mod signature;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use consign_model::{
     Component, ComponentKind, Confidence, Diagnostic, Digests, Method, Occurrence, Severity, Vfs,
@@ -219,7 +219,19 @@ pub fn detect(vfs: &Vfs) -> Detection {
             )
         })
         .collect();
-    merge(results, diagnostics)
+    let mut detection = merge(results, diagnostics);
+    let mtimes: HashMap<&str, i64> = files
+        .iter()
+        .filter_map(|(node, _)| Some((node.path.as_str(), node.mtime?)))
+        .collect();
+    for component in &mut detection.components {
+        component.modified = component
+            .files
+            .iter()
+            .filter_map(|(path, _)| mtimes.get(path.as_str()).copied())
+            .max();
+    }
+    detection
 }
 
 fn analyse_file(
@@ -571,6 +583,7 @@ fn new_component(finding: &Finding) -> Component {
         occurrences: Vec::new(),
         confidence: Confidence::Low,
         files: Vec::new(),
+        modified: None,
         depends_on: Vec::new(),
     }
 }
@@ -590,6 +603,7 @@ mod tests {
                 data: bytes::Bytes::copy_from_slice(data),
             },
             mode: Some(0o755),
+            mtime: None,
         }
     }
 

@@ -111,6 +111,10 @@ pub struct Component {
     /// Digests of the files that carry it, keyed by logical path, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<(String, Digests)>,
+    /// The latest modification time its containers record for those files, in seconds since
+    /// 1970-01-01T00:00:00Z. BSI TR-03183-2 takes it in place of a version no binary states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
     /// Names of the other components this one needs at run time (from `DT_NEEDED`), sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
@@ -190,6 +194,7 @@ mod tests {
             occurrences: Vec::new(),
             confidence: Confidence::High,
             files: Vec::new(),
+            modified: None,
             depends_on: Vec::new(),
         }
     }

@@ -70,6 +70,10 @@ pub struct VfsNode {
     /// Unix permission bits, when the container records them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
+    /// Modification time in seconds since 1970-01-01T00:00:00Z, when the container records one.
+    /// BSI TR-03183-2 asks for it in place of a version that no binary states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<i64>,
 }
 
 impl VfsNode {
@@ -124,6 +128,7 @@ impl Vfs {
                 provenance: Vec::new(),
                 kind: NodeKind::File { data },
                 mode: None,
+                mtime: None,
             }],
         }
     }

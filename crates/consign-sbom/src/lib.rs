@@ -18,7 +18,9 @@
 //!
 //! ```
 //! use consign_model::Digests;
-//! use consign_sbom::{ImageInput, SbomInput, SpecVersion, Timestamp, build, to_json, validate_schema};
+//! use consign_sbom::{
+//!     ImageInput, MissingVersion, SbomInput, SpecVersion, Timestamp, build, to_json, validate_schema,
+//! };
 //!
 //! let images = [ImageInput {
 //!     name: "fw.img",
@@ -35,6 +37,7 @@
 //!     tool_name: "consign",
 //!     tool_version: "0.1.0",
 //!     supplier_boms: &[],
+//!     missing_version: MissingVersion::Omit,
 //! };
 //! let json = to_json(&build(&input), SpecVersion::V1_6);
 //! let value: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -62,8 +65,8 @@ pub use schema::{MAX_ISSUES, SchemaIssue, validate_schema, validate_spdx_schema}
 pub use spdx::to_spdx_json;
 pub use table::scan_summary_table;
 pub use writer::{
-    ImageInput, SbomInput, SerialNumber, SpecVersion, SupplierLink, Timestamp, bsi, build,
-    derive_serial_number, to_json,
+    FILE_MODIFIED, ImageInput, MissingVersion, SbomInput, SerialNumber, SpecVersion, SupplierLink,
+    Timestamp, VERSION_SOURCE, bsi, build, derive_serial_number, to_json,
 };
 
 /// What `consign scan --format` writes.

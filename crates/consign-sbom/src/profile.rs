@@ -359,11 +359,27 @@ fn bsi_component(c: &mut Checker, pointer: &str, component: &Value, deps: &BTree
         );
     }
     if text(component, "version").is_none() {
+        // consign marks a component whose binaries state no release: no scanner can tell it,
+        // only who built or supplied it.
+        let scanner_found_nothing =
+            property_values(component, crate::VERSION_SOURCE).contains(&"none");
+        let date = property_values(component, crate::FILE_MODIFIED)
+            .first()
+            .map(|date| {
+                format!(" ({date} here; `consign scan --missing-version file-date` writes it)")
+            })
+            .unwrap_or_default();
         c.gap(
             pointer,
             ("5.2.2", "version"),
-            format!("add the version of `{name}` (or, when none exists, the file's modification date in RFC 3339)"),
-            if is_root(pointer) { Manufacturer } else { Tool },
+            format!("add the version of `{name}`, or, when none exists, the file's modification date in RFC 3339{date}"),
+            if is_root(pointer) {
+                Manufacturer
+            } else if scanner_found_nothing {
+                Supplier
+            } else {
+                Tool
+            },
             Required,
         );
     }

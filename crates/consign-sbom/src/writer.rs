@@ -229,6 +229,8 @@ pub struct SbomInput<'a> {
     pub tool_version: &'a str,
     /// Supplier SBOMs to link.
     pub supplier_boms: &'a [SupplierLink],
+    /// What `version` holds for a component whose binaries state no release.
+    pub missing_version: MissingVersion,
 }
 
 /// A serial number that depends only on the image digests and the product file: the same inputs
@@ -276,6 +278,43 @@ pub mod bsi {
     pub const ARCHIVE: &str = "bsi:component:archive";
     /// `structured` or `unstructured`.
     pub const STRUCTURED: &str = "bsi:component:structured";
+}
+
+/// Property on a component for which no binary states a release: `none` (its `version` is left
+/// out: only its supplier or the manufacturer can tell), or `file-modification-time` (its `version`
+/// holds the file's modification date, see [`MissingVersion::FileDate`]).
+pub const VERSION_SOURCE: &str = "consign:version-source";
+
+/// Property with the modification date (RFC 3339) that the container records for the file of a
+/// component whose binaries state no release.
+pub const FILE_MODIFIED: &str = "consign:file-modified";
+
+/// What a component's `version` holds when no binary states its release.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MissingVersion {
+    /// Left out (the default). A vulnerability matcher would read a date in `version` as a
+    /// release, newer than every fix, and miss the component's vulnerabilities; the date stays in
+    /// the [`FILE_MODIFIED`] property.
+    #[default]
+    Omit,
+    /// The file's modification date, which BSI TR-03183-2 section 5.2.2 asks for when no version
+    /// exists, marked by [`VERSION_SOURCE`]. Purl and CPE stay without a version.
+    FileDate,
+}
+
+impl FromStr for MissingVersion {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "omit" => Ok(Self::Omit),
+            "file-date" => Ok(Self::FileDate),
+            other => Err(format!(
+                "unknown value `{other}`; use `omit` or `file-date`"
+            )),
+        }
+    }
 }
 
 /// Builds the BOM. Never fails: missing facts stay missing (see [`ProductFile::gaps`] and
@@ -379,7 +418,7 @@ pub fn build(input: &SbomInput<'_>) -> Bom {
                 .filter(|target| *target != bom_ref)
                 .collect();
             dependencies.insert(bom_ref.clone(), needs);
-            components.push(component(detected, bom_ref));
+            components.push(component(detected, bom_ref, input.missing_version));
         }
         firmware_components.push(firmware);
     }
@@ -735,7 +774,11 @@ fn licenses(expressions: &[String]) -> Vec<LicenseChoice> {
     }
 }
 
-fn component(detected: &model::Component, bom_ref: String) -> Component {
+fn component(
+    detected: &model::Component,
+    bom_ref: String,
+    missing_version: MissingVersion,
+) -> Component {
     let mut hashes = Vec::new();
     for (_, digests) in &detected.files {
         hashes.push(hash(HashAlgorithm::Sha512, digests.sha512.to_hex()));
@@ -759,6 +802,25 @@ fn component(detected: &model::Component, bom_ref: String) -> Component {
     properties.push(Property::new(bsi::EXECUTABLE, "executable"));
     properties.push(Property::new(bsi::ARCHIVE, "no archive"));
     properties.push(Property::new(bsi::STRUCTURED, "unstructured"));
+    // No binary states a release: say so, and give the file's date (a time of 0 is an unset
+    // field, not 1970), in `version` only when asked (see `MissingVersion`).
+    let mut version = detected.version.clone();
+    if version.is_none() {
+        let modified = detected
+            .modified
+            .filter(|t| *t > 0)
+            .and_then(|t| Timestamp::from_unix_seconds(t).ok());
+        if let Some(date) = &modified {
+            properties.push(Property::new(FILE_MODIFIED, date.as_str()));
+        }
+        match modified {
+            Some(date) if missing_version == MissingVersion::FileDate => {
+                properties.push(Property::new(VERSION_SOURCE, "file-modification-time"));
+                version = Some(date.as_str().to_owned());
+            }
+            _ => properties.push(Property::new(VERSION_SOURCE, "none")),
+        }
+    }
 
     let mut methods: BTreeMap<Method, (model::Confidence, Option<String>)> = BTreeMap::new();
     for occurrence in &detected.occurrences {
@@ -812,7 +874,7 @@ fn component(detected: &model::Component, bom_ref: String) -> Component {
         manufacturer: None,
         group: None,
         name: detected.name.clone(),
-        version: detected.version.clone(),
+        version,
         description: None,
         hashes,
         licenses: licenses(&detected.licenses),
@@ -872,6 +934,7 @@ mod tests {
                 .iter()
                 .map(|path| ((*path).to_owned(), Digests::of(path.as_bytes())))
                 .collect(),
+            modified: None,
             depends_on: needs.iter().map(|n| (*n).to_owned()).collect(),
         }
     }
@@ -907,6 +970,7 @@ mod tests {
             tool_name: "consign",
             tool_version: "0.1.0",
             supplier_boms: &[],
+            missing_version: MissingVersion::Omit,
         }
     }
 
@@ -942,6 +1006,82 @@ mod tests {
             "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79"
         );
         assert!("urn:uuid:xyz".parse::<SerialNumber>().is_err());
+    }
+
+    /// No release in the binaries: the file's modification date is recorded, and stands in for
+    /// the version (BSI TR-03183-2 5.2.2) only when asked, marked, and never in purl or CPE. The
+    /// gap left is one only the supplier can fill.
+    #[test]
+    fn version_unknown_takes_the_file_date() {
+        let mut dated = detected("busybox", None, &["/bin/busybox"], &[]);
+        dated.modified = Some(1_700_000_000);
+        let mut undated = detected("dropbear", None, &["/usr/sbin/dropbear"], &[]);
+        undated.modified = Some(0); // An unset field, not 1970.
+        let found = [dated, undated];
+        let images = [ImageInput {
+            name: "fw.img",
+            digests: Digests::of(b"img"),
+            components: &found,
+            version: Some("1.2"),
+            supplier: None,
+        }];
+        let product = product();
+        let property = |component: &Value, name: &str| -> Vec<String> {
+            component["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["name"] == name)
+                .map(|p| p["value"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let version_gaps = |json: &Value| -> Vec<(String, crate::FactSource)> {
+            crate::check_profile(json, crate::Profile::BsiTr031832)
+                .into_iter()
+                .filter(|g| g.rule.ends_with(":version"))
+                .map(|g| (g.pointer, g.source))
+                .collect()
+        };
+        for mode in [MissingVersion::Omit, MissingVersion::FileDate] {
+            let mut input = input(&images, Some(&product));
+            input.missing_version = mode;
+            let json: Value =
+                serde_json::from_str(&to_json(&build(&input), SpecVersion::V1_6)).unwrap();
+            assert!(crate::validate_schema(&json).is_empty());
+            let busybox = &json["components"][0];
+            assert_eq!(busybox["name"], "busybox");
+            assert_eq!(property(busybox, FILE_MODIFIED), ["2023-11-14T22:13:20Z"]);
+            assert_eq!(busybox["purl"], "pkg:generic/busybox");
+            assert_eq!(busybox["cpe"], "cpe:2.3:a:busybox:busybox:*:*:*:*:*:*:*:*");
+            let dropbear = &json["components"][1];
+            assert!(dropbear.get("version").is_none());
+            assert_eq!(property(dropbear, FILE_MODIFIED), Vec::<String>::new());
+            assert_eq!(property(dropbear, VERSION_SOURCE), ["none"]);
+            let supplier = crate::FactSource::Supplier;
+            if mode == MissingVersion::Omit {
+                assert!(busybox.get("version").is_none());
+                assert_eq!(property(busybox, VERSION_SOURCE), ["none"]);
+                assert_eq!(
+                    version_gaps(&json),
+                    [
+                        ("/components/0".to_owned(), supplier),
+                        ("/components/1".to_owned(), supplier)
+                    ]
+                );
+            } else {
+                assert_eq!(busybox["version"], "2023-11-14T22:13:20Z");
+                assert_eq!(
+                    property(busybox, VERSION_SOURCE),
+                    ["file-modification-time"]
+                );
+                assert_eq!(
+                    version_gaps(&json),
+                    [("/components/1".to_owned(), supplier)]
+                );
+            }
+        }
+        assert_eq!("file-date".parse(), Ok(MissingVersion::FileDate));
+        assert!("date".parse::<MissingVersion>().is_err());
     }
 
     #[test]

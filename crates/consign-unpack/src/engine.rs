@@ -266,6 +266,7 @@ impl Engine<'_> {
                 provenance,
                 kind: entry.kind,
                 mode: entry.mode,
+                mtime: entry.mtime,
             });
         }
         let n_entries = entries.len() as u64;

@@ -151,8 +151,14 @@ fn make_dirs(
     Ok(current)
 }
 
-/// Writes `data` to a new file at `path` (never an existing one, never through a link).
-fn write_file(path: &Path, data: &[u8], mode: Option<u32>) -> Result<(), String> {
+/// Writes `data` to a new file at `path` (never an existing one, never through a link), with the
+/// container's permission bits (never set-id) and modification time.
+fn write_file(
+    path: &Path,
+    data: &[u8],
+    mode: Option<u32>,
+    mtime: Option<i64>,
+) -> Result<(), String> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -169,6 +175,22 @@ fn write_file(path: &Path, data: &[u8], mode: Option<u32>) -> Result<(), String>
     }
     #[cfg(not(unix))]
     let _ = mode;
+    if let Some(seconds) = mtime {
+        let offset = std::time::Duration::from_secs(seconds.unsigned_abs());
+        let time = if seconds >= 0 {
+            std::time::UNIX_EPOCH.checked_add(offset)
+        } else {
+            std::time::UNIX_EPOCH.checked_sub(offset)
+        };
+        if let Some(time) = time {
+            file.set_modified(time).map_err(|err| {
+                format!(
+                    "cannot set the modification time of `{}`: {err}",
+                    path.display()
+                )
+            })?;
+        }
+    }
     Ok(())
 }
 
@@ -254,7 +276,7 @@ pub fn write_tree(vfs: &Vfs, dir: &Path) -> Result<WriteReport, WriteError> {
         let path = folder.join(name);
         let result = match &node.kind {
             NodeKind::Dir => make_dirs(dir, &components, &mut report).map(|_| ()),
-            NodeKind::File { data } => write_file(&path, data, node.mode).map(|()| {
+            NodeKind::File { data } => write_file(&path, data, node.mode, node.mtime).map(|()| {
                 report.files += 1;
                 report.bytes += data.len() as u64;
                 written.insert(components.clone(), data.clone());
@@ -284,7 +306,7 @@ pub fn write_tree(vfs: &Vfs, dir: &Path) -> Result<WriteReport, WriteError> {
                 });
                 match resolved {
                     Ok(full) => match written.get(&full).cloned() {
-                        Some(data) => write_file(&path, &data, node.mode).map(|()| {
+                        Some(data) => write_file(&path, &data, node.mode, node.mtime).map(|()| {
                             report.files += 1;
                             report.bytes += data.len() as u64;
                             written.insert(components.clone(), data);
@@ -335,6 +357,7 @@ mod tests {
             }],
             kind,
             mode: Some(0o4755),
+            mtime: None,
         }
     }
 

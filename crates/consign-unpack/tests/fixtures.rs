@@ -44,6 +44,14 @@ fn check_tree(relative: &str, format: &str) {
         container.diagnostics
     );
     assert_eq!(data_of(&out.vfs, "etc/release"), RELEASE, "{relative}");
+    // The recipe stamps every file with SOURCE_DATE_EPOCH (zip's DOS time, read as UTC, too).
+    let release = out
+        .vfs
+        .nodes
+        .iter()
+        .find(|n| n.path.ends_with("etc/release"))
+        .unwrap();
+    assert_eq!(release.mtime, Some(1_700_000_000), "{relative}");
     assert_eq!(data_of(&out.vfs, LONG), b"deep file\n", "{relative}");
     let hello = out
         .vfs

@@ -9,7 +9,8 @@ use consign_sbom::supplier::{
     MatchReport, SupplierBom, SupplierMode, match_components, read_supplier_bom, record,
 };
 use consign_sbom::{
-    ImageInput, OutputFormat, Profile, ReadLimits, SbomInput, SerialNumber, SupplierLink, Timestamp,
+    ImageInput, MissingVersion, OutputFormat, Profile, ReadLimits, SbomInput, SerialNumber,
+    SupplierLink, Timestamp,
 };
 
 use crate::cli::LimitArgs;
@@ -38,7 +39,14 @@ components, each marked `consign:supplier-sbom:source`, with a composition of it
 supplier's components are matched to the scanned ones by SHA-512 or SHA-256: scanned components get a
 `consign:supplier-sbom:match` property (same name and version) or `consign:supplier-sbom:conflict`
 (same hash, another name or version), the SBOM a `consign:supplier-sbom:summary`, and stderr says
-which matched, which conflict and which matched nothing.")]
+which matched, which conflict and which matched nothing.
+
+A component whose binaries state no release gets no `version` (--missing-version omit, the default),
+the property `consign:version-source` = `none` and, when its container (squashfs, ext, jffs2, UBIFS,
+YAFFS2, tar, cpio, zip, gzip) records one, its file's modification date in `consign:file-modified`.
+--missing-version file-date writes that date as the `version` instead, as BSI TR-03183-2 section 5.2.2
+asks when no version exists; vulnerability matchers may then read the date as a release newer than
+every fix, so keep the default for SBOMs that feed vulnerability management.")]
 pub(crate) struct ScanArgs {
     /// The firmware images of one product (main SoC, Wi-Fi module, ...).
     #[arg(required = true)]
@@ -64,6 +72,9 @@ pub(crate) struct ScanArgs {
     /// How supplier SBOMs enter the product SBOM: `link` (external reference) or `nest`.
     #[arg(long, value_name = "MODE", default_value = "link", value_parser = parse_mode)]
     pub(crate) supplier_sbom_mode: SupplierMode,
+    /// `version` of a component whose binaries state no release: `omit` or `file-date`.
+    #[arg(long, value_name = "WHAT", default_value = "omit", value_parser = parse_missing_version)]
+    pub(crate) missing_version: MissingVersion,
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
 }
@@ -73,6 +84,10 @@ fn parse_format(text: &str) -> Result<OutputFormat, String> {
 }
 
 fn parse_mode(text: &str) -> Result<SupplierMode, String> {
+    text.parse()
+}
+
+fn parse_missing_version(text: &str) -> Result<MissingVersion, String> {
     text.parse()
 }
 
@@ -269,6 +284,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         tool_name: "consign",
         tool_version: env!("CARGO_PKG_VERSION"),
         supplier_boms: &links,
+        missing_version: args.missing_version,
     };
     let mut bom = consign_sbom::build(&input);
     // Every supplier is matched against the scan alone, before anything is nested, so one

@@ -20,6 +20,7 @@ struct Header {
     ino: u64,
     mode: u32,
     nlink: u64,
+    mtime: u64,
     filesize: u64,
     namesize: u64,
     check: u64,
@@ -44,6 +45,7 @@ fn header(data: &[u8]) -> Option<Header> {
             ino: hex_field(data, 0)?,
             mode: hex_field(data, 1)? as u32,
             nlink: hex_field(data, 4)?,
+            mtime: hex_field(data, 5)?,
             filesize: hex_field(data, 6)?,
             namesize: hex_field(data, 11)?,
             check: hex_field(data, 12)?,
@@ -53,7 +55,8 @@ fn header(data: &[u8]) -> Option<Header> {
         b"070707" => Some(Header {
             ino: octal(data, 12, 6)?,
             mode: octal(data, 18, 6)? as u32,
-            nlink: octal(data, 42, 6)?,
+            nlink: octal(data, 36, 6)?,
+            mtime: octal(data, 48, 11)?,
             filesize: octal(data, 65, 11)?,
             namesize: octal(data, 59, 6)?,
             check: 0,
@@ -191,6 +194,7 @@ pub(crate) fn extract(data: &Bytes, _budget: &Budget) -> FsListing {
             path: name,
             kind,
             mode: Some(h.mode & 0o7777),
+            mtime: i64::try_from(h.mtime).ok(),
         });
         let Some(next) = usize::try_from(h.filesize)
             .ok()

@@ -69,6 +69,7 @@ pub(crate) fn file(path: impl Into<String>, data: Bytes, mode: Option<u32>) -> F
         path: path.into(),
         kind: NodeKind::File { data },
         mode,
+        mtime: None,
     }
 }
 

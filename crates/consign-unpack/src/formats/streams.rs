@@ -150,12 +150,18 @@ fn stream_name(stored: Option<&str>) -> String {
 
 /// Extracts a gzip member.
 pub(crate) fn extract_gzip(data: &Bytes, budget: &Budget) -> FsListing {
-    extract_stream(
+    let mut listing = extract_stream(
         Codec::Gzip,
         data,
         budget,
         stream_name(gzip_name(data).as_deref()),
-    )
+    );
+    // MTIME: the original file's modification time; 0 means none was recorded.
+    let mtime = u32le(data, 4).filter(|t| *t != 0).map(i64::from);
+    for entry in &mut listing.entries {
+        entry.mtime = mtime;
+    }
+    listing
 }
 
 /// Extracts an xz stream.
@@ -194,6 +200,7 @@ mod tests {
     fn gzip_keeps_its_name_and_length() {
         let mut encoder = flate2::GzBuilder::new()
             .filename("../etc/passwd")
+            .mtime(1_700_000_000)
             .write(Vec::new(), flate2::Compression::default());
         encoder.write_all(b"root:x:0:0").unwrap();
         let mut data = encoder.finish().unwrap();
@@ -208,6 +215,7 @@ mod tests {
         assert_eq!(listing.size, Some(len as u64));
         assert_eq!(listing.entries.len(), 1);
         assert_eq!(listing.entries[0].path, "passwd");
+        assert_eq!(listing.entries[0].mtime, Some(1_700_000_000));
     }
 
     #[test]

@@ -95,7 +95,7 @@ fn member(data: &Bytes, pos: usize, len: u64) -> (Bytes, bool) {
     )
 }
 
-/// Parses pax records (`LEN key=value\n`), keeping `path`, `linkpath` and `size`.
+/// Parses pax records (`LEN key=value\n`); the caller keeps `path`, `linkpath` and `mtime`.
 fn pax_records(text: &[u8], out: &mut Vec<(String, String)>) {
     let mut rest = text;
     while !rest.is_empty() {
@@ -217,6 +217,10 @@ pub(crate) fn extract(data: &Bytes, _budget: &Budget) -> FsListing {
                     name = format!("{prefix}/{name}");
                 }
                 let mut link = c_string(header.get(157..257).unwrap_or_default());
+                let mut mtime = header
+                    .get(136..148)
+                    .and_then(number)
+                    .and_then(|t| i64::try_from(t).ok());
                 if let Some(long) = long_name.take() {
                     name = long;
                 }
@@ -227,6 +231,12 @@ pub(crate) fn extract(data: &Bytes, _budget: &Budget) -> FsListing {
                     match key.as_str() {
                         "path" => name.clone_from(value),
                         "linkpath" => link.clone_from(value),
+                        // Decimal seconds, maybe negative, maybe with a fraction.
+                        "mtime" => {
+                            if let Ok(seconds) = value.split('.').next().unwrap_or("").parse() {
+                                mtime = Some(seconds);
+                            }
+                        }
                         _ => {}
                     }
                 }
@@ -267,6 +277,7 @@ pub(crate) fn extract(data: &Bytes, _budget: &Budget) -> FsListing {
                     path: name,
                     kind,
                     mode,
+                    mtime,
                 });
             }
         }

@@ -128,6 +128,10 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
             .get(pos + 46..pos + 46 + name_len)
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
+        let extra = data
+            .get(pos + 46 + name_len..pos + 46 + name_len + extra_len)
+            .unwrap_or_default();
+        let mtime = unix_time(extra).or_else(|| dos_time(field16(14), field16(12)));
         pos += 46 + name_len + extra_len + comment_len;
         let entry_at = local as u64;
         let mode = (made_by == 3)
@@ -138,6 +142,7 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
                 path: name,
                 kind: NodeKind::Dir,
                 mode: mode.map(|m| m & 0o7777),
+                mtime,
             });
             continue;
         }
@@ -229,9 +234,46 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
             path: name,
             kind,
             mode: mode.map(|m| m & 0o7777),
+            mtime,
         });
     }
     listing
+}
+
+/// The modification time of the "extended timestamp" extra field (0x5455, UTC seconds), if the
+/// central directory entry carries one.
+fn unix_time(mut extra: &[u8]) -> Option<i64> {
+    while let (Some(id), Some(len)) = (u16le(extra, 0), u16le(extra, 2)) {
+        let body = extra.get(4..4 + usize::from(len))?;
+        if id == 0x5455 && body.first().is_some_and(|flags| flags & 1 != 0) {
+            return u32le(body, 1).map(|t| i64::from(t.cast_signed()));
+        }
+        extra = extra.get(4 + usize::from(len)..)?;
+    }
+    None
+}
+
+/// An MS-DOS date and time (local time of an unknown zone, two-second steps), read as UTC.
+fn dos_time(date: u16, time: u16) -> Option<i64> {
+    let year = 1980 + i64::from(date >> 9);
+    let month = i64::from((date >> 5) & 0xf);
+    let day = i64::from(date & 0x1f);
+    let (hour, minute, second) = (
+        i64::from(time >> 11),
+        i64::from((time >> 5) & 0x3f),
+        2 * i64::from(time & 0x1f),
+    );
+    if !(1..=12).contains(&month) || day == 0 || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days from 1970-01-01 to the civil date (H. Hinnant's `days_from_civil`).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 #[cfg(test)]
@@ -276,6 +318,24 @@ pub(crate) mod tests {
         out.extend_from_slice(&cd_offset.to_le_bytes());
         out.extend_from_slice(&[0, 0]);
         out
+    }
+
+    #[test]
+    fn modification_times() {
+        // 2023-11-14 22:13:20 as MS-DOS date and time (`zip -X` in the fixture recipe writes it).
+        let date = ((2023 - 1980) << 9) | (11 << 5) | 14;
+        let time = (22 << 11) | (13 << 5) | (20 / 2);
+        assert_eq!(dos_time(date, time), Some(1_700_000_000));
+        assert_eq!(dos_time((1 << 5) | 1, 0), Some(315_532_800)); // 1980-01-01
+        assert_eq!(dos_time(0, 0), None, "month 0 is no date");
+        assert_eq!(dos_time(date, 24 << 11), None, "hour 24");
+        // The extended timestamp field wins; other fields before it are skipped.
+        let mut extra = vec![0x75, 0x78, 3, 0, 1, 2, 3];
+        extra.extend([0x55, 0x54, 5, 0, 1]);
+        extra.extend(1_700_000_001u32.to_le_bytes());
+        assert_eq!(unix_time(&extra), Some(1_700_000_001));
+        assert_eq!(unix_time(&extra[..10]), None, "truncated");
+        assert_eq!(unix_time(&[0x55, 0x54, 1, 0, 0]), None, "no mtime flag");
     }
 
     #[test]

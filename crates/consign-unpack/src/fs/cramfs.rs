@@ -241,7 +241,13 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                     continue;
                 }
             };
-            listing.entries.push(FsEntry { path, kind, mode });
+            // cramfs records no times.
+            listing.entries.push(FsEntry {
+                path,
+                kind,
+                mode,
+                mtime: None,
+            });
         }
         stack.extend(subdirs.into_iter().rev());
     }

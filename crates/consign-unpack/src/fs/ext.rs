@@ -129,6 +129,8 @@ pub fn probe(data: &[u8]) -> Option<Probe> {
 /// One inode's fields the reader needs.
 struct Inode {
     mode: u16,
+    /// Seconds since the epoch.
+    mtime: i64,
     size: u64,
     flags: u32,
     block: [u8; 60],
@@ -185,8 +187,16 @@ impl Reader<'_> {
         block.copy_from_slice(&raw[0x28..0x28 + 60]);
         let size = u64::from(le32(raw, 4).unwrap_or_default())
             | (u64::from(le32(raw, 0x6c).unwrap_or_default()) << 32);
+        // `i_mtime` is signed; a large inode whose extra part reaches `i_mtime_extra` (0x88) adds
+        // two epoch bits above it (dates past 2038).
+        let mut mtime = i64::from(le32(raw, 0x10).unwrap_or_default().cast_signed());
+        let extra_isize = usize::from(le16(raw, 0x80).unwrap_or_default());
+        if extra_isize >= 0x88 + 4 - 0x80 {
+            mtime += i64::from(le32(raw, 0x88).unwrap_or_default() & 3) << 32;
+        }
         Ok(Inode {
             mode: le16(raw, 0).unwrap_or_default(),
+            mtime,
             size,
             flags: le32(raw, 0x20).unwrap_or_default(),
             block,
@@ -555,7 +565,12 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                     continue;
                 }
             };
-            listing.entries.push(FsEntry { path, kind, mode });
+            listing.entries.push(FsEntry {
+                path,
+                kind,
+                mode,
+                mtime: Some(inode.mtime),
+            });
         }
         stack.extend(subdirs.into_iter().rev());
     }

@@ -154,6 +154,7 @@ struct InodeNode {
     offset: usize,
     version: u32,
     mode: u32,
+    mtime: u32,
     isize: u32,
     data_offset: u32,
     csize: u32,
@@ -161,6 +162,9 @@ struct InodeNode {
     compr: u8,
     data_crc: u32,
 }
+
+/// Per inode: the mode and mtime of its newest node, and its contents.
+type Assembled = (u32, Option<u32>, Option<Vec<u8>>);
 
 #[derive(Default)]
 struct Scan {
@@ -340,6 +344,7 @@ fn read_inode(
             offset: pos,
             version: endian.u32(head, 16)?,
             mode: endian.u32(head, 20)?,
+            mtime: endian.u32(head, 36)?,
             isize: endian.u32(head, 28)?,
             data_offset: endian.u32(head, 44)?,
             csize,
@@ -619,33 +624,32 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             (ino, path, nodes)
         })
         .collect();
-    let mut assembled: HashMap<u32, (u32, Option<Vec<u8>>)> = jobs
+    let mut assembled: HashMap<u32, Assembled> = jobs
         .into_par_iter()
         .map(|(ino, path, mut nodes)| {
-            let mode = nodes
-                .iter()
-                .max_by_key(|node| node.version)
-                .map_or(0, |node| node.mode);
+            let latest = nodes.iter().max_by_key(|node| node.version);
+            let mode = latest.map_or(0, |node| node.mode);
+            let mtime = latest.map(|node| node.mtime);
             let (contents, diagnostics) = if mode & S_IFMT == S_IFREG || mode & S_IFMT == S_IFLNK {
                 assemble(data, &mut nodes, &path, budget)
             } else {
                 (None, Vec::new())
             };
-            (ino, (mode, contents, diagnostics))
+            (ino, (mode, mtime, contents, diagnostics))
         })
         .collect::<Vec<_>>()
         .into_iter()
-        .map(|(ino, (mode, contents, diagnostics))| {
+        .map(|(ino, (mode, mtime, contents, diagnostics))| {
             diags.extend(diagnostics);
-            (ino, (mode, contents))
+            (ino, (mode, mtime, contents))
         })
         .collect();
 
     let mut listing = FsListing::default();
-    let mut dir_modes: HashMap<u32, u32> = HashMap::new();
+    let mut dir_modes: HashMap<u32, (u32, u32)> = HashMap::new();
     for (ino, nodes) in &scan.inodes {
         if let Some(node) = nodes.iter().max_by_key(|node| node.version) {
-            dir_modes.insert(*ino, node.mode);
+            dir_modes.insert(*ino, (node.mode, node.mtime));
         }
     }
     let first_paths: HashMap<u32, String> = first_path
@@ -660,14 +664,19 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             ));
             break;
         }
-        let (kind, mode) = if dirent.dtype == 4 {
-            (NodeKind::Dir, dir_modes.get(&ino).map(|mode| mode & 0o7777))
+        let (kind, mode, mtime) = if dirent.dtype == 4 {
+            let latest = dir_modes.get(&ino);
+            (
+                NodeKind::Dir,
+                latest.map(|(mode, _)| mode & 0o7777),
+                latest.map(|(_, mtime)| *mtime),
+            )
         } else if first_path.get(&ino) != Some(&idx) {
             let target = first_paths.get(&ino).cloned().unwrap_or_default();
-            (NodeKind::Hardlink { target }, None)
+            (NodeKind::Hardlink { target }, None, None)
         } else {
             match assembled.remove(&ino) {
-                Some((mode, contents)) => {
+                Some((mode, mtime, contents)) => {
                     let kind = match (mode & S_IFMT, contents) {
                         (S_IFLNK, Some(bytes)) => NodeKind::Symlink {
                             target: String::from_utf8_lossy(&bytes).into_owned(),
@@ -693,12 +702,17 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                             }
                         },
                     };
-                    (kind, Some(mode & 0o7777))
+                    (kind, Some(mode & 0o7777), mtime)
                 }
                 None => continue,
             }
         };
-        listing.entries.push(FsEntry { path, kind, mode });
+        listing.entries.push(FsEntry {
+            path,
+            kind,
+            mode,
+            mtime: mtime.map(i64::from),
+        });
     }
     listing.size = Some(((scan.end + 3) & !3) as u64);
     listing.diagnostics = diags.finish();

@@ -45,6 +45,8 @@ pub struct FsEntry {
     pub kind: NodeKind,
     /// Unix mode bits, when recorded.
     pub mode: Option<u32>,
+    /// Modification time in seconds since 1970-01-01T00:00:00Z, when recorded.
+    pub mtime: Option<i64>,
 }
 
 /// What a parser read from one filesystem image.

@@ -250,7 +250,13 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 ),
             };
             paths.insert(header, path.clone());
-            listing.entries.push(FsEntry { path, kind, mode });
+            // romfs records no times.
+            listing.entries.push(FsEntry {
+                path,
+                kind,
+                mode,
+                mtime: None,
+            });
         }
         stack.extend(subdirs.into_iter().rev());
     }

@@ -419,6 +419,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 data: contents.into(),
             },
             mode: None,
+            mtime: None,
         });
     }
     for (vol_id, record) in &table {

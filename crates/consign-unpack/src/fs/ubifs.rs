@@ -135,6 +135,8 @@ struct Inode {
     offset: usize,
     size: u64,
     mode: u32,
+    /// `mtime_sec`, seconds since the epoch (signed on disk).
+    mtime: i64,
     nlink: u32,
     data: Vec<u8>,
 }
@@ -192,6 +194,7 @@ impl Nodes {
                     offset,
                     size: le64(node, 48).unwrap_or(0),
                     mode: le32(node, 104).unwrap_or(0),
+                    mtime: le64(node, 72).unwrap_or(0).cast_signed(),
                     nlink: le32(node, 92).unwrap_or(0),
                     data: inline.to_vec(),
                 };
@@ -644,7 +647,13 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             ));
             break;
         }
-        listing.entries.push(FsEntry { path, kind, mode });
+        let mtime = mode.map(|_| inode.mtime);
+        listing.entries.push(FsEntry {
+            path,
+            kind,
+            mode,
+            mtime,
+        });
     }
     listing.size = Some((sb.leb_size as u64 * sb.leb_cnt as u64).min(data.len() as u64));
     listing.diagnostics = diags.finish();
@@ -811,6 +820,7 @@ usr/share/doc/consign/pages.txt file 20600 644
             offset: 0,
             size: 1 << 60,
             mode: 0o100_644,
+            mtime: 0,
             nlink: 1,
             data: Vec::new(),
         };

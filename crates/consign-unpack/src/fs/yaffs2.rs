@@ -110,6 +110,7 @@ impl Layout {
             parent: self.u32(page, 4)?,
             name: name_field[..name_len].to_vec(),
             mode: self.u32(page, 268)?,
+            mtime: self.u32(page, 284)?,
             size,
             equiv_id: self.u32(page, 296)?,
             alias: alias_field[..alias_len].to_vec(),
@@ -148,6 +149,7 @@ struct Header {
     parent: u32,
     name: Vec<u8>,
     mode: u32,
+    mtime: u32,
     size: u64,
     equiv_id: u32,
     alias: Vec<u8>,
@@ -379,7 +381,13 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         }
         // A hard link has no mode of its own: it is the target's.
         let mode = mode.filter(|_| !matches!(kind, NodeKind::Hardlink { .. }));
-        listing.entries.push(FsEntry { path, kind, mode });
+        let mtime = mode.map(|_| i64::from(header.mtime));
+        listing.entries.push(FsEntry {
+            path,
+            kind,
+            mode,
+            mtime,
+        });
     }
     listing.size = Some((chunks * chunk) as u64);
     listing.diagnostics = diags.finish();
@@ -460,6 +468,9 @@ mod tests {
              yportenv.h file 4903 664\n\
              yutilsenv.h file 844 664\n"
         );
+        // mtime at header offset 284 (2024-09-24 01:56:22 UTC, as Python's struct reads it).
+        let entry = listing.entries.iter().find(|e| e.path == "mkyaffs2image.c");
+        assert_eq!(entry.unwrap().mtime, Some(1_727_142_982));
         let source = file(&listing, "mkyaffs2image.c");
         assert!(source.starts_with(b"/*") && source.ends_with(b"\n"));
         assert!(source.is_ascii());
@@ -518,6 +529,7 @@ mod tests {
             page[8..10].copy_from_slice(&[0xff, 0xff]);
             page[10..10 + name.len()].copy_from_slice(name.as_bytes());
             page[268..272].copy_from_slice(&self.word(mode));
+            page[284..288].copy_from_slice(&self.word(1_700_000_000 + obj_id));
             page[292..296].copy_from_slice(&self.word(size));
             page[296..300].copy_from_slice(&self.word(equiv));
             page[300..300 + alias.len()].copy_from_slice(alias.as_bytes());
@@ -561,6 +573,13 @@ mod tests {
              etc/tty char-device 600\n\
              hard hardlink -> etc/data\n\
              link symlink -> etc/data 777\n"
+        );
+        let mtimes: Vec<_> = listing.entries.iter().map(|e| e.mtime).collect();
+        let stamp = |obj_id: i64| Some(1_700_000_000 + obj_id);
+        // A hard link has no header fields of its own.
+        assert_eq!(
+            mtimes,
+            [stamp(0x100), stamp(0x101), stamp(0x104), None, stamp(0x102)]
         );
         let data = file(&listing, "etc/data");
         assert_eq!(&data[..512], &text[..512]);

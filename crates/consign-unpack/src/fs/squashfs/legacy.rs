@@ -109,6 +109,11 @@ pub(super) fn read_inode(
     let mut bits = Bits::new(&header, endian);
     let itype = bits.take(4);
     let mode = (bits.take(12) & 0o7777) as u32;
+    let mut mtime = None;
+    if v3 {
+        bits.take(16); // uid, guid
+        mtime = Some(i64::from(bits.take(32) as u32));
+    }
     let kind = match itype {
         1 => {
             // 2.x: file_size:19 offset:13 mtime:32 start_block:24.
@@ -157,6 +162,7 @@ pub(super) fn read_inode(
             let (blocks_start, frag, frag_offset, file_size) = if !v3 {
                 let b = fetch(meta, 20)?;
                 let r = |off| u32_at(&b, off, endian).unwrap_or_default();
+                mtime = Some(i64::from(r(0)));
                 (u64::from(r(4)), r(8), r(12), u64::from(r(16)))
             } else if itype == 2 {
                 let b = fetch(meta, 20)?;
@@ -181,7 +187,7 @@ pub(super) fn read_inode(
                 meta,
                 &mut fetch,
                 budget,
-                mode,
+                (mode, mtime),
                 (blocks_start, frag, frag_offset, file_size),
             );
         }
@@ -197,7 +203,7 @@ pub(super) fn read_inode(
         7 => InodeKind::Special("socket"),
         other => return Err(format!("inode type {other} is not known")),
     };
-    Ok(Inode { kind, mode })
+    Ok(Inode { kind, mode, mtime })
 }
 
 /// Parses a 2.x or 3.x directory listing (already read, `.` and `..` excluded).

@@ -537,6 +537,8 @@ enum InodeKind {
 struct Inode {
     kind: InodeKind,
     mode: u32,
+    /// Seconds since the epoch (2.x records it only for files and directories).
+    mtime: Option<i64>,
 }
 
 /// Reads the inode at `inode_ref`. A regular file's size is accounted against `budget` here,
@@ -554,6 +556,7 @@ fn read_inode(meta: &mut Metadata<'_>, inode_ref: u64, budget: &Budget) -> Resul
     let header = cursor.take(meta, 16)?;
     let itype = u16_at(&header, 0, endian).unwrap_or_default();
     let mode = u32::from(u16_at(&header, 2, endian).unwrap_or_default() & 0o7777);
+    let mtime = u32_at(&header, 8, endian).map(i64::from);
     let r16 = |b: &[u8], off| u16_at(b, off, endian).unwrap_or_default();
     let r32 = |b: &[u8], off| u32_at(b, off, endian).unwrap_or_default();
     let r64 = |b: &[u8], off| u64_at(b, off, endian).unwrap_or_default();
@@ -592,7 +595,7 @@ fn read_inode(meta: &mut Metadata<'_>, inode_ref: u64, budget: &Budget) -> Resul
                 meta,
                 &mut |meta, len| cursor.take(meta, len),
                 budget,
-                mode,
+                (mode, mtime),
                 (blocks_start, frag, frag_offset, file_size),
             );
         }
@@ -611,7 +614,7 @@ fn read_inode(meta: &mut Metadata<'_>, inode_ref: u64, budget: &Budget) -> Resul
         7 | 14 => InodeKind::Special("socket"),
         other => return Err(format!("inode type {other} is not known")),
     };
-    Ok(Inode { kind, mode })
+    Ok(Inode { kind, mode, mtime })
 }
 
 /// Finishes a regular file inode: accounts its size, then reads its block list.
@@ -619,13 +622,14 @@ fn file_inode(
     meta: &mut Metadata<'_>,
     fetch: &mut impl FnMut(&mut Metadata<'_>, usize) -> Result<Vec<u8>, String>,
     budget: &Budget,
-    mode: u32,
+    (mode, mtime): (u32, Option<i64>),
     (blocks_start, frag, frag_offset, file_size): (u64, u32, u32, u64),
 ) -> Result<Inode, String> {
     if let Err(limit) = budget.take_bytes(file_size) {
         return Ok(Inode {
             kind: InodeKind::FileOverLimit { file_size, limit },
             mode,
+            mtime,
         });
     }
     let block_size = u64::from(meta.sb.block_size);
@@ -656,6 +660,7 @@ fn file_inode(
             block_sizes,
         }),
         mode,
+        mtime,
     })
 }
 
@@ -789,7 +794,7 @@ fn walk(
         }
     };
     let mut visited_dirs = HashSet::from([root_ref]);
-    let mut seen_inodes: HashMap<u64, (String, u32)> = HashMap::new();
+    let mut seen_inodes: HashMap<u64, (String, u32, Option<i64>)> = HashMap::new();
     // Depth-first, children in directory order; the stack holds (path, directory inode, depth).
     let mut stack = vec![(String::new(), root, 0usize)];
     while let Some((dir_path, dir_inode, depth)) = stack.pop() {
@@ -817,7 +822,7 @@ fn walk(
             if entry.name.is_empty() {
                 continue;
             }
-            if let Some((first, mode)) = seen_inodes.get(&entry.inode_ref) {
+            if let Some((first, mode, mtime)) = seen_inodes.get(&entry.inode_ref) {
                 // A hard link: the inode is not read again.
                 if let Err(limit) = budget.take_entry() {
                     listing.diagnostics.push(Diagnostic::warning(
@@ -832,6 +837,7 @@ fn walk(
                         target: first.clone(),
                     },
                     mode: Some(*mode),
+                    mtime: *mtime,
                 });
                 continue;
             }
@@ -879,7 +885,7 @@ fn walk(
                     NodeKind::Dir
                 }
                 InodeKind::File(file) => {
-                    seen_inodes.insert(entry.inode_ref, (path.clone(), inode.mode));
+                    seen_inodes.insert(entry.inode_ref, (path.clone(), inode.mode, inode.mtime));
                     jobs.push(FileJob {
                         entry_idx: listing.entries.len(),
                         path: path.clone(),
@@ -888,7 +894,7 @@ fn walk(
                     NodeKind::File { data: Bytes::new() }
                 }
                 InodeKind::FileOverLimit { file_size, limit } => {
-                    seen_inodes.insert(entry.inode_ref, (path.clone(), inode.mode));
+                    seen_inodes.insert(entry.inode_ref, (path.clone(), inode.mode, inode.mtime));
                     listing.diagnostics.push(Diagnostic::warning(
                         path.clone(),
                         format!("{limit}: the file has {file_size} bytes; listed without contents"),
@@ -902,7 +908,12 @@ fn walk(
                     what: (*what).to_owned(),
                 },
             };
-            listing.entries.push(FsEntry { path, kind, mode });
+            listing.entries.push(FsEntry {
+                path,
+                kind,
+                mode,
+                mtime: inode.mtime,
+            });
         }
         // Reverse so the first subdirectory is walked first.
         stack.extend(subdirs.into_iter().rev());
@@ -1477,6 +1488,16 @@ mod tests {
             assert_eq!(&bytes[..6], b"\x7fELF\x01\x02", "{path}");
         }
         assert!(file(&listing, "/etc/default.cfg").starts_with(b"<psitree>\n<AtmCfg>"));
+        // 2.x keeps a file's mtime in its own inode: `TZ=UTC unsquashfs -lln` shows
+        // 2009-02-12 09:09 for both (it prints minutes).
+        for path in ["/bin/busybox", "/lib/libc.so.0"] {
+            let entry = listing.entries.iter().find(|e| e.path == path).unwrap();
+            let mtime = entry.mtime.unwrap();
+            assert!(
+                (1_234_429_740..1_234_429_800).contains(&mtime),
+                "{path}: {mtime}"
+            );
+        }
         let rendered = render(&listing);
         assert!(rendered.contains("/linuxrc 777 symlink -> bin/busybox\n"));
         mangle(&data[..1 << 20]);
