@@ -28,15 +28,31 @@ struct Accepted {
     listing: Option<FsListing>,
 }
 
+/// Blobs larger than this are searched for magics in parallel pieces.
+const PIECE: usize = 4 << 20;
+
 /// Where a format's structure could start: `(offset, format index)`, sorted, without duplicates.
 fn candidates(data: &[u8]) -> Vec<(usize, usize)> {
     let (automaton, owners) = automaton();
-    let mut out: Vec<(usize, usize)> = automaton
-        .find_overlapping_iter(data)
-        .filter_map(|hit| {
-            let format = *owners.get(hit.pattern().as_usize())?;
-            let start = hit.start().checked_sub(FORMATS.get(format)?.magic_offset)?;
-            Some((start, format))
+    // A large blob (a decompressed kernel) is searched in pieces on every core. Each piece is
+    // searched a little past its end, so a magic that straddles the cut is found, and keeps only
+    // the matches that start inside it, so none is found twice.
+    let overlap = automaton.max_pattern_len().saturating_sub(1);
+    let starts: Vec<usize> = (0..data.len()).step_by(PIECE).collect();
+    let mut out: Vec<(usize, usize)> = starts
+        .par_iter()
+        .flat_map_iter(|&from| {
+            let end = data.len().min(from + PIECE);
+            let piece = &data[from..data.len().min(end + overlap)];
+            automaton
+                .find_overlapping_iter(piece)
+                .filter(move |hit| from + hit.start() < end)
+                .filter_map(move |hit| {
+                    let format = *owners.get(hit.pattern().as_usize())?;
+                    let at = from + hit.start();
+                    let start = at.checked_sub(FORMATS.get(format)?.magic_offset)?;
+                    Some((start, format))
+                })
         })
         .collect();
     // Formats without a magic are only tried at the very start.
@@ -170,15 +186,7 @@ impl Engine<'_> {
             }
             return (Vec::new(), report);
         }
-        let mut accepted = select(&blob.data, self.budget);
-        accepted.par_iter_mut().for_each(|found| {
-            if found.listing.is_none()
-                && let Some(format) = FORMATS.get(found.format)
-            {
-                let slice = blob.data.slice(found.start..found.start + found.size);
-                found.listing = Some((format.extract)(&slice, self.budget));
-            }
-        });
+        let accepted = select(&blob.data, self.budget);
 
         // Gaps, with entropy. Reported for the input itself and for files holding containers.
         if blob.depth == 0 || !accepted.is_empty() {
@@ -199,11 +207,21 @@ impl Engine<'_> {
             }
         }
 
-        // Containers side by side (a kernel and a root filesystem, say) are unpacked and scanned
-        // at the same time; `collect` keeps their order, so the output does not depend on timing.
+        // Containers side by side (a kernel and a root filesystem, say) are extracted and scanned
+        // at the same time, each as one task, so a long serial chain (a kernel inflated, then
+        // scanned) never waits for its neighbour's extraction; `collect` keeps their order, so the
+        // output does not depend on timing.
         let done: Vec<(Vec<VfsNode>, ContainerReport)> = accepted
             .into_par_iter()
-            .map(|found| self.container(blob, found))
+            .map(|mut found| {
+                if found.listing.is_none()
+                    && let Some(format) = FORMATS.get(found.format)
+                {
+                    let slice = blob.data.slice(found.start..found.start + found.size);
+                    found.listing = Some((format.extract)(&slice, self.budget));
+                }
+                self.container(blob, found)
+            })
             .collect();
         let mut nodes = Vec::new();
         for (container_nodes, container) in done {
@@ -309,5 +327,27 @@ impl Engine<'_> {
             children,
         };
         (nodes, container)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The piecewise search finds a magic wherever it sits, straddling a cut included, once.
+    #[test]
+    fn magics_across_piece_boundaries_are_found_once() {
+        let squashfs = FORMATS.iter().position(|f| f.name == "squashfs").unwrap();
+        let mut data = vec![0u8; 2 * PIECE + 100];
+        let places = [0, PIECE - 2, PIECE + 3, 2 * PIECE - 3, 2 * PIECE + 96];
+        for at in places {
+            data[at..at + 4].copy_from_slice(b"hsqs");
+        }
+        let found: Vec<usize> = candidates(&data)
+            .into_iter()
+            .filter(|(_, format)| *format == squashfs)
+            .map(|(start, _)| start)
+            .collect();
+        assert_eq!(found, places);
     }
 }

@@ -140,20 +140,10 @@ pub(crate) fn extract_zimage(data: &Bytes, budget: &Budget) -> FsListing {
         &[0x28, 0xb5, 0x2f, 0xfd],
         &[0x04, 0x22, 0x4d, 0x18],
     ];
-    let mut candidates: Vec<usize> = Vec::new();
-    for magic in magics {
-        let mut from = 0;
-        while let Some(found) = image
-            .get(from..)
-            .and_then(|rest| rest.windows(magic.len()).position(|w| w == magic))
-        {
-            candidates.push(from + found);
-            from += found + 1;
-            if candidates.len() > 256 {
-                break;
-            }
-        }
-    }
+    let mut candidates: Vec<usize> = magics
+        .iter()
+        .flat_map(|magic| memchr::memmem::find_iter(image, magic).take(256))
+        .collect();
     candidates.sort_unstable();
     for start in candidates {
         let payload = image.get(start..).unwrap_or_default();

@@ -323,8 +323,8 @@ pub(crate) mod tests {
     #[test]
     fn modification_times() {
         // 2023-11-14 22:13:20 as MS-DOS date and time (`zip -X` in the fixture recipe writes it).
-        let date = ((2023 - 1980) << 9) | (11 << 5) | 14;
-        let time = (22 << 11) | (13 << 5) | (20 / 2);
+        let date = ((2023 - 1980) << 9) + (11 << 5) + 14;
+        let time = (22 << 11) + (13 << 5) + 20 / 2;
         assert_eq!(dos_time(date, time), Some(1_700_000_000));
         assert_eq!(dos_time((1 << 5) | 1, 0), Some(315_532_800)); // 1980-01-01
         assert_eq!(dos_time(0, 0), None, "month 0 is no date");
