@@ -48,6 +48,13 @@ pub(crate) static FORMATS: &[Format] = &[
         extract: tplink::extract,
     },
     Format {
+        name: "tplink-img0",
+        magics: &[b"IMG0"],
+        magic_offset: 0x14,
+        probe: tplink::probe_img0,
+        extract: tplink::extract_img0,
+    },
+    Format {
         name: "dtb",
         magics: &[&[0xd0, 0x0d, 0xfe, 0xed]],
         magic_offset: 0,
@@ -189,7 +196,10 @@ pub(crate) static FORMATS: &[Format] = &[
     },
     Format {
         name: "lzma",
-        magics: &[&[0x5d, 0, 0]],
+        // Properties 0x5d (lc 3, lp 0, pb 2: the LZMA SDK's default) and the lp 2 variants of
+        // 32-bit firmware builds (0x6d: lc 1; 0x6e: lc 2, as TP-Link's VxWorks images use), each
+        // with a dictionary of a multiple of 64 KiB.
+        magics: &[&[0x5d, 0, 0], &[0x6d, 0, 0], &[0x6e, 0, 0]],
         magic_offset: 0,
         probe: streams::probe_lzma,
         extract: streams::extract_lzma,

@@ -110,6 +110,26 @@ fn tplink_header_gives_kernel_and_rootfs() {
     assert_eq!(kernel.len(), 0x000d_9e1a);
 }
 
+/// The `IMG0` format of TP-Link's `VxWorks` devices: the header, then the two LZMA streams in its payload, whose
+/// properties (0x6e: lc 2, lp 2, pb 2) are not the default; each inflates to the size its header
+/// states.
+#[test]
+fn tplink_img0_payload_and_its_lzma_streams() {
+    let out = run("samples/fact-tpl_wr.fw");
+    let img0 = &out.report.root.containers[0];
+    assert_eq!(img0.format, "tplink-img0");
+    assert_eq!(img0.size, 1_539_124);
+    let payload = "fact-tpl_wr.fw/tplink-img0@0x0/payload";
+    assert_eq!(file(&out.vfs, payload).len(), 1_539_124 - 0x94);
+    assert_eq!(
+        file(&out.vfs, &format!("{payload}/lzma@0x6830/decompressed")).len(),
+        698_624
+    );
+    let vxworks = file(&out.vfs, &format!("{payload}/lzma@0x40080/decompressed"));
+    assert_eq!(vxworks.len(), 3_571_184);
+    assert!(vxworks.windows(12).any(|w| w == b"VxWorks5.5.1"));
+}
+
 #[test]
 fn esp_images_list_segments() {
     let out = run("samples/esp_idf_blink_esp32s2.bin");

@@ -70,10 +70,16 @@ pub(crate) fn lzma_header_ok(data: &[u8]) -> bool {
     else {
         return false;
     };
+    // Other properties than the default 0x5d are rarer, so they must look like an encoder wrote
+    // them: a dictionary of 2^n or 2^n + 2^(n-1) bytes and a stated size.
+    let encoder_like = props == 0x5d
+        || (size != u64::MAX
+            && (dict.is_power_of_two() || (dict / 3).is_power_of_two() && dict % 3 == 0));
     props < 225
         && (4096..=1 << 30).contains(&dict)
         && (size == u64::MAX || size < 1 << 34)
         && first == 0
+        && encoder_like
 }
 
 /// lzma alone (`.lzma`).
@@ -169,9 +175,29 @@ pub(crate) fn extract_xz(data: &Bytes, budget: &Budget) -> FsListing {
     extract_stream(Codec::Xz, data, budget, stream_name(None))
 }
 
-/// Extracts an lzma-alone stream.
+/// Shortest output, and shortest output of a damaged stream, that an lzma-alone stream must give
+/// to be reported.
+const LZMA_MIN_OUTPUT: usize = 64;
+const LZMA_MIN_DAMAGED_OUTPUT: usize = 4096;
+
+/// Extracts an lzma-alone stream. The format has no magic past its properties byte, so most of
+/// what the carver meets are other bytes that happen to fit the header: a "stream" is kept only
+/// when it decodes to at least 64 bytes, or, when it breaks, to at least 4 KiB before it does (a
+/// truncated real stream). Anything less is not reported at all.
 pub(crate) fn extract_lzma(data: &Bytes, budget: &Budget) -> FsListing {
-    extract_stream(Codec::LzmaAlone, data, budget, stream_name(None))
+    let listing = extract_stream(Codec::LzmaAlone, data, budget, stream_name(None));
+    let output = listing
+        .entries
+        .first()
+        .map_or(0, |entry| match &entry.kind {
+            consign_model::NodeKind::File { data } => data.len(),
+            _ => 0,
+        });
+    let damaged = !listing.diagnostics.is_empty();
+    if output < LZMA_MIN_OUTPUT || (damaged && output < LZMA_MIN_DAMAGED_OUTPUT) {
+        return FsListing::default();
+    }
+    listing
 }
 
 /// Extracts a zstd frame.
@@ -216,6 +242,35 @@ mod tests {
         assert_eq!(listing.entries.len(), 1);
         assert_eq!(listing.entries[0].path, "passwd");
         assert_eq!(listing.entries[0].mtime, Some(1_700_000_000));
+    }
+
+    fn lzma_alone(data: &[u8]) -> Vec<u8> {
+        let options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+        let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
+        let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// An lzma-alone "stream" is kept only when it gives enough output to be one.
+    #[test]
+    fn lzma_streams_too_short_to_be_real_are_dropped() {
+        let budget = || Budget::new(Limits::default());
+        let text: Vec<u8> = (0..2000u32).flat_map(u32::to_le_bytes).collect();
+        let real = lzma_alone(&text);
+        let listing = extract_lzma(&Bytes::from(real.clone()), &budget());
+        assert_eq!(listing.entries.len(), 1);
+        assert_eq!(listing.size, Some(real.len() as u64));
+
+        let tiny = lzma_alone(b"too short to matter");
+        assert_eq!(
+            extract_lzma(&Bytes::from(tiny), &budget()),
+            FsListing::default()
+        );
+        // Cut early, it breaks after less than 4 KiB: noise that fit the header, as far as the
+        // carver can tell.
+        let cut = Bytes::from(real[..real.len() / 4].to_vec());
+        assert_eq!(extract_lzma(&cut, &budget()), FsListing::default());
     }
 
     #[test]
