@@ -7,9 +7,11 @@
 //!   CycloneDX library's strict validator, and a second scan gives the same bytes;
 //! - issue 4, the BSI TR-03183-2 profile: every gap left is one the report names as a fact only the
 //!   manufacturer or the component's supplier can give; a component whose binaries state no
-//!   release carries its file's modification date when its container records one (BSI 5.2.2), so
-//!   only components of bare images can lack a version; and scanned once more without the product
-//!   file, the report names exactly the facts only the manufacturer can give.
+//!   release carries its file's modification date (which BSI 5.2.2 takes in place of a version)
+//!   whenever its container records one, so only components of bare images lack both; and
+//!   scanned once more without the product file, the report names exactly the facts only the
+//!   manufacturer can give;
+//! - issue 4, SPDX: every image's SPDX 2.3 export passes the SPDX schema and `pyspdxtools`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,7 +20,7 @@ use std::sync::OnceLock;
 use consign_sbom::SpecVersion;
 
 use crate::sbom::{NODE_VALIDATOR, check_jsonschema, cyclonedx_library, describe};
-use crate::support::repo_root;
+use crate::support::{repo_root, tool};
 
 /// One corpus image's SBOM.
 struct Scanned {
@@ -31,8 +33,8 @@ fn product_file() -> PathBuf {
     repo_root().join("fixtures/sbom/product.toml")
 }
 
-/// `consign scan` of every corpus image into `out`, with `product` when given.
-fn scan_all(images: &Path, out: &Path, product: Option<&Path>) -> Vec<Scanned> {
+/// `consign scan` of every corpus image into `out`, with `product` when given, as `format`.
+fn scan_all(images: &Path, out: &Path, product: Option<&Path>, format: &str) -> Vec<Scanned> {
     std::fs::create_dir_all(out).unwrap();
     let mut scanned = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(images).unwrap().flatten().collect();
@@ -47,7 +49,7 @@ fn scan_all(images: &Path, out: &Path, product: Option<&Path>) -> Vec<Scanned> {
             .unwrap();
         let sbom = out.join(format!("{name}.json"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_consign"));
-        command.args(["-q", "scan"]).arg(&image);
+        command.args(["-q", "scan", "--format", format]).arg(&image);
         if let Some(product) = product {
             command.arg("--product").arg(product);
         }
@@ -79,7 +81,7 @@ fn corpus() -> &'static (PathBuf, Vec<Scanned>) {
         );
         let out = repo_root().join("target/interop/corpus/first");
         let _ = std::fs::remove_dir_all(&out);
-        let scanned = scan_all(&images, &out, Some(&product_file()));
+        let scanned = scan_all(&images, &out, Some(&product_file()), "cyclonedx-json");
         assert!(
             scanned.len() >= 13,
             "only {} corpus images found",
@@ -134,6 +136,7 @@ fn corpus_sboms_pass_both_outside_validators_and_are_reproducible() {
         images,
         &repo_root().join("target/interop/corpus/second"),
         Some(&product_file()),
+        "cyclonedx-json",
     );
     for (first, second) in scanned.iter().zip(&again) {
         assert!(
@@ -142,6 +145,38 @@ fn corpus_sboms_pass_both_outside_validators_and_are_reproducible() {
             first.name,
             first.sbom.display(),
             second.sbom.display()
+        );
+    }
+}
+
+/// The SPDX 2.3 export of every corpus image: valid against the SPDX schema in process and
+/// accepted by `pyspdxtools` (`PyPI` spdx-tools), whose refusal of a broken document is proven in
+/// `sbom.rs`.
+#[test]
+fn corpus_spdx_exports_pass_pyspdxtools() {
+    let (images, _) = corpus();
+    let exports = scan_all(
+        images,
+        &repo_root().join("target/interop/corpus/spdx"),
+        Some(&product_file()),
+        "spdx-json",
+    );
+    for one in &exports {
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&one.sbom).unwrap()).unwrap();
+        assert_eq!(json["spdxVersion"], "SPDX-2.3", "{}", one.name);
+        let issues = consign_sbom::validate_spdx_schema(&json);
+        assert!(issues.is_empty(), "{}: {issues:#?}", one.name);
+        let output = tool("pyspdxtools")
+            .arg("-i")
+            .arg(&one.sbom)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            one.name,
+            describe(&output)
         );
     }
 }
@@ -168,16 +203,21 @@ fn corpus_sboms_leave_only_gaps_no_scanner_can_fill() {
                 _ => tool_gaps.push(format!("{}: {rule} at {}", one.name, gap["pointer"])),
             }
         }
-        // No release in the binaries: the version is the file's date wherever a container
-        // records one; only a component of the bare input file itself may lack both.
+        // No release in the binaries: the file's date is there wherever a container records
+        // one; only a component of the bare input file itself may lack both.
         for component in sbom["components"].as_array().unwrap() {
             let inside_a_container = component["evidence"]["occurrences"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .all(|o| o["location"].as_str().unwrap().contains('@'));
+            let dated = component["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == consign_sbom::FILE_MODIFIED);
             assert!(
-                component.get("version").is_some() || !inside_a_container,
+                component.get("version").is_some() || dated || !inside_a_container,
                 "{}: `{}` found inside a filesystem has neither a release nor a file date",
                 one.name,
                 component["name"]
@@ -244,6 +284,7 @@ fn corpus_sboms_without_a_product_file_name_exactly_the_manufacturer_facts() {
         images,
         &repo_root().join("target/interop/corpus/no-product"),
         None,
+        "cyclonedx-json",
     );
     // Who made the SBOM, and who made, licensed and versioned the firmware: facts no binary
     // holds. Nothing else: the scanner's own facts are all there without the product file.
