@@ -265,6 +265,7 @@ fn analyse_file(
                 purl: Some(module.purl.clone()),
             },
             version: Some(module.version.clone()),
+            license: None,
             occurrence: Occurrence {
                 location: location.to_owned(),
                 offset: None,
@@ -327,6 +328,7 @@ fn package_findings(
             Finding {
                 identity,
                 version: Some(pkgdb::upstream_version(&package.version)),
+                license: package.license.clone(),
                 occurrence: Occurrence {
                     location: location.to_owned(),
                     offset: Some(package.offset),
@@ -430,6 +432,11 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
             let component = components
                 .entry(key)
                 .or_insert_with(|| new_component(&finding));
+            if let Some(license) = finding.license
+                && !component.licenses.contains(&license)
+            {
+                component.licenses.push(license);
+            }
             component.occurrences.push(finding.occurrence);
             if let Some(digests) = result.digests
                 && !component
@@ -459,6 +466,7 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
             && let Some(target) = components.get_mut(&(name.clone(), Some(base)))
         {
             target.occurrences.extend(suffixed.occurrences);
+            target.licenses.extend(suffixed.licenses);
             for file in suffixed.files {
                 if !target.files.iter().any(|(path, _)| *path == file.0) {
                     target.files.push(file);
@@ -481,6 +489,7 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
             && let Some(target) = components.get_mut(&(name.clone(), Some(known[0].clone())))
         {
             target.occurrences.extend(unversioned.occurrences);
+            target.licenses.extend(unversioned.licenses);
             for file in unversioned.files {
                 if !target.files.iter().any(|(path, _)| *path == file.0) {
                     target.files.push(file);
@@ -527,6 +536,8 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
             component.occurrences.dedup();
             keep_innermost(&mut component);
             component.files.sort_by(|a, b| a.0.cmp(&b.0));
+            component.licenses.sort();
+            component.licenses.dedup();
             let best = component
                 .occurrences
                 .iter()
@@ -714,6 +725,24 @@ mod tests {
             ]
         );
         assert_eq!(busybox.files.len(), 2);
+    }
+
+    /// A package database's licence reaches the component; the file's mtime becomes its
+    /// `modified`.
+    #[test]
+    fn package_licences_and_file_times() {
+        let mut control = file(
+            "/usr/lib/opkg/info/libubox20230523.control",
+            b"Package: libubox20230523\nVersion: 2023.05.23~75a3b870-1\nSource: package/libs/libubox\nSourceName: libubox\nLicense: ISC\n",
+        );
+        control.mtime = Some(1_700_000_000);
+        let detection = detect(&Vfs {
+            nodes: vec![control],
+        });
+        let libubox = &detection.components[0];
+        assert_eq!(libubox.name, "libubox");
+        assert_eq!(libubox.licenses, ["ISC"]);
+        assert_eq!(libubox.modified, Some(1_700_000_000));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! # What it detects
 //!
-//! Every installed package with its exact name and version, as the distribution recorded it.
+//! Every installed package with its exact name and version, as the distribution recorded it, and
+//! its licence where the database keeps one (opkg control files' `License`, apk's `L`), as written:
+//! the SBOM writer decides whether it is an SPDX expression.
 //!
 //! # Evidence
 //!
@@ -28,6 +30,8 @@ pub(crate) struct Package {
     pub(crate) version: String,
     /// Byte offset of the stanza in the database file.
     pub(crate) offset: u64,
+    /// The licence as the database records it (opkg `License`, apk `L`); dpkg records none.
+    pub(crate) license: Option<String>,
 }
 
 /// The kind of package database a path names, if any.
@@ -64,14 +68,15 @@ pub(crate) fn parse(kind: Database, data: &[u8]) -> Vec<Package> {
     for stanza in text.split("\n\n") {
         let stanza_offset = offset;
         offset += stanza.len() as u64 + 2;
-        let (name_key, version_key, source_key) = match kind {
-            Database::Deb822 => ("Package", "Version", "Source"),
-            Database::Apk => ("P", "V", "o"),
+        let (name_key, version_key, source_key, license_key) = match kind {
+            Database::Deb822 => ("Package", "Version", "Source", "License"),
+            Database::Apk => ("P", "V", "o", "L"),
         };
         let mut name = None;
         let mut version = None;
         let mut source = None;
         let mut source_name: Option<String> = None;
+        let mut license = None;
         let mut installed = true;
         for line in stanza.lines() {
             let Some((key, value)) = line.split_once(':') else {
@@ -82,6 +87,8 @@ pub(crate) fn parse(kind: Database, data: &[u8]) -> Vec<Package> {
                 name = Some(value.to_owned());
             } else if key == version_key {
                 version = Some(value.to_owned());
+            } else if key == license_key && !value.is_empty() {
+                license = Some(value.to_owned());
             } else if key == source_key && source_name.is_none() {
                 // dpkg writes `Source: name (version)` when the versions differ; opkg control
                 // files of OpenWrt write the build recipe's folder (`package/libs/libubox`),
@@ -109,6 +116,7 @@ pub(crate) fn parse(kind: Database, data: &[u8]) -> Vec<Package> {
                 source,
                 version,
                 offset: stanza_offset,
+                license,
             });
         }
     }
@@ -167,8 +175,11 @@ mod tests {
 
     #[test]
     fn opkg_control_source() {
-        let text = b"Package: libubox20230523\nVersion: 2023-05-23-75a3b870-1\nSource: package/libs/libubox\nSourceName: libubox\nStatus: install hold installed\n\nPackage: miniupnpd-nftables\nVersion: 2.3.3-1\nSource: feeds/packages/net/miniupnpd\n";
-        let got: Vec<(String, Option<String>, String)> = parse(Database::Deb822, text)
+        let text = b"Package: libubox20230523\nVersion: 2023-05-23-75a3b870-1\nSource: package/libs/libubox\nSourceName: libubox\nLicense: ISC\nStatus: install hold installed\n\nPackage: miniupnpd-nftables\nVersion: 2.3.3-1\nSource: feeds/packages/net/miniupnpd\n";
+        let packages = parse(Database::Deb822, text);
+        let licenses: Vec<Option<&str>> = packages.iter().map(|p| p.license.as_deref()).collect();
+        assert_eq!(licenses, [Some("ISC"), None]);
+        let got: Vec<(String, Option<String>, String)> = packages
             .into_iter()
             .map(|p| (p.name, p.source, upstream_version(&p.version)))
             .collect();
@@ -193,9 +204,11 @@ mod tests {
     fn apk_installed() {
         let packages = parse(
             Database::Apk,
-            b"C:Q1abc\nP:musl\nV:1.2.4-r2\no:musl\n\nP:busybox\nV:1.36.1-r5\n",
+            b"C:Q1abc\nP:musl\nV:1.2.4-r2\nL:MIT\no:musl\n\nP:busybox\nV:1.36.1-r5\nL:GPL-2.0-only\n",
         );
         assert_eq!(packages.len(), 2);
+        assert_eq!(packages[0].license.as_deref(), Some("MIT"));
+        assert_eq!(packages[1].license.as_deref(), Some("GPL-2.0-only"));
         assert_eq!(upstream_version(&packages[0].version), "1.2.4");
     }
 

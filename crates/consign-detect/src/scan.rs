@@ -47,6 +47,8 @@ pub(crate) struct Finding {
     pub(crate) identity: Identity,
     pub(crate) version: Option<String>,
     pub(crate) occurrence: Occurrence,
+    /// The licence a package database records for it, as written there.
+    pub(crate) license: Option<String>,
 }
 
 /// The names a file answers to: its file name and, for a shared object, its SONAME.
@@ -374,6 +376,7 @@ fn push(
         Finding {
             identity: Identity::of(signature),
             version,
+            license: None,
             occurrence: Occurrence {
                 location: location.to_owned(),
                 offset,

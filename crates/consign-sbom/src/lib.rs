@@ -46,6 +46,7 @@
 
 pub mod cyclonedx;
 mod error;
+mod license;
 mod profile;
 mod read;
 mod schema;
@@ -59,6 +60,7 @@ use std::str::FromStr;
 
 pub use cyclonedx::Bom;
 pub use error::SbomError;
+pub use license::spdx_expression;
 pub use profile::{FactSource, Profile, ProfileGap, Requirement, check_profile};
 pub use read::{ReadLimits, parse_json};
 pub use schema::{MAX_ISSUES, SchemaIssue, validate_schema, validate_spdx_schema};

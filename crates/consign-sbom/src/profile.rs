@@ -409,7 +409,8 @@ fn bsi_component(c: &mut Checker, pointer: &str, component: &Value, deps: &BTree
             Required,
         ),
     }
-    if array(component, "licenses").is_empty() {
+    let licences = array(component, "licenses");
+    if licences.is_empty() {
         c.gap(
             pointer,
             ("5.2.2", "licence"),
@@ -417,6 +418,25 @@ fn bsi_component(c: &mut Checker, pointer: &str, component: &Value, deps: &BTree
             who,
             Required,
         );
+    }
+    // BSI wants SPDX: a licence known only by a free-text name is a gap of its own.
+    for (idx, choice) in licences.iter().enumerate() {
+        let spdx = text(choice, "expression")
+            .or_else(|| choice.get("license").and_then(|l| text(l, "id")))
+            .is_some_and(|t| crate::spdx_expression(t).is_some());
+        if !spdx {
+            let named = choice
+                .get("license")
+                .and_then(|l| text(l, "name"))
+                .unwrap_or("(unnamed)");
+            c.gap(
+                &format!("{pointer}/licenses/{idx}"),
+                ("5.2.2", "licence-spdx"),
+                format!("`{named}` (a licence of `{name}`) is not an SPDX identifier or expression: use its SPDX identifier, or a `LicenseRef-` of your own"),
+                who,
+                Required,
+            );
+        }
     }
     let has_sha512 = array(component, "hashes")
         .iter()

@@ -5,8 +5,9 @@
 //! `DESCRIBES` the root; containment (device to firmware, firmware to components) becomes
 //! `CONTAINS` and `dependsOn` becomes `DEPENDS_ON`. Checksums are written only when one file carries
 //! the component, because SPDX has one checksum per algorithm for a package. Licences are written
-//! as `licenseDeclared` when they look like an SPDX expression, else `NOASSERTION`. What the
-//! CycloneDX evidence says (occurrences, offsets, confidence) has no SPDX 2.3 field and is left out.
+//! as `licenseDeclared` when they are one valid SPDX expression (see [`crate::spdx_expression`]),
+//! else `NOASSERTION`. What the CycloneDX evidence says (occurrences, offsets, confidence) has no
+//! SPDX 2.3 field and is left out.
 
 use std::collections::BTreeMap;
 
@@ -43,26 +44,28 @@ fn purpose(kind: &ComponentType) -> &'static str {
     }
 }
 
-/// True when `text` uses only what SPDX licence expressions are made of.
-fn looks_like_expression(text: &str) -> bool {
-    !text.trim().is_empty()
-        && text.chars().all(|ch| {
-            ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '+' | '(' | ')' | ' ' | ':')
-        })
-}
-
+/// `licenseDeclared`: every licence as a valid SPDX expression, joined with `AND`, or
+/// `NOASSERTION` when there is none or any one is not an SPDX expression (a partial answer would
+/// declare less than the component carries).
 fn license(component: &Component) -> String {
-    let expressions: Vec<String> = component
+    let expressions: Option<Vec<String>> = component
         .licenses
         .iter()
-        .filter_map(|choice| match choice {
-            LicenseChoice::Expression { expression } => Some(expression.clone()),
-            LicenseChoice::License { license } => license.id.clone(),
+        .map(|choice| match choice {
+            LicenseChoice::Expression { expression } => crate::spdx_expression(expression),
+            LicenseChoice::License { license } => {
+                license.id.as_deref().and_then(crate::spdx_expression)
+            }
         })
         .collect();
-    match expressions.as_slice() {
-        [one] if looks_like_expression(one) => one.clone(),
-        _ => "NOASSERTION".to_owned(),
+    match expressions.as_deref() {
+        None | Some([]) => "NOASSERTION".to_owned(),
+        Some([one]) => one.clone(),
+        Some(many) => many
+            .iter()
+            .map(|e| format!("({e})"))
+            .collect::<Vec<_>>()
+            .join(" AND "),
     }
 }
 

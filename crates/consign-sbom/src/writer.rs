@@ -15,7 +15,7 @@ use crate::SbomError;
 use crate::cyclonedx::{
     Aggregate, Bom, Component, ComponentType, Composition, Dependency, Evidence,
     EvidenceOccurrence, ExternalReference, ExternalReferenceType, Hash, HashAlgorithm, Identity,
-    IdentityMethod, LicenseChoice, Lifecycle, Metadata, OrganizationalContact,
+    IdentityMethod, License, LicenseChoice, Lifecycle, Metadata, OrganizationalContact,
     OrganizationalEntity, PostalAddress, Property, Technique, Tools,
 };
 use crate::error::excerpt;
@@ -752,17 +752,39 @@ fn method_name(method: Method) -> &'static str {
     }
 }
 
-/// Licences: one expression as `expression`; several are all claimed, so they are joined with `AND`.
-fn licenses(expressions: &[String]) -> Vec<LicenseChoice> {
-    let cleaned: Vec<&str> = expressions
+/// Licences. Valid SPDX expressions become one `expression` (several are all claimed, so they
+/// are joined with `AND`). CycloneDX cannot mix an expression with named licences, so when any
+/// text is not an SPDX expression ("GPLv2", "BSD"), each is listed on its own: an SPDX id as `id`,
+/// anything else as `name`, never passed off as an expression.
+fn licenses(texts: &[String]) -> Vec<LicenseChoice> {
+    let mut cleaned: Vec<&str> = texts
         .iter()
         .map(|e| e.trim())
         .filter(|e| !e.is_empty())
         .collect();
-    match cleaned.as_slice() {
+    cleaned.dedup();
+    let valid: Vec<String> = cleaned
+        .iter()
+        .filter_map(|text| crate::spdx_expression(text))
+        .collect();
+    if valid.len() < cleaned.len() {
+        return cleaned
+            .iter()
+            .map(|text| {
+                let id = crate::spdx_expression(text).filter(|e| !e.contains(' '));
+                LicenseChoice::License {
+                    license: License {
+                        name: id.is_none().then(|| (*text).to_owned()),
+                        id,
+                    },
+                }
+            })
+            .collect();
+    }
+    match valid.as_slice() {
         [] => Vec::new(),
         [one] => vec![LicenseChoice::Expression {
-            expression: (*one).to_owned(),
+            expression: one.clone(),
         }],
         many => vec![LicenseChoice::Expression {
             expression: many
@@ -1082,6 +1104,71 @@ mod tests {
         }
         assert_eq!("file-date".parse(), Ok(MissingVersion::FileDate));
         assert!("date".parse::<MissingVersion>().is_err());
+    }
+
+    /// SPDX expressions are written canonically; free text is named, never passed off as one.
+    #[test]
+    fn licences_are_expressions_only_when_valid() {
+        let texts =
+            |list: &[&str]| -> Vec<String> { list.iter().map(|t| (*t).to_owned()).collect() };
+        assert_eq!(
+            licenses(&texts(&["gpl-2.0-only", "MIT or Apache-2.0"])),
+            [LicenseChoice::Expression {
+                expression: "(GPL-2.0-only) AND (MIT OR Apache-2.0)".into()
+            }]
+        );
+        assert_eq!(
+            licenses(&texts(&["GPLv2", "MIT", "MIT OR ISC"])),
+            [
+                LicenseChoice::License {
+                    license: License {
+                        id: None,
+                        name: Some("GPLv2".into())
+                    }
+                },
+                LicenseChoice::License {
+                    license: License {
+                        id: Some("MIT".into()),
+                        name: None
+                    }
+                },
+                LicenseChoice::License {
+                    license: License {
+                        id: None,
+                        name: Some("MIT OR ISC".into())
+                    }
+                },
+            ]
+        );
+        let mut component = detected("dropbear", Some("2022.83"), &["/usr/sbin/dropbear"], &[]);
+        component.licenses = texts(&["MIT", "BSD"]);
+        let found = [component];
+        let images = [ImageInput {
+            name: "fw.img",
+            digests: Digests::of(b"img"),
+            components: &found,
+            version: Some("1.2"),
+            supplier: None,
+        }];
+        let bom = build(&input(&images, None));
+        let json: Value = serde_json::from_str(&to_json(&bom, SpecVersion::V1_6)).unwrap();
+        assert!(crate::validate_schema(&json).is_empty());
+        // BSI wants SPDX: the named licence is a gap, the SPDX id is not.
+        let gaps: Vec<String> = crate::check_profile(&json, crate::Profile::BsiTr031832)
+            .into_iter()
+            .filter(|g| g.rule.ends_with(":licence-spdx"))
+            .map(|g| g.pointer)
+            .collect();
+        assert_eq!(gaps, ["/components/0/licenses/1"]);
+        let spdx: Value = serde_json::from_str(&crate::to_spdx_json(&bom)).unwrap();
+        assert!(crate::validate_spdx_schema(&spdx).is_empty());
+        let dropbear = spdx["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "dropbear")
+            .unwrap();
+        assert_eq!(dropbear["licenseDeclared"], "NOASSERTION");
     }
 
     #[test]
