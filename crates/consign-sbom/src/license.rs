@@ -46,6 +46,21 @@ pub fn spdx_expression(text: &str) -> Option<String> {
     (parser.at == tokens.len()).then_some(expression)
 }
 
+/// Several licences that all apply, as one expression: the only one as it is, several each in
+/// parentheses and joined with `AND`; `None` for none.
+pub(crate) fn all_of(expressions: &[String]) -> Option<String> {
+    match expressions {
+        [] => None,
+        [one] => Some(one.clone()),
+        many => Some(
+            many.iter()
+                .map(|e| format!("({e})"))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+        ),
+    }
+}
+
 fn tokens(text: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for word in text

@@ -58,15 +58,10 @@ fn license(component: &Component) -> String {
             }
         })
         .collect();
-    match expressions.as_deref() {
-        None | Some([]) => "NOASSERTION".to_owned(),
-        Some([one]) => one.clone(),
-        Some(many) => many
-            .iter()
-            .map(|e| format!("({e})"))
-            .collect::<Vec<_>>()
-            .join(" AND "),
-    }
+    expressions
+        .as_deref()
+        .and_then(crate::license::all_of)
+        .unwrap_or_else(|| "NOASSERTION".to_owned())
 }
 
 fn package(id: &str, component: &Component) -> Value {

@@ -763,37 +763,29 @@ fn licenses(texts: &[String]) -> Vec<LicenseChoice> {
         .filter(|e| !e.is_empty())
         .collect();
     cleaned.dedup();
-    let valid: Vec<String> = cleaned
-        .iter()
-        .filter_map(|text| crate::spdx_expression(text))
+    let parsed: Vec<(&str, Option<String>)> = cleaned
+        .into_iter()
+        .map(|text| (text, crate::spdx_expression(text)))
         .collect();
-    if valid.len() < cleaned.len() {
-        return cleaned
-            .iter()
-            .map(|text| {
-                let id = crate::spdx_expression(text).filter(|e| !e.contains(' '));
+    if parsed.iter().any(|(_, expression)| expression.is_none()) {
+        return parsed
+            .into_iter()
+            .map(|(text, expression)| {
+                let id = expression.filter(|e| !e.contains(' '));
                 LicenseChoice::License {
                     license: License {
-                        name: id.is_none().then(|| (*text).to_owned()),
+                        name: id.is_none().then(|| text.to_owned()),
                         id,
                     },
                 }
             })
             .collect();
     }
-    match valid.as_slice() {
-        [] => Vec::new(),
-        [one] => vec![LicenseChoice::Expression {
-            expression: one.clone(),
-        }],
-        many => vec![LicenseChoice::Expression {
-            expression: many
-                .iter()
-                .map(|e| format!("({e})"))
-                .collect::<Vec<_>>()
-                .join(" AND "),
-        }],
-    }
+    let valid: Vec<String> = parsed.into_iter().filter_map(|(_, e)| e).collect();
+    crate::license::all_of(&valid)
+        .map(|expression| LicenseChoice::Expression { expression })
+        .into_iter()
+        .collect()
 }
 
 fn component(
