@@ -966,6 +966,17 @@ mod tests {
         ]
     }
 
+    /// One image, `fw.img`, carrying `found`.
+    fn fw_img<'a>(found: &'a [model::Component], version: Option<&'a str>) -> [ImageInput<'a>; 1] {
+        [ImageInput {
+            name: "fw.img",
+            digests: Digests::of(b"img"),
+            components: found,
+            version,
+            supplier: None,
+        }]
+    }
+
     fn product() -> ProductFile {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -1032,13 +1043,7 @@ mod tests {
         let mut undated = detected("dropbear", None, &["/usr/sbin/dropbear"], &[]);
         undated.modified = Some(0); // An unset field, not 1970.
         let found = [dated, undated];
-        let images = [ImageInput {
-            name: "fw.img",
-            digests: Digests::of(b"img"),
-            components: &found,
-            version: Some("1.2"),
-            supplier: None,
-        }];
+        let images = fw_img(&found, Some("1.2"));
         let product = product();
         let property = |component: &Value, name: &str| -> Vec<String> {
             component["properties"]
@@ -1135,13 +1140,7 @@ mod tests {
         let mut component = detected("dropbear", Some("2022.83"), &["/usr/sbin/dropbear"], &[]);
         component.licenses = texts(&["MIT", "BSD"]);
         let found = [component];
-        let images = [ImageInput {
-            name: "fw.img",
-            digests: Digests::of(b"img"),
-            components: &found,
-            version: Some("1.2"),
-            supplier: None,
-        }];
+        let images = fw_img(&found, Some("1.2"));
         let bom = build(&input(&images, None));
         let json: Value = serde_json::from_str(&to_json(&bom, SpecVersion::V1_6)).unwrap();
         assert!(crate::validate_schema(&json).is_empty());
@@ -1166,13 +1165,7 @@ mod tests {
     #[test]
     fn single_image_shape() {
         let found = components();
-        let images = [ImageInput {
-            name: "fw.img",
-            digests: Digests::of(b"img"),
-            components: &found,
-            version: Some("1.2"),
-            supplier: None,
-        }];
+        let images = fw_img(&found, Some("1.2"));
         let bom = build(&input(&images, None));
         let root = bom.metadata.as_ref().unwrap().component.as_deref().unwrap();
         assert_eq!(root.component_type, ComponentType::Firmware);
@@ -1264,13 +1257,7 @@ mod tests {
 
     fn all_outputs() -> Vec<(String, String)> {
         let found = components();
-        let images = [ImageInput {
-            name: "fw.img",
-            digests: Digests::of(b"img"),
-            components: &found,
-            version: None,
-            supplier: None,
-        }];
+        let images = fw_img(&found, None);
         let product = product();
         let mut out = Vec::new();
         for (label, product) in [("plain", None), ("product", Some(&product))] {
@@ -1422,13 +1409,7 @@ mod tests {
     #[test]
     fn snapshot_with_product() {
         let found = components();
-        let images = [ImageInput {
-            name: "fw.img",
-            digests: Digests::of(b"img"),
-            components: &found,
-            version: None,
-            supplier: None,
-        }];
+        let images = fw_img(&found, None);
         let product = product();
         let bom = build(&input(&images, Some(&product)));
         insta::assert_snapshot!("sbom_with_product_1_6", to_json(&bom, SpecVersion::V1_6));
