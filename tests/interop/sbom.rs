@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use consign_model::{
-    Component, ComponentKind, Confidence, Digests, Method, Occurrence, ProductFile,
+    Component, ComponentKind, Confidence, Digests, Method, Occurrence, ProductFile, Upstream,
 };
 use consign_sbom::{
     ImageInput, MissingVersion, SbomInput, SpecVersion, Timestamp, build, to_json, to_spdx_json,
@@ -45,6 +45,7 @@ fn detected(name: &str, version: Option<&str>, files: &[&str], needs: &[&str]) -
         purl: Some(format!("pkg:generic/{name}")),
         supplier: None,
         licenses: vec!["GPL-2.0-only".into()],
+        upstream: Upstream::default(),
         occurrences: files
             .iter()
             .map(|path| Occurrence {

@@ -66,7 +66,8 @@ mod signature;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use consign_model::{
-    Component, ComponentKind, Confidence, Diagnostic, Digests, Method, Occurrence, Severity, Vfs,
+    Component, ComponentKind, Confidence, Diagnostic, Digests, Method, Occurrence, Severity,
+    Upstream, Vfs,
 };
 use rayon::prelude::*;
 
@@ -164,6 +165,7 @@ pub(crate) struct Identity {
     pub(crate) cpe_vendor: Option<String>,
     pub(crate) cpe_product: Option<String>,
     pub(crate) purl: Option<String>,
+    pub(crate) upstream: Upstream,
 }
 
 impl Identity {
@@ -174,6 +176,7 @@ impl Identity {
             cpe_vendor: signature.cpe_vendor.clone(),
             cpe_product: signature.cpe_product.clone(),
             purl: signature.purl.clone(),
+            upstream: signature.upstream.clone(),
         }
     }
 }
@@ -263,6 +266,7 @@ fn analyse_file(
                 cpe_vendor: None,
                 cpe_product: None,
                 purl: Some(module.purl.clone()),
+                upstream: Upstream::default(),
             },
             version: Some(module.version.clone()),
             license: None,
@@ -321,6 +325,7 @@ fn package_findings(
                         kind: ComponentKind::Library,
                         cpe_vendor: None,
                         cpe_product: None,
+                        upstream: Upstream::default(),
                     }
                 },
                 Identity::of,
@@ -591,6 +596,7 @@ fn new_component(finding: &Finding) -> Component {
         purl: finding.identity.purl.clone(),
         supplier: None,
         licenses: Vec::new(),
+        upstream: finding.identity.upstream.clone(),
         occurrences: Vec::new(),
         confidence: Confidence::Low,
         files: Vec::new(),

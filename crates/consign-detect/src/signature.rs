@@ -7,7 +7,7 @@
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use consign_model::ComponentKind;
+use consign_model::{ComponentKind, Upstream};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
@@ -28,6 +28,10 @@ struct RawSignature {
     cpe_vendor: Option<String>,
     cpe_product: Option<String>,
     purl: Option<String>,
+    /// The upstream project's home page.
+    homepage: Option<String>,
+    /// The licence the upstream project declares, as an SPDX expression.
+    license: Option<String>,
     #[serde(default)]
     packages: Vec<String>,
     #[serde(default)]
@@ -174,6 +178,8 @@ pub(crate) struct Signature {
     pub(crate) cpe_vendor: Option<String>,
     pub(crate) cpe_product: Option<String>,
     pub(crate) purl: Option<String>,
+    /// What the knowledge base says of the upstream project.
+    pub(crate) upstream: Upstream,
     /// Package-database names (binary and source) that are this product.
     pub(crate) packages: Vec<String>,
     /// SONAME or file-name prefixes (`libz.so`) of this product's libraries.
@@ -365,6 +371,10 @@ fn parse_signature(file: &'static str, text: &str) -> Result<Signature, DetectEr
         cpe_vendor: raw.cpe_vendor,
         cpe_product: raw.cpe_product,
         purl: raw.purl,
+        upstream: Upstream {
+            homepage: raw.homepage,
+            license: raw.license,
+        },
         packages: raw.packages,
         sonames: raw.sonames,
         soname_release: raw.soname_release,

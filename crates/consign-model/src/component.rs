@@ -79,6 +79,26 @@ pub enum ComponentKind {
     Framework,
 }
 
+/// What consign's knowledge base holds about a recognised product's upstream project: facts of the
+/// project (who makes it, the licence it declares), not of this copy. The SBOM marks them as
+/// consign's conclusion, so a supplier's own statement can win over them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upstream {
+    /// The project's home page (`https://busybox.net/`): who makes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub homepage: Option<String>,
+    /// The licence the project declares, as an SPDX expression (`GPL-2.0-only`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+}
+
+impl Upstream {
+    /// True when the knowledge base holds nothing about the project.
+    pub fn is_empty(&self) -> bool {
+        self.homepage.is_none() && self.license.is_none()
+    }
+}
+
 /// One identified component: one per product and version, however many places it was seen.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Component {
@@ -101,9 +121,12 @@ pub struct Component {
     /// Who makes it, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplier: Option<String>,
-    /// SPDX licence expressions, when known.
+    /// Licences stated in the image (a package database's `License:`), as written there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub licenses: Vec<String>,
+    /// What the knowledge base says of the upstream project (see [`Upstream`]).
+    #[serde(default, skip_serializing_if = "Upstream::is_empty")]
+    pub upstream: Upstream,
     /// Every place it was seen, sorted by location then offset.
     pub occurrences: Vec<Occurrence>,
     /// The overall confidence (the best of the occurrences, raised when several methods agree).
@@ -192,6 +215,7 @@ mod tests {
             supplier: None,
             licenses: Vec::new(),
             occurrences: Vec::new(),
+            upstream: Upstream::default(),
             confidence: Confidence::High,
             files: Vec::new(),
             modified: None,

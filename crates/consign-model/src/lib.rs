@@ -15,7 +15,7 @@ mod digest;
 mod product;
 mod vfs;
 
-pub use component::{Component, ComponentKind, Confidence, Method, Occurrence};
+pub use component::{Component, ComponentKind, Confidence, Method, Occurrence, Upstream};
 pub use diagnostic::{Diagnostic, Severity};
 pub use digest::{Digests, HexDigestError, Sha256, Sha512};
 pub use product::{

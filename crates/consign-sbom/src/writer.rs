@@ -915,7 +915,7 @@ pub fn to_json(bom: &Bom, spec: SpecVersion) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use consign_model::{Confidence, Occurrence};
+    use consign_model::{Confidence, Occurrence, Upstream};
     use serde_json::Value;
 
     fn detected(
@@ -933,6 +933,7 @@ mod tests {
             purl: Some(format!("pkg:generic/{name}")),
             supplier: None,
             licenses: vec!["Apache-2.0".into()],
+            upstream: Upstream::default(),
             occurrences: files
                 .iter()
                 .map(|path| Occurrence {
