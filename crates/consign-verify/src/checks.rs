@@ -10,10 +10,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use consign_model::Sha256;
+use consign_model::{Digests, Sha256};
 use jiff::civil::Date;
 
-use crate::evidence::{Claims, Evidence, PredicateKind, ProductClaims, product_key};
+use crate::evidence::{Claims, Evidence, KnownDigests, PredicateKind, ProductClaims, product_key};
 use crate::policy::{CHECKS, CheckConfig, Policy, Severity, parse_spec_version};
 use crate::shipment::ArtifactRole;
 use crate::trust::{KeyValidity, Role};
@@ -481,7 +481,7 @@ fn sbom_bound(evidence: &Evidence<'_>, sbom: &crate::evidence::SbomEvidence) -> 
                 && (statement
                     .subjects
                     .iter()
-                    .any(|subject| subject.sha256 == Some(sbom.sha256))
+                    .any(|subject| subject.matches(&Digests { sha256: sbom.sha256, sha512: sbom.sha512 }))
                     || matches!(&statement.claims, Claims::Sbom(value) if Some(value) == sbom.json.as_ref()))
         })
 }
@@ -533,7 +533,7 @@ fn subjects(evidence: &Evidence<'_>) -> Outcome {
             statement
                 .subjects
                 .iter()
-                .any(|s| s.matches(&firmware.sha256, &firmware.sha512))
+                .any(|s| s.matches(&firmware.digests()))
         });
         if !covered {
             problems.push(format!(
@@ -554,7 +554,7 @@ fn subjects(evidence: &Evidence<'_>) -> Outcome {
             let matched = evidence
                 .firmware
                 .iter()
-                .any(|fw| subject.matches(&fw.sha256, &fw.sha512));
+                .any(|fw| subject.matches(&fw.digests()));
             if !matched {
                 problems.push(format!(
                     "{}: subject `{}` matches no firmware in the shipment by digest",
@@ -678,10 +678,9 @@ fn custody(evidence: &Evidence<'_>) -> Outcome {
         }
         for subject in &statement.subjects {
             let received = upstream_products.iter().any(|(_, up)| {
-                up.subjects.iter().any(|s| {
-                    (s.sha256.is_some() && s.sha256 == subject.sha256)
-                        || (s.sha512.is_some() && s.sha512 == subject.sha512)
-                })
+                up.subjects
+                    .iter()
+                    .any(|s| s.agrees_with(&subject.known_digests()))
             });
             if !received {
                 problems.push(format!(
@@ -1519,8 +1518,10 @@ fn supplier_attestations(evidence: &Evidence<'_>) -> Outcome {
             let matched: Vec<_> = declared
                 .iter()
                 .filter(|d| {
-                    subject.sha512.is_some_and(|h| d.sha512.contains(&h))
-                        || subject.sha256.is_some_and(|h| d.sha256.contains(&h))
+                    subject.agrees_with(&KnownDigests::declared(
+                        d.sha256.first().copied(),
+                        d.sha512.first().copied(),
+                    ))
                 })
                 .collect();
             if matched.is_empty() {
@@ -1547,10 +1548,11 @@ fn supplier_attestations(evidence: &Evidence<'_>) -> Outcome {
         }
         if !materials.is_empty() {
             let listed = envelope.digests.iter().any(|d| materials.contains(d))
-                || statement
-                    .subjects
-                    .iter()
-                    .any(|s| s.sha256.is_some_and(|d| materials.contains(&d)));
+                || statement.subjects.iter().any(|s| {
+                    s.known_digests()
+                        .sha256
+                        .is_some_and(|d| materials.contains(&d))
+                });
             if !listed {
                 problems.push(format!(
                     "{}: the manufacturer's release does not list this supplier attestation or its component among its materials",

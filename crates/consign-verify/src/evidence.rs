@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use consign_model::{ProductFile, Sha256, Sha512};
+use consign_model::{Digests, ProductFile, Sha256, Sha512};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -186,23 +186,7 @@ pub trait Rescanner: Sync {
     fn rescan(&self, name: &str, data: &[u8]) -> Result<Vec<FoundComponent>, String>;
 }
 
-/// An in-toto subject, by digest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Subject {
-    /// The name (never used to match).
-    pub name: String,
-    /// `digest.sha256`.
-    pub sha256: Option<Sha256>,
-    /// `digest.sha512`.
-    pub sha512: Option<Sha512>,
-}
-
-impl Subject {
-    /// True if either digest matches `data`'s.
-    pub fn matches(&self, sha256: &Sha256, sha512: &Sha512) -> bool {
-        self.sha256.as_ref() == Some(sha256) || self.sha512.as_ref() == Some(sha512)
-    }
-}
+pub use consign_attest::statement::{KnownDigests, Subject};
 
 /// A statement's claims, read according to its kind.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -350,6 +334,8 @@ pub struct SbomEvidence {
     pub artifact: String,
     /// SHA-256 of its bytes.
     pub sha256: Sha256,
+    /// SHA-512 of its bytes.
+    pub sha512: Sha512,
     /// Its parsed JSON, for comparison with SBOM predicates.
     pub json: Option<Value>,
     /// The facts, or why it could not be read.
@@ -367,6 +353,16 @@ pub struct FirmwareEvidence {
     pub sha512: Sha512,
     /// The re-scan, `None` when it was not run.
     pub rescan: Option<Result<Vec<FoundComponent>, String>>,
+}
+
+impl FirmwareEvidence {
+    /// Both digests, for [`Subject::matches`].
+    pub fn digests(&self) -> Digests {
+        Digests {
+            sha256: self.sha256,
+            sha512: self.sha512,
+        }
+    }
 }
 
 /// A support period recorded earlier for a product (from the ledger).
@@ -455,7 +451,7 @@ impl Evidence<'_> {
                 statement.subjects.iter().any(|subject| {
                     self.firmware
                         .iter()
-                        .any(|fw| subject.matches(&fw.sha256, &fw.sha512))
+                        .any(|fw| subject.matches(&fw.digests()))
                 })
             })
             .collect()
@@ -532,6 +528,7 @@ pub fn gather<'a>(
             Some(SbomEvidence {
                 artifact: artifact.entry.path.clone(),
                 sha256: Sha256::of(data),
+                sha512: Sha512::of(data),
                 json: serde_json::from_slice(data).ok(),
                 facts: engines.sboms.inspect(data),
             })
@@ -649,69 +646,17 @@ fn read_envelope(
     evidence
 }
 
-#[derive(Deserialize)]
-struct RawStatement {
-    #[serde(rename = "_type")]
-    statement_type: String,
-    subject: Vec<RawSubject>,
-    #[serde(rename = "predicateType")]
-    predicate_type: String,
-    #[serde(default)]
-    predicate: Value,
-}
-
-#[derive(Deserialize)]
-struct RawSubject {
-    #[serde(default)]
-    name: String,
-    digest: std::collections::BTreeMap<String, String>,
-}
-
-/// Parses an in-toto Statement v1 and reads its claims.
+/// Parses an in-toto Statement v1 with consign-attest (strictly: unknown fields, a wrong
+/// `_type`, no subject or a malformed digest are refused) and reads its claims.
 pub fn parse_statement(payload: &[u8], reader: &dyn ClaimsReader) -> Result<Statement, String> {
-    let raw: RawStatement = serde_json::from_slice(payload)
-        .map_err(|err| format!("not an in-toto statement: {err}"))?;
-    if raw.statement_type != STATEMENT_V1 {
-        return Err(format!(
-            "statement `_type` is `{}`, expected `{STATEMENT_V1}`",
-            crate::error::cut(&raw.statement_type, 80)
-        ));
-    }
-    if raw.subject.is_empty() {
-        return Err("the statement has no subject".to_owned());
-    }
-    let mut subjects = Vec::with_capacity(raw.subject.len());
-    for subject in raw.subject {
-        let sha256 = subject
-            .digest
-            .get("sha256")
-            .map(|hex| {
-                hex.parse::<Sha256>().map_err(|err| {
-                    format!("subject `{}`: {err}", crate::error::cut(&subject.name, 80))
-                })
-            })
-            .transpose()?;
-        let sha512 = subject
-            .digest
-            .get("sha512")
-            .map(|hex| {
-                hex.parse::<Sha512>().map_err(|err| {
-                    format!("subject `{}`: {err}", crate::error::cut(&subject.name, 80))
-                })
-            })
-            .transpose()?;
-        if sha256.is_none() && sha512.is_none() {
-            return Err(format!(
-                "subject `{}` has neither a sha256 nor a sha512 digest",
-                crate::error::cut(&subject.name, 80)
-            ));
+    let raw = consign_attest::Statement::from_json(payload).map_err(|err| {
+        let mut text = err.to_string();
+        if let Some(source) = std::error::Error::source(&err) {
+            text.push_str(": ");
+            text.push_str(&source.to_string());
         }
-        subjects.push(Subject {
-            name: subject.name,
-            sha256,
-            sha512,
-        });
-    }
+        format!("not an in-toto statement: {text}")
+    })?;
     let kind = PredicateKind::of(&raw.predicate_type);
     let (claims, claims_problem) = match kind {
         Some(kind) => match reader.read(kind, &raw.predicate_type, &raw.predicate) {
@@ -723,7 +668,7 @@ pub fn parse_statement(payload: &[u8], reader: &dyn ClaimsReader) -> Result<Stat
     Ok(Statement {
         predicate_type: raw.predicate_type,
         kind,
-        subjects,
+        subjects: raw.subject,
         claims,
         claims_problem,
     })
@@ -734,6 +679,6 @@ pub fn subject_digests(statement: &Statement) -> BTreeSet<String> {
     statement
         .subjects
         .iter()
-        .filter_map(|subject| subject.sha256.map(|d| d.to_hex()))
+        .filter_map(|subject| subject.known_digests().sha256.map(|d| d.to_hex()))
         .collect()
 }

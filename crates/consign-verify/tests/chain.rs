@@ -174,14 +174,29 @@ struct Variant {
     support_end: Option<&'static str>,
     two_distributors_missing_first: bool,
     unknown_predicate_version: bool,
+    /// Issue 13, item 1: the whole chain is about image B, but the manufacturer's product
+    /// statement names `{sha256: A, sha512: B}`.
+    mixed_subject: bool,
 }
 
 fn jsonl(envelopes: &[dsse::Envelope]) -> Vec<u8> {
     dsse::to_jsonl(envelopes).into_bytes()
 }
 
+/// Another image than [`firmware`]: one byte of BusyBox's version changed.
+fn other_firmware() -> Vec<u8> {
+    let mut bad = firmware();
+    let at = bad.windows(6).position(|w| w == b"1.36.1").unwrap();
+    bad[at + 5] = b'9';
+    bad
+}
+
 fn shipment(keys: &Keys, variant: &Variant) -> consign_verify::shipment::Shipment {
-    let fw = firmware();
+    let fw = if variant.mixed_subject {
+        other_firmware()
+    } else {
+        firmware()
+    };
     let sbom_bytes = variant.sbom.clone().unwrap_or_else(good_sbom);
     let component_claims = ComponentClaims::from_toml(
         r#"
@@ -236,6 +251,29 @@ statement = "none-known"
         "https://devices.example/build",
     )
     .unwrap();
+    if variant.mixed_subject {
+        let mut statement = consign_attest::attest::product_statement(
+            &[Artifact {
+                name: "fw.img",
+                data: &fw,
+            }],
+            &product,
+            Artifact {
+                name: "fw.cdx.json",
+                data: &sbom_bytes,
+            },
+            None,
+            &[Artifact {
+                name: "supplier.intoto.jsonl",
+                data: &supplier_file,
+            }],
+        )
+        .unwrap();
+        statement.subject[0]
+            .digest
+            .insert("sha256".to_owned(), Sha256::of(&firmware()).to_hex());
+        release[0] = sign_statement(&statement, &[release_signer]).unwrap();
+    }
     if variant.unknown_predicate_version {
         let statement = Statement::new(
             vec![Subject::for_bytes("fw.img", &fw)],
@@ -266,10 +304,7 @@ statement = "none-known"
     .unwrap()]);
     let mut files = vec![];
     let shipped_fw = if variant.tamper_firmware {
-        let mut bad = fw.clone();
-        let at = bad.windows(6).position(|w| w == b"1.36.1").unwrap();
-        bad[at + 5] = b'9';
-        bad
+        other_firmware()
     } else {
         fw.clone()
     };
@@ -489,6 +524,52 @@ fn tampered_firmware() {
         "integrity.subjects",
         "is not the subject of any trusted release attestation",
     );
+}
+
+/// Issue 13, item 1: a manufacturer-signed statement whose one subject lists the SHA-256 of image
+/// A and the SHA-512 of image B covers neither: the shipment of B is rejected by `verify`, and
+/// `verify-attestation` rejects A (and B) with the same statement.
+#[test]
+fn issue13_mixed_digest_subject_covers_no_artifact() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            mixed_subject: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "integrity.subjects",
+        "is not the subject of any trusted release attestation",
+    );
+    let shipment = shipment(
+        &keys,
+        &Variant {
+            mixed_subject: true,
+            ..Variant::default()
+        },
+    );
+    let release = shipment
+        .artifacts
+        .iter()
+        .find(|a| a.entry.path.ends_with("release.intoto.jsonl"))
+        .unwrap();
+    let release = release.data.as_deref().unwrap();
+    let first_line = release.split(|b| *b == b'\n').next().unwrap();
+    for image in [firmware(), other_firmware()] {
+        let err = consign_attest::verify_attestation(
+            first_line,
+            &image,
+            &[keys.manufacturer.public_key()],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, consign_attest::AttestError::SubjectMismatch { .. }),
+            "{err}"
+        );
+    }
 }
 
 #[test]
