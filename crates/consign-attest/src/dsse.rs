@@ -127,11 +127,7 @@ impl Envelope {
                 limit: MAX_ENVELOPE_BYTES,
             });
         }
-        let raw: RawEnvelope<'_> =
-            serde_json::from_slice(json).map_err(|source| AttestError::Json {
-                what: "DSSE envelope",
-                source,
-            })?;
+        let raw: RawEnvelope<'_> = crate::read_json(json, "DSSE envelope")?;
         if raw.signatures.len() > MAX_SIGNATURES {
             return Err(AttestError::field(
                 "DSSE envelope",
@@ -524,7 +520,15 @@ mod tests {
 
     #[test]
     fn hostile_envelopes() {
-        check_err("", "malformed DSSE envelope JSON: EOF");
+        check_err(
+            "",
+            "malformed DSSE envelope JSON: not valid JSON at byte offset 0: unexpected end of the document",
+        );
+        // Issue 13, item 2: a key repeated at any depth, named by its JSON pointer.
+        check_err(
+            r#"{"payload":"","payloadType":"t","signatures":[{"sig":"","sig":"AA=="}]}"#,
+            "duplicate key `/signatures/0/sig` at byte offset 56",
+        );
         check_err("{", "malformed DSSE envelope JSON");
         check_err("[]", "malformed DSSE envelope JSON");
         check_err(

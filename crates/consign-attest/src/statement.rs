@@ -187,11 +187,7 @@ impl Statement {
     /// Parses a statement strictly: `_type` must be Statement v1, at least one subject, each with
     /// at least one digest, and `sha256` / `sha512` values must be hex of the right length.
     pub fn from_json(json: &[u8]) -> Result<Self, AttestError> {
-        let raw: RawStatement =
-            serde_json::from_slice(json).map_err(|source| AttestError::Json {
-                what: DOCUMENT,
-                source,
-            })?;
+        let raw: RawStatement = crate::read_json(json, DOCUMENT)?;
         if raw.statement_type != STATEMENT_TYPE_V1 {
             return Err(AttestError::field(
                 DOCUMENT,

@@ -20,16 +20,15 @@ pub enum VerifyError {
         #[source]
         source: std::io::Error,
     },
-    /// The shipment manifest is not valid JSON of the expected shape.
+    /// The shipment manifest is not strict JSON of the expected shape.
     #[error(
-        "`{name}`: the manifest `shipment.json` is not a consign shipment manifest\n\nhint: assemble shipments with `consign shipment assemble`"
+        "`{name}`: the manifest `shipment.json` is not a consign shipment manifest: {source}\n\nhint: assemble shipments with `consign shipment assemble`"
     )]
     ManifestJson {
         /// The shipment.
         name: String,
-        /// The cause.
-        #[source]
-        source: serde_json::Error,
+        /// What the strict JSON reader found.
+        source: consign_model::json::JsonError,
     },
     /// The shipment manifest parsed but breaks a rule of the format.
     #[error("`{name}`: shipment manifest: {reason}")]

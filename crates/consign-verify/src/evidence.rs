@@ -21,6 +21,12 @@ pub const MAX_ENVELOPES: usize = 2048;
 /// Largest single envelope.
 pub const MAX_ENVELOPE_BYTES: usize = 64 << 20;
 
+/// Bounds of the strict JSON reader for attestation files and SBOMs.
+pub(crate) const STRICT: consign_model::json::JsonLimits = consign_model::json::JsonLimits {
+    max_bytes: MAX_ENVELOPE_BYTES,
+    max_depth: 128,
+};
+
 /// The in-toto Statement type this verifier reads.
 pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 
@@ -529,7 +535,7 @@ pub fn gather<'a>(
                 artifact: artifact.entry.path.clone(),
                 sha256: Sha256::of(data),
                 sha512: Sha512::of(data),
-                json: serde_json::from_slice(data).ok(),
+                json: consign_model::json::from_slice(data, &STRICT).ok(),
                 facts: engines.sboms.inspect(data),
             })
         })
@@ -565,7 +571,9 @@ pub fn gather<'a>(
 /// bundle), or JSON lines. Returns (line number, envelope bytes).
 pub fn split_envelopes(data: &[u8]) -> Result<Vec<(usize, Vec<u8>)>, String> {
     let text = std::str::from_utf8(data).map_err(|_| "is not UTF-8 text".to_owned())?;
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
+    // Every document goes through the strict reader first: a key repeated anywhere in an
+    // envelope or bundle is refused with its JSON pointer before anything reads it.
+    if let Ok(value) = consign_model::json::from_slice::<Value>(text.trim().as_bytes(), &STRICT) {
         return Ok(vec![(1, unwrap_bundle(value, text.trim().as_bytes())?)]);
     }
     let mut out = Vec::new();
@@ -580,8 +588,8 @@ pub fn split_envelopes(data: &[u8]) -> Result<Vec<(usize, Vec<u8>)>, String> {
                 idx + 1
             ));
         }
-        let value: Value = serde_json::from_str(line)
-            .map_err(|err| format!("line {} is not JSON: {err}", idx + 1))?;
+        let value: Value = consign_model::json::from_slice(line.as_bytes(), &STRICT)
+            .map_err(|err| format!("line {} is not strict JSON: {err}", idx + 1))?;
         out.push((idx + 1, unwrap_bundle(value, line.as_bytes())?));
     }
     if out.is_empty() {

@@ -295,7 +295,14 @@ impl Policy {
 
 fn parse_file(name: &str, text: &str, json: bool) -> Result<PolicyFile, VerifyError> {
     let parsed = if json {
-        serde_json::from_str::<PolicyFile>(text).map_err(|err| err.to_string())
+        consign_model::json::from_slice::<PolicyFile>(
+            text.as_bytes(),
+            &consign_model::json::JsonLimits {
+                max_bytes: 4 << 20,
+                max_depth: 16,
+            },
+        )
+        .map_err(|err| err.to_string())
     } else {
         toml::from_str::<PolicyFile>(text).map_err(|err| err.to_string())
     };
@@ -538,6 +545,25 @@ severity = "off"
             err.to_string(),
             "policy `p.toml`: check `sbom.valid` names no `requirements`: every check says which requirement it answers"
         );
+        // Issue 13, item 2: duplicate keys, JSON and TOML alike.
+        let err = Policy::from_text(
+            "p.json",
+            r#"{"format":"consign-policy/v1","id":"p","extends":"eu-cra-import","checks":{"sbom.valid":{"severity":"warn","severity":"off"}}}"#,
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("duplicate key `/checks/sbom.valid/severity`"),
+            "{err}"
+        );
+        let err = Policy::from_text(
+            "p.toml",
+            "format = \"consign-policy/v1\"\nid = \"p\"\nid = \"q\"\n",
+            false,
+        )
+        .unwrap_err();
+        assert!(matches!(err, VerifyError::PolicyParse { .. }), "{err}");
         let err = Policy::builtin("us-fcc").unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -244,11 +244,16 @@ pub fn parse_manifest(
             limit: limits.max_manifest_bytes,
         });
     }
-    let manifest: Manifest =
-        serde_json::from_slice(bytes).map_err(|source| VerifyError::ManifestJson {
+    let strict = consign_model::json::JsonLimits {
+        max_bytes: usize::try_from(limits.max_manifest_bytes).unwrap_or(usize::MAX),
+        max_depth: 16,
+    };
+    let manifest: Manifest = consign_model::json::from_slice(bytes, &strict).map_err(|source| {
+        VerifyError::ManifestJson {
             name: name.to_owned(),
             source,
-        })?;
+        }
+    })?;
     let bad = |reason: String| VerifyError::Manifest {
         name: name.to_owned(),
         reason,
@@ -987,6 +992,18 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, VerifyError::ManifestJson { .. }));
+        // Issue 13, item 2: a repeated key, at any depth, is named by its JSON pointer.
+        let err = parse_manifest(
+            "s",
+            br#"{"format":"consign-shipment/v1","artifacts":[{"path":"a","path":"b"}]}"#,
+            &limits,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("duplicate key `/artifacts/0/path` at byte offset 57"),
+            "{err}"
+        );
         let err = parse_manifest("s", br#"{"format":"v0","artifacts":[]}"#, &limits).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -432,6 +432,13 @@ pub(crate) mod tests {
             "",
             "trust store `t.toml`: it lists no `[[party]]`: nothing could be trusted",
         );
+        // Issue 13, item 2: TOML refuses a repeated key as JSON does.
+        let twice = format!(
+            "{}valid-until = 2027-01-01\n",
+            party("M", "[\"manufacturer\"]", 1, "2025-01-01", "2026-01-01")
+        );
+        let err = store(&twice).unwrap_err();
+        assert!(matches!(err, VerifyError::TrustToml { .. }), "{err}");
         let unknown_field = format!(
             "{}extra = 1\n",
             party("M", "[\"manufacturer\"]", 1, "2025-01-01", "2026-01-01")

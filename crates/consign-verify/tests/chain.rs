@@ -177,6 +177,8 @@ struct Variant {
     /// Issue 13, item 1: the whole chain is about image B, but the manufacturer's product
     /// statement names `{sha256: A, sha512: B}`.
     mixed_subject: bool,
+    /// Issue 13, item 2: text replaced in the product statement's signed bytes (a key repeated).
+    duplicate_key: Option<(&'static str, &'static str)>,
 }
 
 fn jsonl(envelopes: &[dsse::Envelope]) -> Vec<u8> {
@@ -273,6 +275,34 @@ statement = "none-known"
             .digest
             .insert("sha256".to_owned(), Sha256::of(&firmware()).to_hex());
         release[0] = sign_statement(&statement, &[release_signer]).unwrap();
+    }
+    if let Some((find, replace)) = variant.duplicate_key {
+        let statement = consign_attest::attest::product_statement(
+            &[Artifact {
+                name: "fw.img",
+                data: &fw,
+            }],
+            &product,
+            Artifact {
+                name: "fw.cdx.json",
+                data: &sbom_bytes,
+            },
+            None,
+            &[Artifact {
+                name: "supplier.intoto.jsonl",
+                data: &supplier_file,
+            }],
+        )
+        .unwrap();
+        let text = String::from_utf8(statement.to_json()).unwrap();
+        assert!(text.contains(find), "{text}");
+        let payload = text.replacen(find, replace, 1);
+        release[0] = dsse::sign(
+            dsse::INTOTO_PAYLOAD_TYPE,
+            payload.as_bytes(),
+            &[release_signer],
+        )
+        .unwrap();
     }
     if variant.unknown_predicate_version {
         let statement = Statement::new(
@@ -569,6 +599,67 @@ fn issue13_mixed_digest_subject_covers_no_artifact() {
             matches!(err, consign_attest::AttestError::SubjectMismatch { .. }),
             "{err}"
         );
+    }
+}
+
+/// Issue 13, item 2: a key repeated inside a signed predicate (`end` of the support period,
+/// `model` of the product identity) is refused with its JSON pointer, by `verify` and by
+/// `verify-attestation`, instead of the last value silently winning.
+#[test]
+fn issue13_duplicate_keys_inside_a_signed_predicate() {
+    let keys = keys();
+    for (find, replace, pointer) in [
+        (
+            r#""end":"2032-12-31""#,
+            r#""end":"2020-01-01","end":"2032-12-31""#,
+            "/predicate/claims/2/value/end",
+        ),
+        (
+            r#""model":"SP-200""#,
+            r#""model":"SP-200","model":"EVIL-1""#,
+            "/predicate/claims/0/value/model",
+        ),
+    ] {
+        let variant = Variant {
+            duplicate_key: Some((find, replace)),
+            ..Variant::default()
+        };
+        let verdict = verify(&keys, &variant);
+        rejected_by(
+            &verdict,
+            "integrity.signatures",
+            &format!("duplicate key `{pointer}`"),
+        );
+        assert!(
+            verdict.product.is_none(),
+            "a refused statement names no product"
+        );
+        let shipment = shipment(&keys, &variant);
+        let release = shipment
+            .artifacts
+            .iter()
+            .find(|a| a.entry.path.ends_with("release.intoto.jsonl"))
+            .unwrap();
+        let first_line = release
+            .data
+            .as_deref()
+            .unwrap()
+            .split(|b| *b == b'\n')
+            .next()
+            .unwrap();
+        let err = consign_attest::verify_attestation(
+            first_line,
+            &firmware(),
+            &[keys.manufacturer.public_key()],
+        )
+        .unwrap_err();
+        let text = format!(
+            "{err}: {}",
+            std::error::Error::source(&err)
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        );
+        assert!(text.contains(pointer), "{text}");
     }
 }
 
