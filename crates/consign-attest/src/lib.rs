@@ -54,8 +54,9 @@ pub(crate) fn read_json<'a, T: serde::Deserialize<'a>>(
         max_bytes: dsse::MAX_ENVELOPE_BYTES,
         max_depth: 128,
     };
-    consign_model::json::from_slice(bytes, &limits)
-        .map_err(|source| AttestError::Document { what, source })
+    consign_model::json::check(bytes, &limits)
+        .map_err(|source| AttestError::Document { what, source })?;
+    serde_json::from_slice(bytes).map_err(|source| AttestError::Json { what, source })
 }
 
 pub use attest::{Artifact, VerifiedAttestation, verify_attestation};

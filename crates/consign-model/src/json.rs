@@ -11,7 +11,8 @@
 //! [`check`] is one linear pass over the bytes with an explicit stack (no recursion an input can
 //! deepen), bounded by [`JsonLimits`]: the size is refused before anything is read, the nesting
 //! depth as soon as it is passed. It validates the grammar of RFC 8259 too, so what it accepts is
-//! what `serde_json` parses, key for key. [`from_slice`] checks, then deserialises.
+//! what `serde_json` parses, key for key. Callers check, then deserialise with `serde_json`
+//! (this crate does not depend on it: its trait impls would leak into every crate's inference).
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -74,10 +75,6 @@ pub enum JsonError {
         /// Byte offset of the second occurrence.
         offset: usize,
     },
-    /// Well-formed JSON, but not of the shape the caller expects (missing or unknown field, wrong
-    /// type); the message names the field, line and column.
-    #[error(transparent)]
-    Shape(serde_json::Error),
 }
 
 /// Checks `bytes` as one strict JSON document (see the module docs).
@@ -101,15 +98,6 @@ pub fn check(bytes: &[u8], limits: &JsonLimits) -> Result<(), JsonError> {
         limit: limits.max_depth,
     }
     .run()
-}
-
-/// Checks `bytes` with [`check`], then deserialises them.
-pub fn from_slice<'a, T: serde::Deserialize<'a>>(
-    bytes: &'a [u8],
-    limits: &JsonLimits,
-) -> Result<T, JsonError> {
-    check(bytes, limits)?;
-    serde_json::from_slice(bytes).map_err(JsonError::Shape)
 }
 
 /// An open array or object.
@@ -565,25 +553,6 @@ mod tests {
                 }
             ),
             Err(JsonError::Syntax { .. })
-        ));
-    }
-
-    #[test]
-    fn from_slice_checks_then_deserialises() {
-        #[derive(serde::Deserialize, Debug)]
-        #[serde(deny_unknown_fields)]
-        struct Doc {
-            #[allow(dead_code)]
-            a: u8,
-        }
-        assert!(from_slice::<Doc>(br#"{"a":1}"#, &JsonLimits::default()).is_ok());
-        assert!(matches!(
-            from_slice::<Doc>(br#"{"a":1,"a":1}"#, &JsonLimits::default()),
-            Err(JsonError::DuplicateKey { .. })
-        ));
-        assert!(matches!(
-            from_slice::<Doc>(br#"{"a":1,"b":1}"#, &JsonLimits::default()),
-            Err(JsonError::Shape(_))
         ));
     }
 }

@@ -535,7 +535,7 @@ pub fn gather<'a>(
                 artifact: artifact.entry.path.clone(),
                 sha256: Sha256::of(data),
                 sha512: Sha512::of(data),
-                json: consign_model::json::from_slice(data, &STRICT).ok(),
+                json: crate::error::read_json(data, &STRICT).ok(),
                 facts: engines.sboms.inspect(data),
             })
         })
@@ -573,7 +573,7 @@ pub fn split_envelopes(data: &[u8]) -> Result<Vec<(usize, Vec<u8>)>, String> {
     let text = std::str::from_utf8(data).map_err(|_| "is not UTF-8 text".to_owned())?;
     // Every document goes through the strict reader first: a key repeated anywhere in an
     // envelope or bundle is refused with its JSON pointer before anything reads it.
-    if let Ok(value) = consign_model::json::from_slice::<Value>(text.trim().as_bytes(), &STRICT) {
+    if let Ok(value) = crate::error::read_json::<Value>(text.trim().as_bytes(), &STRICT) {
         return Ok(vec![(1, unwrap_bundle(value, text.trim().as_bytes())?)]);
     }
     let mut out = Vec::new();
@@ -588,7 +588,7 @@ pub fn split_envelopes(data: &[u8]) -> Result<Vec<(usize, Vec<u8>)>, String> {
                 idx + 1
             ));
         }
-        let value: Value = consign_model::json::from_slice(line.as_bytes(), &STRICT)
+        let value: Value = crate::error::read_json(line.as_bytes(), &STRICT)
             .map_err(|err| format!("line {} is not strict JSON: {err}", idx + 1))?;
         out.push((idx + 1, unwrap_bundle(value, line.as_bytes())?));
     }

@@ -248,12 +248,11 @@ pub fn parse_manifest(
         max_bytes: usize::try_from(limits.max_manifest_bytes).unwrap_or(usize::MAX),
         max_depth: 16,
     };
-    let manifest: Manifest = consign_model::json::from_slice(bytes, &strict).map_err(|source| {
-        VerifyError::ManifestJson {
+    let manifest: Manifest =
+        crate::error::read_json(bytes, &strict).map_err(|source| VerifyError::ManifestJson {
             name: name.to_owned(),
             source,
-        }
-    })?;
+        })?;
     let bad = |reason: String| VerifyError::Manifest {
         name: name.to_owned(),
         reason,

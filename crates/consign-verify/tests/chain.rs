@@ -422,12 +422,23 @@ fn verify_with(
     )
 }
 
+/// `eu-cra-import` as an importer without a vulnerability database yet must write it: the known
+/// vulnerabilities check stays required, and the policy says explicitly that it cannot run.
+fn import_policy() -> Policy {
+    Policy::from_text(
+        "no-vuln-db.toml",
+        "format = \"consign-policy/v1\"\nid = \"no-vuln-db\"\nextends = \"eu-cra-import\"\n[checks.\"vulnerabilities.known\"]\nwhen-unavailable = \"warn\"\n",
+        false,
+    )
+    .unwrap()
+}
+
 fn verify(keys: &Keys, variant: &Variant) -> Verdict {
     verify_with(
         keys,
         variant,
         &trust_store(keys, "2030-12-31"),
-        &Policy::builtin("eu-cra-import").unwrap(),
+        &import_policy(),
         "2026-11-22",
         &[],
     )
@@ -480,9 +491,80 @@ fn the_good_chain_is_accepted() {
     );
     assert_eq!(
         verdict.result("vulnerabilities.known").unwrap().status,
-        Status::NotApplicable
+        Status::Warn
     );
     assert_eq!(verdict.support_end.as_deref(), Some("2032-12-31"));
+}
+
+/// Issue 13, item 3: a check the policy requires that cannot run fails with its reason. Under
+/// the built-in `eu-cra-import`, no vulnerability database rejects the good chain, and so does
+/// `--no-rescan`; a policy that says otherwise for one check, explicitly, turns only that one
+/// into a warning.
+#[test]
+fn issue13_checks_that_cannot_run_fail_closed() {
+    let keys = keys();
+    let trust = trust_store(&keys, "2030-12-31");
+    let cra = Policy::builtin("eu-cra-import").unwrap();
+    let verdict = verify_with(&keys, &Variant::default(), &trust, &cra, "2026-11-22", &[]);
+    rejected_by(
+        &verdict,
+        "vulnerabilities.known",
+        "cannot run, so it fails: no vulnerability database",
+    );
+    let fix = verdict.result("vulnerabilities.known").unwrap().fix.clone();
+    assert!(
+        fix.unwrap().contains("consign vuln db import"),
+        "{}",
+        consign_verify::report::text(&verdict)
+    );
+    assert_eq!(
+        verdict.counts.fail,
+        1,
+        "{}",
+        consign_verify::report::text(&verdict)
+    );
+
+    let shipment = shipment(&keys, &Variant::default());
+    let signatures = AttestSignatures::new(&trust).unwrap();
+    let no_rescan = |policy: &Policy| {
+        consign_verify::verify(
+            &shipment,
+            policy,
+            &trust,
+            date("2026-11-22"),
+            &[],
+            standard_engines(&signatures, None),
+        )
+    };
+    let verdict = no_rescan(&import_policy());
+    rejected_by(
+        &verdict,
+        "sbom.rescan",
+        "cannot run, so it fails: the re-scan was turned off (`--no-rescan`)",
+    );
+    let relaxed = Policy::from_text(
+        "relaxed.toml",
+        "format = \"consign-policy/v1\"\nid = \"relaxed\"\nextends = \"eu-cra-import\"\n[checks.\"vulnerabilities.known\"]\nwhen-unavailable = \"not-applicable\"\n[checks.\"sbom.rescan\"]\nwhen-unavailable = \"warn\"\n",
+        false,
+    )
+    .unwrap();
+    let verdict = no_rescan(&relaxed);
+    assert!(
+        verdict.accepted,
+        "{}",
+        consign_verify::report::text(&verdict)
+    );
+    let rescan = verdict.result("sbom.rescan").unwrap();
+    assert_eq!(rescan.status, Status::Warn);
+    assert!(
+        rescan.reason.contains("`when-unavailable = \"warn\"`"),
+        "{}",
+        rescan.reason
+    );
+    assert_eq!(
+        verdict.result("vulnerabilities.known").unwrap().status,
+        Status::NotApplicable
+    );
 }
 
 #[test]
@@ -527,7 +609,7 @@ fn expired_key() {
         &keys,
         &Variant::default(),
         &trust,
-        &Policy::builtin("eu-cra-import").unwrap(),
+        &import_policy(),
         "2026-11-22",
         &[],
     );
@@ -725,7 +807,7 @@ fn support_period_over() {
 fn support_period_shortened_versus_the_ledger() {
     let keys = keys();
     let trust = trust_store(&keys, "2030-12-31");
-    let policy = Policy::builtin("eu-cra-import").unwrap();
+    let policy = import_policy();
     let mut ledger = Ledger::in_memory().unwrap();
     let first = verify_with(
         &keys,
@@ -779,7 +861,7 @@ fn threshold_not_met() {
     let keys = keys();
     let policy = Policy::from_text(
         "two-signers.toml",
-        "format = \"consign-policy/v1\"\nid = \"two-signers\"\nextends = \"eu-cra-import\"\n[checks.\"integrity.threshold\"]\nthresholds = { manufacturer = 2 }\n",
+        "format = \"consign-policy/v1\"\nid = \"two-signers\"\nextends = \"eu-cra-import\"\n[checks.\"integrity.threshold\"]\nthresholds = { manufacturer = 2 }\n[checks.\"vulnerabilities.known\"]\nwhen-unavailable = \"warn\"\n",
         false,
     )
     .unwrap();
@@ -846,13 +928,17 @@ fn redact(report: &str) -> String {
 #[test]
 fn the_reports_an_officer_reads() {
     let keys = keys();
-    let verdict = verify(
+    let verdict = verify_with(
         &keys,
         &Variant {
             support_end: Some("2026-06-30"),
             tamper_firmware: true,
             ..Variant::default()
         },
+        &trust_store(&keys, "2030-12-31"),
+        &Policy::builtin("eu-cra-import").unwrap(),
+        "2026-11-22",
+        &[],
     );
     assert!(!verdict.accepted);
     insta::assert_snapshot!("text", redact(&consign_verify::report::text(&verdict)));

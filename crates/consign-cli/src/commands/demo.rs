@@ -127,6 +127,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     )?;
     write("component.toml", COMPONENT.as_bytes())?;
     write("lot.toml", LOT.as_bytes())?;
+    write("import-policy.toml", IMPORT_POLICY.as_bytes())?;
     output::status(
         "wrote firmware.bin, libcrypto.so.3, product.toml, component.toml, lot.toml, eu-declaration.txt",
     );
@@ -212,11 +213,16 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     assemble("shipment", "firmware.bin")?;
 
     step("Importer: verify the shipment against the EU CRA import policy, and sign the verdict");
+    output::status(
+        "(`import-policy.toml` is `eu-cra-import` with one line more: this machine has no \
+         vulnerability database yet, and the importer says so explicitly, so the known \
+         vulnerabilities check warns instead of rejecting; under `eu-cra-import` itself it fails.)",
+    );
     let accepted = consign(&[
         "verify",
         "shipment",
         "--policy",
-        "eu-cra-import",
+        "import-policy.toml",
         "--trust",
         "trust.toml",
         "--ledger",
@@ -238,7 +244,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
         "verify",
         "shipment-tampered",
         "--policy",
-        "eu-cra-import",
+        "import-policy.toml",
         "--trust",
         "trust.toml",
         "--ledger",
@@ -289,6 +295,18 @@ fn prepare_dir(dir: &Path) -> anyhow::Result<()> {
 fn step(title: &str) {
     output::status(&format!("\n== {title}"));
 }
+
+/// The importer's policy: `eu-cra-import`, and what to do without a vulnerability database.
+const IMPORT_POLICY: &str =
+    "# The EU CRA import checks, on a machine without a vulnerability database yet.
+format = \"consign-policy/v1\"
+id = \"demo-import\"
+extends = \"eu-cra-import\"
+
+# No database: say so explicitly (the default, `fail`, rejects the shipment).
+[checks.\"vulnerabilities.known\"]
+when-unavailable = \"warn\"
+";
 
 fn write(name: &str, data: &[u8]) -> anyhow::Result<()> {
     fs_err::write(name, data)?;
