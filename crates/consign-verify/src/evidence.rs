@@ -326,6 +326,16 @@ impl EnvelopeEvidence {
             .collect()
     }
 
+    /// True when an authorised signer (see [`EnvelopeEvidence::authorised_signers`]) belongs to
+    /// a party holding `role`.
+    pub fn signed_as(&self, trust: &TrustStore, date: Date, role: Role) -> bool {
+        self.authorised_signers(trust, date).iter().any(|key_ref| {
+            trust
+                .party(*key_ref)
+                .is_some_and(|p| p.roles.contains(&role))
+        })
+    }
+
     /// The first authorised signer's party name.
     pub fn signer_name<'t>(&self, trust: &'t TrustStore, date: Date) -> Option<&'t str> {
         let key_ref = *self.authorised_signers(trust, date).first()?;
@@ -459,6 +469,32 @@ impl Evidence<'_> {
                         .iter()
                         .any(|fw| subject.matches(&fw.digests()))
                 })
+            })
+            .collect()
+    }
+
+    /// The SBOMs that say what the shipment's firmware holds: bound by the party that owns the
+    /// release, the manufacturer (the SBOM digest of a trusted release covering the firmware, or
+    /// a manufacturer-signed CycloneDX statement about the firmware carrying exactly that SBOM).
+    /// Only these are what the re-scan compares with: a supplier's SBOM, signed or not, is
+    /// evidence for its own component, and can never widen what the manufacturer's firmware may
+    /// hold.
+    pub fn release_sboms(&self) -> Vec<&SbomEvidence> {
+        let currents = self.current_products();
+        self.sboms
+            .iter()
+            .filter(|sbom| {
+                currents
+                    .iter()
+                    .any(|(_, _, claims)| claims.sbom_sha256 == Some(sbom.sha256))
+                    || self.trusted().any(|(envelope, statement)| {
+                        statement.kind == Some(PredicateKind::Sbom)
+                            && envelope.signed_as(self.trust, self.date, Role::Manufacturer)
+                            && statement.subjects.iter().any(|subject| {
+                                self.firmware.iter().any(|fw| subject.matches(&fw.digests()))
+                            })
+                            && matches!(&statement.claims, Claims::Sbom(value) if Some(value) == sbom.json.as_ref())
+                    })
             })
             .collect()
     }

@@ -179,6 +179,9 @@ struct Variant {
     mixed_subject: bool,
     /// Issue 13, item 2: text replaced in the product statement's signed bytes (a key repeated).
     duplicate_key: Option<(&'static str, &'static str)>,
+    /// Issue 13, item 5: the supplier signs a CycloneDX statement about the firmware whose SBOM
+    /// (shipped too) declares OpenSSL.
+    supplier_sbom: bool,
 }
 
 fn jsonl(envelopes: &[dsse::Envelope]) -> Vec<u8> {
@@ -384,6 +387,28 @@ statement = "none-known"
             ArtifactRole::Attestation,
             "custody.intoto.jsonl",
             custody_file,
+        ));
+    }
+    if variant.supplier_sbom {
+        let supplier_sbom = sbom(vec![component("openssl", "3.0.13", LIBSSL, "Apache-2.0")]);
+        let statement = consign_attest::attest::attest_sbom(
+            &keys.supplier,
+            &[Artifact {
+                name: "fw.img",
+                data: &fw,
+            }],
+            &supplier_sbom,
+        )
+        .unwrap();
+        files.push(NewArtifact::named(
+            ArtifactRole::Sbom,
+            "supplier.cdx.json",
+            supplier_sbom,
+        ));
+        files.push(NewArtifact::named(
+            ArtifactRole::Attestation,
+            "supplier-sbom.intoto.jsonl",
+            jsonl(&[statement]),
         ));
     }
     files.push(NewArtifact::named(
@@ -760,6 +785,35 @@ fn sbom_missing_a_component_the_rescan_finds() {
             sbom: Some(sbom),
             ..Variant::default()
         },
+    );
+    rejected_by(&verdict, "sbom.rescan", "`openssl`");
+    rejected_by(&verdict, "sbom.rescan", "is not declared in the SBOM");
+}
+
+/// Issue 13, item 5: a supplier's signed SBOM is evidence for its component only; it cannot
+/// declare what the re-scan of the manufacturer's firmware accepts. The release SBOM omits
+/// OpenSSL, a trusted supplier's SBOM statement about the firmware lists it: still rejected.
+#[test]
+fn issue13_supplier_sbom_does_not_widen_the_rescan() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            sbom: Some(sbom(vec![component(
+                "busybox",
+                "1.36.1",
+                BUSYBOX,
+                "GPL-2.0-only",
+            )])),
+            supplier_sbom: true,
+            ..Variant::default()
+        },
+    );
+    assert_eq!(
+        verdict.result("integrity.signatures").unwrap().status,
+        Status::Pass,
+        "{}",
+        consign_verify::report::text(&verdict)
     );
     rejected_by(&verdict, "sbom.rescan", "`openssl`");
     rejected_by(&verdict, "sbom.rescan", "is not declared in the SBOM");

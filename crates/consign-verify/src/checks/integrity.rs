@@ -516,7 +516,11 @@ pub(super) fn threshold(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcom
         let mut groups: Vec<(String, BTreeSet<crate::trust::KeyRef>)> = Vec::new();
         for (envelope, statement) in evidence.trusted() {
             let Some(kind) = statement.kind else { continue };
-            if kind.signer_roles().first() != Some(role) {
+            // A statement counts under the role it was signed in (an SBOM statement may be a
+            // manufacturer's or a supplier's).
+            if !kind.signer_roles().contains(role)
+                || !envelope.signed_as(evidence.trust, evidence.date, *role)
+            {
                 continue;
             }
             let Some(payload) = envelope.payload_sha256 else {

@@ -128,13 +128,20 @@ pub(super) fn sbom_vulnerabilities(evidence: &Evidence<'_>) -> Outcome {
 
 /// Runs only with the re-scan on and firmware present (its [`super::Input`]s).
 pub(super) fn rescan(evidence: &Evidence<'_>) -> Outcome {
-    let declared: Vec<&crate::evidence::DeclaredComponent> = evidence
-        .sboms
+    // Only the release's SBOMs: a supplier's SBOM cannot declare what the firmware may hold.
+    let release = evidence.release_sboms();
+    if release.is_empty() && !evidence.sboms.is_empty() {
+        return fail(
+            "no SBOM in the shipment is the release's (bound by the manufacturer: the release attestation's SBOM digest, or a manufacturer-signed CycloneDX statement about the firmware); a supplier's SBOM describes its own component only",
+            "ask the manufacturer for the release SBOM it attested and add it to the shipment",
+        );
+    }
+    let declared: Vec<&crate::evidence::DeclaredComponent> = release
         .iter()
         .filter_map(|s| s.facts.as_ref().ok())
         .flat_map(|facts| facts.components.iter())
         .collect();
-    if declared.is_empty() && evidence.sboms.iter().all(|s| s.facts.is_err()) {
+    if declared.is_empty() && release.iter().all(|s| s.facts.is_err()) {
         return fail(
             "no readable SBOM to compare the re-scan with",
             "see `sbom.valid`",

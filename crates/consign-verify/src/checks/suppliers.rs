@@ -13,9 +13,16 @@ pub(super) fn supplier_attestations(evidence: &Evidence<'_>) -> Outcome {
             "no trusted supplier attestation in the shipment (`integrity.required` says whether one is needed)",
         );
     }
+    // The manufacturer's SBOM must list the component: a supplier's own SBOM does not count.
+    if evidence.release_sboms().is_empty() {
+        return fail(
+            "no SBOM in the shipment is the release's (bound by the manufacturer to the firmware shipped), so supplier attestations cannot be matched to its components",
+            "see `integrity.subjects` and `sbom.rescan`",
+        );
+    }
     let declared: Vec<&crate::evidence::DeclaredComponent> = evidence
-        .sboms
-        .iter()
+        .release_sboms()
+        .into_iter()
         .filter_map(|s| s.facts.as_ref().ok())
         .flat_map(|facts| facts.components.iter())
         .collect();
