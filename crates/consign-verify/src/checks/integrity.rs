@@ -10,17 +10,16 @@ pub(super) fn shipment_manifest(evidence: &Evidence<'_>) -> Outcome {
         let path = &artifact.entry.path;
         if let Some(problem) = &artifact.problem {
             problems.push(format!("`{path}` {problem}"));
-        } else if let (Some(actual), Some(data)) = (&artifact.actual_sha256, &artifact.data) {
+        } else if let (Some(actual), Some(size)) = (&artifact.actual_sha256, artifact.actual_size) {
             if *actual != artifact.entry.sha256 {
                 problems.push(format!(
                     "`{path}` has sha256 {}…, the manifest says {}…: it was altered",
                     short(actual),
                     short(&artifact.entry.sha256)
                 ));
-            } else if data.len() as u64 != artifact.entry.size {
+            } else if size != artifact.entry.size {
                 problems.push(format!(
-                    "`{path}` is {} bytes, the manifest says {}",
-                    data.len(),
+                    "`{path}` is {size} bytes, the manifest says {}",
                     artifact.entry.size
                 ));
             }
