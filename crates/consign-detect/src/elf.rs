@@ -20,6 +20,7 @@
 //! Go build info before Go 1.18 (pointer-based, no inline strings) is reported as a diagnostic, not
 //! read. PE files give their imported DLLs as needed libraries; Mach-O files give no facts yet.
 
+use crate::kmod;
 use consign_model::{Confidence, Diagnostic, Method, Severity};
 use goblin::elf::Elf;
 
@@ -35,10 +36,15 @@ pub(crate) struct ObjectFacts {
     pub(crate) soname: Option<String>,
     /// `DT_NEEDED` entries, or PE import DLL names.
     pub(crate) needed: Vec<String>,
-    /// `.comment` strings.
+    /// `.comment` strings, each once, in the order first seen.
     pub(crate) comments: Vec<String>,
+    /// How many times each of `comments` occurs (one per object file the linker joined), so
+    /// that the compiler that built most of a library outvotes the one of a start-up file.
+    pub(crate) comment_counts: Vec<u32>,
     /// Versioned symbol dependencies (`GLIBC_2.34`), sorted and unique.
     pub(crate) symbol_versions: Vec<String>,
+    /// A kernel module's `.modinfo` facts.
+    pub(crate) modinfo: Option<kmod::ModInfo>,
     /// Modules and crates that a build tool recorded in the binary.
     pub(crate) modules: Vec<Module>,
 }
@@ -117,15 +123,24 @@ fn read_elf(
         match name {
             ".comment" => {
                 for text in section.split(|byte| *byte == 0) {
-                    if let Ok(text) = std::str::from_utf8(text)
-                        && !text.trim().is_empty()
-                        && !facts.comments.iter().any(|seen| seen == text)
-                    {
+                    let Ok(text) = std::str::from_utf8(text) else {
+                        continue;
+                    };
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    if let Some(idx) = facts.comments.iter().position(|seen| seen == text) {
+                        if let Some(count) = facts.comment_counts.get_mut(idx) {
+                            *count = count.saturating_add(1);
+                        }
+                    } else {
                         facts.comments.push(text.to_owned());
+                        facts.comment_counts.push(1);
                     }
                 }
             }
             ".dep-v0" => read_auditable(section, facts, location, diagnostics),
+            ".modinfo" => facts.modinfo = Some(kmod::parse(section)),
             _ => {}
         }
     }

@@ -11,7 +11,9 @@
 //!   into one Aho-Corasick automaton so each file is read once for all products;
 //! - `elf`: object-file facts through goblin (SONAME, `DT_NEEDED`, `.comment`, symbol versions, Go
 //!   build info, Rust `cargo auditable`);
-//! - `pkgdb`: dpkg, opkg and apk package databases.
+//! - `pkgdb`: dpkg, opkg and apk package databases;
+//! - `manifest`: npm, Bower, Python and `LuaRocks` package manifests;
+//! - `kmod`: kernel modules that are not the kernel's own (vendor and out-of-tree drivers).
 //!
 //! Findings are merged per (name, version). A SONAME is a name, not a release: a library's version
 //! comes from its own version string, or from its file name only where that project's ABI number is
@@ -59,6 +61,8 @@
 //! step of [`detect`], and give it unit tests with real excerpts. Never read files or the clock there.
 
 mod elf;
+mod kmod;
+mod manifest;
 mod pkgdb;
 mod scan;
 mod signature;
@@ -258,6 +262,14 @@ fn analyse_file(
             findings.extend(package_findings(catalog, location, kind, data));
         }
     }
+    if let Some(ecosystem) = manifest::Ecosystem::of(inner_path) {
+        findings.extend(manifest::finding(catalog, ecosystem, data, location));
+    }
+    if let Some(info) = &facts.modinfo
+        && let Some(finding) = kmod::finding(info, file_name, location)
+    {
+        findings.push(finding);
+    }
     for module in &facts.modules {
         findings.push(Finding {
             identity: Identity {
@@ -276,9 +288,12 @@ fn analyse_file(
                 matched: Some(module.matched.clone()),
                 method: module.method,
                 confidence: module.confidence,
+                states: Some(module.version.clone()),
+                count: None,
             },
         });
     }
+    let findings = choose_versions(findings);
     let digests = (!findings.is_empty()).then(|| Digests::of(data));
     FileResult {
         location: location.to_owned(),
@@ -330,9 +345,9 @@ fn package_findings(
                 },
                 Identity::of,
             );
+            let version = pkgdb::upstream_version(&package.version);
             Finding {
                 identity,
-                version: Some(pkgdb::upstream_version(&package.version)),
                 license: package.license.clone(),
                 occurrence: Occurrence {
                     location: location.to_owned(),
@@ -340,10 +355,51 @@ fn package_findings(
                     matched: Some(format!("{} {}", package.name, package.version)),
                     method: Method::ManifestAnalysis,
                     confidence: Confidence::High,
+                    states: Some(version.clone()),
+                    count: None,
                 },
+                version: Some(version),
             }
         })
         .collect()
+}
+
+/// One file is one build: of each product it states one release, the one with the strongest
+/// evidence and then the most statements (`libgcc_s.so.1` of a real router says GCC 3.3.2 twice,
+/// in its start-up files, and 4.3.3 1,743 times). The other candidates stay as occurrences of the
+/// chosen release, each with the release it `states`, so the disagreement is visible. Package
+/// databases are left alone: each of their entries is a package of its own, and one database may
+/// rightly list two releases of one product (`libssl1.1` and `libssl3`).
+fn choose_versions(mut findings: Vec<Finding>) -> Vec<Finding> {
+    let mut chosen: HashMap<String, (Confidence, u32, String)> = HashMap::new();
+    for finding in &findings {
+        if finding.occurrence.method == Method::ManifestAnalysis {
+            continue;
+        }
+        let Some(version) = &finding.version else {
+            continue;
+        };
+        let support = (
+            finding.occurrence.confidence,
+            finding.occurrence.count.unwrap_or(1),
+        );
+        let entry = chosen
+            .entry(finding.identity.name.clone())
+            .or_insert_with(|| (support.0, support.1, version.clone()));
+        // Ties keep the first seen, which is the earliest in the file.
+        if support > (entry.0, entry.1) {
+            *entry = (support.0, support.1, version.clone());
+        }
+    }
+    for finding in &mut findings {
+        if finding.occurrence.method == Method::ManifestAnalysis || finding.version.is_none() {
+            continue;
+        }
+        if let Some((_, _, version)) = chosen.get(&finding.identity.name) {
+            finding.version = Some(version.clone());
+        }
+    }
+    findings
 }
 
 /// `OpenWrt` (and Debian) put a library's ABI number at the end of its package name
@@ -480,27 +536,15 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
         }
     }
 
-    // A name seen without a version joins the only version seen for that name, if there is one.
+    // A name seen without a version stays without one: a component never borrows a release from
+    // another file (a static binary is not the release of the shared library beside it).
     let names: BTreeSet<String> = components.keys().map(|(name, _)| name.clone()).collect();
     for name in names {
-        let versions: Vec<Option<String>> = components
+        let known: Vec<&String> = components
             .keys()
             .filter(|(key, _)| *key == name)
-            .map(|(_, version)| version.clone())
+            .filter_map(|(_, version)| version.as_ref())
             .collect();
-        let known: Vec<&String> = versions.iter().flatten().collect();
-        if known.len() == 1
-            && let Some(unversioned) = components.remove(&(name.clone(), None))
-            && let Some(target) = components.get_mut(&(name.clone(), Some(known[0].clone())))
-        {
-            target.occurrences.extend(unversioned.occurrences);
-            target.licenses.extend(unversioned.licenses);
-            for file in unversioned.files {
-                if !target.files.iter().any(|(path, _)| *path == file.0) {
-                    target.files.push(file);
-                }
-            }
-        }
         if known.len() > 1 {
             let manifest: Vec<&String> = known
                 .iter()
@@ -806,12 +850,173 @@ mod tests {
             .iter()
             .map(|c| (c.name.as_str(), c.version.as_deref(), c.occurrences.len()))
             .collect();
-        assert_eq!(got, [("kmod", Some("30"), 3)]);
+        // The library states no release, so it keeps none: it does not borrow the program's.
+        assert_eq!(got, [("kmod", None, 1), ("kmod", Some("30"), 2)]);
         assert!(
             detection.diagnostics.is_empty(),
             "{:?}",
             detection.diagnostics
         );
+    }
+
+    /// A static program does not take the release of the shared library beside it, even when that
+    /// is the only release of the product in the image.
+    #[test]
+    fn a_component_never_borrows_a_release_from_another_file() {
+        let libz = file(
+            "/lib/libz.so.1.2.13",
+            b"\0 inflate 1.2.13 Copyright 1995-2022 Mark Adler \0",
+        );
+        let other = file("/usr/lib/libz.so.1", b"\x7fELF\x02\x01\x01\x00\0\0");
+        let detection = detect(&Vfs {
+            nodes: vec![libz, other],
+        });
+        assert_eq!(
+            names_and_versions(&detection),
+            [("zlib", None), ("zlib", Some("1.2.13"))]
+        );
+        let unversioned = &detection.components[0];
+        assert_eq!(unversioned.files.len(), 1);
+        assert_eq!(unversioned.files[0].0, "/usr/lib/libz.so.1");
+    }
+
+    /// A 64-bit little-endian ELF holding only the given sections.
+    fn elf_with_sections(sections: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut shstrtab = b"\0.shstrtab\0".to_vec();
+        let mut names = Vec::new();
+        for (name, _) in sections {
+            names.push(shstrtab.len() as u32);
+            shstrtab.extend_from_slice(name.as_bytes());
+            shstrtab.push(0);
+        }
+        let mut body = shstrtab.clone();
+        let mut places = Vec::new();
+        for (_, data) in sections {
+            places.push((64 + body.len() as u64, data.len() as u64));
+            body.extend_from_slice(data);
+        }
+        let headers_at = (64 + body.len() as u64).next_multiple_of(8);
+        let mut elf = Vec::new();
+        elf.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+        elf.extend_from_slice(&3u16.to_le_bytes()); // e_type: shared object
+        elf.extend_from_slice(&62u16.to_le_bytes()); // e_machine: x86-64
+        elf.extend_from_slice(&1u32.to_le_bytes());
+        elf.extend_from_slice(&0u64.to_le_bytes()); // e_entry
+        elf.extend_from_slice(&0u64.to_le_bytes()); // e_phoff
+        elf.extend_from_slice(&headers_at.to_le_bytes()); // e_shoff
+        elf.extend_from_slice(&0u32.to_le_bytes());
+        let count = sections.len() as u16 + 2;
+        for half in [64u16, 56, 0, 64, count, 1] {
+            elf.extend_from_slice(&half.to_le_bytes());
+        }
+        elf.extend_from_slice(&body);
+        elf.resize(headers_at as usize, 0);
+        let header = |name: u32, kind: u32, offset: u64, size: u64| {
+            let mut header = Vec::new();
+            header.extend_from_slice(&name.to_le_bytes());
+            header.extend_from_slice(&kind.to_le_bytes());
+            header.extend_from_slice(&0u64.to_le_bytes()); // flags
+            header.extend_from_slice(&0u64.to_le_bytes()); // addr
+            header.extend_from_slice(&offset.to_le_bytes());
+            header.extend_from_slice(&size.to_le_bytes());
+            header.extend_from_slice(&[0; 16]); // link, info, addralign
+            header.extend_from_slice(&0u64.to_le_bytes()); // entsize
+            header
+        };
+        elf.extend_from_slice(&header(0, 0, 0, 0));
+        elf.extend_from_slice(&header(1, 3, 64, shstrtab.len() as u64));
+        for (name, (offset, size)) in names.iter().zip(places) {
+            elf.extend_from_slice(&header(*name, 1, offset, size));
+        }
+        elf
+    }
+
+    fn elf_with_comments(comments: &[&str]) -> Vec<u8> {
+        let mut comment = Vec::new();
+        for text in comments {
+            comment.extend_from_slice(text.as_bytes());
+            comment.push(0);
+        }
+        elf_with_sections(&[(".comment", &comment)])
+    }
+
+    /// A vendor driver's `.modinfo` names it, with its version and licence; an in-tree module of the
+    /// same image names nothing of its own.
+    #[test]
+    fn vendor_kernel_modules_from_their_modinfo() {
+        let vendor = elf_with_sections(&[(
+            ".modinfo",
+            b"version=2.4.0.0\0license=Proprietary\0depends=\0vermagic=2.6.33.2 mod_unload MIPS32_R2 32BIT \0",
+        )]);
+        let in_tree = elf_with_sections(&[(
+            ".modinfo",
+            b"license=GPL\0intree=Y\0name=nf_nat_sip\0vermagic=5.10.0 SMP mod_unload \0",
+        )]);
+        let detection = detect(&Vfs {
+            nodes: vec![
+                file("/lib/modules/rt2860v2_ap.ko", &vendor),
+                file("/lib/modules/nf_nat_sip.ko", &in_tree),
+            ],
+        });
+        // Each module's `vermagic` is its kernel's release, read by the `linux` signature.
+        assert_eq!(
+            names_and_versions(&detection),
+            [
+                ("linux_kernel", Some("2.6.33.2")),
+                ("linux_kernel", Some("5.10.0")),
+                ("rt2860v2_ap", Some("2.4.0.0"))
+            ]
+        );
+        let driver = &detection.components[2];
+        assert_eq!(driver.kind, ComponentKind::DeviceDriver);
+        assert_eq!(driver.licenses, ["Proprietary"]);
+    }
+
+    /// `libgcc_s.so.1` of a real router (TEW-733GR) holds "GCC: (GNU) 3.3.2" twice, from its
+    /// start-up files, and "GCC: (GNU) 4.3.3" 1,743 times: it is GCC 4.3.3's.
+    #[test]
+    fn the_compiler_of_most_object_files_gives_the_runtime_release() {
+        let mut comments = vec!["GCC: (GNU) 3.3.2"; 2];
+        comments.extend(vec!["GCC: (GNU) 4.3.3"; 1743]);
+        let detection = detect(&Vfs {
+            nodes: vec![file("/lib/libgcc_s.so.1", &elf_with_comments(&comments))],
+        });
+        assert_eq!(names_and_versions(&detection), [("gcc", Some("4.3.3"))]);
+        let counts: Vec<(Option<&str>, Option<u32>)> = detection.components[0]
+            .occurrences
+            .iter()
+            .map(|o| (o.states.as_deref(), o.count))
+            .collect();
+        assert_eq!(
+            counts,
+            [(Some("3.3.2"), Some(2)), (Some("4.3.3"), Some(1743))]
+        );
+    }
+
+    /// One file gives one release of a product: the one most of its evidence states. The losing
+    /// candidate stays in the evidence, saying what it states.
+    #[test]
+    fn the_release_most_evidence_in_a_file_states_wins() {
+        let mut text = b"\0\0BusyBox v1.14.1 (2010-05-01) multi-call binary\0".to_vec();
+        for _ in 0..3 {
+            text.extend_from_slice(b"\0crond (busybox 1.13.2) started, log level %d\0");
+            text.extend_from_slice(&[b'x'; 200]);
+        }
+        let detection = detect(&Vfs {
+            nodes: vec![file("/bin/busybox", &text)],
+        });
+        // The same confidence on both sides: three statements beat one.
+        assert_eq!(
+            names_and_versions(&detection),
+            [("busybox", Some("1.13.2"))]
+        );
+        let busybox = &detection.components[0];
+        let states: Vec<(Option<&str>, Option<u32>)> = busybox
+            .occurrences
+            .iter()
+            .map(|o| (o.states.as_deref(), o.count))
+            .collect();
+        assert_eq!(states, [(Some("1.14.1"), None), (Some("1.13.2"), Some(3))]);
     }
 
     fn names_and_versions(detection: &Detection) -> Vec<(&str, Option<&str>)> {
