@@ -536,8 +536,11 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
         }
     }
 
-    // A name seen without a version stays without one: a component never borrows a release from
-    // another file (a static binary is not the release of the shared library beside it).
+    join_sibling_libraries(&mut components);
+
+    // Otherwise a name seen without a version stays without one: a component never borrows a
+    // release from another file (a static binary is not the release of the shared library beside
+    // it).
     let names: BTreeSet<String> = components.keys().map(|(name, _)| name.clone()).collect();
     for name in names {
         let known: Vec<&String> = components
@@ -619,6 +622,96 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
         components,
         toolchain,
         diagnostics,
+    }
+}
+
+/// The libraries of one build are installed side by side: glibc's `libm.so.6` states no release,
+/// but sits in the folder of `libc.so.6`, which does. A file named by its SONAME or file name alone
+/// joins the release of its product stated by another file of the same folder, when exactly one
+/// release is stated there; its occurrence says so. Nothing else is joined: a program, a file in
+/// another folder (a static binary in `/bin`) or a folder with two releases keeps "version unknown".
+fn join_sibling_libraries(components: &mut BTreeMap<(String, Option<String>), Component>) {
+    fn folder(path: &str) -> &str {
+        path.rsplit_once('/').map_or("", |(folder, _)| folder)
+    }
+    let unversioned: Vec<String> = components
+        .keys()
+        .filter(|(_, version)| version.is_none())
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in unversioned {
+        // (folder -> (release, a file there that states it)) for every versioned file of `name`.
+        let mut stated: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+        for ((key, version), component) in components.iter() {
+            let (true, Some(version)) = (*key == name, version) else {
+                continue;
+            };
+            for occurrence in &component.occurrences {
+                if occurrence.states.as_deref() == Some(version.as_str()) {
+                    stated
+                        .entry(folder(&occurrence.location))
+                        .or_default()
+                        .entry(version.as_str())
+                        .or_insert(occurrence.location.as_str());
+                }
+            }
+        }
+        let mut moves: Vec<(String, String, String)> = Vec::new();
+        if let Some(component) = components.get(&(name.clone(), None)) {
+            for occurrence in &component.occurrences {
+                if !scan::names_only(occurrence) {
+                    continue;
+                }
+                if let Some(releases) = stated.get(folder(&occurrence.location))
+                    && releases.len() == 1
+                    && let Some((version, witness)) = releases.iter().next()
+                {
+                    moves.push((
+                        occurrence.location.clone(),
+                        (*version).to_owned(),
+                        (*witness).to_owned(),
+                    ));
+                }
+            }
+        }
+        for (location, version, witness) in moves {
+            let Some(source) = components.get_mut(&(name.clone(), None)) else {
+                continue;
+            };
+            let (moved, kept): (Vec<Occurrence>, Vec<Occurrence>) =
+                std::mem::take(&mut source.occurrences)
+                    .into_iter()
+                    .partition(|o| o.location == location && scan::names_only(o));
+            source.occurrences = kept;
+            let files: Vec<(String, Digests)> = source
+                .files
+                .iter()
+                .filter(|(path, _)| *path == location)
+                .cloned()
+                .collect();
+            source.files.retain(|(path, _)| *path != location);
+            if source.occurrences.is_empty() {
+                components.remove(&(name.clone(), None));
+            }
+            let Some(target) = components.get_mut(&(name.clone(), Some(version.clone()))) else {
+                continue;
+            };
+            let witness_name = witness
+                .rsplit_once('/')
+                .map_or(witness.as_str(), |(_, n)| n);
+            for mut occurrence in moved {
+                occurrence.matched = Some(format!(
+                    "{} (states no release; a library of the same build beside {witness_name}, which states {version})",
+                    occurrence.matched.as_deref().unwrap_or_default()
+                ));
+                target.occurrences.push(occurrence);
+            }
+            for file in files {
+                if !target.files.iter().any(|(path, _)| *path == file.0) {
+                    target.files.push(file);
+                }
+            }
+        }
     }
 }
 
@@ -991,6 +1084,46 @@ mod tests {
             counts,
             [(Some("3.3.2"), Some(2)), (Some("4.3.3"), Some(1743))]
         );
+    }
+
+    /// glibc's `libm.so.6` states no release, but is installed beside `libc.so.6`, which does: a
+    /// library named only by its name joins the one release stated in its own folder, and says
+    /// so in its evidence.
+    #[test]
+    fn a_library_beside_one_that_states_the_release_is_of_that_build() {
+        let elf = b"\x7fELF\x02\x01\x01\x00\0\0";
+        let detection = detect(&Vfs {
+            nodes: vec![
+                file(
+                    "/lib/libz.so.1.2.13",
+                    b"\0 inflate 1.2.13 Copyright 1995-2022 Mark Adler \0",
+                ),
+                file("/lib/libz.so.1", elf),
+                file("/opt/lib/libz.so.1", elf),
+            ],
+        });
+        assert_eq!(
+            names_and_versions(&detection),
+            [("zlib", None), ("zlib", Some("1.2.13"))]
+        );
+        let zlib = &detection.components[1];
+        let files: Vec<&str> = zlib.files.iter().map(|(path, _)| path.as_str()).collect();
+        assert_eq!(files, ["/lib/libz.so.1", "/lib/libz.so.1.2.13"]);
+        let joined = zlib
+            .occurrences
+            .iter()
+            .find(|o| o.location == "/lib/libz.so.1")
+            .unwrap();
+        assert_eq!(joined.states, None);
+        assert!(
+            joined
+                .matched
+                .as_deref()
+                .unwrap()
+                .contains("beside libz.so.1.2.13, which states 1.2.13"),
+            "{joined:?}"
+        );
+        assert_eq!(detection.components[0].files[0].0, "/opt/lib/libz.so.1");
     }
 
     /// One file gives one release of a product: the one most of its evidence states. The losing

@@ -292,13 +292,14 @@ pub(crate) fn scan_file(
 }
 
 /// True for a finding that rests on a SONAME or file name alone, with no version.
-fn is_name_only(finding: &Finding) -> bool {
-    finding.version.is_none()
-        && finding.occurrence.confidence == Confidence::Low
-        && matches!(
-            finding.occurrence.method,
-            Method::BinaryAnalysis | Method::Filename
-        )
+pub(crate) fn is_name_only(finding: &Finding) -> bool {
+    finding.version.is_none() && names_only(&finding.occurrence)
+}
+
+/// True for evidence that is a SONAME or file name and nothing more.
+pub(crate) fn names_only(occurrence: &Occurrence) -> bool {
+    occurrence.confidence == Confidence::Low
+        && matches!(occurrence.method, Method::BinaryAnalysis | Method::Filename)
 }
 
 /// Applies a signature's `named_file` entries to one file; true if one of them named the product.
