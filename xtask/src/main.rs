@@ -15,6 +15,7 @@ mod fixtures;
 mod fuzz;
 mod manifest;
 mod schemas;
+mod score;
 mod tidy;
 mod tools;
 mod util;

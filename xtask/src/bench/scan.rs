@@ -62,9 +62,9 @@ pub(crate) fn run(options: &Options, images: &[Image]) -> Result<Vec<Section>, S
     }
 
     let score_path = options.corpus.join("score.py");
-    let consign_score = score(&score_path, &consign_sboms, &truth_dir)?;
+    let consign_score = crate::score::score_py(&score_path, &consign_sboms, &truth_dir)?;
     let cbt_score = if peer_error.is_none() {
-        Some(score(&score_path, &cbt_sboms, &truth_dir)?)
+        Some(crate::score::score_py(&score_path, &cbt_sboms, &truth_dir)?)
     } else {
         None
     };
@@ -343,28 +343,6 @@ fn time_peers(
     .cwd(&scratch);
     let cbt = measure::time(&cbt)?;
     Ok(PeerRun { unblob, cbt })
-}
-
-/// `score.py SBOM_DIR TRUTH_DIR --json`.
-fn score(script: &Path, sboms: &Path, truth: &Path) -> Result<Value, String> {
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(sboms)
-        .arg(truth)
-        .arg("--json")
-        .output()
-        .map_err(|err| format!("could not start python3 for {}: {err}", script.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "`python3 {} {} {} --json` failed ({}): {}",
-            script.display(),
-            sboms.display(),
-            truth.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|err| format!("reading score.py's JSON: {err}"))
 }
 
 fn entries(result: Option<&Value>) -> String {
