@@ -262,6 +262,9 @@ fn analyse_file(
             findings.extend(package_findings(catalog, location, kind, data));
         }
     }
+    if let Some(note) = &facts.package_note {
+        findings.extend(package_note_finding(catalog, note, location));
+    }
     if let Some(ecosystem) = manifest::Ecosystem::of(inner_path) {
         findings.extend(manifest::finding(catalog, ecosystem, data, location));
     }
@@ -316,35 +319,7 @@ fn package_findings(
     pkgdb::parse(kind, data)
         .into_iter()
         .map(|package| {
-            let signature = catalog
-                .by_package(&package.name)
-                .or_else(|| {
-                    package
-                        .source
-                        .as_deref()
-                        .and_then(|source| catalog.by_package(source))
-                })
-                .or_else(|| {
-                    without_abi_suffix(&package.name).and_then(|name| catalog.by_package(name))
-                });
-            let identity = signature.map_or_else(
-                || {
-                    let name = package
-                        .source
-                        .clone()
-                        .unwrap_or_else(|| package.name.clone())
-                        .to_lowercase();
-                    Identity {
-                        purl: Some(format!("pkg:generic/{name}")),
-                        name,
-                        kind: ComponentKind::Library,
-                        cpe_vendor: None,
-                        cpe_product: None,
-                        upstream: Upstream::default(),
-                    }
-                },
-                Identity::of,
-            );
+            let identity = package_identity(catalog, &package.name, package.source.as_deref());
             let version = pkgdb::upstream_version(&package.version);
             Finding {
                 identity,
@@ -400,6 +375,85 @@ fn choose_versions(mut findings: Vec<Finding>) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// The product a package is: the signature that lists the package (or its source, or its name
+/// without an ABI suffix), else the source package's own name.
+fn package_identity(catalog: &Catalog, name: &str, source: Option<&str>) -> Identity {
+    let signature = catalog
+        .by_package(name)
+        .or_else(|| source.and_then(|source| catalog.by_package(source)))
+        .or_else(|| without_abi_suffix(name).and_then(|stem| catalog.by_package(stem)));
+    signature.map_or_else(
+        || {
+            let name = source.unwrap_or(name).to_lowercase();
+            Identity {
+                purl: Some(format!("pkg:generic/{name}")),
+                name,
+                kind: ComponentKind::Library,
+                cpe_vendor: None,
+                cpe_product: None,
+                upstream: Upstream::default(),
+            }
+        },
+        Identity::of,
+    )
+}
+
+/// The package a distribution stamped into a binary (`.note.package`, see `elf::PackageNote`).
+/// The note names the source package (`gcc-14`), which is the product itself, a packaging of it
+/// with a release number in its name, or a package a signature lists.
+fn package_note_finding(
+    catalog: Option<&Catalog>,
+    note: &elf::PackageNote,
+    location: &str,
+) -> Option<Finding> {
+    let plausible = |text: &str| {
+        !text.is_empty()
+            && text.len() <= 128
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-._~:".contains(&b))
+    };
+    if !plausible(&note.name) || !plausible(&note.version) {
+        return None;
+    }
+    let name = note.name.to_lowercase();
+    let identity = match catalog {
+        Some(catalog) => {
+            let stem = without_abi_suffix(&name);
+            match catalog
+                .by_name(&name)
+                .or_else(|| stem.and_then(|stem| catalog.by_name(stem)))
+            {
+                Some(signature) => Identity::of(signature),
+                None => package_identity(catalog, &name, None),
+            }
+        }
+        None => Identity {
+            purl: Some(format!("pkg:generic/{name}")),
+            name: name.clone(),
+            kind: ComponentKind::Library,
+            cpe_vendor: None,
+            cpe_product: None,
+            upstream: Upstream::default(),
+        },
+    };
+    let version = pkgdb::upstream_version(&note.version);
+    Some(Finding {
+        identity,
+        license: None,
+        occurrence: Occurrence {
+            location: location.to_owned(),
+            offset: None,
+            matched: Some(format!("package note {}", note.text)),
+            method: Method::ManifestAnalysis,
+            confidence: Confidence::High,
+            states: Some(version.clone()),
+            count: None,
+        },
+        version: Some(version),
+    })
 }
 
 /// `OpenWrt` (and Debian) put a library's ABI number at the end of its package name
@@ -1031,6 +1085,60 @@ mod tests {
             comment.push(0);
         }
         elf_with_sections(&[(".comment", &comment)])
+    }
+
+    fn package_note(json: &str) -> Vec<u8> {
+        let mut note = Vec::new();
+        note.extend_from_slice(&4u32.to_le_bytes());
+        note.extend_from_slice(&(json.len() as u32 + 1).to_le_bytes());
+        note.extend_from_slice(&0xcafe_1a7e_u32.to_le_bytes());
+        note.extend_from_slice(b"FDO\0");
+        note.extend_from_slice(json.as_bytes());
+        note.push(0);
+        note.resize(note.len().next_multiple_of(4), 0);
+        note
+    }
+
+    /// Debian trixie's `libgcc_s.so.1` carries no `.comment` and no release string, but its
+    /// package metadata note (systemd's ELF package metadata spec) names the package it was built
+    /// in: GCC 14.2.0. A source package (`tcp-wrappers`) maps to the product a signature lists it under.
+    #[test]
+    fn distribution_package_notes_name_the_package() {
+        let gcc = package_note(
+            r#"{"type":"deb","os":"debian","name":"gcc-14","version":"14.2.0-19","architecture":"armhf"}"#,
+        );
+        let wrappers = package_note(
+            r#"{"type":"deb","os":"debian","name":"tcp-wrappers","version":"7.6.q-33","architecture":"armhf"}"#,
+        );
+        let fedora = package_note(
+            r#"{"type":"rpm","name":"glibc","version":"2.37-4.fc38","architecture":"x86_64","osCpe":"cpe:/o:fedoraproject:fedora:38"}"#,
+        );
+        let hostile = package_note(r#"{"type":"deb","name":"../../x y","version":"1.0-1"}"#);
+        let detection = detect(&Vfs {
+            nodes: vec![
+                file(
+                    "/lib/libgcc_s.so.1",
+                    &elf_with_sections(&[(".note.package", &gcc)]),
+                ),
+                file(
+                    "/lib/libwrap.so.0",
+                    &elf_with_sections(&[(".note.package", &wrappers)]),
+                ),
+                file(
+                    "/lib64/libc.so.6",
+                    &elf_with_sections(&[(".note.package", &fedora)]),
+                ),
+                file("/bin/x", &elf_with_sections(&[(".note.package", &hostile)])),
+            ],
+        });
+        assert_eq!(
+            names_and_versions(&detection),
+            [
+                ("gcc", Some("14.2.0")),
+                ("glibc", Some("2.37")),
+                ("tcp_wrappers", Some("7.6.q"))
+            ]
+        );
     }
 
     /// A vendor driver's `.modinfo` names it, with its version and licence; an in-tree module of the
