@@ -67,7 +67,8 @@ pub use schema::{MAX_ISSUES, SchemaIssue, validate_schema, validate_spdx_schema}
 pub use spdx::to_spdx_json;
 pub use table::scan_summary_table;
 pub use writer::{
-    FILE_MODIFIED, ImageInput, MissingVersion, SbomInput, SerialNumber, SpecVersion, SupplierLink,
+    CREATOR_SOURCE, FILE_MODIFIED, ImageInput, LICENCE_CONCLUDED_FROM, LICENCE_DECLARED,
+    LICENCE_KNOWLEDGE_BASE, MissingVersion, SbomInput, SerialNumber, SpecVersion, SupplierLink,
     Timestamp, VERSION_SOURCE, bsi, build, derive_serial_number, to_json,
 };
 

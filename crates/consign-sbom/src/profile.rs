@@ -312,9 +312,25 @@ fn bsi(bom: &Value, c: &mut Checker) {
             Required,
         );
     }
+    let covered = (!array(bom, "compositions").is_empty()).then(|| completeness_stated(bom));
     for (pointer, component) in components {
         let first_gap = c.gaps.len();
         bsi_component(c, &pointer, component, &deps);
+        // 5.2.2: the completeness of each component's dependencies is stated, by a composition
+        // whose `dependencies` (or `assemblies`) name it with an aggregate other than
+        // `not_specified`.
+        if let Some(covered) = &covered
+            && !bom_ref(component).is_some_and(|r| covered.contains(r))
+        {
+            let name = text(component, "name").unwrap_or("(unnamed)");
+            c.gap(
+                &pointer,
+                ("5.2.2", "dependencies-completeness"),
+                format!("state how complete the dependencies of `{name}` are: name its `bom-ref` in a composition's `dependencies` with an `aggregate` (`complete`, `incomplete`, `unknown`, ...)"),
+                Tool,
+                Required,
+            );
+        }
         // What a supplier's SBOM declared (nested by consign, not scanned) only that supplier can
         // complete: its file name, hash or licence are not facts the scanner saw.
         if !property_values(component, crate::supplier::SUPPLIER_SOURCE).is_empty() {
@@ -323,6 +339,20 @@ fn bsi(bom: &Value, c: &mut Checker) {
             }
         }
     }
+}
+
+/// The bom-refs some composition states the completeness of.
+fn completeness_stated(bom: &Value) -> BTreeSet<&str> {
+    array(bom, "compositions")
+        .iter()
+        .filter(|c| text(c, "aggregate").is_some_and(|a| a != "not_specified"))
+        .flat_map(|c| {
+            array(c, "dependencies")
+                .iter()
+                .chain(array(c, "assemblies"))
+        })
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 fn bsi_component(c: &mut Checker, pointer: &str, component: &Value, deps: &BTreeSet<&str>) {
@@ -409,43 +439,52 @@ fn bsi_component(c: &mut Checker, pointer: &str, component: &Value, deps: &BTree
             Required,
         ),
     }
+    // Appendix 8.2: the distribution licence is the one marked `acknowledgement: concluded`, the
+    // original licence (5.2.4) the one marked `declared`.
     let licences = array(component, "licenses");
-    if licences.is_empty() {
-        c.gap(
-            pointer,
-            ("5.2.2", "licence"),
-            format!("add the distribution licence of `{name}` as an SPDX identifier or expression"),
-            who,
-            Required,
-        );
+    let concluded: Vec<(usize, &Value)> = licences
+        .iter()
+        .enumerate()
+        .filter(|(_, choice)| acknowledgement(choice) == Some("concluded"))
+        .collect();
+    if concluded.is_empty() {
+        let message = if licences.is_empty() {
+            format!(
+                "add the distribution licence of `{name}` as an SPDX identifier or expression, marked `acknowledgement: concluded`"
+            )
+        } else {
+            format!(
+                "mark the distribution licence of `{name}` with `acknowledgement: concluded` (appendix 8.2 reads it from there; `declared` is the original licence)"
+            )
+        };
+        c.gap(pointer, ("5.2.2", "licence"), message, who, Required);
     }
     // BSI wants SPDX: a licence known only by a free-text name is a gap of its own.
     for (idx, choice) in licences.iter().enumerate() {
         let spdx = text(choice, "expression")
             .or_else(|| choice.get("license").and_then(|l| text(l, "id")))
             .is_some_and(|t| crate::spdx_expression(t).is_some());
-        if !spdx {
-            let named = choice
-                .get("license")
-                .and_then(|l| text(l, "name"))
-                .unwrap_or("(unnamed)");
-            c.gap(
-                &format!("{pointer}/licenses/{idx}"),
-                ("5.2.2", "licence-spdx"),
-                format!("`{named}` (a licence of `{name}`) is not an SPDX identifier or expression: use its SPDX identifier, or a `LicenseRef-` of your own"),
-                who,
-                Required,
-            );
+        if spdx {
+            continue;
         }
+        let named = choice
+            .get("license")
+            .and_then(|l| text(l, "name"))
+            .unwrap_or("(unnamed)");
+        let is_distribution = concluded.iter().any(|(at, _)| *at == idx);
+        c.gap(
+            &format!("{pointer}/licenses/{idx}"),
+            if is_distribution { ("5.2.2", "licence-spdx") } else { ("5.2.4", "original-licence-spdx") },
+            format!("`{named}` (a licence of `{name}`) is not an SPDX identifier or expression: use its SPDX identifier, or a `LicenseRef-` of your own"),
+            who,
+            if is_distribution { Required } else { IfExists },
+        );
     }
-    let has_sha512 = array(component, "hashes")
-        .iter()
-        .any(|h| text(h, "alg") == Some("SHA-512") && text(h, "content").is_some());
-    if !has_sha512 {
+    if !has_hash(component, Some("SHA-512")) {
         c.gap(
             pointer,
             ("5.2.2", "hash-sha-512"),
-            format!("add the SHA-512 of the deployable file of `{name}` to `hashes`"),
+            format!("add the SHA-512 of the deployable file of `{name}` (`externalReferences[type=distribution].hashes`, as appendix 8.2 maps it, or `hashes`)"),
             Tool,
             Required,
         );
@@ -478,6 +517,32 @@ fn bsi_component(c: &mut Checker, pointer: &str, component: &Value, deps: &BTree
             IfExists,
         );
     }
+}
+
+/// `acknowledgement` of a licence choice (`{"expression", "acknowledgement"}` or
+/// `{"license": {..., "acknowledgement"}}`).
+fn acknowledgement(choice: &Value) -> Option<&str> {
+    text(choice, "acknowledgement").or_else(|| {
+        choice
+            .get("license")
+            .and_then(|l| text(l, "acknowledgement"))
+    })
+}
+
+/// A hash (of `algorithm`, or any) in `hashes` or in a `distribution` external reference: BSI
+/// TR-03183-2 v2.1 appendix 8.2 places the deployable file's SHA-512 in
+/// `externalReferences[type=distribution].hashes`, and tools write it in `hashes`; both count.
+fn has_hash(component: &Value, algorithm: Option<&str>) -> bool {
+    let matches = |list: &[Value]| {
+        list.iter().any(|h| {
+            text(h, "content").is_some() && algorithm.is_none_or(|alg| text(h, "alg") == Some(alg))
+        })
+    };
+    matches(array(component, "hashes"))
+        || array(component, "externalReferences")
+            .iter()
+            .filter(|r| text(r, "type") == Some("distribution"))
+            .any(|r| matches(array(r, "hashes")))
 }
 
 fn bom_ref(component: &Value) -> Option<&str> {
