@@ -30,8 +30,11 @@ pub(crate) enum ProfileArg {
     /// BSI TR-03183-2 v2.1 (Germany; CycloneDX 1.6 or later).
     #[value(name = "bsi-tr-03183-2")]
     Bsi,
-    /// NTIA minimum elements (US).
+    /// NTIA minimum elements (US, 2021).
     Ntia,
+    /// CISA 2025 minimum elements (US; the 2025-08-22 draft).
+    #[value(name = "cisa-2025")]
+    Cisa2025,
 }
 
 /// How to print the result.
@@ -74,6 +77,7 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
     let profile = args.profile.map(|p| match p {
         ProfileArg::Bsi => Profile::BsiTr031832,
         ProfileArg::Ntia => Profile::Ntia,
+        ProfileArg::Cisa2025 => Profile::Cisa2025,
     });
     let gaps = profile
         .map(|p| consign_sbom::check_profile(&json, p))
@@ -152,10 +156,10 @@ fn text_report(
                 Requirement::Required => "required",
                 Requirement::IfExists => "if it exists",
             };
-            let section = if profile == Profile::BsiTr031832 {
-                format!("TR-03183-2 section {}", gap.section)
-            } else {
-                format!("NTIA element {}", gap.section)
+            let section = match profile {
+                Profile::BsiTr031832 => format!("TR-03183-2 section {}", gap.section),
+                Profile::Cisa2025 => format!("CISA 2025 element {}", gap.section),
+                _ => format!("NTIA element {}", gap.section),
             };
             let _ = writeln!(
                 out,
