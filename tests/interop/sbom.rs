@@ -57,6 +57,9 @@ except Exception as err:
 print("valid:", len(objset.objects), "objects")
 "#;
 
+/// One way to break an SPDX 3 document, given the index of a package in its graph.
+type Edit = fn(&mut serde_json::Value, usize);
+
 /// Runs [`SPDX3_VALIDATOR`] (written to `script`) on `file`.
 pub(crate) fn spdx3_validator(script: &Path, file: &Path) -> Output {
     tool("python").arg(script).arg(file).output().unwrap()
@@ -334,9 +337,9 @@ fn spdx_python_model_accepts_spdx3_and_rejects_broken() {
             .iter()
             .position(|e| e["type"] == "software_Package" && e["name"] == "openssl")
             .unwrap();
-        let breaks: [(&str, fn(&mut serde_json::Value, usize)); 5] = [
+        let breaks: [(&str, Edit); 5] = [
             ("purpose", |j, at| {
-                j["@graph"][at]["software_primaryPurpose"] = "gadget".into()
+                j["@graph"][at]["software_primaryPurpose"] = "gadget".into();
             }),
             ("creation", |j, at| {
                 j["@graph"][at]
@@ -345,13 +348,13 @@ fn spdx_python_model_accepts_spdx3_and_rejects_broken() {
                     .remove("creationInfo");
             }),
             ("property", |j, at| {
-                j["@graph"][at]["bsi:component:filename"] = "x".into()
+                j["@graph"][at]["bsi:component:filename"] = "x".into();
             }),
             ("reference", |j, at| {
                 j["@graph"][at]["originatedBy"] = serde_json::json!(["urn:uuid:0#Nowhere"]);
             }),
             ("date", |j, _| {
-                j["@graph"][0]["created"] = "2026-01-01".into()
+                j["@graph"][0]["created"] = "2026-01-01".into();
             }),
         ];
         for (name, edit) in breaks {

@@ -454,7 +454,7 @@ mod tests {
         c
     }
 
-    fn bom(components: Vec<Value>) -> Value {
+    fn bom(components: &[Value]) -> Value {
         json!({"bomFormat": "CycloneDX", "specVersion": "1.6",
             "metadata": {"component": {"type": "firmware", "name": "fw.img", "version": "1"}},
             "components": components})
@@ -462,7 +462,7 @@ mod tests {
 
     #[test]
     fn every_kind_of_change() {
-        let old = bom(vec![
+        let old = bom(&[
             component("busybox", Some("1.35.0"), "GPL-2.0-only", "aa"),
             component("openssl", Some("3.0.11"), "Apache-2.0", "bb"),
             component("zlib", Some("1.2.13"), "Zlib", "cc"),
@@ -471,7 +471,7 @@ mod tests {
             component("gcc", None, "GPL-3.0-or-later", "ff"),
             json!("not a component"),
         ]);
-        let new = bom(vec![
+        let new = bom(&[
             component("busybox", Some("1.36.1"), "GPL-2.0-only", "a1"),
             component("openssl", Some("3.0.9"), "Apache-2.0", "b1"),
             component("zlib", Some("1.2.13"), "Zlib", "c1"),

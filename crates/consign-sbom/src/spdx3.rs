@@ -73,6 +73,9 @@ fn algorithm(alg: &HashAlgorithm) -> Option<&'static str> {
     })
 }
 
+/// The targets of one relationship and the completeness stated for them.
+type Edge = (Vec<String>, Option<&'static str>);
+
 /// Builds the graph, handing out ids under one namespace.
 struct Graph {
     namespace: String,
@@ -159,13 +162,7 @@ impl Graph {
         id
     }
 
-    fn relationship(
-        &mut self,
-        from: &str,
-        kind: &str,
-        to: Vec<String>,
-        completeness: Option<&str>,
-    ) {
+    fn relationship(&mut self, from: &str, kind: &str, to: &[String], completeness: Option<&str>) {
         if to.is_empty() {
             return;
         }
@@ -427,8 +424,7 @@ pub fn to_spdx3_json(bom: &Bom) -> String {
             containers.insert(bom_ref);
         }
     }
-    let mut edges: BTreeMap<(String, &'static str), (Vec<String>, Option<&'static str>)> =
-        BTreeMap::new();
+    let mut edges: BTreeMap<(String, &'static str), Edge> = BTreeMap::new();
     for (from, children) in containment {
         edges
             .entry((from, "contains"))
@@ -457,7 +453,7 @@ pub fn to_spdx3_json(bom: &Bom) -> String {
     for ((from, kind), (mut to, completeness)) in edges {
         let mut seen = std::collections::BTreeSet::new();
         to.retain(|id| seen.insert(id.clone()));
-        graph.relationship(&from, kind, to, completeness);
+        graph.relationship(&from, kind, &to, completeness);
     }
     for (id, component) in &all {
         for (acknowledgement, kind) in [
@@ -466,7 +462,7 @@ pub fn to_spdx3_json(bom: &Bom) -> String {
         ] {
             if let Some(expression) = licence_expression(component, &acknowledgement) {
                 let licence = graph.licence(&expression);
-                graph.relationship(id, kind, vec![licence], None);
+                graph.relationship(id, kind, &[licence], None);
             }
         }
     }

@@ -5,7 +5,7 @@
 //! image digests and the product file (see [`derive_serial_number`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
 use consign_model::{self as model, ComponentKind, Digests, Method, ProductFile};
@@ -780,7 +780,7 @@ fn licenses(texts: &[String]) -> Vec<LicenseChoice> {
             acknowledgement: Some(Acknowledgement::Concluded),
         }];
     }
-    stated.listed(Acknowledgement::Concluded)
+    stated.listed(&Acknowledgement::Concluded)
 }
 
 /// Licence texts as written somewhere (a package database, a product file), each with its SPDX
@@ -814,7 +814,7 @@ impl<'a> Stated<'a> {
     }
 
     /// One entry each: an SPDX id as `id`, anything else as `name`.
-    fn listed(&self, acknowledgement: Acknowledgement) -> Vec<LicenseChoice> {
+    fn listed(&self, acknowledgement: &Acknowledgement) -> Vec<LicenseChoice> {
         self.0
             .iter()
             .map(|(text, expression)| {
@@ -882,10 +882,10 @@ fn component_licences(
         }
     }
     let choices = match concluded {
-        None => stated.listed(Acknowledgement::Declared),
+        None => stated.listed(&Acknowledgement::Declared),
         // A single id sits in a list beside what the image states.
         Some((id, _)) if crate::license::is_listed_id(&id) => {
-            let mut list = stated.listed(Acknowledgement::Declared);
+            let mut list = stated.listed(&Acknowledgement::Declared);
             list.push(LicenseChoice::License {
                 license: License {
                     id: Some(id),
@@ -925,7 +925,7 @@ fn iri_reference(path: &str) -> String {
         if keep {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out
@@ -1293,60 +1293,42 @@ mod tests {
         assert!("date".parse::<MissingVersion>().is_err());
     }
 
-    /// A component's licences as `(acknowledgement, id, name, expression)` rows and its licence
-    /// properties, for the statement in the image and the knowledge base's licence.
-    fn licence_rows(
-        stated: &[&str],
-        known: Option<&str>,
-    ) -> (Vec<(String, String, String, String)>, Vec<(String, String)>) {
-        let stated: Vec<String> = stated.iter().map(|t| (*t).to_owned()).collect();
-        let (choices, properties) = component_licences(&stated, known);
-        let text = |value: Option<&str>| value.unwrap_or("-").to_owned();
-        let rows = choices
+    /// A component's licences, one line each (`acknowledgement id= name= expression=`), then its
+    /// licence properties (`name=value`), for the statement in the image and the knowledge base.
+    #[track_caller]
+    fn check_licences(stated: &[&str], known: Option<&str>, want: &str) {
+        let texts: Vec<String> = stated.iter().map(|t| (*t).to_owned()).collect();
+        let (choices, properties) = component_licences(&texts, known);
+        let or_dash = |value: Option<&str>| value.unwrap_or("-").to_owned();
+        let mut lines: Vec<String> = choices
             .into_iter()
             .map(|choice| match choice {
                 LicenseChoice::Expression {
                     expression,
                     acknowledgement,
-                } => (
-                    text(acknowledgement.as_ref().map(Acknowledgement::as_str)),
-                    text(None),
-                    text(None),
-                    expression,
+                } => format!(
+                    "{} id=- name=- expression={expression}",
+                    or_dash(acknowledgement.as_ref().map(Acknowledgement::as_str))
                 ),
-                LicenseChoice::License { license } => (
-                    text(
+                LicenseChoice::License { license } => format!(
+                    "{} id={} name={} expression=-",
+                    or_dash(
                         license
                             .acknowledgement
                             .as_ref()
-                            .map(Acknowledgement::as_str),
+                            .map(Acknowledgement::as_str)
                     ),
-                    text(license.id.as_deref()),
-                    text(license.name.as_deref()),
-                    text(None),
+                    or_dash(license.id.as_deref()),
+                    or_dash(license.name.as_deref())
                 ),
             })
             .collect();
-        let properties = properties
-            .into_iter()
-            .map(|p| (p.name, p.value.unwrap_or_default()))
-            .collect();
-        (rows, properties)
-    }
-
-    #[track_caller]
-    fn check_licences(stated: &[&str], known: Option<&str>, want: &str) {
-        let (rows, properties) = licence_rows(stated, known);
-        let mut got = String::new();
-        for (ack, id, name, expression) in rows {
-            got.push_str(&format!(
-                "{ack} id={id} name={name} expression={expression}\n"
-            ));
-        }
-        for (name, value) in properties {
-            got.push_str(&format!("{name}={value}\n"));
-        }
-        assert_eq!(got.trim_end(), want.trim(), "{stated:?} {known:?}");
+        lines.extend(
+            properties
+                .into_iter()
+                .map(|p| format!("{}={}", p.name, p.value.unwrap_or_default())),
+        );
+        assert_eq!(lines.join("\n"), want.trim(), "{stated:?} {known:?}");
     }
 
     /// The statement in the image (a package database's `License:`) is `declared` and, when it
