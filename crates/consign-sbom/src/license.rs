@@ -46,6 +46,14 @@ pub fn spdx_expression(text: &str) -> Option<String> {
     (parser.at == tokens.len()).then_some(expression)
 }
 
+/// True when `expression` is one id of the SPDX licence list, as spelled there: what CycloneDX
+/// accepts as `license.id` (a `LicenseRef-`, a `+` or an operator needs the `expression` form).
+pub(crate) fn is_listed_id(expression: &str) -> bool {
+    ids()
+        .get(&expression.to_ascii_lowercase())
+        .is_some_and(|canonical| canonical == expression)
+}
+
 /// Several licences that all apply, as one expression: the only one as it is, several each in
 /// parentheses and joined with `AND`; `None` for none.
 pub(crate) fn all_of(expressions: &[String]) -> Option<String> {
@@ -207,5 +215,39 @@ mod tests {
         let deep = format!("{}MIT{}", "(".repeat(100), ")".repeat(100));
         assert_eq!(spdx_expression(&deep), None);
         assert_eq!(spdx_expression(&"MIT AND ".repeat(1000)), None);
+    }
+
+    /// The knowledge base's facts are written into every SBOM as consign's conclusion, so each
+    /// signature's `license` must be an SPDX expression in canonical spelling and its `homepage`
+    /// a web address.
+    #[test]
+    fn signature_licences_are_canonical_spdx() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../consign-detect/signatures");
+        let mut with_facts = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let value: toml::Value =
+                toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            if let Some(licence) = value.get("license").and_then(toml::Value::as_str) {
+                assert_eq!(
+                    spdx_expression(licence).as_deref(),
+                    Some(licence),
+                    "{}",
+                    path.display()
+                );
+                with_facts += 1;
+            }
+            if let Some(homepage) = value.get("homepage").and_then(toml::Value::as_str) {
+                assert!(
+                    homepage.starts_with("https://") || homepage.starts_with("http://"),
+                    "{}: {homepage}",
+                    path.display()
+                );
+            }
+        }
+        assert!(with_facts >= 79, "{with_facts} signatures with a licence");
     }
 }

@@ -159,9 +159,9 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     if validity != ExitStatus::Success {
         // Exit 1 here is expected: say why, so a first-time reader does not take it for a fault.
         output::status(
-            "(the SBOM is valid CycloneDX; what the BSI profile still misses is each component's \
-             licence and creator: facts no binary carries, which only the suppliers can give. The \
-             import policy below reports them as a warning, not a rejection.)",
+            "(the SBOM is valid CycloneDX; what the BSI profile still misses are facts no binary \
+             carries and consign's knowledge base does not hold, which only the suppliers can give. \
+             The import policy below reports them as a warning, not a rejection.)",
         );
     }
 
