@@ -11,7 +11,10 @@
 //!   into one Aho-Corasick automaton so each file is read once for all products;
 //! - `elf`: object-file facts through goblin (SONAME, `DT_NEEDED`, `.comment`, symbol versions, Go
 //!   build info, Rust `cargo auditable`);
-//! - `pkgdb`: dpkg, opkg and apk package databases.
+//! - `pkgdb`: dpkg, opkg and apk package databases;
+//! - `index`: the name index generated from Debian's file lists (`names/`, `cargo xtask index`),
+//!   which names an object file by its SONAME or file name, at low confidence and without a
+//!   version, when nothing above named it.
 //!
 //! Findings are merged per (name, version). A SONAME is a name, not a release: a library's version
 //! comes from its own version string, or from its file name only where that project's ABI number is
@@ -59,6 +62,7 @@
 //! step of [`detect`], and give it unit tests with real excerpts. Never read files or the clock there.
 
 mod elf;
+mod index;
 mod pkgdb;
 mod scan;
 mod signature;
@@ -71,6 +75,9 @@ use consign_model::{
 };
 use rayon::prelude::*;
 
+pub use crate::index::{
+    IndexProject, NameIndex, SignatureProduct, library_base, name_index, signature_products,
+};
 use crate::scan::{FileNames, Finding};
 use crate::signature::{CATALOG, Catalog, Signature};
 
@@ -257,6 +264,9 @@ fn analyse_file(
         if let Some(kind) = pkgdb::database_kind(inner_path) {
             findings.extend(package_findings(catalog, location, kind, data));
         }
+    }
+    if findings.is_empty() {
+        findings = index::findings(catalog, location, file_name, facts.soname.as_deref(), data);
     }
     for module in &facts.modules {
         findings.push(Finding {
