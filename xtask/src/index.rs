@@ -1,5 +1,6 @@
 //! `cargo xtask index`: generates consign-detect's name index (`crates/consign-detect/names/`)
-//! from the whole Debian archive.
+//! from the whole Debian archive, and `cargo xtask index eval` measures it on file trees built
+//! from another suite and architecture.
 //!
 //! The recipe reads, for every suite (bullseye, bookworm, trixie and sid by default), every
 //! component's `Contents-<arch>.gz` and `Packages.gz` (amd64, arm64, armhf and `all`), all
@@ -15,6 +16,7 @@
 //! Usage: `cargo xtask index [--suites a,b] [--archs a,b] [--mirror URL] [--nvd DIR] [--out DIR]`.
 
 mod archive;
+mod eval;
 mod rules;
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +29,8 @@ use self::archive::{Archive, FetchError, MIRROR};
 use self::rules::{BinaryFacts, Collector, Exclusion, NvdCpes, SignatureIdentity};
 use crate::util::root;
 
-const USAGE: &str = "usage: cargo xtask index [--suites a,b] [--archs a,b] [--mirror URL] [--nvd DIR] [--out DIR]";
+const USAGE: &str = "usage: cargo xtask index [--suites a,b] [--archs a,b] [--mirror URL] [--nvd DIR] [--out DIR]
+       cargo xtask index eval [--suite S] [--arch A] [--seed N] [--images N] [--per-image N] [--consign BIN] [--out DIR]";
 
 /// The suites the archive serves here.
 const SUITES: &[&str] = &["bullseye", "bookworm", "trixie", "sid"];
@@ -44,6 +47,9 @@ struct Options {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if args.first().is_some_and(|arg| arg == "eval") {
+        return eval::run(&args[1..]);
+    }
     let mut options = Options {
         mirror: MIRROR.to_owned(),
         suites: SUITES.iter().map(|s| (*s).to_owned()).collect(),
