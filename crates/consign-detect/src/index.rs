@@ -31,7 +31,8 @@
 //! `name TAB kind TAB cpe TAB purl` line per project (`kind` is `library` or `application`, `cpe`
 //! is `vendor:product` or `-`), sorted by name; then `[names]` with `key TAB project-number`
 //! lines sorted by key (a program's or module's file name, or a library's base with `.so`:
-//! `libnl-genl-3.so`);
+//! `libnl-genl-3.so`), with a third field `public` on a library name that another project ships
+//! as a private plug-in, which then counts only in a public library folder;
 //! then `[end] TAB number-of-names`. [`NameIndex::parse`] never panics: a malformed line is
 //! skipped and counted, and data without a matching `[end]` (truncated) gives an empty index.
 
@@ -68,7 +69,8 @@ pub struct IndexProject<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct NameIndex<'a> {
     projects: Vec<IndexProject<'a>>,
-    names: Vec<(&'a str, u32)>,
+    /// (key, project, found only in a public library folder).
+    names: Vec<(&'a str, u32, bool)>,
     /// Lines that were not understood.
     problems: usize,
 }
@@ -177,27 +179,39 @@ impl<'a> NameIndex<'a> {
     }
 
     fn push_name(&mut self, line: &'a str) -> bool {
-        let Some((key, id)) = line.split_once('\t') else {
+        let mut fields = line.split('\t');
+        let (Some(key), Some(id), public) = (fields.next(), fields.next(), fields.next()) else {
             return false;
+        };
+        let public_only = match public {
+            None => false,
+            Some("public") => true,
+            Some(_) => return false,
         };
         let Ok(id) = id.parse::<u32>() else {
             return false;
         };
-        if key.is_empty() || id as usize >= self.projects.len() {
+        if key.is_empty() || id as usize >= self.projects.len() || fields.next().is_some() {
             return false;
         }
-        self.names.push((key, id));
+        self.names.push((key, id, public_only));
         true
     }
 
     /// The project a key names: a program's or module's file name, or a library's base with `.so`.
     pub fn get(&self, key: &str) -> Option<&IndexProject<'a>> {
+        self.entry(key).map(|(project, _)| project)
+    }
+
+    /// The project a key names, and whether only a library in a public folder (`lib`, `usr/lib`,
+    /// the multiarch folder) counts: another project ships the name as a private plug-in.
+    pub fn entry(&self, key: &str) -> Option<(&IndexProject<'a>, bool)> {
         let at = self
             .names
-            .binary_search_by(|(name, _)| (*name).cmp(key))
+            .binary_search_by(|(name, _, _)| (*name).cmp(key))
             .ok()?;
-        let (_, id) = self.names.get(at)?;
-        self.projects.get(*id as usize)
+        let (_, id, public_only) = self.names.get(at)?;
+        Some((self.projects.get(*id as usize)?, *public_only))
     }
 
     /// How many names it holds.
@@ -221,11 +235,11 @@ impl<'a> NameIndex<'a> {
     }
 
     /// Writes projects and names in the index format, after the given `#` comment lines. Names
-    /// are (key, project number) and are written sorted by key.
+    /// are (key, project number, public folder only) and are written sorted by key.
     pub fn render(
         comments: &[String],
         projects: &[IndexProject<'_>],
-        names: &[(String, usize)],
+        names: &[(String, usize, bool)],
     ) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
@@ -246,10 +260,11 @@ impl<'a> NameIndex<'a> {
             let _ = writeln!(out, "{}\t{kind}\t{cpe}\t{}", project.name, project.purl);
         }
         out.push_str("[names]\n");
-        let mut sorted: Vec<&(String, usize)> = names.iter().collect();
+        let mut sorted: Vec<&(String, usize, bool)> = names.iter().collect();
         sorted.sort();
-        for (key, id) in &sorted {
-            let _ = writeln!(out, "{key}\t{id}");
+        for (key, id, public_only) in &sorted {
+            let flag = if *public_only { "\tpublic" } else { "" };
+            let _ = writeln!(out, "{key}\t{id}{flag}");
         }
         let _ = writeln!(out, "[end]\t{}", sorted.len());
         out
@@ -281,13 +296,38 @@ pub fn library_base(name: &str) -> Option<&str> {
 }
 
 /// True when the file sits where programs are installed, as the recipe read them: a `bin` or
-/// `sbin` folder, or `libexec` and one folder below it. A helper named `resize` in an
-/// application's private folder is not xterm's `resize`.
+/// `sbin` folder at the top of a file system, in `usr`, `usr/local`, Android's `system` or
+/// `vendor`, or `libexec` and one folder below it. A helper named `resize` in an application's
+/// private folder is not xterm's `resize`, nor is postfix's `/usr/lib/postfix/sbin/smtp`
+/// `OpenSMTPD`'s `smtp`.
 fn in_program_folder(location: &str) -> bool {
     let mut folders = location.rsplit('/').skip(1);
     let parent = folders.next().unwrap_or_default();
     let grandparent = folders.next().unwrap_or_default();
-    matches!(parent, "bin" | "sbin" | "libexec") || grandparent == "libexec"
+    match parent {
+        "bin" | "sbin" => is_top(grandparent),
+        "libexec" => true,
+        _ => grandparent == "libexec",
+    }
+}
+
+/// The root of a file system (`squashfs@0x40000` in a location, or nothing) or one of the
+/// folders that hold the system's own `bin` and `lib` folders.
+fn is_top(folder: &str) -> bool {
+    folder.is_empty()
+        || folder.contains('@')
+        || matches!(folder, "usr" | "local" | "system" | "vendor")
+}
+
+/// True when a library sits where the dynamic linker finds it: a `lib*` folder at the top, or
+/// the multiarch folder (`x86_64-linux-gnu`) below one.
+fn in_library_folder(location: &str) -> bool {
+    let mut folders = location.rsplit('/').skip(1);
+    let parent = folders.next().unwrap_or_default();
+    let grandparent = folders.next().unwrap_or_default();
+    let great = folders.next().unwrap_or_default();
+    (parent.starts_with("lib") && is_top(grandparent))
+        || (parent.contains("-linux-") && grandparent.starts_with("lib") && is_top(great))
 }
 
 /// A signature's identity as the index recipe reuses it: one identity per product.
@@ -376,23 +416,25 @@ fn lookup(
     }
     // A SONAME is read from the dynamic section: binary evidence. Otherwise the file name: a
     // library by its base, a loadable module (`mod_python.so`) or a program by the whole name.
+    // A library name that another project ships as a private plug-in counts only in a public
+    // library folder.
+    let library = |base: &str| {
+        let (project, public_only) = index.entry(&format!("{base}.so"))?;
+        (!public_only || in_library_folder(location)).then_some(project)
+    };
     let by_soname = soname.and_then(|soname| {
         let base = library_base(soname)?;
-        Some((
-            index.get(&format!("{base}.so"))?,
-            Method::BinaryAnalysis,
-            soname,
-        ))
+        Some((library(base)?, Method::BinaryAnalysis, soname))
     });
     let (project, method, matched) = if let Some(found) = by_soname {
         found
     } else if let Some(base) = library_base(file_name) {
-        (
-            index.get(&format!("{base}.so"))?,
-            Method::Filename,
-            file_name,
-        )
-    } else if file_name.ends_with(".so") || in_program_folder(location) {
+        (library(base)?, Method::Filename, file_name)
+    } else if std::path::Path::new(file_name)
+        .extension()
+        .is_some_and(|ext| ext == "so")
+        || in_program_folder(location)
+    {
         (index.get(file_name)?, Method::Filename, file_name)
     } else {
         return None;
@@ -416,7 +458,7 @@ mod tests {
     use super::*;
     use crate::signature::CATALOG;
 
-    const SAMPLE: &str = "# a comment\n[projects]\nlibnl\tlibrary\t-\tpkg:generic/libnl\nopenssl\tlibrary\topenssl:openssl\tpkg:generic/openssl\nzebra\tapplication\t-\tpkg:generic/zebra\n[names]\nlibnl-genl-3.so\t0\nlibssl.so\t1\nmod_zebra.so\t2\nzebra\t2\n[end]\t4\n";
+    const SAMPLE: &str = "# a comment\n[projects]\nlibnl\tlibrary\t-\tpkg:generic/libnl\nopenssl\tlibrary\topenssl:openssl\tpkg:generic/openssl\nzebra\tapplication\t-\tpkg:generic/zebra\n[names]\nlibnl-genl-3.so\t0\nlibssl.so\t1\tpublic\nmod_zebra.so\t2\nzebra\t2\n[end]\t4\n";
 
     #[test]
     fn parses_and_looks_up() {
@@ -436,14 +478,15 @@ mod tests {
     #[test]
     fn render_round_trips() {
         let index = NameIndex::parse(SAMPLE.as_bytes());
-        let names: Vec<(String, usize)> = ["zebra", "mod_zebra.so", "libssl.so", "libnl-genl-3.so"]
-            .iter()
-            .map(|key| {
-                let project = index.get(key).unwrap();
-                let id = index.projects().iter().position(|p| p == project).unwrap();
-                ((*key).to_owned(), id)
-            })
-            .collect();
+        let names: Vec<(String, usize, bool)> =
+            ["zebra", "mod_zebra.so", "libssl.so", "libnl-genl-3.so"]
+                .iter()
+                .map(|key| {
+                    let (project, public_only) = index.entry(key).unwrap();
+                    let id = index.projects().iter().position(|p| p == project).unwrap();
+                    ((*key).to_owned(), id, public_only)
+                })
+                .collect();
         let text = NameIndex::render(&["a comment".to_owned()], index.projects(), &names);
         assert_eq!(text, SAMPLE);
     }
@@ -623,6 +666,77 @@ mod tests {
         );
         // A program outside a program folder.
         assert!(lookup(&index, None, "/usr/lib/app/zebra", "zebra", None, elf).is_none());
+        assert!(
+            lookup(
+                &index,
+                None,
+                "/usr/lib/postfix/sbin/zebra",
+                "zebra",
+                None,
+                elf
+            )
+            .is_none()
+        );
+        assert!(
+            lookup(
+                &index,
+                None,
+                "fw/squashfs@0x0/usr/local/bin/zebra",
+                "zebra",
+                None,
+                elf
+            )
+            .is_some()
+        );
+        assert!(lookup(&index, None, "/bin/zebra", "zebra", None, elf).is_some());
+        // `libssl.so` is also another project's private plug-in: only a public folder counts.
+        let public = "fw/tar@0x0/usr/lib/x86_64-linux-gnu/libssl.so.3";
+        assert!(
+            lookup(
+                &index,
+                None,
+                public,
+                "libssl.so.3",
+                Some("libssl.so.3"),
+                elf
+            )
+            .is_some()
+        );
+        assert!(
+            lookup(
+                &index,
+                None,
+                "fw/ext@0/lib/libssl.so.3",
+                "libssl.so.3",
+                None,
+                elf
+            )
+            .is_some()
+        );
+        let private = "/usr/lib/x86_64-linux-gnu/android/libssl.so.3";
+        assert!(
+            lookup(
+                &index,
+                None,
+                private,
+                "libssl.so.3",
+                Some("libssl.so.3"),
+                elf
+            )
+            .is_none()
+        );
+        // A library without the mark counts anywhere.
+        assert!(
+            lookup(
+                &index,
+                None,
+                "/opt/x/libnl-genl-3.so.200",
+                "libnl-genl-3.so.200",
+                None,
+                elf
+            )
+            .is_some()
+        );
         assert!(lookup(&index, None, "/www/cgi-bin/zebra", "zebra", None, elf).is_none());
         assert!(
             lookup(

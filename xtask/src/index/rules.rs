@@ -638,7 +638,8 @@ pub(crate) struct Project {
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     pub(crate) projects: Vec<Project>,
-    pub(crate) names: Vec<(String, usize)>,
+    /// (key, project number, only in a public library folder).
+    pub(crate) names: Vec<(String, usize, bool)>,
     /// How many names each rule left out.
     pub(crate) excluded: BTreeMap<Exclusion, usize>,
     /// Examples of collisions, for the README: (key, projects).
@@ -784,7 +785,7 @@ pub(crate) fn build(
     // Project name -> (library-only so far, signature, a home page).
     let mut chosen: BTreeMap<String, (bool, Option<&SignatureIdentity>, Option<&str>)> =
         BTreeMap::new();
-    let mut kept: Vec<(String, String)> = Vec::new();
+    let mut kept: Vec<(String, String, bool)> = Vec::new();
     let mut keys: Vec<&(KeyKind, String)> = collector.names.keys().collect();
     keys.sort();
     for key in keys {
@@ -797,10 +798,13 @@ pub(crate) fn build(
             .filter(|(_, _, public)| *public)
             .map(|(package, source, _)| (package.as_str(), source.as_str()))
             .collect();
+        let private: Vec<(&str, &str)> = all
+            .iter()
+            .filter(|(_, _, public)| !*public)
+            .map(|(package, source, _)| (package.as_str(), source.as_str()))
+            .collect();
         let owners: Vec<(&str, &str)> = if public.is_empty() {
-            all.iter()
-                .map(|(package, source, _)| (package.as_str(), source.as_str()))
-                .collect()
+            private.clone()
         } else {
             public
         };
@@ -825,6 +829,12 @@ pub(crate) fn build(
         let Some((project, signature)) = names.into_iter().next() else {
             continue;
         };
+        // Another project's private plug-in of the same name: detection must then see the file
+        // in a public library folder.
+        let public_only = owners.len() < all.len()
+            && private
+                .iter()
+                .any(|(package, source)| projects.project(package, source, collector).0 != project);
         let native = owners.iter().all(|(_, source)| {
             collector
                 .sources
@@ -859,7 +869,7 @@ pub(crate) fn build(
         if entry.2.is_none() {
             entry.2 = homepage;
         }
-        kept.push((key_text(*kind, name), project));
+        kept.push((key_text(*kind, name), project, public_only));
     }
     let mut ids = HashMap::new();
     for (name, (library, signature, homepage)) in chosen {
@@ -885,7 +895,7 @@ pub(crate) fn build(
     }
     index.names = kept
         .into_iter()
-        .filter_map(|(key, project)| Some((key, *ids.get(&project)?)))
+        .filter_map(|(key, project, public_only)| Some((key, *ids.get(&project)?, public_only)))
         .collect();
     index.names.sort();
     index.names.dedup_by(|a, b| a.0 == b.0);
@@ -1145,7 +1155,7 @@ mod tests {
         let names: Vec<(&str, &str)> = index
             .names
             .iter()
-            .map(|(key, id)| (key.as_str(), index.projects[*id].name.as_str()))
+            .map(|(key, id, _)| (key.as_str(), index.projects[*id].name.as_str()))
             .collect();
         assert_eq!(
             names,
@@ -1198,9 +1208,13 @@ mod tests {
         let names: Vec<(&str, &str)> = index
             .names
             .iter()
-            .map(|(key, id)| (key.as_str(), index.projects[*id].name.as_str()))
+            .map(|(key, id, _)| (key.as_str(), index.projects[*id].name.as_str()))
             .collect();
         assert_eq!(names, [("libffi.so", "libffi")]);
+        assert!(
+            index.names[0].2,
+            "gforth's plug-in: libffi counts only in a public folder"
+        );
         assert_eq!(index.excluded[&Exclusion::OffTopic], 1, "camitk's plug-in");
         assert_eq!(
             classify_with_place("lib/libc.so.6"),
@@ -1260,7 +1274,7 @@ mod tests {
         let names: Vec<(&str, &str)> = index
             .names
             .iter()
-            .map(|(key, id)| (key.as_str(), index.projects[*id].name.as_str()))
+            .map(|(key, id, _)| (key.as_str(), index.projects[*id].name.as_str()))
             .collect();
         assert_eq!(
             names,
