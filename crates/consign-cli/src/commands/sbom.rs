@@ -152,8 +152,11 @@ pub(crate) fn run(command: &SbomCommand) -> anyhow::Result<ExitStatus> {
 fn read_sbom(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
     let shown = path.display().to_string();
     let limits = ReadLimits::default();
-    let bytes = read_bounded(path, limits.max_bytes)
-        .with_context(|| format!("reading the SBOM `{shown}`"))?;
+    let bound = Bound {
+        limit: limits.max_bytes as u64,
+        ..DOCUMENT
+    };
+    let bytes = files::read(path, bound).with_context(|| format!("reading the SBOM `{shown}`"))?;
     consign_sbom::parse_json(&bytes, &limits).with_context(|| format!("reading the SBOM `{shown}`"))
 }
 
@@ -347,15 +350,7 @@ fn licences(args: &LicencesArgs) -> anyhow::Result<ExitStatus> {
 
 fn validate(args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
     let path = args.file.display().to_string();
-    let limits = ReadLimits::default();
-    let bound = Bound {
-        limit: limits.max_bytes as u64,
-        ..DOCUMENT
-    };
-    let bytes =
-        files::read(&args.file, bound).with_context(|| format!("reading the SBOM `{path}`"))?;
-    let json = consign_sbom::parse_json(&bytes, &limits)
-        .with_context(|| format!("reading the SBOM `{path}`"))?;
+    let json = read_sbom(&args.file)?;
     let issues = consign_sbom::validate_schema(&json);
     let profile = args.profile.map(|p| match p {
         ProfileArg::Bsi => Profile::BsiTr031832,
