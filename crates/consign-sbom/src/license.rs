@@ -10,6 +10,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::cyclonedx::{Acknowledgement, Component, LicenseChoice};
+
 /// Longest expression read, and deepest nesting: licence fields are short.
 const MAX_LEN: usize = 4096;
 const MAX_DEPTH: usize = 16;
@@ -67,6 +69,33 @@ pub(crate) fn all_of(expressions: &[String]) -> Option<String> {
                 .join(" AND "),
         ),
     }
+}
+
+/// The licences of `component` with `acknowledgement` (`declared` also takes licences without
+/// one, as SBOMs before CycloneDX 1.6 write them) as one valid SPDX expression joined with `AND`;
+/// `None` when there is none or any one is not an SPDX expression (a partial answer would claim
+/// less than the component carries). The SPDX 2.3 and 3.0.1 exports both ask here.
+pub(crate) fn of_component(
+    component: &Component,
+    acknowledgement: &Acknowledgement,
+) -> Option<String> {
+    let wanted = |given: Option<&Acknowledgement>| match given {
+        Some(given) => given == acknowledgement,
+        None => *acknowledgement == Acknowledgement::Declared,
+    };
+    let expressions: Option<Vec<String>> = component
+        .licenses
+        .iter()
+        .filter_map(|choice| match choice {
+            LicenseChoice::Expression {
+                expression,
+                acknowledgement,
+            } => wanted(acknowledgement.as_ref()).then(|| spdx_expression(expression)),
+            LicenseChoice::License { license } => wanted(license.acknowledgement.as_ref())
+                .then(|| license.id.as_deref().and_then(spdx_expression)),
+        })
+        .collect();
+    all_of(&expressions?)
 }
 
 fn tokens(text: &str) -> Option<Vec<String>> {

@@ -13,9 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::cyclonedx::{
-    Acknowledgement, Bom, Component, ComponentType, HashAlgorithm, LicenseChoice,
-};
+use crate::cyclonedx::{Acknowledgement, Bom, Component, ComponentType, HashAlgorithm};
 
 fn spdx_id(index: usize, name: &str) -> String {
     let cleaned: String = name
@@ -46,45 +44,14 @@ fn purpose(kind: &ComponentType) -> &'static str {
     }
 }
 
-/// The licences of `component` with `acknowledgement` (`declared` also takes licences without
-/// one, as SBOMs before CycloneDX 1.6 write them) as one valid SPDX expression joined with `AND`,
-/// or `NOASSERTION` when there is none or any one is not an SPDX expression (a partial answer
-/// would claim less than the component carries).
-fn license(component: &Component, acknowledgement: &Acknowledgement) -> String {
-    let wanted = |given: Option<&Acknowledgement>| match given {
-        Some(given) => given == acknowledgement,
-        None => *acknowledgement == Acknowledgement::Declared,
-    };
-    let expressions: Option<Vec<String>> = component
-        .licenses
-        .iter()
-        .filter(|choice| match choice {
-            LicenseChoice::Expression {
-                acknowledgement, ..
-            } => wanted(acknowledgement.as_ref()),
-            LicenseChoice::License { license } => wanted(license.acknowledgement.as_ref()),
-        })
-        .map(|choice| match choice {
-            LicenseChoice::Expression { expression, .. } => crate::spdx_expression(expression),
-            LicenseChoice::License { license } => {
-                license.id.as_deref().and_then(crate::spdx_expression)
-            }
-        })
-        .collect();
-    expressions
-        .as_deref()
-        .and_then(crate::license::all_of)
-        .unwrap_or_else(|| "NOASSERTION".to_owned())
-}
-
 fn package(id: &str, component: &Component) -> Value {
     let mut package = json!({
         "SPDXID": id,
         "name": component.name,
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": false,
-        "licenseConcluded": license(component, &Acknowledgement::Concluded),
-        "licenseDeclared": license(component, &Acknowledgement::Declared),
+        "licenseConcluded": crate::license::of_component(component, &Acknowledgement::Concluded).unwrap_or_else(|| "NOASSERTION".to_owned()),
+        "licenseDeclared": crate::license::of_component(component, &Acknowledgement::Declared).unwrap_or_else(|| "NOASSERTION".to_owned()),
         "copyrightText": "NOASSERTION",
         "primaryPackagePurpose": purpose(&component.component_type),
     });

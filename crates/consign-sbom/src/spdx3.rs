@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 
 use crate::cyclonedx::{
     Acknowledgement, Aggregate, Bom, Component, ComponentType, ExternalReferenceType,
-    HashAlgorithm, LicenseChoice, OrganizationalEntity,
+    HashAlgorithm, OrganizationalEntity,
 };
 
 /// The JSON-LD context of SPDX 3.0.1.
@@ -180,28 +180,6 @@ impl Graph {
         }
         self.push(relationship);
     }
-}
-
-/// The licences of a component with `acknowledgement` (declared also takes unmarked ones), as
-/// one valid SPDX expression; `None` when there is none or any one is not SPDX.
-fn licence_expression(component: &Component, acknowledgement: &Acknowledgement) -> Option<String> {
-    let wanted = |given: Option<&Acknowledgement>| match given {
-        Some(given) => given == acknowledgement,
-        None => *acknowledgement == Acknowledgement::Declared,
-    };
-    let expressions: Option<Vec<String>> = component
-        .licenses
-        .iter()
-        .filter_map(|choice| match choice {
-            LicenseChoice::Expression {
-                expression,
-                acknowledgement,
-            } => wanted(acknowledgement.as_ref()).then(|| crate::spdx_expression(expression)),
-            LicenseChoice::License { license } => wanted(license.acknowledgement.as_ref())
-                .then(|| license.id.as_deref().and_then(crate::spdx_expression)),
-        })
-        .collect();
-    crate::license::all_of(&expressions?)
 }
 
 fn package(graph: &mut Graph, id: &str, component: &Component) -> Value {
@@ -460,7 +438,7 @@ pub fn to_spdx3_json(bom: &Bom) -> String {
             (Acknowledgement::Concluded, "hasConcludedLicense"),
             (Acknowledgement::Declared, "hasDeclaredLicense"),
         ] {
-            if let Some(expression) = licence_expression(component, &acknowledgement) {
+            if let Some(expression) = crate::license::of_component(component, &acknowledgement) {
                 let licence = graph.licence(&expression);
                 graph.relationship(id, kind, &[licence], None);
             }
