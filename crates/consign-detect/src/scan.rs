@@ -534,7 +534,9 @@ mod tests {
             r"(?-u)major:(?P<major>\d+),minor:(?P<minor>\d+)(?:,patch:(?P<patch>\d+))?",
         )
         .unwrap();
-        let captures = regex.captures(b"version:{major:1,minor:16,patch:3,flag:\"\"}").unwrap();
+        let captures = regex
+            .captures(b"version:{major:1,minor:16,patch:3,flag:\"\"}")
+            .unwrap();
         assert_eq!(version_of(&captures).as_deref(), Some("1.16.3"));
         let captures = regex.captures(b"{major:1,minor:6}").unwrap();
         assert_eq!(version_of(&captures).as_deref(), Some("1.6"));
