@@ -41,7 +41,9 @@
 //!    this product, used to map package databases).
 //! 3. Add a `[[pattern]]`: `anchor` is a literal that must occur (at least 4 bytes, escapes `\xNN`,
 //!    `\n`, `\0`), `regex` reads the version in a window of `window` bytes (default 96) around it and
-//!    must cover the whole anchor; its first group (or a group named `version`) is the version. Pick
+//!    must cover the whole anchor; its first group (or a group named `version`) is the version; a
+//!    project that keeps its release as separate numbers uses groups named `major`, `minor` and
+//!    `patch`, which are joined with dots (Dojo's `major: 1, minor: 17, patch: 3`). Pick
 //!    an anchor from the product's own code, not a string that a program linking the library also
 //!    carries (an `OpenSSL 3.0.x` banner is inside every program built against OpenSSL); `only_in`
 //!    limits a pattern to files whose name or SONAME starts with one of the given prefixes.

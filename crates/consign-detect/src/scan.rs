@@ -152,18 +152,14 @@ pub(crate) fn scan_file(
             if whole.end() < anchor_end {
                 continue;
             }
-            let version = captures.name("version").or_else(|| captures.get(1));
-            let Some(version) = version.and_then(|m| std::str::from_utf8(m.as_bytes()).ok()) else {
+            let Some(version) = version_of(&captures) else {
                 continue;
             };
-            if version.is_empty() {
-                continue;
-            }
             push(
                 &mut findings,
                 sig_idx,
                 signature,
-                Some(version.to_owned()),
+                Some(version),
                 location,
                 window_start + whole.start(),
                 printable(whole.as_bytes()),
@@ -289,6 +285,32 @@ pub(crate) fn scan_file(
         .filter(|(_, finding)| !(owner_found && is_name_only(finding)))
         .map(|(_, finding)| finding)
         .collect()
+}
+
+/// The version a pattern's match states: the group named `version`, else the first group; or, for a
+/// project that keeps its release as separate numbers (Dojo's `major:1,minor:16,patch:3`), the groups
+/// named `major`, `minor` and `patch` that took part, joined with dots. Empty or non-UTF-8 text is none.
+fn version_of(captures: &regex::bytes::Captures<'_>) -> Option<String> {
+    fn text(m: regex::bytes::Match<'_>) -> Option<&str> {
+        std::str::from_utf8(m.as_bytes())
+            .ok()
+            .filter(|text| !text.is_empty())
+    }
+    if let Some(major) = captures.name("major") {
+        let mut version = text(major)?.to_owned();
+        for part in ["minor", "patch"] {
+            if let Some(number) = captures.name(part).and_then(text) {
+                version.push('.');
+                version.push_str(number);
+            }
+        }
+        return Some(version);
+    }
+    captures
+        .name("version")
+        .or_else(|| captures.get(1))
+        .and_then(text)
+        .map(str::to_owned)
 }
 
 /// True for a finding that rests on a SONAME or file name alone, with no version.
@@ -504,6 +526,26 @@ mod tests {
         );
         assert_eq!(release_from_file_name("libzstd.so.1", &prefixes), None);
         assert_eq!(release_from_file_name("libzstd.so.1.x", &prefixes), None);
+    }
+
+    #[test]
+    fn versions_from_separate_numbers() {
+        let regex = regex::bytes::Regex::new(
+            r"(?-u)major:(?P<major>\d+),minor:(?P<minor>\d+)(?:,patch:(?P<patch>\d+))?",
+        )
+        .unwrap();
+        let captures = regex
+            .captures(b"version:{major:1,minor:16,patch:3,flag:\"\"}")
+            .unwrap();
+        assert_eq!(version_of(&captures).as_deref(), Some("1.16.3"));
+        let captures = regex.captures(b"{major:1,minor:6}").unwrap();
+        assert_eq!(version_of(&captures).as_deref(), Some("1.6"));
+        let plain = regex::bytes::Regex::new(r"(?-u)v(\d+\.\d+)|x()").unwrap();
+        assert_eq!(
+            version_of(&plain.captures(b"v1.2").unwrap()).as_deref(),
+            Some("1.2")
+        );
+        assert_eq!(version_of(&plain.captures(b"x").unwrap()), None);
     }
 
     #[test]
