@@ -9,10 +9,11 @@ use bytes::Bytes;
 use consign_model::Diagnostic;
 
 use crate::Budget;
+use crate::binary::{align_up, c_string, u32be};
 use crate::decompress::Codec;
 use crate::fs::{FsListing, Probe};
 
-use super::{c_string, file, inflate, u32be};
+use super::{file, inflate};
 
 const MAGIC: u32 = 0xd00d_feed;
 const MAX_DEPTH: usize = 64;
@@ -87,7 +88,7 @@ fn properties(data: &[u8], header: &Header) -> (Vec<Property>, Option<(usize, &'
                     return (out, Some((pos, "nodes are nested more than 64 deep")));
                 }
                 path.push(c_string(rest.get(..=len).unwrap_or_default()));
-                pos = super::align_up(pos + len + 1, 4).unwrap_or(usize::MAX);
+                pos = align_up(pos + len + 1, 4).unwrap_or(usize::MAX);
             }
             2 => {
                 if path.pop().is_none() {
@@ -121,7 +122,7 @@ fn properties(data: &[u8], header: &Header) -> (Vec<Property>, Option<(usize, &'
                     name,
                     value: start..end,
                 });
-                pos = super::align_up(end, 4).unwrap_or(usize::MAX);
+                pos = align_up(end, 4).unwrap_or(usize::MAX);
             }
             4 => {}
             9 => return (out, None),
@@ -186,7 +187,7 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
     }
     let mut end = header.total;
     // External data starts after the blob, aligned to 4.
-    let external_base = super::align_up(header.total, 4).unwrap_or(usize::MAX);
+    let external_base = align_up(header.total, 4).unwrap_or(usize::MAX);
     let mut nodes: Vec<&str> = props
         .iter()
         .filter(|p| p.node.starts_with("/images/") && p.node.matches('/').count() == 2)
@@ -250,10 +251,9 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
                     codec,
                     &raw,
                     budget,
-                    &format!("FIT image `{name}`"),
-                    range.start as u64,
+                    (&format!("FIT image `{name}`"), range.start as u64),
+                    &mut listing,
                 );
-                listing.diagnostics.extend(inflated.diagnostic);
                 inflated.data.unwrap_or(raw)
             }
             None => raw,

@@ -7,9 +7,8 @@ use bytes::Bytes;
 use consign_model::{Diagnostic, NodeKind};
 
 use crate::Budget;
+use crate::binary::{align_up, c_string};
 use crate::fs::{FsEntry, FsListing, Probe};
-
-use super::c_string;
 
 const BLOCK: usize = 512;
 /// Long names and pax headers larger than this are refused (real ones are a few hundred bytes).
@@ -171,10 +170,7 @@ pub(crate) fn extract(data: &Bytes, _budget: &Budget) -> FsListing {
         };
         let typeflag = header.get(156).copied().unwrap_or(0);
         let data_start = pos + BLOCK;
-        let Some(padded) = usize::try_from(size)
-            .ok()
-            .and_then(|s| super::align_up(s, BLOCK))
-        else {
+        let Some(padded) = usize::try_from(size).ok().and_then(|s| align_up(s, BLOCK)) else {
             break;
         };
         let (contents, complete) = member(data, data_start, size);

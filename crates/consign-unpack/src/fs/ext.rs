@@ -16,6 +16,7 @@ use consign_model::{Diagnostic, NodeKind};
 
 use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
+use crate::binary::{u16le, u32le};
 
 const SUPERBLOCK_OFFSET: usize = 1024;
 const MAGIC: u16 = 0xef53;
@@ -28,18 +29,6 @@ const EXTENT_MAGIC: u16 = 0xf30a;
 const MAX_EXTENT_DEPTH: u16 = 8;
 /// How deep directories may nest before the walk stops.
 const MAX_DEPTH: usize = 512;
-
-fn le16(data: &[u8], off: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        data.get(off..off.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-fn le32(data: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        data.get(off..off.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
 
 /// The superblock fields the reader needs.
 #[derive(Debug)]
@@ -57,43 +46,43 @@ struct Superblock {
 
 fn read_superblock(data: &[u8]) -> Option<Superblock> {
     let sb = data.get(SUPERBLOCK_OFFSET..SUPERBLOCK_OFFSET + 1024)?;
-    if le16(sb, 56)? != MAGIC {
+    if u16le(sb, 56)? != MAGIC {
         return None;
     }
-    let log_block = le32(sb, 24)?;
+    let log_block = u32le(sb, 24)?;
     if log_block > 6 {
         return None;
     }
     let block_size = 1024usize << log_block;
-    let rev = le32(sb, 76)?;
+    let rev = u32le(sb, 76)?;
     let inode_size = if rev == 0 {
         128
     } else {
-        usize::from(le16(sb, 88)?)
+        usize::from(u16le(sb, 88)?)
     };
     if inode_size < 128 || inode_size > block_size || !inode_size.is_power_of_two() {
         return None;
     }
-    let incompat = le32(sb, 96)?;
+    let incompat = u32le(sb, 96)?;
     let desc_size = if incompat & INCOMPAT_64BIT != 0 {
-        usize::from(le16(sb, 254)?).max(32)
+        usize::from(u16le(sb, 254)?).max(32)
     } else {
         32
     };
-    let mut blocks_count = u64::from(le32(sb, 4)?);
+    let mut blocks_count = u64::from(u32le(sb, 4)?);
     if incompat & INCOMPAT_64BIT != 0 {
-        blocks_count |= u64::from(le32(sb, 0x150)?) << 32;
+        blocks_count |= u64::from(u32le(sb, 0x150)?) << 32;
     }
-    let inodes_per_group = le32(sb, 40)?;
+    let inodes_per_group = u32le(sb, 40)?;
     if inodes_per_group == 0 || desc_size > 1024 {
         return None;
     }
     let name = sb.get(120..136)?;
     let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
     Some(Superblock {
-        inodes_count: le32(sb, 0)?,
+        inodes_count: u32le(sb, 0)?,
         blocks_count,
-        first_data_block: le32(sb, 20)?,
+        first_data_block: u32le(sb, 20)?,
         block_size,
         inodes_per_group,
         inode_size,
@@ -106,7 +95,7 @@ fn read_superblock(data: &[u8]) -> Option<Superblock> {
 /// Checks for an ext2/3/4 superblock at offset 1024 of `data`.
 pub fn probe(data: &[u8]) -> Option<Probe> {
     let sb = read_superblock(data)?;
-    let compat = le32(data, SUPERBLOCK_OFFSET + 92)?;
+    let compat = u32le(data, SUPERBLOCK_OFFSET + 92)?;
     let kind = if sb.incompat & (0x40 | 0x80 | 0x200 | 0x8000) != 0 {
         "ext4"
     } else if compat & 0x4 != 0 {
@@ -168,11 +157,11 @@ impl Reader<'_> {
             gdt_block * self.sb.block_size as u64 + u64::from(group) * self.sb.desc_size as u64;
         let desc_off = usize::try_from(desc_off).map_err(|_| "group descriptor is out of range")?;
         let mut table =
-            u64::from(le32(self.data, desc_off + 8).ok_or_else(|| {
+            u64::from(u32le(self.data, desc_off + 8).ok_or_else(|| {
                 format!("group descriptor {group} lies past the end of the image")
             })?);
         if self.sb.desc_size >= 64 {
-            table |= u64::from(le32(self.data, desc_off + 0x28).unwrap_or_default()) << 32;
+            table |= u64::from(u32le(self.data, desc_off + 0x28).unwrap_or_default()) << 32;
         }
         let off = table
             .checked_mul(self.sb.block_size as u64)
@@ -185,20 +174,20 @@ impl Reader<'_> {
             .ok_or_else(|| format!("inode {number} at {off:#x} lies past the end of the image"))?;
         let mut block = [0; 60];
         block.copy_from_slice(&raw[0x28..0x28 + 60]);
-        let size = u64::from(le32(raw, 4).unwrap_or_default())
-            | (u64::from(le32(raw, 0x6c).unwrap_or_default()) << 32);
+        let size = u64::from(u32le(raw, 4).unwrap_or_default())
+            | (u64::from(u32le(raw, 0x6c).unwrap_or_default()) << 32);
         // `i_mtime` is signed; a large inode whose extra part reaches `i_mtime_extra` (0x88) adds
         // two epoch bits above it (dates past 2038).
-        let mut mtime = i64::from(le32(raw, 0x10).unwrap_or_default().cast_signed());
-        let extra_isize = usize::from(le16(raw, 0x80).unwrap_or_default());
+        let mut mtime = i64::from(u32le(raw, 0x10).unwrap_or_default().cast_signed());
+        let extra_isize = usize::from(u16le(raw, 0x80).unwrap_or_default());
         if extra_isize >= 0x88 + 4 - 0x80 {
-            mtime += i64::from(le32(raw, 0x88).unwrap_or_default() & 3) << 32;
+            mtime += i64::from(u32le(raw, 0x88).unwrap_or_default() & 3) << 32;
         }
         Ok(Inode {
-            mode: le16(raw, 0).unwrap_or_default(),
+            mode: u16le(raw, 0).unwrap_or_default(),
             mtime,
             size,
-            flags: le32(raw, 0x20).unwrap_or_default(),
+            flags: u32le(raw, 0x20).unwrap_or_default(),
             block,
             extra: raw.get(128..).unwrap_or_default().to_vec(),
         })
@@ -237,26 +226,26 @@ impl Reader<'_> {
             return Err("extent tree has more nodes than the file has blocks (a loop)".to_owned());
         }
         *nodes_left -= 1;
-        if le16(node, 0) != Some(EXTENT_MAGIC) {
+        if u16le(node, 0) != Some(EXTENT_MAGIC) {
             return Err("extent node has no `0xf30a` magic".to_owned());
         }
-        let entries = usize::from(le16(node, 2).unwrap_or_default());
-        let depth = le16(node, 6).unwrap_or_default();
+        let entries = usize::from(u16le(node, 2).unwrap_or_default());
+        let depth = u16le(node, 6).unwrap_or_default();
         if depth > MAX_EXTENT_DEPTH || level > MAX_EXTENT_DEPTH {
             return Err(format!("extent tree depth {depth} is too deep"));
         }
         for idx in 0..entries {
             let off = 12 + idx * 12;
             let entry = node.get(off..off + 12).ok_or("extent node is truncated")?;
-            let first = u64::from(le32(entry, 0).unwrap_or_default());
+            let first = u64::from(u32le(entry, 0).unwrap_or_default());
             if depth == 0 {
-                let mut len = u64::from(le16(entry, 4).unwrap_or_default());
+                let mut len = u64::from(u16le(entry, 4).unwrap_or_default());
                 let uninit = len > 32768;
                 if uninit {
                     len -= 32768;
                 }
-                let start = (u64::from(le16(entry, 6).unwrap_or_default()) << 32)
-                    | u64::from(le32(entry, 8).unwrap_or_default());
+                let start = (u64::from(u16le(entry, 6).unwrap_or_default()) << 32)
+                    | u64::from(u32le(entry, 8).unwrap_or_default());
                 // Uninitialised extents read as zeros, like holes.
                 if !uninit && first < n_blocks {
                     runs.push((first, start, len.min(n_blocks - first)));
@@ -265,8 +254,8 @@ impl Reader<'_> {
                     return Err("file has more extents than blocks".to_owned());
                 }
             } else {
-                let leaf = (u64::from(le16(entry, 8).unwrap_or_default()) << 32)
-                    | u64::from(le32(entry, 4).unwrap_or_default());
+                let leaf = (u64::from(u16le(entry, 8).unwrap_or_default()) << 32)
+                    | u64::from(u32le(entry, 4).unwrap_or_default());
                 let child = self.block(leaf)?;
                 self.extents(child, level + 1, n_blocks, runs, nodes_left)?;
             }
@@ -283,7 +272,7 @@ impl Reader<'_> {
         let per_block = (self.sb.block_size / 4) as u64;
         let mut logical = 0u64;
         for idx in 0..12 {
-            let physical = u64::from(le32(&inode.block, idx * 4).unwrap_or_default());
+            let physical = u64::from(u32le(&inode.block, idx * 4).unwrap_or_default());
             if logical < n_blocks && physical != 0 {
                 runs.push((logical, physical, 1));
             }
@@ -291,7 +280,7 @@ impl Reader<'_> {
         }
         for (level, idx) in [(1u32, 12usize), (2, 13), (3, 14)] {
             let span = per_block.pow(level);
-            let pointer = u64::from(le32(&inode.block, idx * 4).unwrap_or_default());
+            let pointer = u64::from(u32le(&inode.block, idx * 4).unwrap_or_default());
             if logical >= n_blocks {
                 break;
             }
@@ -319,7 +308,7 @@ impl Reader<'_> {
             if logical >= n_blocks {
                 break;
             }
-            let physical = u64::from(le32(chunk, 0).unwrap_or_default());
+            let physical = u64::from(u32le(chunk, 0).unwrap_or_default());
             if physical == 0 {
                 continue;
             }
@@ -330,6 +319,20 @@ impl Reader<'_> {
             }
         }
         Ok(())
+    }
+
+    /// How many bytes of the image the contents of `inode` take (holes take none); its size when
+    /// the block map cannot be read, since reading the contents then fails on its own.
+    fn stored_len(&self, inode: &Inode) -> u64 {
+        if inode.flags & FLAG_INLINE_DATA != 0 {
+            return inode.size;
+        }
+        self.runs(inode).map_or(inode.size, |runs| {
+            runs.iter()
+                .map(|run| run.2)
+                .sum::<u64>()
+                .saturating_mul(self.sb.block_size as u64)
+        })
     }
 
     /// The contents of `inode`, with holes as zeros. `size` has been accounted by the caller.
@@ -390,9 +393,9 @@ fn inline(inode: &Inode, size: usize) -> Result<Vec<u8>, (Vec<u8>, String)> {
 /// Finds the value of the `system.data` extended attribute in an inode body (`extra` starts at
 /// byte 128 of the inode: `i_extra_isize`, then the attributes after it).
 fn inline_xattr(extra: &[u8]) -> Option<&[u8]> {
-    let extra_isize = usize::from(le16(extra, 0)?);
+    let extra_isize = usize::from(u16le(extra, 0)?);
     let header = extra_isize;
-    if le32(extra, header)? != 0xea02_0000 {
+    if u32le(extra, header)? != 0xea02_0000 {
         return None;
     }
     let first = header + 4;
@@ -403,8 +406,8 @@ fn inline_xattr(extra: &[u8]) -> Option<&[u8]> {
         if name_len == 0 && index == 0 {
             return None;
         }
-        let value_off = usize::from(le16(extra, off + 2)?);
-        let value_size = le32(extra, off + 8)? as usize;
+        let value_off = usize::from(u16le(extra, off + 2)?);
+        let value_size = u32le(extra, off + 8)? as usize;
         let name = extra.get(off + 16..off + 16 + name_len)?;
         if index == 7 && name == b"data" {
             return extra.get(first + value_off..first + value_off + value_size);
@@ -471,11 +474,16 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                     continue;
                 }
             };
-            if let Err(limit) = budget.take_entry() {
-                listing.diagnostics.push(Diagnostic::warning(
-                    path,
-                    format!("{limit}; the rest of the filesystem is skipped"),
-                ));
+            if let Err(limit) = budget.take_entry_with(path.len() as u64) {
+                listing.cut(
+                    Diagnostic::warning(
+                        path,
+                        format!("{limit}; the rest of the filesystem is skipped"),
+                    )
+                    .with_hint(limit.hint()),
+                    "this entry and the rest of the filesystem",
+                    limit.into(),
+                );
                 return listing;
             }
             let mode = Some(u32::from(inode.mode & 0o7777));
@@ -498,23 +506,36 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                         }
                     } else {
                         seen.insert(child, path.clone());
-                        let bytes = match budget.take_bytes(inode.size) {
+                        // Holes read as zeros and take no space: they count against the
+                        // expansion ratio.
+                        let stored = reader.stored_len(&inode);
+                        let bytes = match budget.reserve_expansion(inode.size, stored) {
                             Err(limit) => {
-                                listing.diagnostics.push(Diagnostic::warning(
-                                    path.clone(),
-                                    format!(
-                                        "{limit}: the file has {} bytes; listed without contents",
-                                        inode.size
-                                    ),
-                                ));
+                                listing.cut(
+                                    Diagnostic::warning(
+                                        path.clone(),
+                                        format!(
+                                            "{limit}: the file has {} bytes, {stored} of them stored; listed without contents",
+                                            inode.size
+                                        ),
+                                    )
+                                    .with_hint(limit.hint()),
+                                    "the file's contents",
+                                    limit.into(),
+                                );
                                 Vec::new()
                             }
-                            Ok(()) => reader.contents(&inode).unwrap_or_else(|(partial, err)| {
-                                listing
-                                    .diagnostics
-                                    .push(Diagnostic::warning(path.clone(), err));
-                                partial
-                            }),
+                            Ok(reservation) => {
+                                let bytes =
+                                    reader.contents(&inode).unwrap_or_else(|(partial, err)| {
+                                        listing
+                                            .diagnostics
+                                            .push(Diagnostic::warning(path.clone(), err));
+                                        partial
+                                    });
+                                reservation.commit(bytes.len() as u64);
+                                bytes
+                            }
                         };
                         NodeKind::File {
                             data: Bytes::from(bytes),
@@ -604,8 +625,8 @@ fn read_dir(
     let mut entries = Vec::new();
     let mut off = skip;
     while off + 8 <= listing.len() {
-        let child = le32(&listing, off).unwrap_or_default();
-        let rec_len = usize::from(le16(&listing, off + 4).unwrap_or_default());
+        let child = u32le(&listing, off).unwrap_or_default();
+        let rec_len = usize::from(u16le(&listing, off + 4).unwrap_or_default());
         let name_len = usize::from(listing[off + 6]);
         if rec_len < 8 {
             // ext4 with 64 KiB blocks encodes 65536 as 0; anything else this small is damage.

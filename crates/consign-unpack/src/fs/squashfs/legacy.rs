@@ -7,7 +7,8 @@
 //! in 4.0; the standard tools only wrote gzip, and vendor LZMA builds are handled by the shared
 //! decoder's LZMA fallback.
 
-use super::{DirEntry, Endian, Inode, InodeKind, Metadata, Superblock, u16_at, u32_at, u64_at};
+use super::{DirEntry, Inode, InodeKind, Metadata, Superblock};
+use crate::binary::Endian;
 
 /// Reads consecutive bitfields in the image's bit order.
 struct Bits<'a> {
@@ -48,8 +49,8 @@ pub(super) fn read_superblock(
     major: u16,
 ) -> Result<Superblock, String> {
     let truncated = || "superblock is truncated".to_owned();
-    let f32 = |off| u32_at(data, off, endian).ok_or_else(truncated);
-    let f64 = |off| u64_at(data, off, endian).ok_or_else(truncated);
+    let f32 = |off| endian.u32(data, off).ok_or_else(truncated);
+    let f64 = |off| endian.u64(data, off).ok_or_else(truncated);
     let flags = u16::from(*data.get(36).ok_or_else(truncated)?);
     let block_size = f32(51)?;
     if !(4096..=(1 << 20)).contains(&block_size) || !block_size.is_power_of_two() {
@@ -161,26 +162,26 @@ pub(super) fn read_inode(
             // 3.x type 9: nlink:32 start_block:64 fragment:32 offset:32 file_size:64.
             let (blocks_start, frag, frag_offset, file_size) = if !v3 {
                 let b = fetch(meta, 20)?;
-                let r = |off| u32_at(&b, off, endian).unwrap_or_default();
+                let r = |off| endian.u32(&b, off).unwrap_or_default();
                 mtime = Some(i64::from(r(0)));
                 (u64::from(r(4)), r(8), r(12), u64::from(r(16)))
             } else if itype == 2 {
                 let b = fetch(meta, 20)?;
-                let r = |off| u32_at(&b, off, endian).unwrap_or_default();
+                let r = |off| endian.u32(&b, off).unwrap_or_default();
                 (
-                    u64_at(&b, 0, endian).unwrap_or_default(),
+                    endian.u64(&b, 0).unwrap_or_default(),
                     r(8),
                     r(12),
                     u64::from(r(16)),
                 )
             } else {
                 let b = fetch(meta, 28)?;
-                let r = |off| u32_at(&b, off, endian).unwrap_or_default();
+                let r = |off| endian.u32(&b, off).unwrap_or_default();
                 (
-                    u64_at(&b, 4, endian).unwrap_or_default(),
+                    endian.u64(&b, 4).unwrap_or_default(),
                     r(12),
                     r(16),
-                    u64_at(&b, 20, endian).unwrap_or_default(),
+                    endian.u64(&b, 20).unwrap_or_default(),
                 )
             };
             return super::file_inode(
@@ -193,7 +194,7 @@ pub(super) fn read_inode(
         }
         3 => {
             let b = fetch(meta, if v3 { 6 } else { 2 })?;
-            let len = u16_at(&b, if v3 { 4 } else { 0 }, endian).unwrap_or_default();
+            let len = endian.u16(&b, if v3 { 4 } else { 0 }).unwrap_or_default();
             let target = fetch(meta, usize::from(len))?;
             InodeKind::Symlink(String::from_utf8_lossy(&target).into_owned())
         }
@@ -247,13 +248,13 @@ pub(super) fn fragment_layout(sb: &Superblock) -> (u64, u64) {
 pub(super) fn fragment_entry(entry: &[u8], sb: &Superblock) -> (u64, u32) {
     if sb.version >= 3 {
         (
-            u64_at(entry, 0, sb.endian).unwrap_or_default(),
-            u32_at(entry, 8, sb.endian).unwrap_or_default(),
+            sb.endian.u64(entry, 0).unwrap_or_default(),
+            sb.endian.u32(entry, 8).unwrap_or_default(),
         )
     } else {
         (
-            u64::from(u32_at(entry, 0, sb.endian).unwrap_or_default()),
-            u32_at(entry, 4, sb.endian).unwrap_or_default(),
+            u64::from(sb.endian.u32(entry, 0).unwrap_or_default()),
+            sb.endian.u32(entry, 4).unwrap_or_default(),
         )
     }
 }

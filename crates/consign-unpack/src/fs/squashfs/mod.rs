@@ -25,10 +25,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use bytes::Bytes;
-use consign_model::{Diagnostic, NodeKind};
+use consign_model::{CutReason, Diagnostic, NodeKind};
 use rayon::prelude::*;
 
 use super::{FsEntry, FsListing, Probe};
+use crate::binary::Endian;
+use crate::budget::Reservation;
 use crate::decompress::{Codec, DecompressError, decompress};
 use crate::{Budget, Limit};
 
@@ -39,36 +41,6 @@ const BLOCK_UNCOMPRESSED: u32 = 1 << 24;
 const FLAG_COMPRESSOR_OPTIONS: u16 = 0x0400;
 /// How deep directories may nest before the walk stops (a loop guard on top of the visited set).
 const MAX_DEPTH: usize = 512;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Endian {
-    Little,
-    Big,
-}
-
-fn u16_at(data: &[u8], off: usize, endian: Endian) -> Option<u16> {
-    let bytes: [u8; 2] = data.get(off..off.checked_add(2)?)?.try_into().ok()?;
-    Some(match endian {
-        Endian::Little => u16::from_le_bytes(bytes),
-        Endian::Big => u16::from_be_bytes(bytes),
-    })
-}
-
-fn u32_at(data: &[u8], off: usize, endian: Endian) -> Option<u32> {
-    let bytes: [u8; 4] = data.get(off..off.checked_add(4)?)?.try_into().ok()?;
-    Some(match endian {
-        Endian::Little => u32::from_le_bytes(bytes),
-        Endian::Big => u32::from_be_bytes(bytes),
-    })
-}
-
-fn u64_at(data: &[u8], off: usize, endian: Endian) -> Option<u64> {
-    let bytes: [u8; 8] = data.get(off..off.checked_add(8)?)?.try_into().ok()?;
-    Some(match endian {
-        Endian::Little => u64::from_le_bytes(bytes),
-        Endian::Big => u64::from_be_bytes(bytes),
-    })
-}
 
 /// The fields of a version 4 superblock this parser uses.
 #[derive(Clone, Debug)]
@@ -107,8 +79,8 @@ fn magic_and_version(data: &[u8]) -> Option<(Endian, u16, u16)> {
         b"sqsh" => Endian::Big,
         _ => return None,
     };
-    let major = u16_at(data, 28, endian)?;
-    let minor = u16_at(data, 30, endian)?;
+    let major = endian.u16(data, 28)?;
+    let minor = endian.u16(data, 30)?;
     Some((endian, major, minor))
 }
 
@@ -123,9 +95,9 @@ fn read_superblock(data: &[u8]) -> Result<Superblock, String> {
             "squashfs version {major}.{minor} is not supported (2.0 to 4.0 are)"
         ));
     }
-    let field16 = |off| u16_at(data, off, endian).ok_or("superblock is truncated");
-    let field32 = |off| u32_at(data, off, endian).ok_or("superblock is truncated");
-    let field64 = |off| u64_at(data, off, endian).ok_or("superblock is truncated");
+    let field16 = |off| endian.u16(data, off).ok_or("superblock is truncated");
+    let field32 = |off| endian.u32(data, off).ok_or("superblock is truncated");
+    let field64 = |off| endian.u64(data, off).ok_or("superblock is truncated");
     let block_size = field32(12)?;
     let block_log = field16(22)?;
     if !(4096..=(1 << 20)).contains(&block_size)
@@ -302,8 +274,12 @@ fn lzma_form(form: LzmaForm, input: &[u8], max: usize, exact: Option<usize>) -> 
             let props = *input.first().ok_or("lzma block is empty")?;
             let (lc, lp, pb) = split_props(props)
                 .ok_or_else(|| format!("lzma properties byte {props:#04x} is out of range"))?;
-            let dict = u32_at(input, 1, Endian::Little).ok_or("lzma block header is truncated")?;
-            let size = u64_at(input, 5, Endian::Little).ok_or("lzma block header is truncated")?;
+            let dict = Endian::Little
+                .u32(input, 1)
+                .ok_or("lzma block header is truncated")?;
+            let size = Endian::Little
+                .u64(input, 5)
+                .ok_or("lzma block header is truncated")?;
             if size != u64::MAX && size > max as u64 {
                 return Err(format!(
                     "lzma header names {size} output bytes, more than the block size {max}"
@@ -325,7 +301,9 @@ fn lzma_form(form: LzmaForm, input: &[u8], max: usize, exact: Option<usize>) -> 
         }
         LzmaForm::PropsDict => {
             let props = *input.first().ok_or("lzma block is empty")?;
-            let dict = u32_at(input, 1, Endian::Little).ok_or("lzma block header is truncated")?;
+            let dict = Endian::Little
+                .u32(input, 1)
+                .ok_or("lzma block header is truncated")?;
             let (lc, lp, pb) = split_props(props)
                 .ok_or_else(|| format!("lzma properties byte {props:#04x} is out of range"))?;
             let codec = Codec::Lzma1Raw {
@@ -397,10 +375,14 @@ struct Metadata<'a> {
     /// Bytes held in the cache, bounded by `cache_limit`.
     cached: u64,
     cache_limit: u64,
+    /// The cache is working memory: drawn from the budget block by block, released at the end.
+    reservation: Reservation<'a>,
+    /// The limit that refused more metadata, if one did.
+    refused: Option<Limit>,
 }
 
 impl<'a> Metadata<'a> {
-    fn new(image: &'a [u8], sb: &'a Superblock, decoder: &'a Decoder, budget: &Budget) -> Self {
+    fn new(image: &'a [u8], sb: &'a Superblock, decoder: &'a Decoder, budget: &'a Budget) -> Self {
         Self {
             image,
             sb,
@@ -408,12 +390,18 @@ impl<'a> Metadata<'a> {
             cache: HashMap::new(),
             cached: 0,
             cache_limit: budget.max_output_for(image.len() as u64).max(1 << 20),
+            reservation: budget.working_memory(),
+            refused: None,
         }
     }
 
     fn block(&mut self, pos: u64) -> Result<Arc<MetaBlock>, String> {
         if let Some(cached) = self.cache.get(&pos) {
             return cached.clone();
+        }
+        if let Err(limit) = self.reservation.grow(METADATA_SIZE as u64) {
+            self.refused.get_or_insert(limit);
+            return Err(format!("metadata block at {pos:#x} not read: {limit}"));
         }
         let res = self.inflate(pos).map(Arc::new);
         if let Ok(block) = &res {
@@ -431,8 +419,10 @@ impl<'a> Metadata<'a> {
             ));
         }
         let start = usize::try_from(pos).map_err(|_| "metadata offset is out of range")?;
-        let header = u16_at(self.image, start, self.sb.endian)
-            .ok_or_else(|| format!("metadata block at {pos:#x} lies past the end of the image"))?;
+        let header =
+            self.sb.endian.u16(self.image, start).ok_or_else(|| {
+                format!("metadata block at {pos:#x} lies past the end of the image")
+            })?;
         let len = usize::from(header & 0x7fff);
         // 2.x/3.x images made with `-check_data` put a marker byte after each header.
         let skip = if legacy::check_byte(self.sb) { 3 } else { 2 };
@@ -554,12 +544,12 @@ fn read_inode(meta: &mut Metadata<'_>, inode_ref: u64, budget: &Budget) -> Resul
         return legacy::read_inode(meta, |meta, len| cursor.take(meta, len), budget);
     }
     let header = cursor.take(meta, 16)?;
-    let itype = u16_at(&header, 0, endian).unwrap_or_default();
-    let mode = u32::from(u16_at(&header, 2, endian).unwrap_or_default() & 0o7777);
-    let mtime = u32_at(&header, 8, endian).map(i64::from);
-    let r16 = |b: &[u8], off| u16_at(b, off, endian).unwrap_or_default();
-    let r32 = |b: &[u8], off| u32_at(b, off, endian).unwrap_or_default();
-    let r64 = |b: &[u8], off| u64_at(b, off, endian).unwrap_or_default();
+    let itype = endian.u16(&header, 0).unwrap_or_default();
+    let mode = u32::from(endian.u16(&header, 2).unwrap_or_default() & 0o7777);
+    let mtime = endian.u32(&header, 8).map(i64::from);
+    let r16 = |b: &[u8], off| endian.u16(b, off).unwrap_or_default();
+    let r32 = |b: &[u8], off| endian.u32(b, off).unwrap_or_default();
+    let r64 = |b: &[u8], off| endian.u64(b, off).unwrap_or_default();
     let kind = match itype {
         1 => {
             let b = cursor.take(meta, 16)?;
@@ -625,12 +615,15 @@ fn file_inode(
     (mode, mtime): (u32, Option<i64>),
     (blocks_start, frag, frag_offset, file_size): (u64, u32, u32, u64),
 ) -> Result<Inode, String> {
-    if let Err(limit) = budget.take_bytes(file_size) {
-        return Ok(Inode {
+    let over = |limit| {
+        Ok(Inode {
             kind: InodeKind::FileOverLimit { file_size, limit },
             mode,
             mtime,
-        });
+        })
+    };
+    if file_size > budget.limits().max_file_bytes {
+        return over(Limit::FileBytes);
     }
     let block_size = u64::from(meta.sb.block_size);
     let n_blocks = if frag == NO_FRAGMENT {
@@ -648,10 +641,28 @@ fn file_inode(
         })?;
     let list = fetch(meta, list_len as usize)?;
     let endian = meta.sb.endian;
-    let block_sizes = list
+    let block_sizes: Vec<u32> = list
         .chunks_exact(4)
-        .map(|chunk| u32_at(chunk, 0, endian).unwrap_or_default())
+        .map(|chunk| endian.u32(chunk, 0).unwrap_or_default())
         .collect();
+    // Accounted here, in listing order, so which files a limit skips does not depend on
+    // scheduling. Sparse blocks store nothing and the tail sits in a shared fragment: what the
+    // file stores is its block list, its blocks and its tail, and its size may be at most the
+    // expansion ratio times that.
+    let stored = list_len
+        + block_sizes
+            .iter()
+            .map(|word| u64::from(word & (BLOCK_UNCOMPRESSED - 1)))
+            .sum::<u64>()
+        + if frag == NO_FRAGMENT {
+            0
+        } else {
+            file_size % block_size
+        };
+    match budget.reserve_expansion(file_size, stored) {
+        Ok(reservation) => reservation.commit(file_size),
+        Err(limit) => return over(limit),
+    }
     Ok(Inode {
         kind: InodeKind::File(FileInode {
             blocks_start,
@@ -697,8 +708,8 @@ fn read_dir(
     let mut entries = Vec::new();
     let mut pos = 0;
     while pos + 12 <= listing.len() {
-        let count = u32_at(&listing, pos, endian).unwrap_or_default() as usize + 1;
-        let start = u32_at(&listing, pos + 4, endian).unwrap_or_default();
+        let count = endian.u32(&listing, pos).unwrap_or_default() as usize + 1;
+        let start = endian.u32(&listing, pos + 4).unwrap_or_default();
         pos += 12;
         if count > 256 {
             return Err(format!(
@@ -707,10 +718,12 @@ fn read_dir(
             ));
         }
         for _ in 0..count {
-            let entry_off = u16_at(&listing, pos, endian)
+            let entry_off = endian
+                .u16(&listing, pos)
                 .ok_or("directory listing is truncated inside an entry")?;
             let name_len = usize::from(
-                u16_at(&listing, pos + 6, endian)
+                endian
+                    .u16(&listing, pos + 6)
                     .ok_or("directory listing is truncated inside an entry")?,
             ) + 1;
             let name = listing
@@ -769,9 +782,21 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
     let mut meta = Metadata::new(data, &sb, &decoder, budget);
     let mut jobs = Vec::new();
     walk(&mut meta, budget, &mut listing, &mut jobs);
-    let fragments = read_fragments(&mut meta, &jobs, budget, &mut listing);
+    let (fragments, held) = read_fragments(&mut meta, &jobs, budget, &mut listing);
+    if let Some(limit) = meta.refused {
+        listing.cut(
+            Diagnostic::warning(
+                "",
+                format!("metadata (inodes, directories) past some point not read: {limit}"),
+            )
+            .with_hint(limit.hint()),
+            "the entries whose metadata was not read",
+            limit.into(),
+        );
+    }
     drop(meta);
     fill_files(data, &sb, &decoder, &fragments, &jobs, &mut listing);
+    drop(held);
     listing
 }
 
@@ -824,11 +849,16 @@ fn walk(
             }
             if let Some((first, mode, mtime)) = seen_inodes.get(&entry.inode_ref) {
                 // A hard link: the inode is not read again.
-                if let Err(limit) = budget.take_entry() {
-                    listing.diagnostics.push(Diagnostic::warning(
-                        path,
-                        format!("{limit}; the rest of the filesystem is skipped"),
-                    ));
+                if let Err(limit) = budget.take_entry_with(path.len() as u64) {
+                    listing.cut(
+                        Diagnostic::warning(
+                            path,
+                            format!("{limit}; the rest of the filesystem is skipped"),
+                        )
+                        .with_hint(limit.hint()),
+                        "this entry and the rest of the filesystem",
+                        limit.into(),
+                    );
                     return;
                 }
                 listing.entries.push(FsEntry {
@@ -861,11 +891,16 @@ fn walk(
                     continue;
                 }
             };
-            if let Err(limit) = budget.take_entry() {
-                listing.diagnostics.push(Diagnostic::warning(
-                    path,
-                    format!("{limit}; the rest of the filesystem is skipped"),
-                ));
+            if let Err(limit) = budget.take_entry_with(path.len() as u64) {
+                listing.cut(
+                    Diagnostic::warning(
+                        path,
+                        format!("{limit}; the rest of the filesystem is skipped"),
+                    )
+                    .with_hint(limit.hint()),
+                    "this entry and the rest of the filesystem",
+                    limit.into(),
+                );
                 return;
             }
             let mode = Some(inode.mode);
@@ -895,10 +930,17 @@ fn walk(
                 }
                 InodeKind::FileOverLimit { file_size, limit } => {
                     seen_inodes.insert(entry.inode_ref, (path.clone(), inode.mode, inode.mtime));
-                    listing.diagnostics.push(Diagnostic::warning(
-                        path.clone(),
-                        format!("{limit}: the file has {file_size} bytes; listed without contents"),
-                    ));
+                    listing.cut(
+                        Diagnostic::warning(
+                            path.clone(),
+                            format!(
+                                "{limit}: the file has {file_size} bytes; listed without contents"
+                            ),
+                        )
+                        .with_hint(limit.hint()),
+                        "the file's contents",
+                        CutReason::from(*limit),
+                    );
                     NodeKind::File { data: Bytes::new() }
                 }
                 InodeKind::Symlink(target) => NodeKind::Symlink {
@@ -923,12 +965,12 @@ fn walk(
 /// Fragment blocks the files need, each inflated once (in parallel).
 type Fragments = HashMap<u32, Result<Arc<Vec<u8>>, String>>;
 
-fn read_fragments(
+fn read_fragments<'b>(
     meta: &mut Metadata<'_>,
     jobs: &[FileJob],
-    budget: &Budget,
+    budget: &'b Budget,
     listing: &mut FsListing,
-) -> Fragments {
+) -> (Fragments, Reservation<'b>) {
     let sb = meta.sb;
     let mut wanted: Vec<u32> = jobs
         .iter()
@@ -947,23 +989,29 @@ fn read_fragments(
             }
         }
     }
-    // Fragment blocks are working memory, not output; they are bounded like any expansion.
-    let mut cache_left = budget.limits().max_total_bytes;
+    // Fragment blocks are working memory, not output: drawn from the budget before they are
+    // inflated, held until the files are filled, then released.
+    let mut held = budget.working_memory();
     let mut bounded = Vec::new();
+    let mut refused = None;
     for (idx, (start, size)) in locations {
-        if cache_left < u64::from(sb.block_size) {
-            fragments.insert(
-                idx,
-                Err("fragment cache reached the total output limit".to_owned()),
-            );
-            listing.diagnostics.push(Diagnostic::warning(
-                "",
-                format!("fragment {idx}: cache limit reached"),
-            ));
+        if let Err(limit) = held.grow(u64::from(sb.block_size)) {
+            refused.get_or_insert((idx, limit));
+            fragments.insert(idx, Err(format!("fragment block not read: {limit}")));
             continue;
         }
-        cache_left -= u64::from(sb.block_size);
         bounded.push((idx, start, size));
+    }
+    if let Some((idx, limit)) = refused {
+        listing.cut(
+            Diagnostic::warning(
+                "",
+                format!("fragment blocks from {idx} on not read: {limit}"),
+            )
+            .with_hint(limit.hint()),
+            format!("the tails of files in fragment blocks from {idx} on"),
+            limit.into(),
+        );
     }
     let image = meta.image;
     let decoder = meta.decoder;
@@ -983,7 +1031,7 @@ fn read_fragments(
                 .map_err(|err| format!("fragment block {idx}: {err}")),
         );
     }
-    fragments
+    (fragments, held)
 }
 
 /// Where fragment block `idx` is stored: (start, size word).
@@ -1004,9 +1052,9 @@ fn fragment_location(meta: &mut Metadata<'_>, idx: u32) -> Result<(u64, u32), St
     let index_pos = sb.frag_table + (byte / METADATA_SIZE as u64) * pointer_len;
     let index_at = usize::try_from(index_pos).unwrap_or(usize::MAX);
     let block_pos = if pointer_len == 8 {
-        u64_at(meta.image, index_at, sb.endian)
+        sb.endian.u64(meta.image, index_at)
     } else {
-        u32_at(meta.image, index_at, sb.endian).map(u64::from)
+        sb.endian.u32(meta.image, index_at).map(u64::from)
     }
     .ok_or_else(|| {
         format!("fragment table index at {index_pos:#x} lies past the end of the image")
@@ -1020,8 +1068,8 @@ fn fragment_location(meta: &mut Metadata<'_>, idx: u32) -> Result<(u64, u32), St
         return Ok(legacy::fragment_entry(&entry, sb));
     }
     Ok((
-        u64_at(&entry, 0, sb.endian).unwrap_or_default(),
-        u32_at(&entry, 8, sb.endian).unwrap_or_default(),
+        sb.endian.u64(&entry, 0).unwrap_or_default(),
+        sb.endian.u32(&entry, 8).unwrap_or_default(),
     ))
 }
 
@@ -1098,43 +1146,46 @@ fn read_file(
         positions.push(pos);
         pos = pos.saturating_add(u64::from(word & (BLOCK_UNCOMPRESSED - 1)));
     }
-    let blocks: Vec<(usize, BlockResult)> = inode
+    // One buffer of the file's size (reserved when the inode was read), filled block by block in
+    // parallel: sparse and damaged blocks stay zeros, and no block is held twice.
+    let mut data = vec![0u8; file_size];
+    let blocks_len = inode
         .block_sizes
-        .par_iter()
+        .len()
+        .saturating_mul(block_size)
+        .min(file_size);
+    let (blocks, tail_space) = data.split_at_mut(blocks_len);
+    let mut diagnostics: Vec<Diagnostic> = blocks
+        .par_chunks_mut(block_size)
+        .zip(inode.block_sizes.par_iter())
         .zip(positions.par_iter())
         .enumerate()
-        .map(|(idx, (&word, &start))| {
-            let expected = block_size.min(file_size.saturating_sub(idx * block_size));
-            let res = if word & (BLOCK_UNCOMPRESSED - 1) == 0 {
+        .filter_map(|(idx, ((chunk, &word), &start))| {
+            if word & (BLOCK_UNCOMPRESSED - 1) == 0 {
                 // A sparse block: zeros, nothing stored.
-                Ok(vec![0; expected])
-            } else {
-                data_block(image, decoder, block_size, start, word, Some(expected))
-                    .map_err(|err| format!("data block {idx} at {start:#x}: {err}"))
-            };
-            (expected, res)
+                return None;
+            }
+            match data_block(image, decoder, block_size, start, word, Some(chunk.len())) {
+                Ok(bytes) => {
+                    let len = bytes.len().min(chunk.len());
+                    chunk[..len].copy_from_slice(&bytes[..len]);
+                    None
+                }
+                Err(err) => Some(
+                    Diagnostic::warning(
+                        job.path.clone(),
+                        format!("data block {idx} at {start:#x}: {err}; zero-filled"),
+                    )
+                    .at(inode.blocks_start),
+                ),
+            }
         })
         .collect();
-    let mut data = Vec::with_capacity(file_size);
-    let mut diagnostics = Vec::new();
-    for (expected, res) in blocks {
-        match res {
-            Ok(bytes) => data.extend_from_slice(&bytes),
-            Err(err) => {
-                diagnostics.push(
-                    Diagnostic::warning(job.path.clone(), format!("{err}; zero-filled"))
-                        .at(inode.blocks_start),
-                );
-                data.resize(data.len() + expected, 0);
-            }
-        }
-    }
     if let Some((idx, offset)) = inode.fragment {
-        let tail = file_size.saturating_sub(data.len());
+        let tail = tail_space.len();
         let res = match fragments.get(&idx) {
             Some(Ok(block)) => block
                 .get(offset as usize..(offset as usize).saturating_add(tail))
-                .map(<[u8]>::to_vec)
                 .ok_or_else(|| {
                     format!(
                         "fragment {idx} holds {} bytes; the tail needs {tail} from offset {offset}",
@@ -1145,17 +1196,15 @@ fn read_file(
             None => Err(format!("fragment {idx} was not read")),
         };
         match res {
-            Ok(bytes) => data.extend_from_slice(&bytes),
+            Ok(bytes) => tail_space.copy_from_slice(bytes),
             Err(err) => {
                 diagnostics.push(Diagnostic::warning(
                     job.path.clone(),
                     format!("{err}; tail zero-filled"),
                 ));
-                data.resize(file_size, 0);
             }
         }
     }
-    data.truncate(file_size);
     FileOutput { data, diagnostics }
 }
 
