@@ -68,7 +68,8 @@ pub use spdx::to_spdx_json;
 pub use table::scan_summary_table;
 pub use writer::{
     FILE_MODIFIED, ImageInput, MissingVersion, SbomInput, SerialNumber, SpecVersion, SupplierLink,
-    Timestamp, VERSION_SOURCE, bsi, build, derive_serial_number, to_json,
+    Timestamp, UNPACK_CUT, UNPACK_CUTS, VERSION_SOURCE, bsi, build, derive_serial_number,
+    record_incomplete, to_json,
 };
 
 /// What `consign scan --format` writes.
