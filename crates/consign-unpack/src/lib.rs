@@ -25,6 +25,7 @@ mod binary;
 mod budget;
 pub mod decompress;
 mod engine;
+mod error;
 mod formats;
 pub mod fs;
 mod limits;

@@ -20,6 +20,7 @@ use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
 use crate::binary::Endian;
 use crate::decompress::{Codec, decompress};
+use crate::error::ReadError;
 
 const MAGIC: u32 = 0x28cd_3d45;
 const SIGNATURE: &[u8; 16] = b"Compressed ROMFS";
@@ -215,8 +216,11 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                             let bytes = read_file(data, endian, flags, &inode).unwrap_or_else(
                                 |(partial, err)| {
                                     listing.diagnostics.push(
-                                        Diagnostic::warning(path.clone(), err)
-                                            .at(inode.offset as u64),
+                                        Diagnostic::warning(
+                                            path.clone(),
+                                            format!("{err}; damaged blocks zero-filled"),
+                                        )
+                                        .at(inode.offset as u64),
                                     );
                                     partial
                                 },
@@ -293,7 +297,7 @@ fn read_file(
     endian: Endian,
     flags: u32,
     inode: &Inode,
-) -> Result<Vec<u8>, (Vec<u8>, String)> {
+) -> Result<Vec<u8>, (Vec<u8>, ReadError)> {
     let size = u64::from(inode.size);
     if size == 0 {
         return Ok(Vec::new());
@@ -306,17 +310,18 @@ fn read_file(
     for idx in 0..n_blocks {
         let expected = (size - idx as u64 * PAGE).min(PAGE) as usize;
         let Some(pointer) = endian.u32(data, pointers + idx * 4) else {
-            first_err.get_or_insert(format!(
-                "block pointer {idx} lies past the end of the image"
-            ));
+            first_err.get_or_insert(ReadError::PastEnd {
+                what: format!("block pointer {idx}"),
+                offset: (pointers + idx * 4) as u64,
+            });
             out.resize(out.len() + expected, 0);
             continue;
         };
         let (uncompressed, block_end) = if flags & FLAG_EXT_BLOCK_POINTERS != 0 {
             if pointer & (1 << 30) != 0 {
-                first_err.get_or_insert(
-                    "direct block pointers (XIP cramfs) are not supported".to_owned(),
-                );
+                first_err.get_or_insert(ReadError::Unsupported(
+                    "direct block pointers (XIP cramfs)".to_owned(),
+                ));
                 out.resize(out.len() + expected, 0);
                 continue;
             }
@@ -328,22 +333,29 @@ fn read_file(
             Ok(vec![0; expected])
         } else {
             match data.get(block_start..block_end) {
-                None => Err(format!(
-                    "block {idx} ({block_start:#x}..{block_end:#x}) lies outside the image"
-                )),
+                None => Err(ReadError::PastEnd {
+                    what: format!("block {idx} (to {block_end:#x})"),
+                    offset: block_start as u64,
+                }),
                 Some(raw) if uncompressed => Ok(raw.get(..expected).unwrap_or(raw).to_vec()),
                 Some(raw) => decompress(Codec::Zlib, raw, expected as u64)
                     .map(|out| out.data)
-                    .map_err(|err| format!("block {idx} at {block_start:#x}: {err}")),
+                    .map_err(|err| {
+                        ReadError::decode(&err).at(format!("block {idx} at {block_start:#x}"))
+                    }),
             }
         };
         match res {
             Ok(bytes) if bytes.len() == expected => out.extend_from_slice(&bytes),
             Ok(bytes) => {
-                first_err.get_or_insert(format!(
-                    "block {idx} holds {} bytes where {expected} were expected",
-                    bytes.len()
-                ));
+                first_err.get_or_insert(
+                    ReadError::Size {
+                        what: "block",
+                        expected: expected as u64,
+                        found: bytes.len() as u64,
+                    }
+                    .at(format!("block {idx}")),
+                );
                 out.extend_from_slice(&bytes);
                 out.resize(out.len() - bytes.len() + expected, 0);
             }
@@ -358,7 +370,7 @@ fn read_file(
     }
     match first_err {
         None => Ok(out),
-        Some(err) => Err((out, format!("{err}; damaged blocks zero-filled"))),
+        Some(err) => Err((out, err)),
     }
 }
 

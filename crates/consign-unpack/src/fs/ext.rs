@@ -17,6 +17,7 @@ use consign_model::{Diagnostic, NodeKind};
 use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
 use crate::binary::{u16le, u32le};
+use crate::error::ReadError;
 
 const SUPERBLOCK_OFFSET: usize = 1024;
 const MAGIC: u16 = 0xef53;
@@ -133,33 +134,45 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn block(&self, number: u64) -> Result<&[u8], String> {
+    fn block(&self, number: u64) -> Result<&[u8], ReadError> {
         let start = number
             .checked_mul(self.sb.block_size as u64)
             .and_then(|start| usize::try_from(start).ok())
-            .ok_or_else(|| format!("block {number} is out of range"))?;
+            .ok_or(ReadError::OutOfRange {
+                what: "block",
+                value: number,
+            })?;
         self.data
             .get(start..start.saturating_add(self.sb.block_size))
-            .ok_or_else(|| format!("block {number} lies past the end of the image"))
+            .ok_or_else(|| ReadError::PastEnd {
+                what: format!("block {number}"),
+                offset: start as u64,
+            })
     }
 
-    fn inode(&self, number: u32) -> Result<Inode, String> {
+    fn inode(&self, number: u32) -> Result<Inode, ReadError> {
         if number == 0 || number > self.sb.inodes_count {
-            return Err(format!(
-                "inode number {number} is out of range (1..={})",
-                self.sb.inodes_count
-            ));
+            return Err(ReadError::OutOfRange {
+                what: "inode number",
+                value: u64::from(number),
+            });
         }
         let group = (number - 1) / self.sb.inodes_per_group;
         let index = (number - 1) % self.sb.inodes_per_group;
         let gdt_block = u64::from(self.sb.first_data_block) + 1;
         let desc_off =
             gdt_block * self.sb.block_size as u64 + u64::from(group) * self.sb.desc_size as u64;
-        let desc_off = usize::try_from(desc_off).map_err(|_| "group descriptor is out of range")?;
+        let desc_off = usize::try_from(desc_off).map_err(|_| ReadError::OutOfRange {
+            what: "group descriptor offset",
+            value: desc_off,
+        })?;
         let mut table =
-            u64::from(u32le(self.data, desc_off + 8).ok_or_else(|| {
-                format!("group descriptor {group} lies past the end of the image")
-            })?);
+            u64::from(
+                u32le(self.data, desc_off + 8).ok_or_else(|| ReadError::PastEnd {
+                    what: format!("group descriptor {group}"),
+                    offset: desc_off as u64,
+                })?,
+            );
         if self.sb.desc_size >= 64 {
             table |= u64::from(u32le(self.data, desc_off + 0x28).unwrap_or_default()) << 32;
         }
@@ -167,11 +180,17 @@ impl Reader<'_> {
             .checked_mul(self.sb.block_size as u64)
             .and_then(|start| start.checked_add(u64::from(index) * self.sb.inode_size as u64))
             .and_then(|off| usize::try_from(off).ok())
-            .ok_or("inode table offset is out of range")?;
+            .ok_or(ReadError::OutOfRange {
+                what: "inode table",
+                value: table,
+            })?;
         let raw = self
             .data
             .get(off..off + self.sb.inode_size)
-            .ok_or_else(|| format!("inode {number} at {off:#x} lies past the end of the image"))?;
+            .ok_or_else(|| ReadError::PastEnd {
+                what: format!("inode {number}"),
+                offset: off as u64,
+            })?;
         let mut block = [0; 60];
         block.copy_from_slice(&raw[0x28..0x28 + 60]);
         let size = u64::from(u32le(raw, 4).unwrap_or_default())
@@ -194,7 +213,7 @@ impl Reader<'_> {
     }
 
     /// The physical block of each logical block of `inode`, as (logical, physical, count) runs.
-    fn runs(&self, inode: &Inode) -> Result<Vec<(u64, u64, u64)>, String> {
+    fn runs(&self, inode: &Inode) -> Result<Vec<(u64, u64, u64)>, ReadError> {
         let n_blocks = inode.size.div_ceil(self.sb.block_size as u64);
         let mut runs = Vec::new();
         if inode.flags & FLAG_EXTENTS != 0 {
@@ -204,9 +223,11 @@ impl Reader<'_> {
             self.extents(&inode.block, 0, n_blocks, &mut runs, &mut nodes_left)?;
             let covered: u64 = runs.iter().map(|run| run.2).sum();
             if covered > n_blocks {
-                return Err(format!(
-                    "extents cover {covered} blocks of a {n_blocks}-block file (they overlap)"
-                ));
+                return Err(ReadError::Invalid {
+                    what: "extents",
+                    value: format!("covering {covered} blocks of a {n_blocks}-block file"),
+                    rule: "they overlap",
+                });
             }
         } else {
             self.block_map(inode, n_blocks, &mut runs)?;
@@ -221,22 +242,33 @@ impl Reader<'_> {
         n_blocks: u64,
         runs: &mut Vec<(u64, u64, u64)>,
         nodes_left: &mut u64,
-    ) -> Result<(), String> {
+    ) -> Result<(), ReadError> {
         if *nodes_left == 0 {
-            return Err("extent tree has more nodes than the file has blocks (a loop)".to_owned());
+            return Err(ReadError::Loop(
+                "extent tree has more nodes than the file has blocks",
+            ));
         }
         *nodes_left -= 1;
         if u16le(node, 0) != Some(EXTENT_MAGIC) {
-            return Err("extent node has no `0xf30a` magic".to_owned());
+            return Err(ReadError::Invalid {
+                what: "extent node magic",
+                value: format!("{:#06x}", u16le(node, 0).unwrap_or_default()),
+                rule: "not `0xf30a`",
+            });
         }
         let entries = usize::from(u16le(node, 2).unwrap_or_default());
         let depth = u16le(node, 6).unwrap_or_default();
         if depth > MAX_EXTENT_DEPTH || level > MAX_EXTENT_DEPTH {
-            return Err(format!("extent tree depth {depth} is too deep"));
+            return Err(ReadError::OutOfRange {
+                what: "extent tree depth",
+                value: u64::from(depth),
+            });
         }
         for idx in 0..entries {
             let off = 12 + idx * 12;
-            let entry = node.get(off..off + 12).ok_or("extent node is truncated")?;
+            let entry = node
+                .get(off..off + 12)
+                .ok_or(ReadError::Truncated("extent node"))?;
             let first = u64::from(u32le(entry, 0).unwrap_or_default());
             if depth == 0 {
                 let mut len = u64::from(u16le(entry, 4).unwrap_or_default());
@@ -251,7 +283,7 @@ impl Reader<'_> {
                     runs.push((first, start, len.min(n_blocks - first)));
                 }
                 if runs.len() as u64 > n_blocks {
-                    return Err("file has more extents than blocks".to_owned());
+                    return Err(ReadError::Loop("file has more extents than blocks"));
                 }
             } else {
                 let leaf = (u64::from(u16le(entry, 8).unwrap_or_default()) << 32)
@@ -268,7 +300,7 @@ impl Reader<'_> {
         inode: &Inode,
         n_blocks: u64,
         runs: &mut Vec<(u64, u64, u64)>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ReadError> {
         let per_block = (self.sb.block_size / 4) as u64;
         let mut logical = 0u64;
         for idx in 0..12 {
@@ -299,7 +331,7 @@ impl Reader<'_> {
         base: u64,
         n_blocks: u64,
         runs: &mut Vec<(u64, u64, u64)>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ReadError> {
         let block = self.block(pointer)?;
         let per_block = (self.sb.block_size / 4) as u64;
         let span = per_block.pow(level - 1);
@@ -336,9 +368,16 @@ impl Reader<'_> {
     }
 
     /// The contents of `inode`, with holes as zeros. `size` has been accounted by the caller.
-    fn contents(&self, inode: &Inode) -> Result<Vec<u8>, (Vec<u8>, String)> {
-        let size = usize::try_from(inode.size)
-            .map_err(|_| (Vec::new(), "file size is out of range".to_owned()))?;
+    fn contents(&self, inode: &Inode) -> Result<Vec<u8>, (Vec<u8>, ReadError)> {
+        let size = usize::try_from(inode.size).map_err(|_| {
+            (
+                Vec::new(),
+                ReadError::OutOfRange {
+                    what: "file size",
+                    value: inode.size,
+                },
+            )
+        })?;
         if inode.flags & FLAG_INLINE_DATA != 0 {
             return inline(inode, size);
         }
@@ -367,13 +406,13 @@ impl Reader<'_> {
         }
         match first_err {
             None => Ok(out),
-            Some(err) => Err((out, format!("{err}; the missing blocks are zero-filled"))),
+            Some(err) => Err((out, err)),
         }
     }
 }
 
 /// Inline data: the 60 bytes of `i_block`, then the `system.data` attribute.
-fn inline(inode: &Inode, size: usize) -> Result<Vec<u8>, (Vec<u8>, String)> {
+fn inline(inode: &Inode, size: usize) -> Result<Vec<u8>, (Vec<u8>, ReadError)> {
     let mut out = inode.block[..size.min(60)].to_vec();
     if size > 60 {
         match inline_xattr(&inode.extra) {
@@ -381,8 +420,7 @@ fn inline(inode: &Inode, size: usize) -> Result<Vec<u8>, (Vec<u8>, String)> {
             None => {
                 return Err((
                     out,
-                    "inline data continues in a `system.data` attribute that was not found"
-                        .to_owned(),
+                    ReadError::Truncated("inline data (its `system.data` attribute is missing)"),
                 ));
             }
         }
@@ -453,6 +491,15 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             .and_then(|inode| read_dir(&reader, &inode, budget))
         {
             Ok(entries) => entries,
+            Err(ReadError::Limit(limit)) => {
+                listing.cut(
+                    Diagnostic::warning(dir, format!("directory inode {number} not read: {limit}"))
+                        .with_hint(limit.hint()),
+                    "the directory and everything in it",
+                    limit.into(),
+                );
+                continue;
+            }
             Err(err) => {
                 listing.diagnostics.push(Diagnostic::warning(
                     dir,
@@ -470,7 +517,9 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             let inode = match reader.inode(child) {
                 Ok(inode) => inode,
                 Err(err) => {
-                    listing.diagnostics.push(Diagnostic::warning(path, err));
+                    listing
+                        .diagnostics
+                        .push(Diagnostic::warning(path, err.to_string()));
                     continue;
                 }
             };
@@ -528,9 +577,10 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                             Ok(reservation) => {
                                 let bytes =
                                     reader.contents(&inode).unwrap_or_else(|(partial, err)| {
-                                        listing
-                                            .diagnostics
-                                            .push(Diagnostic::warning(path.clone(), err));
+                                        listing.diagnostics.push(Diagnostic::warning(
+                                            path.clone(),
+                                            format!("{err}; what was not read is zero-filled"),
+                                        ));
                                         partial
                                     });
                                 reservation.commit(bytes.len() as u64);
@@ -550,7 +600,10 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                     } else if inode.size > 4096 {
                         Err((
                             Vec::new(),
-                            format!("symlink target length {} is absurd", inode.size),
+                            ReadError::OutOfRange {
+                                what: "symlink target length",
+                                value: inode.size,
+                            },
                         ))
                     } else {
                         reader.contents(&inode)
@@ -603,18 +656,19 @@ fn read_dir(
     reader: &Reader<'_>,
     inode: &Inode,
     budget: &Budget,
-) -> Result<Vec<(String, u32)>, String> {
+) -> Result<Vec<(String, u32)>, ReadError> {
     if inode.mode & 0o170_000 != 0o040_000 {
-        return Err("is not a directory".to_owned());
+        return Err(ReadError::Invalid {
+            what: "mode",
+            value: format!("{:o}", inode.mode),
+            rule: "not a directory",
+        });
     }
-    // Directory bytes are working memory: bound them like any output.
-    let limit = budget.limits().max_file_bytes;
-    if inode.size > limit {
-        return Err(format!(
-            "directory size {} is past the single file limit",
-            inode.size
-        ));
-    }
+    // Directory bytes are working memory, drawn from the budget like any output (holes count
+    // against the ratio) and released once read.
+    let _held = budget
+        .reserve_expansion(inode.size, reader.stored_len(inode))
+        .map_err(ReadError::Limit)?;
     let (listing, skip) = if inode.flags & FLAG_INLINE_DATA != 0 {
         // Inline directories start with the parent's inode number, then entries.
         let bytes = reader.contents(inode).map_err(|(_, err)| err)?;
@@ -634,13 +688,16 @@ fn read_dir(
                 off = (off / 65536 + 1) * 65536;
                 continue;
             }
-            return Err(format!(
-                "directory entry at byte {off} has record length {rec_len}"
-            ));
+            return Err(ReadError::Invalid {
+                what: "directory entry record length",
+                value: rec_len.to_string(),
+                rule: "shorter than an entry",
+            }
+            .at(format!("byte {off}")));
         }
         if child != 0 && name_len > 0 {
             let name = listing.get(off + 8..off + 8 + name_len).ok_or_else(|| {
-                format!("directory entry name at byte {off} runs past the directory")
+                ReadError::Truncated("directory entry name").at(format!("byte {off}"))
             })?;
             entries.push((String::from_utf8_lossy(name).into_owned(), child));
         }

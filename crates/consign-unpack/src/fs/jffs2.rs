@@ -20,6 +20,7 @@ use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
 use crate::binary::Endian;
 use crate::decompress::{Codec, decompress};
+use crate::error::ReadError;
 
 const MAGIC: u16 = 0x1985;
 const NODE_ACCURATE: u16 = 0x2000;
@@ -357,16 +358,17 @@ fn read_inode(
 
 /// JFFS2's "rtime" compressor: each (byte, repeat) pair emits the byte, then copies `repeat`
 /// bytes from just after the previous occurrence of that byte.
-fn rtime_decompress(input: &[u8], dsize: usize) -> Result<Vec<u8>, String> {
+fn rtime_decompress(input: &[u8], dsize: usize) -> Result<Vec<u8>, ReadError> {
     let mut out = Vec::with_capacity(dsize);
     let mut positions = [0usize; 256];
     let mut pos = 0;
     while out.len() < dsize {
         let (Some(&value), Some(&repeat)) = (input.get(pos), input.get(pos + 1)) else {
-            return Err(format!(
-                "rtime data ends after {} of {dsize} bytes",
-                out.len()
-            ));
+            return Err(ReadError::Size {
+                what: "rtime data",
+                expected: dsize as u64,
+                found: out.len() as u64,
+            });
         };
         pos += 2;
         out.push(value);
@@ -376,9 +378,11 @@ fn rtime_decompress(input: &[u8], dsize: usize) -> Result<Vec<u8>, String> {
             if out.len() >= dsize {
                 break;
             }
-            let byte = *out
-                .get(from)
-                .ok_or_else(|| "rtime back-reference points past the output".to_owned())?;
+            let byte = *out.get(from).ok_or(ReadError::Invalid {
+                what: "rtime back-reference",
+                value: from.to_string(),
+                rule: "points past the output",
+            })?;
             out.push(byte);
         }
     }
@@ -386,16 +390,16 @@ fn rtime_decompress(input: &[u8], dsize: usize) -> Result<Vec<u8>, String> {
 }
 
 /// Decompresses one data node's payload to exactly `dsize` bytes.
-fn decompress_node(compr: u8, input: &[u8], dsize: usize) -> Result<Vec<u8>, String> {
+fn decompress_node(compr: u8, input: &[u8], dsize: usize) -> Result<Vec<u8>, ReadError> {
     let out = match compr {
         0 => input.to_vec(),
         1 => vec![0; dsize],
         2 => rtime_decompress(input, dsize)?,
         6 => match decompress(Codec::Zlib, input, dsize as u64) {
             Ok(done) => done.data,
-            Err(err) => return Err(err.to_string()),
+            Err(err) => return Err(ReadError::decode(&err)),
         },
-        7 => crate::lzo::decompress_lzo1x(input, dsize).map_err(|err| err.to_string())?,
+        7 => crate::lzo::decompress_lzo1x(input, dsize).map_err(|err| ReadError::decode(&err))?,
         8 => {
             let codec = Codec::Lzma1Raw {
                 lc: 0,
@@ -408,17 +412,23 @@ fn decompress_node(compr: u8, input: &[u8], dsize: usize) -> Result<Vec<u8>, Str
             match decompress(codec, input, dsize as u64) {
                 Ok(done) => done.data,
                 Err(err) if err.partial().len() >= dsize => err.partial().to_vec(),
-                Err(err) => return Err(err.to_string()),
+                Err(err) => return Err(ReadError::decode(&err)),
             }
         }
-        3 | 5 => return Err("rubin compression is not supported".to_owned()),
-        other => return Err(format!("unknown compression type {other}")),
+        3 | 5 => return Err(ReadError::Unsupported("rubin compression".to_owned())),
+        other => {
+            return Err(ReadError::Unknown {
+                what: "compression type",
+                value: u64::from(other),
+            });
+        }
     };
     if out.len() < dsize {
-        return Err(format!(
-            "decompressed to {} bytes, node says {dsize}",
-            out.len()
-        ));
+        return Err(ReadError::Size {
+            what: "decompressed data",
+            expected: dsize as u64,
+            found: out.len() as u64,
+        });
     }
     Ok(out)
 }

@@ -15,6 +15,7 @@ use consign_model::{Diagnostic, NodeKind};
 use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
 use crate::binary::u32be;
+use crate::error::ReadError;
 
 const MAGIC: &[u8; 8] = b"-rom1fs-";
 /// How deep directories may nest before the walk stops.
@@ -159,10 +160,9 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             let exec = next & 8 != 0;
             let contents = || {
                 data.get(data_off..data_off.saturating_add(size as usize))
-                    .ok_or_else(|| {
-                        format!(
-                            "contents ({size} bytes at {data_off:#x}) lie past the end of the image"
-                        )
+                    .ok_or_else(|| ReadError::PastEnd {
+                        what: format!("contents of {size} bytes"),
+                        offset: data_off as u64,
                     })
             };
             let (kind, mode) = match next & 7 {

@@ -23,6 +23,7 @@ use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
 use crate::binary::{u16le, u32le, u64le};
 use crate::decompress::{Codec, decompress};
+use crate::error::ReadError;
 
 const MAGIC: u32 = 0x0610_1831;
 const CH_LEN: usize = 24;
@@ -364,36 +365,39 @@ fn master(data: &[u8], leb_size: usize) -> Option<(u32, u32)> {
 }
 
 /// Decompresses one data node's payload into its block.
-fn data_block(node: &[u8]) -> Result<Vec<u8>, String> {
+fn data_block(node: &[u8]) -> Result<Vec<u8>, ReadError> {
     let size = u32le(node, 40).unwrap_or(0) as usize;
     let compr = u16le(node, 44).unwrap_or(0);
     if size > BLOCK_SIZE {
-        return Err(format!(
-            "data node claims {size} bytes, more than a {BLOCK_SIZE}-byte block"
-        ));
+        return Err(ReadError::Invalid {
+            what: "data node size",
+            value: size.to_string(),
+            rule: "more than a 4096-byte block",
+        });
     }
     let payload = node.get(DATA_NODE_LEN..).unwrap_or_default();
     let out = match compr {
         0 => payload.to_vec(),
-        1 => crate::lzo::decompress_lzo1x(payload, size).map_err(|err| err.to_string())?,
+        1 => crate::lzo::decompress_lzo1x(payload, size).map_err(|err| ReadError::decode(&err))?,
         2 => {
             decompress(Codec::Deflate, payload, size as u64)
-                .map_err(|err| err.to_string())?
+                .map_err(|err| ReadError::decode(&err))?
                 .data
         }
         3 => {
             decompress(Codec::Zstd, payload, size as u64)
-                .map_err(|err| err.to_string())?
+                .map_err(|err| ReadError::decode(&err))?
                 .data
         }
-        other => return Err(format!("compressor {other} is not supported")),
+        other => return Err(ReadError::Unsupported(format!("compressor {other}"))),
     };
     if out.len() < size {
-        return Err(format!(
-            "{} data decompressed to {} bytes, node says {size}",
-            compr_name(compr),
-            out.len()
-        ));
+        return Err(ReadError::Size {
+            what: compr_name(compr),
+            expected: size as u64,
+            found: out.len() as u64,
+        }
+        .at("data node"));
     }
     Ok(out)
 }
