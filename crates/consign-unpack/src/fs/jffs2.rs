@@ -513,6 +513,26 @@ fn assemble(
             );
             continue;
         }
+        // The node decodes into a buffer of its own before its part is copied: drawn from the
+        // budget too, so parallel parsers cannot each hold a node's worth past the limits.
+        let mut scratch = budget.working_memory();
+        if let Err(limit) = scratch.grow(dsize as u64) {
+            diagnostics.cut(
+                Diagnostic::warning(
+                    path,
+                    format!("jffs2 data node of {dsize} bytes not decompressed: {limit}"),
+                )
+                .at(node.offset as u64)
+                .with_hint(limit.hint()),
+                format!(
+                    "bytes {}..{} of the file",
+                    node.data_offset,
+                    u64::from(node.data_offset) + dsize as u64
+                ),
+                limit.into(),
+            );
+            continue;
+        }
         match decompress_node(node.compr, input, dsize) {
             Ok(bytes) => {
                 let at = node.data_offset as usize;
