@@ -60,7 +60,8 @@ impl Tree {
     /// True for `/images`, the child of the root that holds a FIT image's images.
     fn is_images(&self, data: &[u8], node: usize) -> bool {
         self.nodes.get(node).is_some_and(|n| {
-            n.parent.is_some_and(|p| self.nodes.get(p).is_some_and(|p| p.parent.is_none()))
+            n.parent
+                .is_some_and(|p| self.nodes.get(p).is_some_and(|p| p.parent.is_none()))
         }) && self.node_name(data, node) == b"images"
     }
 
@@ -446,7 +447,10 @@ mod tests {
         let data = blob(&s, strings);
         let probed = probe(&data).unwrap();
         assert_eq!(probed.format, "fit");
-        assert_eq!(probed.description, "U-Boot FIT image `two images`, 2 images");
+        assert_eq!(
+            probed.description,
+            "U-Boot FIT image `two images`, 2 images"
+        );
         let listing = extract(&Bytes::from(data), &Budget::new(Limits::default()));
         assert_eq!(listing.diagnostics, Vec::new());
         let files: Vec<_> = listing

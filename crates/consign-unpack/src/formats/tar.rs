@@ -399,8 +399,7 @@ pub(crate) mod tests {
         // The record's length counts its own digits.
         let record = format!("{} path={path}\n", len + 8);
         assert_eq!(record.len(), len + 8);
-        let mut members: Vec<(String, u8, Vec<u8>)> =
-            vec![("g".into(), b'g', record.into_bytes())];
+        let mut members: Vec<(String, u8, Vec<u8>)> = vec![("g".into(), b'g', record.into_bytes())];
         for i in 0..2000 {
             members.push((format!("f{i}"), b'0', Vec::new()));
         }

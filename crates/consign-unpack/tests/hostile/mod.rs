@@ -517,3 +517,67 @@ pub(crate) fn sparse_squashfs(files: usize, size: u64) -> Vec<u8> {
     out.extend(dir_blocks);
     out
 }
+
+/// An xz stream of `len` zero bytes (a multiple of 1 MiB), without ever holding them: one LZMA2
+/// chunk of 1 MiB of zeros, then the same chunk again and again with only its state reset (the
+/// dictionary is kept, and a chunk of zeros decodes the same after zeros as after nothing),
+/// in one block with no check. About 220 bytes per MiB: 10 GiB in about 2.3 MB.
+pub(crate) fn xz_of_zeros(len: u64) -> Vec<u8> {
+    assert_eq!(len % MIB as u64, 0);
+    let mut options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+    options.dict_size(MIB as u32);
+    let mut filters = liblzma::stream::Filters::new();
+    filters.lzma2(&options);
+    let stream = liblzma::stream::Stream::new_raw_encoder(&filters).unwrap();
+    let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+    encoder.write_all(&vec![0u8; MIB]).unwrap();
+    let raw = encoder.finish().unwrap();
+    // One LZMA chunk (dictionary reset, new properties) and the end marker.
+    assert_eq!(raw[0] & 0xe0, 0xe0, "{:02x?}", &raw[..8]);
+    let unpacked =
+        (usize::from(raw[0] & 0x1f) << 16 | usize::from(raw[1]) << 8 | usize::from(raw[2])) + 1;
+    let packed = (usize::from(raw[3]) << 8 | usize::from(raw[4])) + 1;
+    assert_eq!(unpacked, MIB);
+    assert_eq!(raw.len(), 6 + packed + 1, "one chunk and the end marker");
+    let body = &raw[6..6 + packed];
+    let count = len / MIB as u64;
+    let mut data = raw[..6 + packed].to_vec();
+    for _ in 1..count {
+        // A state reset without new properties (0xa0), the same sizes.
+        data.extend_from_slice(&[0xa0 | raw[0] & 0x1f, raw[1], raw[2], raw[3], raw[4]]);
+        data.extend_from_slice(body);
+    }
+    data.push(0);
+
+    let crc = crc32fast::hash;
+    let mut out = vec![0xfd, b'7', b'z', b'X', b'Z', 0, 0, 0];
+    out.extend(crc(&[0, 0]).to_le_bytes());
+    // Block header: 12 bytes, one filter (LZMA2, 1 MiB dictionary), no sizes.
+    let mut header = vec![2u8, 0, 0x21, 1, 18, 0, 0, 0];
+    header.extend(crc(&header).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&data);
+    let unpadded = header.len() + data.len();
+    out.resize(out.len().next_multiple_of(4), 0);
+    // Index: one record.
+    let varint = |out: &mut Vec<u8>, mut value: u64| {
+        while value >= 0x80 {
+            out.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        out.push(value as u8);
+    };
+    let mut index = vec![0u8];
+    varint(&mut index, 1);
+    varint(&mut index, unpadded as u64);
+    varint(&mut index, len);
+    index.resize(index.len().next_multiple_of(4), 0);
+    index.extend(crc(&index).to_le_bytes());
+    out.extend_from_slice(&index);
+    let mut footer = ((index.len() / 4 - 1) as u32).to_le_bytes().to_vec();
+    footer.extend([0, 0]);
+    out.extend(crc(&footer).to_le_bytes());
+    out.extend_from_slice(&footer);
+    out.extend_from_slice(b"YZ");
+    out
+}
