@@ -422,7 +422,7 @@ pub(crate) mod tests {
 
         let mut records = String::new();
         for i in 0..50_000 {
-            records.push_str(&format!("13 k{i:06}=v\n"));
+            std::fmt::Write::write_fmt(&mut records, format_args!("13 k{i:06}=v\n")).unwrap();
         }
         records.push_str("14 mtime=1234\n");
         let data = archive(&[
