@@ -294,9 +294,12 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
         let (usize_, csize, local) = zip64_fields(extra, field32(24), field32(20), field32(42));
         let mtime = unix_time(extra).or_else(|| dos_time(field16(14), field16(12)));
         pos += CENTRAL_LEN + name_len + extra_len + comment_len;
+        // Inside the data, so nothing added to it below can overflow (a ZIP64 offset near 2^64
+        // did: found by the `format_zip` fuzz target).
         let local = usize::try_from(local)
             .ok()
-            .and_then(|local| local.checked_add(base));
+            .and_then(|local| local.checked_add(base))
+            .filter(|&local| local < data.len());
         let entry_at = local.unwrap_or(usize::MAX) as u64;
         let mode = (made_by == 3)
             .then_some(attributes >> 16)
@@ -596,5 +599,39 @@ pub(crate) mod tests {
             assert_eq!(listing.size, Some(input.len() as u64));
         }
         let _ = len;
+    }
+
+    /// A ZIP64 local header offset near 2^64 overflowed the arithmetic after it (found by the
+    /// `format_zip` fuzz target): it is outside the archive, and said so.
+    #[test]
+    fn a_zip64_offset_near_the_top_is_outside_the_archive() {
+        let mut central = CENTRAL.to_vec();
+        central.extend_from_slice(&[20, 3, 45, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        central.extend_from_slice(&crc32fast::hash(b"x").to_le_bytes());
+        central.extend_from_slice(&1u32.to_le_bytes());
+        central.extend_from_slice(&1u32.to_le_bytes());
+        central.extend_from_slice(&1u16.to_le_bytes());
+        central.extend_from_slice(&12u16.to_le_bytes());
+        central.extend_from_slice(&[0; 6]);
+        central.extend_from_slice(&(0o100_644u32 << 16).to_le_bytes());
+        central.extend_from_slice(&u32::MAX.to_le_bytes());
+        central.extend_from_slice(b"a");
+        central.extend_from_slice(&[1, 0, 8, 0]);
+        central.extend_from_slice(&(u64::MAX - 3).to_le_bytes());
+        let mut data = central.clone();
+        data.extend_from_slice(END);
+        data.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
+        data.extend_from_slice(&(central.len() as u32).to_le_bytes());
+        data.extend_from_slice(&0u32.to_le_bytes());
+        data.extend_from_slice(&[0, 0]);
+        let listing = extract(&Bytes::from(data), &Budget::new(Limits::default()));
+        assert!(listing.entries.is_empty());
+        assert!(
+            listing.diagnostics[0]
+                .message
+                .contains("local header is outside the archive"),
+            "{:?}",
+            listing.diagnostics
+        );
     }
 }
