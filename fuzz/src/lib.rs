@@ -20,6 +20,7 @@ pub const LIMITS: Limits = Limits {
     max_total_bytes: 64 << 20,
     max_file_bytes: 32 << 20,
     max_ratio: 1000,
+    max_seconds: 0,
 };
 
 /// True when `data` is a view into `input` rather than a buffer the parser allocated.

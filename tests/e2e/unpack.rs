@@ -49,6 +49,106 @@ fn unpack_limits_and_errors() {
         dir.path(),
         &["unpack", sample.to_str().unwrap(), "--max-ratio", "1"],
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The kernel is cut by the limit: the result is incomplete, exit 1.
+    assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stdout.contains("--max-ratio"), "{}", out.stdout);
+    assert!(out.stderr.contains("INCOMPLETE"), "{}", out.stderr);
+}
+
+/// A zip of two stored members, the second marked encrypted (flag bit 0): one part of the input
+/// cannot be read.
+fn zip_with_an_encrypted_member() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, flags) in [("plain.txt", 0u16), ("secret.txt", 1)] {
+        let body = b"some text";
+        let offset = out.len() as u32;
+        out.extend(b"PK\x03\x04\x14\0");
+        out.extend(flags.to_le_bytes());
+        out.extend([0u8; 6]); // method 0 (stored), time, date
+        out.extend(0u32.to_le_bytes()); // CRC not checked for encrypted data
+        out.extend((body.len() as u32).to_le_bytes());
+        out.extend((body.len() as u32).to_le_bytes());
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend([0, 0]);
+        out.extend(name.as_bytes());
+        out.extend(body);
+        central.extend(b"PK\x01\x02\x14\x03\x14\0");
+        central.extend(flags.to_le_bytes());
+        central.extend([0u8; 6]);
+        central.extend(0u32.to_le_bytes());
+        central.extend((body.len() as u32).to_le_bytes());
+        central.extend((body.len() as u32).to_le_bytes());
+        central.extend((name.len() as u16).to_le_bytes());
+        central.extend([0u8; 8]);
+        central.extend((0o100_644u32 << 16).to_le_bytes());
+        central.extend(offset.to_le_bytes());
+        central.extend(name.as_bytes());
+    }
+    let cd_offset = out.len() as u32;
+    out.extend(&central);
+    out.extend(b"PK\x05\x06\0\0\0\0\x02\0\x02\0");
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend([0, 0]);
+    out
+}
+
+/// An incomplete result never looks complete: the summary says INCOMPLETE and what was not read,
+/// the JSON report lists the cut, the SBOM marks the image `incomplete`, and the exit code is 1.
+#[test]
+fn incomplete_results_are_said_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fw.zip"), zip_with_an_encrypted_member()).unwrap();
+    let out = run(dir.path(), &["unpack", "fw.zip"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("INCOMPLETE: 1 part(s) not read (unsupported)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("not read: fw.zip/zip@0x0"),
+        "{}",
+        out.stderr
+    );
+    let out = run(dir.path(), &["unpack", "fw.zip", "--format", "json"]);
+    assert_eq!(out.code, 1);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let cut = &json["report"]["incomplete"][0];
+    assert_eq!(cut["reason"], "unsupported");
+    assert_eq!(cut["what"], "zip member `secret.txt` (encrypted)");
+
+    let out = run(dir.path(), &["scan", "fw.zip", "-o", "fw.cdx.json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("INCOMPLETE"), "{}", out.stderr);
+    let sbom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("fw.cdx.json")).unwrap()).unwrap();
+    let incomplete = sbom["compositions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["aggregate"] == "incomplete")
+        .unwrap();
+    assert_eq!(incomplete["assemblies"][0], "firmware:fw.zip");
+    let properties = sbom["metadata"]["component"]["properties"]
+        .as_array()
+        .unwrap();
+    assert!(
+        properties.iter().any(|p| p["name"] == "consign:unpack:cut"
+            && p["value"].as_str().unwrap().contains("secret.txt")),
+        "{properties:#?}"
+    );
+
+    // The same image without the encrypted member is complete: exit 0.
+    let mut whole = zip_with_an_encrypted_member();
+    let flag = whole.windows(10).position(|w| w == b"secret.txt").unwrap();
+    whole[flag - 24] = 0; // the local header's flag
+    let central = whole.windows(10).rposition(|w| w == b"secret.txt").unwrap();
+    whole[central - 38] = 0; // the central entry's flag
+    std::fs::write(dir.path().join("whole.zip"), whole).unwrap();
+    let out = run(dir.path(), &["unpack", "whole.zip"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("INCOMPLETE"), "{}", out.stderr);
 }

@@ -8,7 +8,9 @@ use crate::commands;
 const AFTER_HELP: &str = "\
 Exit codes (the same for every command):
   0  success: accepted, valid, verified
-  1  the check ran and found a problem: rejected, invalid, bad signature
+  1  the check ran and found a problem: rejected, invalid, bad signature; for scan and
+     unpack, the result is incomplete (a limit, the deadline or an unsupported feature kept part
+     of the input from being read; the summary line and the SBOM say what)
   2  usage error, or an input that cannot be read at all
 
 Start with `consign demo` to see the whole chain on a generated example.";
@@ -53,9 +55,12 @@ pub(crate) struct LimitArgs {
     /// How large one unpacked file or stream may be.
     #[arg(long, value_name = "BYTES", default_value_t = consign_unpack::Limits::default().max_file_bytes)]
     pub(crate) max_file_bytes: u64,
-    /// How many output bytes one compressed byte may become.
+    /// How many output bytes one compressed byte may become (in one stream, and across the job).
     #[arg(long, value_name = "N", default_value_t = consign_unpack::Limits::default().max_ratio)]
     pub(crate) max_ratio: u64,
+    /// How many seconds unpacking one image may take (0: no deadline).
+    #[arg(long, value_name = "SECONDS", default_value_t = consign_unpack::Limits::default().max_seconds)]
+    pub(crate) max_seconds: u64,
 }
 
 impl LimitArgs {
@@ -66,6 +71,7 @@ impl LimitArgs {
             max_total_bytes: self.max_total_bytes,
             max_file_bytes: self.max_file_bytes,
             max_ratio: self.max_ratio,
+            max_seconds: self.max_seconds,
         }
     }
 }

@@ -79,7 +79,8 @@ pub use table::scan_summary_table;
 pub use writer::{
     CREATOR_SOURCE, FILE_MODIFIED, ImageInput, LICENCE_CONCLUDED_FROM, LICENCE_DECLARED,
     LICENCE_KNOWLEDGE_BASE, MissingVersion, SbomInput, SerialNumber, SpecVersion, SupplierLink,
-    Timestamp, VERSION_SOURCE, bsi, build, derive_serial_number, to_json,
+    Timestamp, UNPACK_CUT, UNPACK_CUTS, VERSION_SOURCE, bsi, build, derive_serial_number,
+    record_incomplete, to_json,
 };
 
 /// What `consign scan --format` writes.

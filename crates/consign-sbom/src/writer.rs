@@ -559,6 +559,72 @@ pub fn build(input: &SbomInput<'_>) -> Bom {
     }
 }
 
+/// The property that names, on an image's firmware component, one part of the image unpacking did
+/// not read, and why (`fw.bin/zip@0x0: zip member `a` (encrypted) (unsupported)`).
+pub const UNPACK_CUT: &str = "consign:unpack:cut";
+/// The property that says how many parts of an image unpacking did not read.
+pub const UNPACK_CUTS: &str = "consign:unpack:cuts";
+/// How many [`UNPACK_CUT`] properties one image gets; the count says how many there were.
+const MAX_CUT_PROPERTIES: usize = 100;
+
+/// Records that unpacking did not read all of the image at `image_index` (in
+/// [`SbomInput::images`] order), so its inventory is known to be incomplete: its firmware
+/// component leaves the `unknown` composition for one of aggregate `incomplete`, and gets
+/// [`UNPACK_CUTS`] and one [`UNPACK_CUT`] property per cut (what was not read and why; the first
+/// 100). `compositions` entries cannot hold properties, so they sit on the component the
+/// composition names. Does nothing when `cuts` is empty.
+pub fn record_incomplete(bom: &mut Bom, image_index: usize, cuts: &[model::Cut]) {
+    if cuts.is_empty() {
+        return;
+    }
+    let Some(root) = bom
+        .metadata
+        .as_mut()
+        .and_then(|metadata| metadata.component.as_deref_mut())
+    else {
+        return;
+    };
+    let firmware = if root.component_type == ComponentType::Device {
+        root.components.get_mut(image_index)
+    } else {
+        (image_index == 0).then_some(root)
+    };
+    let Some(firmware) = firmware else {
+        return;
+    };
+    let Some(bom_ref) = firmware.bom_ref.clone() else {
+        return;
+    };
+    firmware
+        .properties
+        .push(Property::new(UNPACK_CUTS, cuts.len().to_string()));
+    for cut in cuts.iter().take(MAX_CUT_PROPERTIES) {
+        firmware
+            .properties
+            .push(Property::new(UNPACK_CUT, cut.to_string()));
+    }
+    for composition in &mut bom.compositions {
+        composition
+            .assemblies
+            .retain(|assembly| *assembly != bom_ref);
+    }
+    match bom
+        .compositions
+        .iter_mut()
+        .find(|composition| composition.aggregate == Aggregate::Incomplete)
+    {
+        Some(composition) => {
+            composition.assemblies.push(bom_ref);
+            composition.assemblies.sort();
+        }
+        None => bom.compositions.push(Composition {
+            aggregate: Aggregate::Incomplete,
+            assemblies: vec![bom_ref],
+            dependencies: Vec::new(),
+        }),
+    }
+}
+
 /// Hands out unique bom-refs: the first use of a base keeps it, later ones get `#2`, `#3`, ...
 #[derive(Default)]
 struct RefAllocator {
@@ -1727,5 +1793,83 @@ consign:licence:declared=BSD",
         let product = product();
         let bom = build(&input(&images, Some(&product)));
         insta::assert_snapshot!("sbom_with_product_1_6", to_json(&bom, SpecVersion::V1_6));
+    }
+
+    /// What unpacking could not read reaches the SBOM: the image's firmware component moves to an
+    /// `incomplete` composition and names each cut; an image read in full keeps `unknown`.
+    #[test]
+    fn cut_images_are_marked_incomplete() {
+        let cut = model::Cut {
+            location: "b.img/zip@0x0".into(),
+            offset: Some(0x40),
+            what: "zip member `secret` (encrypted)".into(),
+            reason: model::CutReason::Unsupported,
+        };
+        let found = components();
+        let images = [
+            ImageInput {
+                name: "a.img",
+                digests: Digests::of(b"a"),
+                components: &found,
+                version: None,
+                supplier: None,
+            },
+            ImageInput {
+                name: "b.img",
+                digests: Digests::of(b"b"),
+                components: &[],
+                version: None,
+                supplier: None,
+            },
+        ];
+        let mut bom = build(&input(&images, None));
+        let clean = bom.clone();
+        record_incomplete(&mut bom, 0, &[]);
+        assert_eq!(bom, clean, "no cuts, no change");
+        record_incomplete(&mut bom, 1, std::slice::from_ref(&cut));
+        let aggregates: Vec<(Aggregate, Vec<String>)> = bom
+            .compositions
+            .iter()
+            .map(|c| (c.aggregate.clone(), c.assemblies.clone()))
+            .collect();
+        assert_eq!(
+            aggregates,
+            [
+                (
+                    Aggregate::Unknown,
+                    vec!["device".to_owned(), "firmware:a.img".to_owned()]
+                ),
+                (Aggregate::Incomplete, vec!["firmware:b.img".to_owned()]),
+            ]
+        );
+        let json: Value = serde_json::from_str(&to_json(&bom, SpecVersion::V1_6)).unwrap();
+        assert_eq!(crate::validate_schema(&json), Vec::new());
+        let firmware = &json["metadata"]["component"]["components"][1];
+        assert_eq!(firmware["name"], "b.img");
+        let properties = firmware["properties"].as_array().unwrap();
+        let value = |name: &str| {
+            properties
+                .iter()
+                .find(|p| p["name"] == name)
+                .map(|p| p["value"].as_str().unwrap().to_owned())
+        };
+        assert_eq!(value(UNPACK_CUTS).as_deref(), Some("1"));
+        assert_eq!(
+            value(UNPACK_CUT).as_deref(),
+            Some("b.img/zip@0x0 at offset 0x40: zip member `secret` (encrypted) (unsupported)")
+        );
+
+        // A single image is the metadata component itself.
+        let images = fw_img(&found, None);
+        let mut bom = build(&input(&images, None));
+        record_incomplete(&mut bom, 0, &[cut]);
+        assert_eq!(
+            bom.compositions.last().unwrap().aggregate,
+            Aggregate::Incomplete
+        );
+        assert_eq!(
+            bom.compositions.last().unwrap().assemblies,
+            ["firmware:fw.img"]
+        );
     }
 }

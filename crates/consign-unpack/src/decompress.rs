@@ -114,93 +114,91 @@ pub fn decompress(
     input: &[u8],
     max_output: u64,
 ) -> Result<Decompressed, DecompressError> {
+    if codec == Codec::Lz4Block {
+        let size = usize::try_from(max_output).unwrap_or(usize::MAX);
+        let mut out = vec![0; size];
+        let written = lz4_flex::block::decompress_into(input, &mut out).map_err(|err| {
+            corrupt(
+                codec,
+                Vec::new(),
+                io::Error::new(io::ErrorKind::InvalidData, err),
+            )
+        })?;
+        out.truncate(written);
+        return Ok(Decompressed {
+            data: out,
+            consumed: Some(input.len()),
+        });
+    }
+    let (data, consumed) = decode_with(codec, input, max_output, |reader| {
+        read_bounded(codec, reader, max_output)
+    })
+    .map_err(|source| corrupt(codec, Vec::new(), source))?;
+    Ok(Decompressed {
+        data: data?,
+        consumed: Some(consumed),
+    })
+}
+
+/// Runs `read` on a decoder of `input` and returns what it returned and how many input bytes the
+/// decoder consumed. The caller decides how much to read and where the output goes, so it can
+/// draw on a budget before each allocation, or count output without keeping it. `max_output`
+/// only caps the dictionary a hostile header may ask for. Fails when the decoder cannot be
+/// created; [`Codec::Lz4Block`] is not a stream and always fails here.
+pub(crate) fn decode_with<T>(
+    codec: Codec,
+    input: &[u8],
+    max_output: u64,
+    read: impl FnOnce(&mut dyn Read) -> T,
+) -> io::Result<(T, usize)> {
     let mut rest = input;
-    let data = match codec {
-        Codec::Gzip => read_bounded(
-            codec,
-            flate2::bufread::GzDecoder::new(&mut rest),
-            max_output,
-        )?,
-        Codec::Zlib => read_bounded(
-            codec,
-            flate2::bufread::ZlibDecoder::new(&mut rest),
-            max_output,
-        )?,
-        Codec::Deflate => read_bounded(
-            codec,
-            flate2::bufread::DeflateDecoder::new(&mut rest),
-            max_output,
-        )?,
-        Codec::Xz => read_bounded(
-            codec,
-            liblzma::bufread::XzDecoder::new(&mut rest),
-            max_output,
-        )?,
-        Codec::LzmaAlone => return decompress_lzma_alone(input, max_output),
+    let out = match codec {
+        Codec::Gzip => read(&mut flate2::bufread::GzDecoder::new(&mut rest)),
+        Codec::Zlib => read(&mut flate2::bufread::ZlibDecoder::new(&mut rest)),
+        Codec::Deflate => read(&mut flate2::bufread::DeflateDecoder::new(&mut rest)),
+        Codec::Xz => read(&mut liblzma::bufread::XzDecoder::new(&mut rest)),
+        Codec::LzmaAlone => return decode_lzma_alone(input, max_output, read),
         Codec::Lzma1Raw {
             lc,
             lp,
             pb,
             dict_size,
         } => {
-            let stream = raw_lzma1_decoder(lc, lp, pb, dict_size, max_output)
-                .map_err(|err| corrupt(codec, Vec::new(), err.into()))?;
-            read_bounded(
-                codec,
-                liblzma::bufread::XzDecoder::new_stream(&mut rest, stream),
-                max_output,
-            )?
+            let stream = raw_lzma1_decoder(lc, lp, pb, dict_size, max_output)?;
+            read(&mut liblzma::bufread::XzDecoder::new_stream(
+                &mut rest, stream,
+            ))
         }
         Codec::Zstd => {
-            let decoder = zstd::stream::read::Decoder::with_buffer(&mut rest)
-                .map_err(|err| corrupt(codec, Vec::new(), err))?
-                .single_frame();
-            read_bounded(codec, decoder, max_output)?
+            let mut decoder = zstd::stream::read::Decoder::with_buffer(&mut rest)?.single_frame();
+            read(&mut decoder)
         }
-        Codec::Lz4Frame => read_bounded(
-            codec,
-            lz4_flex::frame::FrameDecoder::new(&mut rest),
-            max_output,
-        )?,
+        Codec::Lz4Frame => read(&mut lz4_flex::frame::FrameDecoder::new(&mut rest)),
+        Codec::Bzip2 => read(&mut bzip2::bufread::BzDecoder::new(&mut rest)),
         Codec::Lz4Block => {
-            let size = usize::try_from(max_output).unwrap_or(usize::MAX);
-            let mut out = vec![0; size];
-            let written = lz4_flex::block::decompress_into(input, &mut out).map_err(|err| {
-                corrupt(
-                    codec,
-                    Vec::new(),
-                    io::Error::new(io::ErrorKind::InvalidData, err),
-                )
-            })?;
-            out.truncate(written);
-            return Ok(Decompressed {
-                data: out,
-                consumed: Some(input.len()),
-            });
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "an lz4 block is not a stream",
+            ));
         }
-        Codec::Bzip2 => read_bounded(codec, bzip2::bufread::BzDecoder::new(&mut rest), max_output)?,
     };
-    Ok(Decompressed {
-        data,
-        consumed: Some(input.len() - rest.len()),
-    })
+    Ok((out, input.len() - rest.len()))
 }
 
 /// The `.lzma` (LZMA-alone) format. Its header names the dictionary size, and liblzma allocates
 /// all of it up front: a hostile header asks for 4 GiB. No match can reach back further than the
 /// output, so the header is rewritten with the dictionary capped at the output bound, which
 /// decodes every valid stream the same.
-fn decompress_lzma_alone(input: &[u8], max_output: u64) -> Result<Decompressed, DecompressError> {
+fn decode_lzma_alone<T>(
+    input: &[u8],
+    max_output: u64,
+    read: impl FnOnce(&mut dyn Read) -> T,
+) -> io::Result<(T, usize)> {
     const HEADER: usize = 13;
-    let codec = Codec::LzmaAlone;
     let Some(header) = input.get(..HEADER) else {
-        return Err(corrupt(
-            codec,
-            Vec::new(),
-            io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the 13-byte .lzma header is truncated",
-            ),
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the 13-byte .lzma header is truncated",
         ));
     };
     let mut header = <[u8; HEADER]>::try_from(header).unwrap_or([0; HEADER]);
@@ -208,17 +206,12 @@ fn decompress_lzma_alone(input: &[u8], max_output: u64) -> Result<Decompressed, 
     let cap = u32::try_from(max_output.max(4096)).unwrap_or(u32::MAX);
     header[1..5].copy_from_slice(&dict.min(cap).max(4096).to_le_bytes());
     let mut body = &input[HEADER..];
-    let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX)
-        .map_err(|err| corrupt(codec, Vec::new(), err.into()))?;
-    let data = read_bounded(
-        codec,
-        liblzma::bufread::XzDecoder::new_stream(Read::chain(&header[..], &mut body), stream),
-        max_output,
-    )?;
-    Ok(Decompressed {
-        data,
-        consumed: Some(input.len() - body.len()),
-    })
+    let stream = liblzma::stream::Stream::new_lzma_decoder(u64::MAX)?;
+    let out = read(&mut liblzma::bufread::XzDecoder::new_stream(
+        Read::chain(&header[..], &mut body),
+        stream,
+    ));
+    Ok((out, input.len() - body.len()))
 }
 
 /// A raw LZMA1 decoder. liblzma allocates the whole dictionary up front, and the size comes from
@@ -255,7 +248,7 @@ fn corrupt(codec: Codec, partial: Vec<u8>, source: io::Error) -> DecompressError
 /// Reads `reader` to its end, but never more than `max_output` bytes.
 fn read_bounded(
     codec: Codec,
-    reader: impl Read,
+    reader: &mut dyn Read,
     max_output: u64,
 ) -> Result<Vec<u8>, DecompressError> {
     let mut out = Vec::new();

@@ -1,15 +1,29 @@
 //! The carving and recursion engine: finds every known container in a file in one pass, keeps the
 //! best non-overlapping set, extracts them (in parallel where sizes are known up front), records
 //! the gaps, and scans every extracted file again, down to the depth limit.
+//!
+//! Probing is linear in the file: magics are searched piece by piece (in parallel), candidates
+//! are probed in offset order without ever being held all at once, candidates inside an accepted
+//! container are skipped, and the one probe that searches forward (zip's end record) shares one
+//! search per file. Nesting is bounded by [`MAX_NESTING`] whatever `--max-depth` says, since each
+//! level costs stack.
+
+use std::ops::ControlFlow;
 
 use bytes::Bytes;
-use consign_model::{Diagnostic, NodeKind, Provenance, VfsNode};
+use consign_model::{Cut, CutReason, Diagnostic, NodeKind, Provenance, VfsNode};
 use rayon::prelude::*;
 
+use crate::formats::zip;
 use crate::fs::{FsListing, Probe};
 use crate::registry::{FORMATS, automaton};
 use crate::report::{BlobReport, ContainerReport, Region, entropy};
 use crate::{Budget, Limit};
+
+/// How deep containers may nest, whatever [`crate::Limits::max_depth`] says: the engine recurses
+/// once per level and each level costs stack on a worker thread, so the input must not choose
+/// how deep that goes.
+pub const MAX_NESTING: u32 = 64;
 
 /// A file to scan: the input itself or an extracted file.
 pub(crate) struct Blob {
@@ -17,6 +31,13 @@ pub(crate) struct Blob {
     pub(crate) provenance: Vec<Provenance>,
     pub(crate) data: Bytes,
     pub(crate) depth: u32,
+}
+
+/// What scanning one file found: the nodes inside it (not its own), its report and the cuts.
+pub(crate) struct Scanned {
+    pub(crate) nodes: Vec<VfsNode>,
+    pub(crate) report: BlobReport,
+    pub(crate) cuts: Vec<Cut>,
 }
 
 /// A container the carver accepted.
@@ -28,37 +49,39 @@ struct Accepted {
     listing: Option<FsListing>,
 }
 
-/// Blobs larger than this are searched for magics in parallel pieces.
-const PIECE: usize = 4 << 20;
+/// Files are searched for magics in pieces of this size, in parallel, a few pieces at a time.
+const PIECE: usize = 1 << 20;
 
-/// Where a format's structure could start: `(offset, format index)`, sorted, without duplicates.
-fn candidates(data: &[u8]) -> Vec<(usize, usize)> {
+/// The largest distance from a structure's start to its magic, over every format.
+fn max_magic_offset() -> usize {
+    FORMATS.iter().map(|f| f.magic_offset).max().unwrap_or(0)
+}
+
+/// Where a format's structure could start, for magics found in `data[from..from + PIECE]`:
+/// `(offset, format index)`, sorted, without duplicates.
+fn piece_candidates(data: &[u8], from: usize) -> Vec<(usize, usize)> {
     let (automaton, owners) = automaton();
-    // A large blob (a decompressed kernel) is searched in pieces on every core. Each piece is
-    // searched a little past its end, so a magic that straddles the cut is found, and keeps only
-    // the matches that start inside it, so none is found twice.
+    // Each piece is searched a little past its end, so a magic that straddles the cut is found,
+    // and keeps only the matches that start inside it, so none is found twice.
     let overlap = automaton.max_pattern_len().saturating_sub(1);
-    let starts: Vec<usize> = (0..data.len()).step_by(PIECE).collect();
-    let mut out: Vec<(usize, usize)> = starts
-        .par_iter()
-        .flat_map_iter(|&from| {
-            let end = data.len().min(from + PIECE);
-            let piece = &data[from..data.len().min(end + overlap)];
-            automaton
-                .find_overlapping_iter(piece)
-                .filter(move |hit| from + hit.start() < end)
-                .filter_map(move |hit| {
-                    let format = *owners.get(hit.pattern().as_usize())?;
-                    let at = from + hit.start();
-                    let start = at.checked_sub(FORMATS.get(format)?.magic_offset)?;
-                    Some((start, format))
-                })
+    let end = data.len().min(from + PIECE);
+    let piece = &data[from..data.len().min(end + overlap)];
+    let mut out: Vec<(usize, usize)> = automaton
+        .find_overlapping_iter(piece)
+        .filter(|hit| from + hit.start() < end)
+        .filter_map(|hit| {
+            let format = *owners.get(hit.pattern().as_usize())?;
+            let at = from + hit.start();
+            let start = at.checked_sub(FORMATS.get(format)?.magic_offset)?;
+            Some((start, format))
         })
         .collect();
-    // Formats without a magic are only tried at the very start.
-    for (index, format) in FORMATS.iter().enumerate() {
-        if format.magics.is_empty() {
-            out.push((0, index));
+    if from == 0 {
+        // Formats without a magic are only tried at the very start.
+        for (index, format) in FORMATS.iter().enumerate() {
+            if format.magics.is_empty() {
+                out.push((0, index));
+            }
         }
     }
     out.sort_unstable();
@@ -66,23 +89,112 @@ fn candidates(data: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Calls `visit` with every candidate `(offset, format index)` of `data`, in offset order (table
+/// order at one offset), until it breaks. Only a few pieces' candidates are held at a time.
+fn for_each_candidate(data: &[u8], mut visit: impl FnMut(usize, usize) -> ControlFlow<()>) {
+    let starts: Vec<usize> = (0..data.len().max(1)).step_by(PIECE).collect();
+    let batch = rayon::current_num_threads().max(1);
+    let reach = max_magic_offset();
+    let mut pending: Vec<(usize, usize)> = Vec::new();
+    for (index, group) in starts.chunks(batch).enumerate() {
+        let found: Vec<Vec<(usize, usize)>> = group
+            .par_iter()
+            .map(|&from| piece_candidates(data, from))
+            .collect();
+        pending.extend(found.into_iter().flatten());
+        pending.sort_unstable();
+        pending.dedup();
+        // A later piece's magic may belong to a structure starting up to `reach` bytes before
+        // it: candidates that close to the next piece wait for it.
+        let last = (index + 1) * batch >= starts.len();
+        let next = group.last().map_or(0, |&from| from + PIECE);
+        let ready = if last {
+            pending.len()
+        } else {
+            pending.partition_point(|&(start, _)| start + reach < next)
+        };
+        for (start, format) in pending.drain(..ready) {
+            if visit(start, format).is_break() {
+                return;
+            }
+        }
+    }
+}
+
+/// What probes that search forward share while one file is probed in offset order.
+struct Lookahead<'a> {
+    data: &'a [u8],
+    /// The first fitting zip end record at or after `.0`, searched once and reused while the
+    /// candidates stay before it.
+    zip_end: Option<(usize, Option<usize>)>,
+}
+
+impl<'a> Lookahead<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Self {
+            data,
+            zip_end: None,
+        }
+    }
+
+    /// The first fitting zip end record at or after `start`.
+    fn zip_end_after(&mut self, start: usize) -> Option<usize> {
+        if let Some((from, found)) = self.zip_end
+            && from <= start
+            && found.is_none_or(|at| at >= start)
+        {
+            return found;
+        }
+        let data = self.data;
+        let found = memchr::memmem::find_iter(data.get(start..)?, zip::END_SIGNATURE)
+            .map(|at| at + start)
+            .find(|&at| zip::end_fits(data, at));
+        self.zip_end = Some((start, found));
+        found
+    }
+
+    /// Runs `format`'s probe at `start`.
+    fn probe(&mut self, format: usize, start: usize) -> Option<Probe> {
+        let entry = FORMATS.get(format)?;
+        let rest = self.data.get(start..)?;
+        if entry.name == "zip" {
+            let end = self.zip_end_after(start)?;
+            return zip::probe_with_end(rest, end - start);
+        }
+        (entry.probe)(rest)
+    }
+}
+
+/// The first container `data` holds, if any: `(offset, probe)`.
+fn first_container(data: &[u8]) -> Option<(usize, Probe)> {
+    let mut ahead = Lookahead::new(data);
+    let mut found = None;
+    for_each_candidate(data, |start, format| match ahead.probe(format, start) {
+        Some(probe) => {
+            found = Some((start, probe));
+            ControlFlow::Break(())
+        }
+        None => ControlFlow::Continue(()),
+    });
+    found
+}
+
 /// Greedy selection by offset: at each offset the first format (in table order) whose probe
 /// accepts wins; anything starting inside an accepted region is left to the recursion.
 fn select(data: &Bytes, budget: &Budget) -> Vec<Accepted> {
     let mut accepted = Vec::new();
     let mut cursor = 0usize;
-    for (start, format_index) in candidates(data) {
+    let mut ahead = Lookahead::new(data);
+    for_each_candidate(data, |start, format_index| {
         if start < cursor {
-            continue;
+            return ControlFlow::Continue(());
         }
-        let Some(format) = FORMATS.get(format_index) else {
-            continue;
+        let (Some(format), Some(probe)) =
+            (FORMATS.get(format_index), ahead.probe(format_index, start))
+        else {
+            return ControlFlow::Continue(());
         };
-        let rest = data.slice(start..);
-        let Some(probe) = (format.probe)(&rest) else {
-            continue;
-        };
-        let remaining = rest.len();
+        let remaining = data.len() - start;
         let accept = match probe.size {
             Some(size) if size > 0 => Accepted {
                 format: format_index,
@@ -93,9 +205,9 @@ fn select(data: &Bytes, budget: &Budget) -> Vec<Accepted> {
             },
             _ => {
                 // Streams: only decoding tells how long they are.
-                let listing = (format.extract)(&rest, budget);
-                if listing.entries.is_empty() && listing.size.is_none() {
-                    continue;
+                let listing = (format.extract)(&data.slice(start..), budget);
+                if listing.entries.is_empty() && listing.size.is_none() && listing.cuts.is_empty() {
+                    return ControlFlow::Continue(());
                 }
                 let size = listing
                     .size
@@ -113,10 +225,10 @@ fn select(data: &Bytes, budget: &Budget) -> Vec<Accepted> {
         };
         cursor = start + accept.size;
         accepted.push(accept);
-    }
+        ControlFlow::Continue(())
+    });
     accepted
 }
-
 /// Names update formats that are built on a generic container.
 fn refine(format: &'static str, listing: &FsListing, description: &mut String) -> &'static str {
     let first = listing
@@ -145,7 +257,7 @@ fn refine(format: &'static str, listing: &FsListing, description: &mut String) -
 /// RAUC bundles are a squashfs followed by a CMS signature and its size as a big-endian u64.
 fn rauc_signature(data: &[u8], squashfs_end: usize) -> Option<usize> {
     let size_at = data.len().checked_sub(8)?;
-    let size = usize::try_from(u64::from_be_bytes(data.get(size_at..)?.try_into().ok()?)).ok()?;
+    let size = usize::try_from(crate::binary::u64be(data, size_at)?).ok()?;
     let start = size_at.checked_sub(size)?;
     (start >= squashfs_end && size > 16 && data.get(start) == Some(&0x30)).then_some(start)
 }
@@ -155,36 +267,73 @@ pub(crate) struct Engine<'a> {
     pub(crate) budget: &'a Budget,
 }
 
+/// Moves `listing`'s diagnostics and cuts under `path` (they are relative to the container).
+fn relocate(path: &str, location: &mut String) {
+    *location = if location.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}/{}", location.trim_start_matches('/'))
+    };
+}
+
 impl Engine<'_> {
-    /// Scans `blob` and everything inside it. Returns the nodes found inside (not the blob's own
-    /// node) and the blob's report.
-    pub(crate) fn scan(&self, blob: &Blob) -> (Vec<VfsNode>, BlobReport) {
-        let mut report = BlobReport {
-            path: blob.path.clone(),
-            size: blob.data.len() as u64,
-            containers: Vec::new(),
-            unclaimed: Vec::new(),
-            diagnostics: Vec::new(),
+    /// Scans `blob` and everything inside it.
+    pub(crate) fn scan(&self, blob: &Blob) -> Scanned {
+        let mut scanned = Scanned {
+            nodes: Vec::new(),
+            report: BlobReport {
+                path: blob.path.clone(),
+                size: blob.data.len() as u64,
+                containers: Vec::new(),
+                unclaimed: Vec::new(),
+                diagnostics: Vec::new(),
+            },
+            cuts: Vec::new(),
         };
-        if blob.depth > self.budget.limits().max_depth {
+        let max_depth = self.budget.limits().max_depth;
+        if blob.depth > max_depth.min(MAX_NESTING) {
             // Say so only when there is something that would have been unpacked.
-            let found = candidates(&blob.data)
-                .into_iter()
-                .find_map(|(start, format)| {
-                    let format = FORMATS.get(format)?;
-                    (format.probe)(blob.data.get(start..)?).map(|probe| (start, probe))
+            if let Some((start, probe)) = first_container(&blob.data) {
+                let (message, hint) = if blob.depth > max_depth {
+                    (Limit::Depth.to_string(), Limit::Depth.hint().to_owned())
+                } else {
+                    (
+                        format!(
+                            "containers nested more than {MAX_NESTING} deep are never unpacked"
+                        ),
+                        "this bound protects the stack and does not move with `--max-depth`"
+                            .to_owned(),
+                    )
+                };
+                scanned.cuts.push(Cut {
+                    location: blob.path.clone(),
+                    offset: Some(start as u64),
+                    what: format!("{} and everything inside it", probe.format),
+                    reason: CutReason::DepthLimit,
                 });
-            if let Some((start, probe)) = found {
-                report.diagnostics.push(
+                scanned.report.diagnostics.push(
                     Diagnostic::warning(
                         &blob.path,
-                        format!("{} not unpacked: {}", probe.format, Limit::Depth),
+                        format!("{} not unpacked: {message}", probe.format),
                     )
                     .at(start as u64)
-                    .with_hint("raise `--max-depth` if this nesting is expected"),
+                    .with_hint(hint),
                 );
             }
-            return (Vec::new(), report);
+            return scanned;
+        }
+        if let Err(limit) = self.budget.check_time() {
+            scanned.cuts.push(Cut {
+                location: blob.path.clone(),
+                offset: None,
+                what: "this file (not searched for containers)".to_owned(),
+                reason: limit.into(),
+            });
+            scanned.report.diagnostics.push(
+                Diagnostic::warning(&blob.path, format!("not searched for containers: {limit}"))
+                    .with_hint(limit.hint()),
+            );
+            return scanned;
         }
         let accepted = select(&blob.data, self.budget);
 
@@ -197,7 +346,7 @@ impl Engine<'_> {
                 .chain(std::iter::once((blob.data.len(), blob.data.len())));
             for (start, end) in ends {
                 if start > cursor {
-                    report.unclaimed.push(Region {
+                    scanned.report.unclaimed.push(Region {
                         offset: cursor as u64,
                         size: (start - cursor) as u64,
                         entropy: entropy(blob.data.get(cursor..start).unwrap_or_default()),
@@ -211,7 +360,7 @@ impl Engine<'_> {
         // at the same time, each as one task, so a long serial chain (a kernel inflated, then
         // scanned) never waits for its neighbour's extraction; `collect` keeps their order, so the
         // output does not depend on timing.
-        let done: Vec<(Vec<VfsNode>, ContainerReport)> = accepted
+        let done: Vec<(Vec<VfsNode>, Vec<Cut>, ContainerReport)> = accepted
             .into_par_iter()
             .map(|mut found| {
                 if found.listing.is_none()
@@ -223,16 +372,16 @@ impl Engine<'_> {
                 self.container(blob, found)
             })
             .collect();
-        let mut nodes = Vec::new();
-        for (container_nodes, container) in done {
-            nodes.extend(container_nodes);
-            report.containers.push(container);
+        for (nodes, cuts, container) in done {
+            scanned.nodes.extend(nodes);
+            scanned.cuts.extend(cuts);
+            scanned.report.containers.push(container);
         }
-        (nodes, report)
+        scanned
     }
 
     /// Turns one accepted container into nodes, and scans its files.
-    fn container(&self, blob: &Blob, found: Accepted) -> (Vec<VfsNode>, ContainerReport) {
+    fn container(&self, blob: &Blob, found: Accepted) -> (Vec<VfsNode>, Vec<Cut>, ContainerReport) {
         let mut listing = found.listing.unwrap_or_default();
         let mut description = found.probe.description;
         let mut format = refine(found.probe.format, &listing, &mut description);
@@ -244,43 +393,55 @@ impl Engine<'_> {
             size = blob.data.len();
         }
         let path = format!("{}/{format}@{:#x}", blob.path, found.start);
-        let mut diagnostics: Vec<Diagnostic> = std::mem::take(&mut listing.diagnostics)
-            .into_iter()
-            .map(|mut d| {
-                d.location = if d.location.is_empty() {
-                    path.clone()
-                } else {
-                    format!("{path}/{}", d.location.trim_start_matches('/'))
-                };
-                d
-            })
-            .collect();
+        let mut diagnostics: Vec<Diagnostic> = std::mem::take(&mut listing.diagnostics);
+        for diagnostic in &mut diagnostics {
+            relocate(&path, &mut diagnostic.location);
+        }
+        let mut cuts: Vec<Cut> = std::mem::take(&mut listing.cuts);
+        for cut in &mut cuts {
+            relocate(&path, &mut cut.location);
+        }
 
+        // What every node of this container carries besides its own path: the provenance chain.
+        let chain: usize = blob
+            .provenance
+            .iter()
+            .map(|step| step.format.len() + step.path.as_ref().map_or(0, String::len) + 64)
+            .sum();
         let mut entries = Vec::with_capacity(listing.entries.len());
         for entry in listing.entries {
-            if let Err(limit) = self.budget.take_entry() {
+            let inner = entry.path.trim_start_matches("./").trim_start_matches('/');
+            let inner = inner.trim_end_matches('/');
+            let skip = (inner.is_empty() || inner == ".") && matches!(entry.kind, NodeKind::Dir);
+            let names = path.len() + inner.len() + entry.path.len() + chain + 128;
+            if let Err(limit) = self.budget.take_entry_with(names as u64) {
+                cuts.push(Cut {
+                    location: path.clone(),
+                    offset: None,
+                    what: format!("entries from `{}` on", entry.path),
+                    reason: limit.into(),
+                });
                 diagnostics.push(
                     Diagnostic::warning(
                         &path,
                         format!("entries from `{}` on were skipped: {limit}", entry.path),
                     )
-                    .with_hint("raise `--max-entries` if this input is trusted"),
+                    .with_hint(limit.hint()),
                 );
                 break;
             }
-            let inner = entry.path.trim_start_matches("./").trim_start_matches('/');
-            let inner = inner.trim_end_matches('/');
-            if (inner.is_empty() || inner == ".") && matches!(entry.kind, NodeKind::Dir) {
+            if skip {
                 continue;
             }
+            let node_path = format!("{path}/{inner}");
             let mut provenance = blob.provenance.clone();
             provenance.push(Provenance {
                 format: format.to_owned(),
                 offset: found.start as u64,
-                path: Some(entry.path.clone()),
+                path: Some(entry.path),
             });
             entries.push(VfsNode {
-                path: format!("{path}/{inner}"),
+                path: node_path,
                 provenance,
                 kind: entry.kind,
                 mode: entry.mode,
@@ -291,7 +452,7 @@ impl Engine<'_> {
 
         // Scan every extracted file again, in parallel, keeping the order.
         let depth = blob.depth + 1;
-        let nested: Vec<Option<(Vec<VfsNode>, BlobReport)>> = entries
+        let nested: Vec<Option<Scanned>> = entries
             .par_iter()
             .map(|node| {
                 let data = node.data()?;
@@ -310,10 +471,11 @@ impl Engine<'_> {
         let mut children = Vec::new();
         for (node, inner) in entries.into_iter().zip(nested) {
             nodes.push(node);
-            if let Some((inner_nodes, inner_report)) = inner {
-                nodes.extend(inner_nodes);
-                if !inner_report.is_plain() {
-                    children.push(inner_report);
+            if let Some(inner) = inner {
+                nodes.extend(inner.nodes);
+                cuts.extend(inner.cuts);
+                if !inner.report.is_plain() {
+                    children.push(inner.report);
                 }
             }
         }
@@ -326,7 +488,7 @@ impl Engine<'_> {
             diagnostics,
             children,
         };
-        (nodes, container)
+        (nodes, cuts, container)
     }
 }
 
@@ -343,11 +505,13 @@ mod tests {
         for at in places {
             data[at..at + 4].copy_from_slice(b"hsqs");
         }
-        let found: Vec<usize> = candidates(&data)
-            .into_iter()
-            .filter(|(_, format)| *format == squashfs)
-            .map(|(start, _)| start)
-            .collect();
+        let mut found = Vec::new();
+        for_each_candidate(&data, |start, format| {
+            if format == squashfs {
+                found.push(start);
+            }
+            ControlFlow::Continue(())
+        });
         assert_eq!(found, places);
     }
 }

@@ -3,8 +3,11 @@
 //! - [`unpack`] is the entry point: input bytes in, an [`Unpacked`] out: the flat file tree (every
 //!   node with its provenance chain) and a [`Report`] (the tree of containers found, the regions
 //!   nothing claimed, and every diagnostic). It never fails: damaged input gives diagnostics.
-//! - [`Limits`] bounds depth, entry count, output bytes and expansion ratio; [`Budget`] is the
-//!   running account of one unpacking job against them, shared by parallel workers.
+//! - [`Limits`] bounds depth, entry count, output bytes, expansion ratio and time; [`Budget`] is
+//!   the running account of one unpacking job against them, shared by parallel workers, which
+//!   every decoder draws from before it allocates.
+//! - Whatever a limit, an unsupported feature or a refused construction kept from being read is a
+//!   [`consign_model::Cut`] in [`Report::incomplete`]: an incomplete result never looks complete.
 //! - [`decompress`] inflates every stream codec firmware uses, never past a given bound.
 //! - [`fs`] holds the filesystem parsers, each `&[u8] -> FsListing`.
 //! - [`write::write_tree`] puts an unpacked tree into a folder without ever writing outside it. It
@@ -18,9 +21,11 @@
 //! assert!(unpacked.report.root.containers.is_empty());
 //! ```
 
+mod binary;
 mod budget;
 pub mod decompress;
 mod engine;
+mod error;
 mod formats;
 pub mod fs;
 mod limits;
@@ -32,7 +37,8 @@ pub mod write;
 use bytes::Bytes;
 use consign_model::{Vfs, VfsNode};
 
-pub use budget::Budget;
+pub use budget::{Budget, Reservation};
+pub use engine::MAX_NESTING;
 pub use limits::{Limit, Limits};
 pub use report::{BlobReport, ContainerReport, Region, Report, Totals, entropy};
 
@@ -61,7 +67,9 @@ pub fn extract_format(format: &str, data: Bytes, limits: &Limits) -> Option<fs::
         Some(size) if size < data.len() => data.slice(..size),
         _ => data,
     };
-    Some((entry.extract)(&data, &Budget::new(*limits)))
+    let budget = Budget::new(*limits);
+    budget.start(data.len() as u64);
+    Some((entry.extract)(&data, &budget))
 }
 
 /// Unpacks `data` (a file called `name`) recursively, within `limits`.
@@ -76,6 +84,7 @@ pub fn unpack(name: &str, data: Bytes, limits: &Limits) -> Unpacked {
 /// [`unpack`] against a budget the caller holds, so another thread can watch the job's progress
 /// ([`Budget::entries_used`], [`Budget::bytes_used`]) while it runs. The budget should be fresh.
 pub fn unpack_with_budget(name: &str, data: Bytes, budget: &Budget) -> Unpacked {
+    budget.start(data.len() as u64);
     let _ = budget.take_entry();
     let engine = engine::Engine { budget };
     let root = engine::Blob {
@@ -84,12 +93,13 @@ pub fn unpack_with_budget(name: &str, data: Bytes, budget: &Budget) -> Unpacked 
         data: data.clone(),
         depth: 0,
     };
-    let (nodes, root_report) = engine.scan(&root);
+    let scanned = engine.scan(&root);
     let mut vfs = Vfs::single(name, data);
-    vfs.nodes.extend(nodes);
+    vfs.nodes.extend(scanned.nodes);
     let mut report = Report {
-        root: root_report,
+        root: scanned.report,
         totals: Totals::default(),
+        incomplete: scanned.cuts,
     };
     report.totals = totals(&vfs.nodes, &report);
     Unpacked { vfs, report }
@@ -111,5 +121,6 @@ fn totals(nodes: &[VfsNode], report: &Report) -> Totals {
             .sum(),
         containers: containers(&report.root),
         diagnostics: report.diagnostics().len() as u64,
+        cuts: report.incomplete.len() as u64,
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use consign_model::CutReason;
 use serde::{Deserialize, Serialize};
 
 /// Bounds on what unpacking may produce. Every untrusted size is checked against one of these.
@@ -19,8 +20,14 @@ pub struct Limits {
     /// How large a single decompressed stream or file may be.
     pub max_file_bytes: u64,
     /// How many output bytes one input byte may become in a single decompression (inputs under
-    /// 4 KiB count as 4 KiB, so tiny headers may still hold a normal block).
+    /// 4 KiB count as 4 KiB, so tiny headers may still hold a normal block), and how many bytes
+    /// all decoders of one job together may produce per byte of the job's input, kept or not (so
+    /// nested bombs cannot multiply it level by level).
     pub max_ratio: u64,
+    /// How many seconds one job may run; 0 for no deadline. Checked at every entry and every
+    /// reservation of output, so a job stops within moments of it and says what it did not read.
+    #[serde(default)]
+    pub max_seconds: u64,
 }
 
 impl Default for Limits {
@@ -31,6 +38,7 @@ impl Default for Limits {
             max_total_bytes: 4 << 30,
             max_file_bytes: 1 << 30,
             max_ratio: 1000,
+            max_seconds: 300,
         }
     }
 }
@@ -50,6 +58,8 @@ pub enum Limit {
     FileBytes,
     /// [`Limits::max_ratio`].
     Ratio,
+    /// [`Limits::max_seconds`].
+    Time,
 }
 
 impl fmt::Display for Limit {
@@ -60,6 +70,34 @@ impl fmt::Display for Limit {
             Limit::TotalBytes => "total output limit (`--max-total-bytes`) reached",
             Limit::FileBytes => "single file size limit (`--max-file-bytes`) reached",
             Limit::Ratio => "expansion ratio limit (`--max-ratio`) reached",
+            Limit::Time => "time limit (`--max-seconds`) reached",
         })
+    }
+}
+
+impl Limit {
+    /// The hint for a diagnostic about this limit.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Limit::Depth => "raise `--max-depth` if this nesting is expected",
+            Limit::Entries => "raise `--max-entries` if this input is trusted",
+            Limit::TotalBytes => "raise `--max-total-bytes` if this input is trusted",
+            Limit::FileBytes => "raise `--max-file-bytes` if this input is trusted",
+            Limit::Ratio => "raise `--max-ratio` if this input is trusted",
+            Limit::Time => "raise `--max-seconds` (0 for no deadline) if this input is trusted",
+        }
+    }
+}
+
+impl From<Limit> for CutReason {
+    fn from(limit: Limit) -> Self {
+        match limit {
+            Limit::Depth => CutReason::DepthLimit,
+            Limit::Entries => CutReason::EntryLimit,
+            Limit::TotalBytes => CutReason::TotalBytesLimit,
+            Limit::FileBytes => CutReason::FileBytesLimit,
+            Limit::Ratio => CutReason::RatioLimit,
+            Limit::Time => CutReason::TimeLimit,
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! What unpacking found, as a tree of containers: the data behind `consign unpack`'s text and JSON
 //! output. Built by the engine; holds no file contents.
 
-use consign_model::Diagnostic;
+use consign_model::{Cut, Diagnostic};
 use serde::Serialize;
 
 /// The report of one unpacking job.
@@ -11,6 +11,10 @@ pub struct Report {
     pub root: BlobReport,
     /// Totals over the whole job.
     pub totals: Totals,
+    /// Every part of the input that was not read (a limit, the deadline, an unsupported feature,
+    /// a refused construction), in the order the tree is listed. Empty when the result is
+    /// complete as far as the unpacker can tell.
+    pub incomplete: Vec<Cut>,
 }
 
 /// One file that was scanned for containers: the input itself, or a file extracted from a container.
@@ -75,9 +79,16 @@ pub struct Totals {
     pub containers: u64,
     /// Diagnostics of every severity.
     pub diagnostics: u64,
+    /// Parts of the input that were not read ([`Report::incomplete`]).
+    pub cuts: u64,
 }
 
 impl Report {
+    /// True when nothing was cut: every container found was read in full.
+    pub fn is_complete(&self) -> bool {
+        self.incomplete.is_empty()
+    }
+
     /// Every diagnostic in the report, depth first.
     pub fn diagnostics(&self) -> Vec<&Diagnostic> {
         let mut out = Vec::new();

@@ -47,7 +47,12 @@ the property `consign:version-source` = `none` and, when its container (squashfs
 YAFFS2, tar, cpio, zip, gzip) records one, its file's modification date in `consign:file-modified`.
 --missing-version file-date writes that date as the `version` instead, as BSI TR-03183-2 section 5.2.2
 asks when no version exists; vulnerability matchers may then read the date as a release newer than
-every fix, so keep the default for SBOMs that feed vulnerability management.")]
+every fix, so keep the default for SBOMs that feed vulnerability management.
+
+When a limit, the deadline, an unsupported feature or a refused construction kept part of an image
+from being read, stderr says INCOMPLETE and lists what was not read, the SBOM still gets written, its
+firmware component moves to a `compositions` entry of aggregate `incomplete` with one
+`consign:unpack:cut` property per part not read, and the exit code is 1.")]
 pub(crate) struct ScanArgs {
     /// The firmware images of one product (main SoC, Wi-Fi module, ...).
     #[arg(required = true)]
@@ -98,6 +103,8 @@ pub(crate) struct ScannedImage {
     pub(crate) name: String,
     pub(crate) digests: Digests,
     pub(crate) components: Vec<consign_model::Component>,
+    /// What unpacking did not read; empty when the image was read in full.
+    pub(crate) cuts: Vec<consign_model::Cut>,
 }
 
 /// Unpacks and detects one image; reports diagnostics on stderr.
@@ -114,8 +121,13 @@ pub(crate) fn scan_image(
     let unpacked = consign_unpack::unpack(&name, data.into(), limits);
     let detection = consign_detect::detect(&unpacked.vfs);
     let totals = &unpacked.report.totals;
+    let incomplete = if totals.cuts > 0 {
+        format!(", INCOMPLETE: {} part(s) not read", totals.cuts)
+    } else {
+        String::new()
+    };
     output::status(&format!(
-        "{name}: {} files unpacked, {} components found",
+        "{name}: {} files unpacked, {} components found{incomplete}",
         totals.files,
         detection.components.len()
     ));
@@ -131,6 +143,7 @@ pub(crate) fn scan_image(
         name,
         digests,
         components: detection.components,
+        cuts: unpacked.report.incomplete,
     })
 }
 
@@ -309,6 +322,13 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         report_matches(supplier, report, mode);
         record(&mut bom, &supplier.bom, &supplier.link, report, mode);
     }
+    let mut status = ExitStatus::Success;
+    for (index, image) in scanned.iter().enumerate() {
+        consign_sbom::record_incomplete(&mut bom, index, &image.cuts);
+        if super::unpack::incomplete_status(&image.name, &image.cuts) != ExitStatus::Success {
+            status = ExitStatus::Failure;
+        }
+    }
     let rendered = consign_sbom::render_bom(&bom, args.format);
     match &args.output {
         Some(path) => {
@@ -317,5 +337,5 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         }
         None => output::data(&rendered),
     }
-    Ok(ExitStatus::Success)
+    Ok(status)
 }

@@ -16,7 +16,10 @@ use crate::output;
 #[derive(Debug, Args)]
 #[command(
     after_help = "A limit reached is reported with its place (which limit, in which container), and the
-rest of the image is still unpacked.
+rest of the image is still unpacked. When a limit, the deadline, an unsupported feature or a refused
+construction (zip entries that overlap) kept part of the image from being read, the summary line
+says INCOMPLETE, lists what was not read, and the exit code is 1 (the JSON report's `incomplete`
+holds every cut).
 
 Example:
   consign unpack firmware.bin
@@ -85,6 +88,9 @@ pub(crate) fn run(args: &UnpackArgs) -> anyhow::Result<ExitStatus> {
         "{} files, {} bytes, {} containers, {} diagnostics",
         totals.files, totals.bytes, totals.containers, totals.diagnostics
     );
+    if totals.cuts > 0 {
+        let _ = write!(summary, ", INCOMPLETE: {} part(s) not read", totals.cuts);
+    }
     if let (Some(written), Some(dir)) = (&written, &args.output) {
         let _ = write!(
             summary,
@@ -97,7 +103,36 @@ pub(crate) fn run(args: &UnpackArgs) -> anyhow::Result<ExitStatus> {
         );
     }
     output::status(&summary);
-    Ok(ExitStatus::Success)
+    Ok(incomplete_status(&name, &unpacked.report.incomplete))
+}
+
+/// How many cuts the summary lists one by one; the JSON report has them all.
+const LISTED_CUTS: usize = 10;
+
+/// Says on stderr what was not read, whatever the verbosity: an incomplete result must not look
+/// complete. Exit 1 when anything was cut.
+pub(crate) fn incomplete_status(name: &str, cuts: &[consign_model::Cut]) -> ExitStatus {
+    if cuts.is_empty() {
+        return ExitStatus::Success;
+    }
+    let mut reasons: Vec<&str> = cuts.iter().map(|cut| cut.reason.as_str()).collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    output::status(&format!(
+        "{name}: INCOMPLETE: {} part(s) not read ({})",
+        cuts.len(),
+        reasons.join(", ")
+    ));
+    for cut in cuts.iter().take(LISTED_CUTS) {
+        output::status(&format!("  not read: {cut}"));
+    }
+    if cuts.len() > LISTED_CUTS {
+        output::status(&format!(
+            "  ... and {} more (`consign unpack --format json` lists them all)",
+            cuts.len() - LISTED_CUTS
+        ));
+    }
+    ExitStatus::Failure
 }
 
 /// The indented tree: one line per file scanned, container and unclaimed region.

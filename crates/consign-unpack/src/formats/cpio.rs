@@ -9,9 +9,8 @@ use bytes::Bytes;
 use consign_model::{Diagnostic, NodeKind};
 
 use crate::Budget;
+use crate::binary::{align_up, c_string};
 use crate::fs::{FsEntry, FsListing, Probe};
-
-use super::align_up;
 
 const TRAILER: &str = "TRAILER!!!";
 
@@ -123,7 +122,7 @@ pub(crate) fn extract(data: &Bytes, _budget: &Budget) -> FsListing {
             );
             break;
         };
-        let name = super::c_string(name_bytes);
+        let name = c_string(name_bytes);
         let Some(data_start) = align_up(name_end, h.align) else {
             break;
         };

@@ -7,9 +7,10 @@ use consign_model::Diagnostic;
 use sha2::Digest as _;
 
 use crate::Budget;
+use crate::binary::{align_up, u16le, u32le};
 use crate::fs::{FsListing, Probe};
 
-use super::{align_up, file, u16le, u32le};
+use super::file;
 
 const MAX_SEGMENTS: usize = 16;
 const MAX_SEGMENT: usize = 16 << 20;

@@ -8,9 +8,10 @@ use bytes::Bytes;
 use consign_model::Diagnostic;
 
 use crate::Budget;
+use crate::binary::{u16le, u32le};
 use crate::fs::{FsListing, Probe};
 
-use super::{file, human_size, inflate, sniff_codec, u16le, u32le};
+use super::{file, human_size, inflate, sniff_codec};
 
 const ZIMAGE_MAGIC: u32 = 0x016f_2818;
 
@@ -94,8 +95,13 @@ fn inflate_kernel(payload: &[u8], start: usize, budget: &Budget, listing: &mut F
         );
         return false;
     };
-    let inflated = inflate(codec, payload, budget, "kernel payload", start as u64);
-    listing.diagnostics.extend(inflated.diagnostic);
+    let inflated = inflate(
+        codec,
+        payload,
+        budget,
+        ("kernel payload", start as u64),
+        listing,
+    );
     match inflated.data {
         Some(kernel) => {
             listing.entries.push(file("vmlinux", kernel, None));

@@ -1,4 +1,4 @@
-//! Container formats implemented in this crate, and the small byte-reading helpers they share.
+//! Container formats implemented in this crate, and the bounded decompression they share.
 //!
 //! Every format module has a `probe(&[u8]) -> Option<Probe>` (cheap header validation at offset 0)
 //! and an `extract(&Bytes, &Budget) -> FsListing` that never fails: it returns what it could read
@@ -17,51 +17,15 @@ pub(crate) mod trx;
 pub(crate) mod uimage;
 pub(crate) mod zip;
 
+use std::io::{self, Read};
+
 use bytes::Bytes;
 use consign_model::{Diagnostic, NodeKind};
 
-use crate::decompress::{Codec, DecompressError, decompress};
-use crate::fs::FsEntry;
+use crate::budget::Reservation;
+use crate::decompress::{Codec, decode_with};
+use crate::fs::{FsEntry, FsListing};
 use crate::{Budget, Limit};
-
-/// Reads a little-endian `u16` at `offset`.
-pub(crate) fn u16le(data: &[u8], offset: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        data.get(offset..offset.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-/// Reads a little-endian `u32` at `offset`.
-pub(crate) fn u32le(data: &[u8], offset: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        data.get(offset..offset.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-/// Reads a big-endian `u32` at `offset`.
-pub(crate) fn u32be(data: &[u8], offset: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(
-        data.get(offset..offset.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-/// Reads a little-endian `u64` at `offset`.
-pub(crate) fn u64le(data: &[u8], offset: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        data.get(offset..offset.checked_add(8)?)?.try_into().ok()?,
-    ))
-}
-
-/// The text of a NUL-padded field, up to the first NUL, with invalid UTF-8 replaced.
-pub(crate) fn c_string(field: &[u8]) -> String {
-    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    String::from_utf8_lossy(field.get(..end).unwrap_or_default()).into_owned()
-}
-
-/// `value` rounded up to a multiple of `align` (a power of two), or `None` on overflow.
-pub(crate) fn align_up(value: usize, align: usize) -> Option<usize> {
-    Some(value.checked_add(align - 1)? & !(align - 1))
-}
 
 /// A regular file entry.
 pub(crate) fn file(path: impl Into<String>, data: Bytes, mode: Option<u32>) -> FsEntry {
@@ -86,82 +50,205 @@ pub(crate) fn human_size(size: u64) -> String {
     }
 }
 
+/// Output a stream may hold before its length is known. A longer stream is decoded once more
+/// without keeping anything, to learn whether it fits its bound, and only then a third time into
+/// one buffer of its exact size: a bomb costs decoding time within the budget, never memory.
+const HELD: u64 = 64 << 20;
+/// Output is reserved from the budget, and allocated, this much at a time.
+const CHUNK: u64 = 1 << 20;
+
 /// The result of one bounded decompression inside an extractor.
 pub(crate) struct Inflated {
-    /// The output, complete or partial; `None` when nothing at all could be decoded.
+    /// The output, complete or up to where the stream broke; `None` when nothing could be
+    /// decoded or a limit stopped it (a partial output is never kept: nobody needs a bomb's
+    /// first gigabyte, and a cut file must not pass for a whole one).
     pub(crate) data: Option<Bytes>,
     /// Input bytes the stream occupied, when known.
     pub(crate) consumed: Option<usize>,
-    /// What went wrong, if anything (offset relative to the container).
-    pub(crate) diagnostic: Option<Diagnostic>,
 }
 
-/// Which limit made [`Budget::max_output_for`] return `bound` for an input of `input_len` bytes.
-pub(crate) fn limit_for_bound(budget: &Budget, input_len: u64) -> Limit {
-    let limits = budget.limits();
-    let by_ratio = input_len.max(4096).saturating_mul(limits.max_ratio);
-    let left = limits.max_total_bytes.saturating_sub(budget.bytes_used());
-    if left <= by_ratio && left <= limits.max_file_bytes {
-        Limit::TotalBytes
-    } else if limits.max_file_bytes <= by_ratio {
-        Limit::FileBytes
-    } else {
-        Limit::Ratio
+/// How one pass over a stream ended.
+enum Pass {
+    /// The stream ended (`Ok`) or broke (`Err`), with its output, kept or counted.
+    Done(Vec<u8>, u64, Option<io::Error>),
+    /// Past what this pass keeps; its length is not known yet.
+    Longer,
+    /// A limit: the stream's output is more than its bound, or the budget refused more.
+    Refused(Limit),
+}
+
+/// Keeps up to `keep` bytes of `reader`'s output, drawing each chunk from `reservation` before
+/// allocating it; more than `keep` is [`Pass::Longer`], more than `bound` [`Pass::Refused`].
+fn keep_pass(
+    reader: &mut dyn Read,
+    keep: u64,
+    bound: u64,
+    bound_limit: Limit,
+    reservation: &mut Reservation<'_>,
+) -> Pass {
+    let cap = keep.min(bound);
+    let mut out: Vec<u8> = Vec::new();
+    loop {
+        let len = out.len() as u64;
+        if len == cap {
+            // One byte more, read aside, tells a stream that fills the cap from a longer one.
+            return match reader.read(&mut [0u8; 1]) {
+                Ok(0) => Pass::Done(out, len, None),
+                Ok(_) if cap == bound => Pass::Refused(bound_limit),
+                Ok(_) => Pass::Longer,
+                Err(err) => Pass::Done(out, len, Some(err)),
+            };
+        }
+        let want = CHUNK.min(cap - len);
+        if let Err(limit) = reservation.grow(want) {
+            return Pass::Refused(limit);
+        }
+        out.reserve_exact(want as usize);
+        match (&mut *reader).take(want).read_to_end(&mut out) {
+            Ok(0) => {
+                let n = out.len() as u64;
+                return Pass::Done(out, n, None);
+            }
+            Ok(_) => {}
+            Err(err) => {
+                let n = out.len() as u64;
+                return Pass::Done(out, n, Some(err));
+            }
+        }
     }
 }
 
-/// Decompresses `input` within the budget and accounts the output. `what` names the stream in
-/// messages (`kernel payload`), `offset` is where it starts inside the container.
+/// Counts `reader`'s output without keeping it, charging it to the job's expansion ratio.
+fn count_pass(reader: &mut dyn Read, bound: u64, bound_limit: Limit, budget: &Budget) -> Pass {
+    let mut total = 0u64;
+    loop {
+        if total > bound {
+            return Pass::Refused(bound_limit);
+        }
+        let want = CHUNK.min(bound + 1 - total);
+        let step = io::copy(&mut (&mut *reader).take(want), &mut io::sink());
+        let n = *step.as_ref().unwrap_or(&0);
+        if let Err(limit) = budget.discard(n) {
+            return Pass::Refused(limit);
+        }
+        total += n;
+        match step {
+            Ok(0) => return Pass::Done(Vec::new(), total, None),
+            Ok(_) => {}
+            Err(err) => return Pass::Done(Vec::new(), total, Some(err)),
+        }
+    }
+}
+
+/// Decompresses `input` within the budget: output is reserved before it is allocated, a stream
+/// longer than it may be is cut whole, and what went wrong goes into `listing` (a diagnostic, and
+/// a cut when a limit stopped it). `what` names the stream in messages (`kernel payload`),
+/// `offset` is where it starts inside the container.
 pub(crate) fn inflate(
     codec: Codec,
     input: &[u8],
     budget: &Budget,
-    what: &str,
-    offset: u64,
+    (what, offset): (&str, u64),
+    listing: &mut FsListing,
 ) -> Inflated {
-    let bound = budget.max_output_for(input.len() as u64);
-    let (data, consumed, diagnostic) = match decompress(codec, input, bound) {
-        Ok(out) => (out.data, out.consumed, None),
-        Err(DecompressError::TooLarge { partial, .. }) => {
-            let limit = limit_for_bound(budget, input.len() as u64);
-            let diagnostic = Diagnostic::warning(
+    let (bound, bound_limit) = budget.bound(input.len() as u64);
+    let cut = |listing: &mut FsListing, limit: Limit| {
+        listing.cut(
+            Diagnostic::warning(
                 "",
-                format!("{what}: {codec} output cut at {bound} bytes: {limit}"),
+                format!("{what}: {codec} output is more than {bound} bytes; not unpacked: {limit}"),
             )
             .at(offset)
-            .with_hint("raise the limit if this input is trusted; the first part was kept");
-            (partial, None, Some(diagnostic))
-        }
-        Err(err @ DecompressError::Corrupt { .. }) => {
-            let partial = err.partial().to_vec();
-            let diagnostic = Diagnostic::warning("", format!("{what}: {err}")).at(offset);
-            (partial, None, Some(diagnostic))
+            .with_hint(limit.hint()),
+            format!("{what} ({codec}), all of its output"),
+            limit.into(),
+        );
+        Inflated {
+            data: None,
+            consumed: None,
         }
     };
-    if data.is_empty() && diagnostic.is_some() {
-        return Inflated {
+    let mut reservation = budget.reservation();
+    let first = decode_with(codec, input, bound, |reader| {
+        keep_pass(reader, HELD, bound, bound_limit, &mut reservation)
+    });
+    let (pass, consumed) = match first {
+        Ok((Pass::Longer, _)) => {
+            // Thrown away (it still counts against the job's expansion ratio).
+            drop(reservation);
+            let counted = decode_with(codec, input, bound, |reader| {
+                count_pass(reader, bound, bound_limit, budget)
+            });
+            let (length, broken) = match counted {
+                Ok((Pass::Done(_, length, broken), _)) => (length, broken),
+                Ok((Pass::Refused(limit), _)) => return cut(listing, limit),
+                Ok((Pass::Longer, _)) => (0, None),
+                Err(err) => (0, Some(err)),
+            };
+            reservation = match budget.reserve(length) {
+                Ok(reservation) => reservation,
+                Err(limit) => return cut(listing, limit),
+            };
+            let mut out = Vec::with_capacity(length as usize);
+            match decode_with(codec, input, bound, |reader| {
+                if let Err(err) = (&mut *reader).take(length).read_to_end(&mut out) {
+                    return Some(err);
+                }
+                // One more read lets the decoder reach the end of the stream (a trailer), so
+                // the length it consumed is known.
+                match reader.read(&mut [0u8; 1]) {
+                    Ok(0) => None,
+                    Ok(_) => Some(io::Error::other(
+                        "the stream decoded to more the second time",
+                    )),
+                    Err(err) => Some(err),
+                }
+            }) {
+                Ok((err, consumed)) => {
+                    let length = out.len() as u64;
+                    (Pass::Done(out, length, err.or(broken)), consumed)
+                }
+                Err(err) => (Pass::Done(out, 0, Some(err)), 0),
+            }
+        }
+        Ok(done) => done,
+        Err(err) => (Pass::Done(Vec::new(), 0, Some(err)), 0),
+    };
+    match pass {
+        Pass::Done(mut out, _, None) => {
+            out.shrink_to_fit();
+            reservation.commit(out.len() as u64);
+            Inflated {
+                data: Some(Bytes::from(out)),
+                consumed: Some(consumed),
+            }
+        }
+        Pass::Done(mut out, _, Some(err)) => {
+            let message = format!(
+                "{what}: {codec} stream is damaged after {} output bytes ({err})",
+                out.len()
+            );
+            listing
+                .diagnostics
+                .push(Diagnostic::warning("", message).at(offset));
+            if out.is_empty() {
+                return Inflated {
+                    data: None,
+                    consumed: None,
+                };
+            }
+            out.shrink_to_fit();
+            reservation.commit(out.len() as u64);
+            Inflated {
+                data: Some(Bytes::from(out)),
+                consumed: None,
+            }
+        }
+        Pass::Refused(limit) => cut(listing, limit),
+        Pass::Longer => Inflated {
             data: None,
-            consumed,
-            diagnostic,
-        };
-    }
-    if let Err(limit) = budget.take_bytes(data.len() as u64) {
-        return Inflated {
-            data: None,
-            consumed,
-            diagnostic: Some(
-                Diagnostic::warning(
-                    "",
-                    format!("{what}: output of {} bytes dropped: {limit}", data.len()),
-                )
-                .at(offset),
-            ),
-        };
-    }
-    Inflated {
-        data: Some(Bytes::from(data)),
-        consumed,
-        diagnostic,
+            consumed: None,
+        },
     }
 }
 
@@ -184,33 +271,70 @@ mod tests {
     use crate::Limits;
 
     #[test]
-    fn readers_never_panic_past_the_end() {
-        let data = [1u8, 2, 3];
-        assert_eq!(u16le(&data, 1), Some(0x0302));
-        assert_eq!(u32le(&data, 0), None);
-        assert_eq!(u32be(&data, usize::MAX), None);
-        assert_eq!(c_string(b"abc\0def"), "abc");
-        assert_eq!(align_up(5, 4), Some(8));
-        assert_eq!(align_up(usize::MAX, 4), None);
-    }
-
-    #[test]
-    fn inflate_names_the_limit() {
+    fn inflate_names_the_limit_and_keeps_nothing_of_a_cut_stream() {
         let budget = Budget::new(Limits {
             max_ratio: 2,
             ..Limits::default()
         });
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        std::io::Write::write_all(&mut encoder, &vec![0u8; 1 << 20]).unwrap();
+        io::Write::write_all(&mut encoder, &vec![0u8; 1 << 20]).unwrap();
         let input = encoder.finish().unwrap();
-        let out = inflate(Codec::Gzip, &input, &budget, "test", 7);
-        assert_eq!(out.data.unwrap().len(), 8192);
-        let diagnostic = out.diagnostic.unwrap();
+        let mut listing = FsListing::default();
+        let out = inflate(Codec::Gzip, &input, &budget, ("test", 7), &mut listing);
+        assert!(out.data.is_none());
+        assert_eq!(budget.bytes_used(), 0, "nothing of a cut stream is held");
+        let diagnostic = &listing.diagnostics[0];
         assert!(
             diagnostic.message.contains("--max-ratio"),
             "{}",
             diagnostic.message
         );
         assert_eq!(diagnostic.offset, Some(7));
+        assert_eq!(listing.cuts.len(), 1);
+        assert_eq!(listing.cuts[0].reason, consign_model::CutReason::RatioLimit);
+    }
+
+    /// A stream longer than what is held before its length is known is counted first, then
+    /// decoded into one buffer of its size: the same bytes, and the count against the job.
+    #[test]
+    fn long_streams_are_counted_then_decoded_once_more() {
+        let data: Vec<u8> = (0..(HELD as usize + 3 * CHUNK as usize + 5))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut encoder, &data).unwrap();
+        let input = encoder.finish().unwrap();
+        let budget = Budget::new(Limits::default());
+        budget.start(input.len() as u64);
+        let mut listing = FsListing::default();
+        let out = inflate(Codec::Gzip, &input, &budget, ("test", 0), &mut listing);
+        assert_eq!(listing.diagnostics, Vec::new());
+        assert_eq!(out.data.unwrap(), data);
+        assert_eq!(out.consumed, Some(input.len()));
+        assert_eq!(budget.bytes_used(), data.len() as u64);
+        assert!(budget.bytes_produced() > 2 * data.len() as u64);
+    }
+
+    /// The budget refuses the rest of a stream: the stream is cut whole and the account is as it
+    /// was before.
+    #[test]
+    fn a_refused_reservation_cuts_the_stream() {
+        let budget = Budget::new(Limits {
+            max_total_bytes: 3 * CHUNK,
+            ..Limits::default()
+        });
+        let held = budget.reserve(2 * CHUNK).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut encoder, &vec![7u8; 2 * CHUNK as usize]).unwrap();
+        let input = encoder.finish().unwrap();
+        let mut listing = FsListing::default();
+        let out = inflate(Codec::Gzip, &input, &budget, ("test", 0), &mut listing);
+        assert!(out.data.is_none());
+        assert_eq!(
+            listing.cuts[0].reason,
+            consign_model::CutReason::TotalBytesLimit
+        );
+        assert_eq!(budget.bytes_used(), 2 * CHUNK);
+        drop(held);
     }
 }

@@ -6,9 +6,10 @@ use bytes::Bytes;
 use consign_model::Diagnostic;
 
 use crate::Budget;
+use crate::binary::{u16le, u32le};
 use crate::fs::{FsListing, Probe};
 
-use super::{file, human_size, u16le, u32le};
+use super::{file, human_size};
 
 const MAGIC: u32 = 0xed26_ff3a;
 
@@ -48,29 +49,33 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
         return listing;
     };
     let out_len = u64::from(block) * u64::from(blocks);
-    let bound = budget.max_output_for(data.len() as u64);
-    if out_len > bound {
-        let limit = super::limit_for_bound(budget, data.len() as u64);
-        listing.diagnostics.push(
-            Diagnostic::warning(
-                "",
-                format!("sparse image would expand to {out_len} bytes, over {bound}: {limit}"),
-            )
-            .at(12),
-        );
-        return listing;
-    }
-    if let Err(limit) = budget.take_bytes(out_len) {
-        listing.diagnostics.push(
-            Diagnostic::warning(
-                "",
-                format!("sparse image would expand to {out_len} bytes: {limit}"),
-            )
-            .at(12),
-        );
-        return listing;
-    }
-    let Ok(out_len) = usize::try_from(out_len) else {
+    let (bound, bound_limit) = budget.bound(data.len() as u64);
+    let reservation = if out_len > bound {
+        Err(bound_limit)
+    } else {
+        budget.reserve(out_len)
+    };
+    let (reservation, Ok(out_len)) = (
+        match reservation {
+            Ok(reservation) => reservation,
+            Err(limit) => {
+                listing.cut(
+                    Diagnostic::warning(
+                        "",
+                        format!(
+                            "sparse image would expand to {out_len} bytes; not unpacked: {limit}"
+                        ),
+                    )
+                    .at(12)
+                    .with_hint(limit.hint()),
+                    format!("the expanded image ({out_len} bytes)"),
+                    limit.into(),
+                );
+                return listing;
+            }
+        },
+        usize::try_from(out_len),
+    ) else {
         return listing;
     };
     let mut out = vec![0u8; out_len];
@@ -144,6 +149,7 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
         pos = next;
     }
     listing.size = Some(pos.min(data.len()) as u64);
+    reservation.commit(out.len() as u64);
     listing
         .entries
         .push(file("image.raw", Bytes::from(out), None));

@@ -6,10 +6,11 @@
 use bytes::Bytes;
 
 use crate::Budget;
+use crate::binary::{c_string, u16le, u32le, u64le};
 use crate::decompress::Codec;
 use crate::fs::{FsListing, Probe};
 
-use super::{c_string, file, inflate, u16le, u32le, u64le};
+use super::{file, inflate};
 
 /// gzip: `1f 8b 08`, reserved flag bits clear.
 pub(crate) fn probe_gzip(data: &[u8]) -> Option<Probe> {
@@ -134,15 +135,18 @@ pub(crate) fn probe_bzip2(data: &[u8]) -> Option<Probe> {
 
 /// Decompresses one stream of `codec` into a single entry.
 fn extract_stream(codec: Codec, data: &Bytes, budget: &Budget, name: String) -> FsListing {
-    let inflated = inflate(codec, data, budget, &format!("{codec} stream"), 0);
-    let mut listing = FsListing {
-        size: inflated.consumed.map(|n| n as u64),
-        ..FsListing::default()
-    };
+    let mut listing = FsListing::default();
+    let inflated = inflate(
+        codec,
+        data,
+        budget,
+        (&format!("{codec} stream"), 0),
+        &mut listing,
+    );
+    listing.size = inflated.consumed.map(|n| n as u64);
     if let Some(out) = inflated.data {
         listing.entries.push(file(name, out, None));
     }
-    listing.diagnostics.extend(inflated.diagnostic);
     listing
 }
 
@@ -183,9 +187,19 @@ const LZMA_MIN_DAMAGED_OUTPUT: usize = 4096;
 /// Extracts an lzma-alone stream. The format has no magic past its properties byte, so most of
 /// what the carver meets are other bytes that happen to fit the header: a "stream" is kept only
 /// when it decodes to at least 64 bytes, or, when it breaks, to at least 4 KiB before it does (a
-/// truncated real stream). Anything less is not reported at all.
+/// truncated real stream). Anything less is not reported at all. A stream a limit cut is kept
+/// (with its cut) only when its header states its size: zeros after a header-like byte run
+/// decode to zeros without end, and padding is no stream.
 pub(crate) fn extract_lzma(data: &Bytes, budget: &Budget) -> FsListing {
     let listing = extract_stream(Codec::LzmaAlone, data, budget, stream_name(None));
+    if !listing.cuts.is_empty() {
+        let stated = u64le(data, 5).is_some_and(|size| size != u64::MAX);
+        return if stated {
+            listing
+        } else {
+            FsListing::default()
+        };
+    }
     let output = listing
         .entries
         .first()

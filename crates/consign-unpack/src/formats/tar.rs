@@ -7,9 +7,8 @@ use bytes::Bytes;
 use consign_model::{Diagnostic, NodeKind};
 
 use crate::Budget;
+use crate::binary::{align_up, c_string};
 use crate::fs::{FsEntry, FsListing, Probe};
-
-use super::c_string;
 
 const BLOCK: usize = 512;
 /// Long names and pax headers larger than this are refused (real ones are a few hundred bytes).
@@ -95,7 +94,11 @@ fn member(data: &Bytes, pos: usize, len: u64) -> (Bytes, bool) {
     )
 }
 
-/// Parses pax records (`LEN key=value\n`); the caller keeps `path`, `linkpath` and `mtime`.
+/// The pax keys this reader uses; the others are skipped.
+const PAX_KEYS: [&str; 3] = ["path", "linkpath", "mtime"];
+
+/// Parses pax records (`LEN key=value\n`) into `out`, keeping only [`PAX_KEYS`], the last value of
+/// each: a global header of a million records costs one lookup per member, not a million.
 fn pax_records(text: &[u8], out: &mut Vec<(String, String)>) {
     let mut rest = text;
     while !rest.is_empty() {
@@ -112,19 +115,28 @@ fn pax_records(text: &[u8], out: &mut Vec<(String, String)>) {
             return;
         };
         let record = record.strip_suffix(b"\n").unwrap_or(record);
-        if let Some(eq) = record.iter().position(|&b| b == b'=') {
-            let key = String::from_utf8_lossy(record.get(..eq).unwrap_or_default()).into_owned();
+        if let Some(eq) = record.iter().position(|&b| b == b'=')
+            && let Some(key) = PAX_KEYS
+                .iter()
+                .find(|key| record.get(..eq) == Some(key.as_bytes()))
+        {
             let value =
                 String::from_utf8_lossy(record.get(eq + 1..).unwrap_or_default()).into_owned();
-            out.push((key, value));
+            out.retain(|(k, _)| k != key);
+            out.push(((*key).to_owned(), value));
         }
         rest = rest.get(len..).unwrap_or_default();
     }
 }
 
 /// Lists a tar archive.
-pub(crate) fn extract(data: &Bytes, _budget: &Budget) -> FsListing {
+///
+/// Member data are slices of the input, but names are not: a global pax header names every
+/// member after it, so a 1 MiB path in one header and a few thousand empty members would be
+/// gigabytes of names. Every name is drawn from the budget before it is kept.
+pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
     let mut listing = FsListing::default();
+    let mut names = budget.working_memory();
     let mut pos = 0usize;
     let mut long_name: Option<String> = None;
     let mut long_link: Option<String> = None;
@@ -171,10 +183,7 @@ pub(crate) fn extract(data: &Bytes, _budget: &Budget) -> FsListing {
         };
         let typeflag = header.get(156).copied().unwrap_or(0);
         let data_start = pos + BLOCK;
-        let Some(padded) = usize::try_from(size)
-            .ok()
-            .and_then(|s| super::align_up(s, BLOCK))
-        else {
+        let Some(padded) = usize::try_from(size).ok().and_then(|s| align_up(s, BLOCK)) else {
             break;
         };
         let (contents, complete) = member(data, data_start, size);
@@ -241,6 +250,19 @@ pub(crate) fn extract(data: &Bytes, _budget: &Budget) -> FsListing {
                     }
                 }
                 pax.clear();
+                if let Err(limit) = names.grow((name.len() + link.len()) as u64) {
+                    listing.cut(
+                        Diagnostic::warning(
+                            "",
+                            format!("tar members from `{name}` on were not read: {limit}"),
+                        )
+                        .at(pos as u64)
+                        .with_hint(limit.hint()),
+                        format!("tar members from offset {pos:#x} on"),
+                        limit.into(),
+                    );
+                    break;
+                }
                 let mode = header
                     .get(100..108)
                     .and_then(number)
@@ -365,5 +387,51 @@ pub(crate) mod tests {
                 .message
                 .contains("claims 8589934591 bytes")
         );
+    }
+
+    /// A global pax header names every member after it: a 1 MiB path and 2,000 empty members
+    /// would be 2 GiB of names. They are drawn from the budget, and the members it refuses are a
+    /// cut. Fifty thousand small global records cost one lookup per member, the last value winning.
+    #[test]
+    fn a_global_pax_name_cannot_multiply_memory() {
+        let path = "p".repeat((1 << 20) - 64);
+        let len = "path=".len() + path.len() + 1;
+        // The record's length counts its own digits.
+        let record = format!("{} path={path}\n", len + 8);
+        assert_eq!(record.len(), len + 8);
+        let mut members: Vec<(String, u8, Vec<u8>)> = vec![("g".into(), b'g', record.into_bytes())];
+        for i in 0..2000 {
+            members.push((format!("f{i}"), b'0', Vec::new()));
+        }
+        let borrowed: Vec<(&str, u8, &[u8], &str)> = members
+            .iter()
+            .map(|(name, flag, body)| (name.as_str(), *flag, body.as_slice(), ""))
+            .collect();
+        let budget = Budget::new(Limits {
+            max_total_bytes: 64 << 20,
+            ..Limits::default()
+        });
+        let listing = extract(&Bytes::from(archive(&borrowed)), &budget);
+        assert!(listing.entries.len() <= 64, "{}", listing.entries.len());
+        assert_eq!(listing.cuts.len(), 1);
+        assert_eq!(
+            listing.cuts[0].reason,
+            consign_model::CutReason::TotalBytesLimit
+        );
+        assert_eq!(budget.bytes_used(), 0, "the names' reservation is released");
+
+        let mut records = String::new();
+        for i in 0..50_000 {
+            std::fmt::Write::write_fmt(&mut records, format_args!("13 k{i:06}=v\n")).unwrap();
+        }
+        records.push_str("14 mtime=1234\n");
+        let data = archive(&[
+            ("g", b'g', records.as_bytes(), ""),
+            ("a", b'0', b"", ""),
+            ("b", b'0', b"", ""),
+        ]);
+        let listing = extract(&Bytes::from(data), &Budget::new(Limits::default()));
+        assert_eq!(listing.entries.len(), 2);
+        assert_eq!(listing.entries[1].mtime, Some(1234));
     }
 }

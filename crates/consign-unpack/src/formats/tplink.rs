@@ -13,9 +13,10 @@ use bytes::Bytes;
 use consign_model::Diagnostic;
 
 use crate::Budget;
+use crate::binary::{c_string, u32be};
 use crate::fs::{FsListing, Probe};
 
-use super::{c_string, file, u32be};
+use super::file;
 
 const HEADER: usize = 0x200;
 

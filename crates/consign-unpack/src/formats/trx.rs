@@ -5,9 +5,10 @@ use bytes::Bytes;
 use consign_model::Diagnostic;
 
 use crate::Budget;
+use crate::binary::u32le;
 use crate::fs::{FsListing, Probe};
 
-use super::{file, human_size, u32le};
+use super::{file, human_size};
 
 /// Magic, a version of 1 or 2, a length that fits, and ordered partition offsets.
 pub(crate) fn probe(data: &[u8]) -> Option<Probe> {

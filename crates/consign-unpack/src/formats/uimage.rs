@@ -8,10 +8,11 @@ use bytes::Bytes;
 use consign_model::Diagnostic;
 
 use crate::Budget;
+use crate::binary::{align_up, c_string, u32be};
 use crate::decompress::Codec;
 use crate::fs::{FsListing, Probe};
 
-use super::{c_string, file, human_size, inflate, u32be};
+use super::{file, human_size, inflate};
 
 const MAGIC: u32 = 0x2705_1956;
 const HEADER: usize = 64;
@@ -198,7 +199,7 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
             listing
                 .entries
                 .push(file(format!("image-{index}"), contents, None));
-            pos = super::align_up(pos + len, 4).unwrap_or(usize::MAX);
+            pos = align_up(pos + len, 4).unwrap_or(usize::MAX);
         }
     } else {
         let contents = decode(true, codec, payload, budget, &mut listing, HEADER as u64);
@@ -219,8 +220,7 @@ fn decode(
     let Some(codec) = codec.filter(|_| compressed) else {
         return raw;
     };
-    let inflated = inflate(codec, &raw, budget, "uImage payload", offset);
-    listing.diagnostics.extend(inflated.diagnostic);
+    let inflated = inflate(codec, &raw, budget, ("uImage payload", offset), listing);
     inflated.data.unwrap_or(raw)
 }
 

@@ -18,27 +18,15 @@ use consign_model::{Diagnostic, NodeKind};
 
 use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
+use crate::binary::Endian;
 use crate::decompress::{Codec, decompress};
+use crate::error::ReadError;
 
 const MAGIC: u32 = 0x28cd_3d45;
 const SIGNATURE: &[u8; 16] = b"Compressed ROMFS";
 const PAGE: u64 = 4096;
 const FLAG_EXT_BLOCK_POINTERS: u32 = 0x800;
 const S_IFMT: u16 = 0o170_000;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Endian {
-    Little,
-    Big,
-}
-
-fn word(data: &[u8], off: usize, endian: Endian) -> Option<u32> {
-    let bytes: [u8; 4] = data.get(off..off.checked_add(4)?)?.try_into().ok()?;
-    Some(match endian {
-        Endian::Little => u32::from_le_bytes(bytes),
-        Endian::Big => u32::from_be_bytes(bytes),
-    })
-}
 
 /// One inode with its name.
 struct Inode {
@@ -50,9 +38,9 @@ struct Inode {
 
 fn inode_at(data: &[u8], off: usize, endian: Endian) -> Option<Inode> {
     let (w0, w1, w2) = (
-        word(data, off, endian)?,
-        word(data, off + 4, endian)?,
-        word(data, off + 8, endian)?,
+        endian.u32(data, off)?,
+        endian.u32(data, off + 4)?,
+        endian.u32(data, off + 8)?,
     );
     Some(match endian {
         Endian::Little => Inode {
@@ -87,8 +75,8 @@ pub fn probe(data: &[u8]) -> Option<Probe> {
     if data.get(16..32)? != SIGNATURE {
         return None;
     }
-    let size = word(data, 4, endian)?;
-    let files = word(data, 44, endian)?;
+    let size = endian.u32(data, 4)?;
+    let files = endian.u32(data, 44)?;
     Some(Probe {
         format: "cramfs",
         size: (size >= 76).then_some(u64::from(size)),
@@ -130,7 +118,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             .at(data.len() as u64),
         );
     }
-    let flags = word(data, 8, endian).unwrap_or_default();
+    let flags = endian.u32(data, 8).unwrap_or_default();
     let Some(root) = inode_at(data, 64, endian) else {
         return listing;
     };
@@ -183,11 +171,16 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 .position(|&b| b == 0)
                 .unwrap_or(raw_name.len());
             let path = format!("{dir}/{}", String::from_utf8_lossy(&raw_name[..name_end]));
-            if let Err(limit) = budget.take_entry() {
-                listing.diagnostics.push(Diagnostic::warning(
-                    path,
-                    format!("{limit}; the rest of the filesystem is skipped"),
-                ));
+            if let Err(limit) = budget.take_entry_with(path.len() as u64) {
+                listing.cut(
+                    Diagnostic::warning(
+                        path,
+                        format!("{limit}; the rest of the filesystem is skipped"),
+                    )
+                    .with_hint(limit.hint()),
+                    "this entry and the rest of the filesystem",
+                    limit.into(),
+                );
                 return listing;
             }
             let mode = Some(u32::from(inode.mode & 0o7777));
@@ -200,14 +193,42 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 }
                 0o100_000 | 0o120_000 => {
                     let is_link = inode.mode & S_IFMT == 0o120_000;
-                    let bytes = read_file(data, endian, flags, &inode, budget).unwrap_or_else(
-                        |(partial, err)| {
-                            listing.diagnostics.push(
-                                Diagnostic::warning(path.clone(), err).at(inode.offset as u64),
+                    let size = u64::from(inode.size);
+                    let bytes = match budget
+                        .reserve_expansion(size, stored_len(data, endian, flags, &inode))
+                    {
+                        Err(limit) => {
+                            listing.cut(
+                                Diagnostic::warning(
+                                    path.clone(),
+                                    format!(
+                                        "{limit}: the file has {size} bytes; listed without contents"
+                                    ),
+                                )
+                                .at(inode.offset as u64)
+                                .with_hint(limit.hint()),
+                                "the file's contents",
+                                limit.into(),
                             );
-                            partial
-                        },
-                    );
+                            Vec::new()
+                        }
+                        Ok(reservation) => {
+                            let bytes = read_file(data, endian, flags, &inode).unwrap_or_else(
+                                |(partial, err)| {
+                                    listing.diagnostics.push(
+                                        Diagnostic::warning(
+                                            path.clone(),
+                                            format!("{err}; damaged blocks zero-filled"),
+                                        )
+                                        .at(inode.offset as u64),
+                                    );
+                                    partial
+                                },
+                            );
+                            reservation.commit(bytes.len() as u64);
+                            bytes
+                        }
+                    };
                     if is_link {
                         NodeKind::Symlink {
                             target: String::from_utf8_lossy(&bytes).into_owned(),
@@ -254,21 +275,30 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
     listing
 }
 
+/// How many bytes of the image a file's blocks take (its pointer table and its blocks, holes
+/// taking none), for the expansion ratio.
+fn stored_len(data: &[u8], endian: Endian, flags: u32, inode: &Inode) -> u64 {
+    let n_blocks = u64::from(inode.size).div_ceil(PAGE) as usize;
+    let table = n_blocks as u64 * 4;
+    let last = n_blocks
+        .checked_sub(1)
+        .and_then(|last| endian.u32(data, inode.offset + last * 4));
+    let end = match last {
+        Some(pointer) if flags & FLAG_EXT_BLOCK_POINTERS != 0 => (pointer & 0x3fff_ffff) as u64,
+        Some(pointer) => u64::from(pointer),
+        None => 0,
+    };
+    end.saturating_sub(inode.offset as u64).max(table)
+}
+
 /// Reads a file's blocks. On failure returns what was read (damaged blocks zero-filled) and why.
 fn read_file(
     data: &[u8],
     endian: Endian,
     flags: u32,
     inode: &Inode,
-    budget: &Budget,
-) -> Result<Vec<u8>, (Vec<u8>, String)> {
+) -> Result<Vec<u8>, (Vec<u8>, ReadError)> {
     let size = u64::from(inode.size);
-    if let Err(limit) = budget.take_bytes(size) {
-        return Err((
-            Vec::new(),
-            format!("{limit}: the file has {size} bytes; listed without contents"),
-        ));
-    }
     if size == 0 {
         return Ok(Vec::new());
     }
@@ -279,18 +309,19 @@ fn read_file(
     let mut first_err = None;
     for idx in 0..n_blocks {
         let expected = (size - idx as u64 * PAGE).min(PAGE) as usize;
-        let Some(pointer) = word(data, pointers + idx * 4, endian) else {
-            first_err.get_or_insert(format!(
-                "block pointer {idx} lies past the end of the image"
-            ));
+        let Some(pointer) = endian.u32(data, pointers + idx * 4) else {
+            first_err.get_or_insert(ReadError::PastEnd {
+                what: format!("block pointer {idx}"),
+                offset: (pointers + idx * 4) as u64,
+            });
             out.resize(out.len() + expected, 0);
             continue;
         };
         let (uncompressed, block_end) = if flags & FLAG_EXT_BLOCK_POINTERS != 0 {
             if pointer & (1 << 30) != 0 {
-                first_err.get_or_insert(
-                    "direct block pointers (XIP cramfs) are not supported".to_owned(),
-                );
+                first_err.get_or_insert(ReadError::Unsupported(
+                    "direct block pointers (XIP cramfs)".to_owned(),
+                ));
                 out.resize(out.len() + expected, 0);
                 continue;
             }
@@ -302,22 +333,29 @@ fn read_file(
             Ok(vec![0; expected])
         } else {
             match data.get(block_start..block_end) {
-                None => Err(format!(
-                    "block {idx} ({block_start:#x}..{block_end:#x}) lies outside the image"
-                )),
+                None => Err(ReadError::PastEnd {
+                    what: format!("block {idx} (to {block_end:#x})"),
+                    offset: block_start as u64,
+                }),
                 Some(raw) if uncompressed => Ok(raw.get(..expected).unwrap_or(raw).to_vec()),
                 Some(raw) => decompress(Codec::Zlib, raw, expected as u64)
                     .map(|out| out.data)
-                    .map_err(|err| format!("block {idx} at {block_start:#x}: {err}")),
+                    .map_err(|err| {
+                        ReadError::decode(&err).at(format!("block {idx} at {block_start:#x}"))
+                    }),
             }
         };
         match res {
             Ok(bytes) if bytes.len() == expected => out.extend_from_slice(&bytes),
             Ok(bytes) => {
-                first_err.get_or_insert(format!(
-                    "block {idx} holds {} bytes where {expected} were expected",
-                    bytes.len()
-                ));
+                first_err.get_or_insert(
+                    ReadError::Size {
+                        what: "block",
+                        expected: expected as u64,
+                        found: bytes.len() as u64,
+                    }
+                    .at(format!("block {idx}")),
+                );
                 out.extend_from_slice(&bytes);
                 out.resize(out.len() - bytes.len() + expected, 0);
             }
@@ -332,7 +370,7 @@ fn read_file(
     }
     match first_err {
         None => Ok(out),
-        Some(err) => Err((out, format!("{err}; damaged blocks zero-filled"))),
+        Some(err) => Err((out, err)),
     }
 }
 

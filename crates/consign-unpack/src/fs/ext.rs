@@ -16,6 +16,8 @@ use consign_model::{Diagnostic, NodeKind};
 
 use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
+use crate::binary::{u16le, u32le};
+use crate::error::ReadError;
 
 const SUPERBLOCK_OFFSET: usize = 1024;
 const MAGIC: u16 = 0xef53;
@@ -28,18 +30,6 @@ const EXTENT_MAGIC: u16 = 0xf30a;
 const MAX_EXTENT_DEPTH: u16 = 8;
 /// How deep directories may nest before the walk stops.
 const MAX_DEPTH: usize = 512;
-
-fn le16(data: &[u8], off: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        data.get(off..off.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-fn le32(data: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        data.get(off..off.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
 
 /// The superblock fields the reader needs.
 #[derive(Debug)]
@@ -57,43 +47,43 @@ struct Superblock {
 
 fn read_superblock(data: &[u8]) -> Option<Superblock> {
     let sb = data.get(SUPERBLOCK_OFFSET..SUPERBLOCK_OFFSET + 1024)?;
-    if le16(sb, 56)? != MAGIC {
+    if u16le(sb, 56)? != MAGIC {
         return None;
     }
-    let log_block = le32(sb, 24)?;
+    let log_block = u32le(sb, 24)?;
     if log_block > 6 {
         return None;
     }
     let block_size = 1024usize << log_block;
-    let rev = le32(sb, 76)?;
+    let rev = u32le(sb, 76)?;
     let inode_size = if rev == 0 {
         128
     } else {
-        usize::from(le16(sb, 88)?)
+        usize::from(u16le(sb, 88)?)
     };
     if inode_size < 128 || inode_size > block_size || !inode_size.is_power_of_two() {
         return None;
     }
-    let incompat = le32(sb, 96)?;
+    let incompat = u32le(sb, 96)?;
     let desc_size = if incompat & INCOMPAT_64BIT != 0 {
-        usize::from(le16(sb, 254)?).max(32)
+        usize::from(u16le(sb, 254)?).max(32)
     } else {
         32
     };
-    let mut blocks_count = u64::from(le32(sb, 4)?);
+    let mut blocks_count = u64::from(u32le(sb, 4)?);
     if incompat & INCOMPAT_64BIT != 0 {
-        blocks_count |= u64::from(le32(sb, 0x150)?) << 32;
+        blocks_count |= u64::from(u32le(sb, 0x150)?) << 32;
     }
-    let inodes_per_group = le32(sb, 40)?;
+    let inodes_per_group = u32le(sb, 40)?;
     if inodes_per_group == 0 || desc_size > 1024 {
         return None;
     }
     let name = sb.get(120..136)?;
     let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
     Some(Superblock {
-        inodes_count: le32(sb, 0)?,
+        inodes_count: u32le(sb, 0)?,
         blocks_count,
-        first_data_block: le32(sb, 20)?,
+        first_data_block: u32le(sb, 20)?,
         block_size,
         inodes_per_group,
         inode_size,
@@ -106,7 +96,7 @@ fn read_superblock(data: &[u8]) -> Option<Superblock> {
 /// Checks for an ext2/3/4 superblock at offset 1024 of `data`.
 pub fn probe(data: &[u8]) -> Option<Probe> {
     let sb = read_superblock(data)?;
-    let compat = le32(data, SUPERBLOCK_OFFSET + 92)?;
+    let compat = u32le(data, SUPERBLOCK_OFFSET + 92)?;
     let kind = if sb.incompat & (0x40 | 0x80 | 0x200 | 0x8000) != 0 {
         "ext4"
     } else if compat & 0x4 != 0 {
@@ -144,68 +134,86 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn block(&self, number: u64) -> Result<&[u8], String> {
+    fn block(&self, number: u64) -> Result<&[u8], ReadError> {
         let start = number
             .checked_mul(self.sb.block_size as u64)
             .and_then(|start| usize::try_from(start).ok())
-            .ok_or_else(|| format!("block {number} is out of range"))?;
+            .ok_or(ReadError::OutOfRange {
+                what: "block",
+                value: number,
+            })?;
         self.data
             .get(start..start.saturating_add(self.sb.block_size))
-            .ok_or_else(|| format!("block {number} lies past the end of the image"))
+            .ok_or_else(|| ReadError::PastEnd {
+                what: format!("block {number}"),
+                offset: start as u64,
+            })
     }
 
-    fn inode(&self, number: u32) -> Result<Inode, String> {
+    fn inode(&self, number: u32) -> Result<Inode, ReadError> {
         if number == 0 || number > self.sb.inodes_count {
-            return Err(format!(
-                "inode number {number} is out of range (1..={})",
-                self.sb.inodes_count
-            ));
+            return Err(ReadError::OutOfRange {
+                what: "inode number",
+                value: u64::from(number),
+            });
         }
         let group = (number - 1) / self.sb.inodes_per_group;
         let index = (number - 1) % self.sb.inodes_per_group;
         let gdt_block = u64::from(self.sb.first_data_block) + 1;
         let desc_off =
             gdt_block * self.sb.block_size as u64 + u64::from(group) * self.sb.desc_size as u64;
-        let desc_off = usize::try_from(desc_off).map_err(|_| "group descriptor is out of range")?;
+        let desc_off = usize::try_from(desc_off).map_err(|_| ReadError::OutOfRange {
+            what: "group descriptor offset",
+            value: desc_off,
+        })?;
         let mut table =
-            u64::from(le32(self.data, desc_off + 8).ok_or_else(|| {
-                format!("group descriptor {group} lies past the end of the image")
-            })?);
+            u64::from(
+                u32le(self.data, desc_off + 8).ok_or_else(|| ReadError::PastEnd {
+                    what: format!("group descriptor {group}"),
+                    offset: desc_off as u64,
+                })?,
+            );
         if self.sb.desc_size >= 64 {
-            table |= u64::from(le32(self.data, desc_off + 0x28).unwrap_or_default()) << 32;
+            table |= u64::from(u32le(self.data, desc_off + 0x28).unwrap_or_default()) << 32;
         }
         let off = table
             .checked_mul(self.sb.block_size as u64)
             .and_then(|start| start.checked_add(u64::from(index) * self.sb.inode_size as u64))
             .and_then(|off| usize::try_from(off).ok())
-            .ok_or("inode table offset is out of range")?;
+            .ok_or(ReadError::OutOfRange {
+                what: "inode table",
+                value: table,
+            })?;
         let raw = self
             .data
             .get(off..off + self.sb.inode_size)
-            .ok_or_else(|| format!("inode {number} at {off:#x} lies past the end of the image"))?;
+            .ok_or_else(|| ReadError::PastEnd {
+                what: format!("inode {number}"),
+                offset: off as u64,
+            })?;
         let mut block = [0; 60];
         block.copy_from_slice(&raw[0x28..0x28 + 60]);
-        let size = u64::from(le32(raw, 4).unwrap_or_default())
-            | (u64::from(le32(raw, 0x6c).unwrap_or_default()) << 32);
+        let size = u64::from(u32le(raw, 4).unwrap_or_default())
+            | (u64::from(u32le(raw, 0x6c).unwrap_or_default()) << 32);
         // `i_mtime` is signed; a large inode whose extra part reaches `i_mtime_extra` (0x88) adds
         // two epoch bits above it (dates past 2038).
-        let mut mtime = i64::from(le32(raw, 0x10).unwrap_or_default().cast_signed());
-        let extra_isize = usize::from(le16(raw, 0x80).unwrap_or_default());
+        let mut mtime = i64::from(u32le(raw, 0x10).unwrap_or_default().cast_signed());
+        let extra_isize = usize::from(u16le(raw, 0x80).unwrap_or_default());
         if extra_isize >= 0x88 + 4 - 0x80 {
-            mtime += i64::from(le32(raw, 0x88).unwrap_or_default() & 3) << 32;
+            mtime += i64::from(u32le(raw, 0x88).unwrap_or_default() & 3) << 32;
         }
         Ok(Inode {
-            mode: le16(raw, 0).unwrap_or_default(),
+            mode: u16le(raw, 0).unwrap_or_default(),
             mtime,
             size,
-            flags: le32(raw, 0x20).unwrap_or_default(),
+            flags: u32le(raw, 0x20).unwrap_or_default(),
             block,
             extra: raw.get(128..).unwrap_or_default().to_vec(),
         })
     }
 
     /// The physical block of each logical block of `inode`, as (logical, physical, count) runs.
-    fn runs(&self, inode: &Inode) -> Result<Vec<(u64, u64, u64)>, String> {
+    fn runs(&self, inode: &Inode) -> Result<Vec<(u64, u64, u64)>, ReadError> {
         let n_blocks = inode.size.div_ceil(self.sb.block_size as u64);
         let mut runs = Vec::new();
         if inode.flags & FLAG_EXTENTS != 0 {
@@ -215,9 +223,11 @@ impl Reader<'_> {
             self.extents(&inode.block, 0, n_blocks, &mut runs, &mut nodes_left)?;
             let covered: u64 = runs.iter().map(|run| run.2).sum();
             if covered > n_blocks {
-                return Err(format!(
-                    "extents cover {covered} blocks of a {n_blocks}-block file (they overlap)"
-                ));
+                return Err(ReadError::Invalid {
+                    what: "extents",
+                    value: format!("covering {covered} blocks of a {n_blocks}-block file"),
+                    rule: "they overlap",
+                });
             }
         } else {
             self.block_map(inode, n_blocks, &mut runs)?;
@@ -232,41 +242,52 @@ impl Reader<'_> {
         n_blocks: u64,
         runs: &mut Vec<(u64, u64, u64)>,
         nodes_left: &mut u64,
-    ) -> Result<(), String> {
+    ) -> Result<(), ReadError> {
         if *nodes_left == 0 {
-            return Err("extent tree has more nodes than the file has blocks (a loop)".to_owned());
+            return Err(ReadError::Loop(
+                "extent tree has more nodes than the file has blocks",
+            ));
         }
         *nodes_left -= 1;
-        if le16(node, 0) != Some(EXTENT_MAGIC) {
-            return Err("extent node has no `0xf30a` magic".to_owned());
+        if u16le(node, 0) != Some(EXTENT_MAGIC) {
+            return Err(ReadError::Invalid {
+                what: "extent node magic",
+                value: format!("{:#06x}", u16le(node, 0).unwrap_or_default()),
+                rule: "not `0xf30a`",
+            });
         }
-        let entries = usize::from(le16(node, 2).unwrap_or_default());
-        let depth = le16(node, 6).unwrap_or_default();
+        let entries = usize::from(u16le(node, 2).unwrap_or_default());
+        let depth = u16le(node, 6).unwrap_or_default();
         if depth > MAX_EXTENT_DEPTH || level > MAX_EXTENT_DEPTH {
-            return Err(format!("extent tree depth {depth} is too deep"));
+            return Err(ReadError::OutOfRange {
+                what: "extent tree depth",
+                value: u64::from(depth),
+            });
         }
         for idx in 0..entries {
             let off = 12 + idx * 12;
-            let entry = node.get(off..off + 12).ok_or("extent node is truncated")?;
-            let first = u64::from(le32(entry, 0).unwrap_or_default());
+            let entry = node
+                .get(off..off + 12)
+                .ok_or(ReadError::Truncated("extent node"))?;
+            let first = u64::from(u32le(entry, 0).unwrap_or_default());
             if depth == 0 {
-                let mut len = u64::from(le16(entry, 4).unwrap_or_default());
+                let mut len = u64::from(u16le(entry, 4).unwrap_or_default());
                 let uninit = len > 32768;
                 if uninit {
                     len -= 32768;
                 }
-                let start = (u64::from(le16(entry, 6).unwrap_or_default()) << 32)
-                    | u64::from(le32(entry, 8).unwrap_or_default());
+                let start = (u64::from(u16le(entry, 6).unwrap_or_default()) << 32)
+                    | u64::from(u32le(entry, 8).unwrap_or_default());
                 // Uninitialised extents read as zeros, like holes.
                 if !uninit && first < n_blocks {
                     runs.push((first, start, len.min(n_blocks - first)));
                 }
                 if runs.len() as u64 > n_blocks {
-                    return Err("file has more extents than blocks".to_owned());
+                    return Err(ReadError::Loop("file has more extents than blocks"));
                 }
             } else {
-                let leaf = (u64::from(le16(entry, 8).unwrap_or_default()) << 32)
-                    | u64::from(le32(entry, 4).unwrap_or_default());
+                let leaf = (u64::from(u16le(entry, 8).unwrap_or_default()) << 32)
+                    | u64::from(u32le(entry, 4).unwrap_or_default());
                 let child = self.block(leaf)?;
                 self.extents(child, level + 1, n_blocks, runs, nodes_left)?;
             }
@@ -279,11 +300,11 @@ impl Reader<'_> {
         inode: &Inode,
         n_blocks: u64,
         runs: &mut Vec<(u64, u64, u64)>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ReadError> {
         let per_block = (self.sb.block_size / 4) as u64;
         let mut logical = 0u64;
         for idx in 0..12 {
-            let physical = u64::from(le32(&inode.block, idx * 4).unwrap_or_default());
+            let physical = u64::from(u32le(&inode.block, idx * 4).unwrap_or_default());
             if logical < n_blocks && physical != 0 {
                 runs.push((logical, physical, 1));
             }
@@ -291,7 +312,7 @@ impl Reader<'_> {
         }
         for (level, idx) in [(1u32, 12usize), (2, 13), (3, 14)] {
             let span = per_block.pow(level);
-            let pointer = u64::from(le32(&inode.block, idx * 4).unwrap_or_default());
+            let pointer = u64::from(u32le(&inode.block, idx * 4).unwrap_or_default());
             if logical >= n_blocks {
                 break;
             }
@@ -310,7 +331,7 @@ impl Reader<'_> {
         base: u64,
         n_blocks: u64,
         runs: &mut Vec<(u64, u64, u64)>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ReadError> {
         let block = self.block(pointer)?;
         let per_block = (self.sb.block_size / 4) as u64;
         let span = per_block.pow(level - 1);
@@ -319,7 +340,7 @@ impl Reader<'_> {
             if logical >= n_blocks {
                 break;
             }
-            let physical = u64::from(le32(chunk, 0).unwrap_or_default());
+            let physical = u64::from(u32le(chunk, 0).unwrap_or_default());
             if physical == 0 {
                 continue;
             }
@@ -332,10 +353,31 @@ impl Reader<'_> {
         Ok(())
     }
 
+    /// How many bytes of the image the contents of `inode` take (holes take none); its size when
+    /// the block map cannot be read, since reading the contents then fails on its own.
+    fn stored_len(&self, inode: &Inode) -> u64 {
+        if inode.flags & FLAG_INLINE_DATA != 0 {
+            return inode.size;
+        }
+        self.runs(inode).map_or(inode.size, |runs| {
+            runs.iter()
+                .map(|run| run.2)
+                .sum::<u64>()
+                .saturating_mul(self.sb.block_size as u64)
+        })
+    }
+
     /// The contents of `inode`, with holes as zeros. `size` has been accounted by the caller.
-    fn contents(&self, inode: &Inode) -> Result<Vec<u8>, (Vec<u8>, String)> {
-        let size = usize::try_from(inode.size)
-            .map_err(|_| (Vec::new(), "file size is out of range".to_owned()))?;
+    fn contents(&self, inode: &Inode) -> Result<Vec<u8>, (Vec<u8>, ReadError)> {
+        let size = usize::try_from(inode.size).map_err(|_| {
+            (
+                Vec::new(),
+                ReadError::OutOfRange {
+                    what: "file size",
+                    value: inode.size,
+                },
+            )
+        })?;
         if inode.flags & FLAG_INLINE_DATA != 0 {
             return inline(inode, size);
         }
@@ -364,13 +406,13 @@ impl Reader<'_> {
         }
         match first_err {
             None => Ok(out),
-            Some(err) => Err((out, format!("{err}; the missing blocks are zero-filled"))),
+            Some(err) => Err((out, err)),
         }
     }
 }
 
 /// Inline data: the 60 bytes of `i_block`, then the `system.data` attribute.
-fn inline(inode: &Inode, size: usize) -> Result<Vec<u8>, (Vec<u8>, String)> {
+fn inline(inode: &Inode, size: usize) -> Result<Vec<u8>, (Vec<u8>, ReadError)> {
     let mut out = inode.block[..size.min(60)].to_vec();
     if size > 60 {
         match inline_xattr(&inode.extra) {
@@ -378,8 +420,7 @@ fn inline(inode: &Inode, size: usize) -> Result<Vec<u8>, (Vec<u8>, String)> {
             None => {
                 return Err((
                     out,
-                    "inline data continues in a `system.data` attribute that was not found"
-                        .to_owned(),
+                    ReadError::Truncated("inline data (its `system.data` attribute is missing)"),
                 ));
             }
         }
@@ -390,9 +431,9 @@ fn inline(inode: &Inode, size: usize) -> Result<Vec<u8>, (Vec<u8>, String)> {
 /// Finds the value of the `system.data` extended attribute in an inode body (`extra` starts at
 /// byte 128 of the inode: `i_extra_isize`, then the attributes after it).
 fn inline_xattr(extra: &[u8]) -> Option<&[u8]> {
-    let extra_isize = usize::from(le16(extra, 0)?);
+    let extra_isize = usize::from(u16le(extra, 0)?);
     let header = extra_isize;
-    if le32(extra, header)? != 0xea02_0000 {
+    if u32le(extra, header)? != 0xea02_0000 {
         return None;
     }
     let first = header + 4;
@@ -403,8 +444,8 @@ fn inline_xattr(extra: &[u8]) -> Option<&[u8]> {
         if name_len == 0 && index == 0 {
             return None;
         }
-        let value_off = usize::from(le16(extra, off + 2)?);
-        let value_size = le32(extra, off + 8)? as usize;
+        let value_off = usize::from(u16le(extra, off + 2)?);
+        let value_size = u32le(extra, off + 8)? as usize;
         let name = extra.get(off + 16..off + 16 + name_len)?;
         if index == 7 && name == b"data" {
             return extra.get(first + value_off..first + value_off + value_size);
@@ -450,6 +491,15 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             .and_then(|inode| read_dir(&reader, &inode, budget))
         {
             Ok(entries) => entries,
+            Err(ReadError::Limit(limit)) => {
+                listing.cut(
+                    Diagnostic::warning(dir, format!("directory inode {number} not read: {limit}"))
+                        .with_hint(limit.hint()),
+                    "the directory and everything in it",
+                    limit.into(),
+                );
+                continue;
+            }
             Err(err) => {
                 listing.diagnostics.push(Diagnostic::warning(
                     dir,
@@ -467,15 +517,22 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             let inode = match reader.inode(child) {
                 Ok(inode) => inode,
                 Err(err) => {
-                    listing.diagnostics.push(Diagnostic::warning(path, err));
+                    listing
+                        .diagnostics
+                        .push(Diagnostic::warning(path, err.to_string()));
                     continue;
                 }
             };
-            if let Err(limit) = budget.take_entry() {
-                listing.diagnostics.push(Diagnostic::warning(
-                    path,
-                    format!("{limit}; the rest of the filesystem is skipped"),
-                ));
+            if let Err(limit) = budget.take_entry_with(path.len() as u64) {
+                listing.cut(
+                    Diagnostic::warning(
+                        path,
+                        format!("{limit}; the rest of the filesystem is skipped"),
+                    )
+                    .with_hint(limit.hint()),
+                    "this entry and the rest of the filesystem",
+                    limit.into(),
+                );
                 return listing;
             }
             let mode = Some(u32::from(inode.mode & 0o7777));
@@ -498,23 +555,37 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                         }
                     } else {
                         seen.insert(child, path.clone());
-                        let bytes = match budget.take_bytes(inode.size) {
+                        // Holes read as zeros and take no space: they count against the
+                        // expansion ratio.
+                        let stored = reader.stored_len(&inode);
+                        let bytes = match budget.reserve_expansion(inode.size, stored) {
                             Err(limit) => {
-                                listing.diagnostics.push(Diagnostic::warning(
-                                    path.clone(),
-                                    format!(
-                                        "{limit}: the file has {} bytes; listed without contents",
-                                        inode.size
-                                    ),
-                                ));
+                                listing.cut(
+                                    Diagnostic::warning(
+                                        path.clone(),
+                                        format!(
+                                            "{limit}: the file has {} bytes, {stored} of them stored; listed without contents",
+                                            inode.size
+                                        ),
+                                    )
+                                    .with_hint(limit.hint()),
+                                    "the file's contents",
+                                    limit.into(),
+                                );
                                 Vec::new()
                             }
-                            Ok(()) => reader.contents(&inode).unwrap_or_else(|(partial, err)| {
-                                listing
-                                    .diagnostics
-                                    .push(Diagnostic::warning(path.clone(), err));
-                                partial
-                            }),
+                            Ok(reservation) => {
+                                let bytes =
+                                    reader.contents(&inode).unwrap_or_else(|(partial, err)| {
+                                        listing.diagnostics.push(Diagnostic::warning(
+                                            path.clone(),
+                                            format!("{err}; what was not read is zero-filled"),
+                                        ));
+                                        partial
+                                    });
+                                reservation.commit(bytes.len() as u64);
+                                bytes
+                            }
                         };
                         NodeKind::File {
                             data: Bytes::from(bytes),
@@ -529,7 +600,10 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                     } else if inode.size > 4096 {
                         Err((
                             Vec::new(),
-                            format!("symlink target length {} is absurd", inode.size),
+                            ReadError::OutOfRange {
+                                what: "symlink target length",
+                                value: inode.size,
+                            },
                         ))
                     } else {
                         reader.contents(&inode)
@@ -582,18 +656,19 @@ fn read_dir(
     reader: &Reader<'_>,
     inode: &Inode,
     budget: &Budget,
-) -> Result<Vec<(String, u32)>, String> {
+) -> Result<Vec<(String, u32)>, ReadError> {
     if inode.mode & 0o170_000 != 0o040_000 {
-        return Err("is not a directory".to_owned());
+        return Err(ReadError::Invalid {
+            what: "mode",
+            value: format!("{:o}", inode.mode),
+            rule: "not a directory",
+        });
     }
-    // Directory bytes are working memory: bound them like any output.
-    let limit = budget.limits().max_file_bytes;
-    if inode.size > limit {
-        return Err(format!(
-            "directory size {} is past the single file limit",
-            inode.size
-        ));
-    }
+    // Directory bytes are working memory, drawn from the budget like any output (holes count
+    // against the ratio) and released once read.
+    let _held = budget
+        .reserve_expansion(inode.size, reader.stored_len(inode))
+        .map_err(ReadError::Limit)?;
     let (listing, skip) = if inode.flags & FLAG_INLINE_DATA != 0 {
         // Inline directories start with the parent's inode number, then entries.
         let bytes = reader.contents(inode).map_err(|(_, err)| err)?;
@@ -604,8 +679,8 @@ fn read_dir(
     let mut entries = Vec::new();
     let mut off = skip;
     while off + 8 <= listing.len() {
-        let child = le32(&listing, off).unwrap_or_default();
-        let rec_len = usize::from(le16(&listing, off + 4).unwrap_or_default());
+        let child = u32le(&listing, off).unwrap_or_default();
+        let rec_len = usize::from(u16le(&listing, off + 4).unwrap_or_default());
         let name_len = usize::from(listing[off + 6]);
         if rec_len < 8 {
             // ext4 with 64 KiB blocks encodes 65536 as 0; anything else this small is damage.
@@ -613,13 +688,16 @@ fn read_dir(
                 off = (off / 65536 + 1) * 65536;
                 continue;
             }
-            return Err(format!(
-                "directory entry at byte {off} has record length {rec_len}"
-            ));
+            return Err(ReadError::Invalid {
+                what: "directory entry record length",
+                value: rec_len.to_string(),
+                rule: "shorter than an entry",
+            }
+            .at(format!("byte {off}")));
         }
         if child != 0 && name_len > 0 {
             let name = listing.get(off + 8..off + 8 + name_len).ok_or_else(|| {
-                format!("directory entry name at byte {off} runs past the directory")
+                ReadError::Truncated("directory entry name").at(format!("byte {off}"))
             })?;
             entries.push((String::from_utf8_lossy(name).into_owned(), child));
         }

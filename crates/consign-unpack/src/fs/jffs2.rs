@@ -13,12 +13,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use consign_model::{Diagnostic, NodeKind, Severity};
+use consign_model::{Cut, CutReason, Diagnostic, NodeKind, Severity};
 use rayon::prelude::*;
 
 use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
+use crate::binary::Endian;
 use crate::decompress::{Codec, decompress};
+use crate::error::ReadError;
 
 const MAGIC: u16 = 0x1985;
 const NODE_ACCURATE: u16 = 0x2000;
@@ -48,6 +50,7 @@ pub(super) fn crc32_raw(seed: u32, data: &[u8]) -> u32 {
 pub(super) struct Diags {
     list: Vec<Diagnostic>,
     dropped: u64,
+    cuts: Vec<Cut>,
 }
 
 impl Diags {
@@ -65,6 +68,35 @@ impl Diags {
         }
     }
 
+    /// Records a cut (see [`FsListing::cut`]); every cut is kept, its diagnostic within the cap.
+    pub(super) fn cut(
+        &mut self,
+        diagnostic: Diagnostic,
+        what: impl Into<String>,
+        reason: CutReason,
+    ) {
+        self.cuts.push(Cut {
+            location: diagnostic.location.clone(),
+            offset: diagnostic.offset,
+            what: what.into(),
+            reason,
+        });
+        self.push(diagnostic);
+    }
+
+    /// Takes over everything `other` holds.
+    pub(super) fn absorb(&mut self, other: Diags) {
+        self.cuts.extend(other.cuts);
+        self.dropped += other.dropped;
+        self.extend(other.list);
+    }
+
+    /// Moves the diagnostics and cuts into `listing`.
+    pub(super) fn finish_into(mut self, listing: &mut FsListing) {
+        listing.cuts.append(&mut self.cuts);
+        listing.diagnostics = self.finish();
+    }
+
     pub(super) fn finish(mut self) -> Vec<Diagnostic> {
         if self.dropped > 0 {
             self.list.push(Diagnostic::warning(
@@ -73,37 +105,6 @@ impl Diags {
             ));
         }
         self.list
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Endian {
-    Little,
-    Big,
-}
-
-impl Endian {
-    fn u16(self, data: &[u8], at: usize) -> Option<u16> {
-        let bytes: [u8; 2] = data.get(at..at + 2)?.try_into().ok()?;
-        Some(match self {
-            Endian::Little => u16::from_le_bytes(bytes),
-            Endian::Big => u16::from_be_bytes(bytes),
-        })
-    }
-
-    fn u32(self, data: &[u8], at: usize) -> Option<u32> {
-        let bytes: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
-        Some(match self {
-            Endian::Little => u32::from_le_bytes(bytes),
-            Endian::Big => u32::from_be_bytes(bytes),
-        })
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Endian::Little => "little-endian",
-            Endian::Big => "big-endian",
-        }
     }
 }
 
@@ -357,16 +358,17 @@ fn read_inode(
 
 /// JFFS2's "rtime" compressor: each (byte, repeat) pair emits the byte, then copies `repeat`
 /// bytes from just after the previous occurrence of that byte.
-fn rtime_decompress(input: &[u8], dsize: usize) -> Result<Vec<u8>, String> {
+fn rtime_decompress(input: &[u8], dsize: usize) -> Result<Vec<u8>, ReadError> {
     let mut out = Vec::with_capacity(dsize);
     let mut positions = [0usize; 256];
     let mut pos = 0;
     while out.len() < dsize {
         let (Some(&value), Some(&repeat)) = (input.get(pos), input.get(pos + 1)) else {
-            return Err(format!(
-                "rtime data ends after {} of {dsize} bytes",
-                out.len()
-            ));
+            return Err(ReadError::Size {
+                what: "rtime data",
+                expected: dsize as u64,
+                found: out.len() as u64,
+            });
         };
         pos += 2;
         out.push(value);
@@ -376,9 +378,11 @@ fn rtime_decompress(input: &[u8], dsize: usize) -> Result<Vec<u8>, String> {
             if out.len() >= dsize {
                 break;
             }
-            let byte = *out
-                .get(from)
-                .ok_or_else(|| "rtime back-reference points past the output".to_owned())?;
+            let byte = *out.get(from).ok_or(ReadError::Invalid {
+                what: "rtime back-reference",
+                value: from.to_string(),
+                rule: "points past the output",
+            })?;
             out.push(byte);
         }
     }
@@ -386,16 +390,16 @@ fn rtime_decompress(input: &[u8], dsize: usize) -> Result<Vec<u8>, String> {
 }
 
 /// Decompresses one data node's payload to exactly `dsize` bytes.
-fn decompress_node(compr: u8, input: &[u8], dsize: usize) -> Result<Vec<u8>, String> {
+fn decompress_node(compr: u8, input: &[u8], dsize: usize) -> Result<Vec<u8>, ReadError> {
     let out = match compr {
         0 => input.to_vec(),
         1 => vec![0; dsize],
         2 => rtime_decompress(input, dsize)?,
         6 => match decompress(Codec::Zlib, input, dsize as u64) {
             Ok(done) => done.data,
-            Err(err) => return Err(err.to_string()),
+            Err(err) => return Err(ReadError::decode(&err)),
         },
-        7 => crate::lzo::decompress_lzo1x(input, dsize).map_err(|err| err.to_string())?,
+        7 => crate::lzo::decompress_lzo1x(input, dsize).map_err(|err| ReadError::decode(&err))?,
         8 => {
             let codec = Codec::Lzma1Raw {
                 lc: 0,
@@ -408,17 +412,23 @@ fn decompress_node(compr: u8, input: &[u8], dsize: usize) -> Result<Vec<u8>, Str
             match decompress(codec, input, dsize as u64) {
                 Ok(done) => done.data,
                 Err(err) if err.partial().len() >= dsize => err.partial().to_vec(),
-                Err(err) => return Err(err.to_string()),
+                Err(err) => return Err(ReadError::decode(&err)),
             }
         }
-        3 | 5 => return Err("rubin compression is not supported".to_owned()),
-        other => return Err(format!("unknown compression type {other}")),
+        3 | 5 => return Err(ReadError::Unsupported("rubin compression".to_owned())),
+        other => {
+            return Err(ReadError::Unknown {
+                what: "compression type",
+                value: u64::from(other),
+            });
+        }
     };
     if out.len() < dsize {
-        return Err(format!(
-            "decompressed to {} bytes, node says {dsize}",
-            out.len()
-        ));
+        return Err(ReadError::Size {
+            what: "decompressed data",
+            expected: dsize as u64,
+            found: out.len() as u64,
+        });
     }
     Ok(out)
 }
@@ -439,40 +449,39 @@ pub(super) fn special_kind(mode: u32) -> Option<&'static str> {
     }
 }
 
-/// Assembles one inode's contents from its data nodes (oldest first, newer overwrite).
+/// Assembles one inode's contents from its data nodes (oldest first, newer overwrite). Its size
+/// is reserved from the budget first, and may be at most the expansion ratio times its nodes.
 fn assemble(
     data: &[u8],
     nodes: &mut [InodeNode],
     path: &str,
     budget: &Budget,
-) -> (Option<Vec<u8>>, Vec<Diagnostic>) {
-    let mut diagnostics = Vec::new();
+) -> (Option<Vec<u8>>, Diags) {
+    let mut diagnostics = Diags::default();
     nodes.sort_by_key(|node| node.version);
     let Some(latest) = nodes.last() else {
         return (None, diagnostics);
     };
     let size = latest.isize as usize;
     let compressed: u64 = nodes.iter().map(|node| node.csize as u64 + 68).sum();
-    if size as u64 > budget.max_output_for(compressed) {
-        diagnostics.push(
-            Diagnostic::warning(
-                path,
-                format!(
-                    "jffs2 inode claims {size} bytes from {compressed} bytes of nodes: {}",
-                    crate::Limit::Ratio
-                ),
-            )
-            .at(latest.offset as u64),
-        );
-        return (None, diagnostics);
-    }
-    if let Err(limit) = budget.take_bytes(size as u64) {
-        diagnostics.push(
-            Diagnostic::warning(path, format!("file of {size} bytes not unpacked: {limit}"))
-                .at(latest.offset as u64),
-        );
-        return (None, diagnostics);
-    }
+    let reservation = match budget.reserve_expansion(size as u64, compressed) {
+        Ok(reservation) => reservation,
+        Err(limit) => {
+            diagnostics.cut(
+                Diagnostic::warning(
+                    path,
+                    format!(
+                        "jffs2 inode of {size} bytes from {compressed} bytes of nodes not unpacked: {limit}"
+                    ),
+                )
+                .at(latest.offset as u64)
+                .with_hint(limit.hint()),
+                "the file's contents",
+                limit.into(),
+            );
+            return (None, diagnostics);
+        }
+    };
     let mut out = vec![0u8; size];
     for node in nodes.iter() {
         if node.dsize == 0 || node.data_offset as usize >= size {
@@ -504,6 +513,26 @@ fn assemble(
             );
             continue;
         }
+        // The node decodes into a buffer of its own before its part is copied: drawn from the
+        // budget too, so parallel parsers cannot each hold a node's worth past the limits.
+        let mut scratch = budget.working_memory();
+        if let Err(limit) = scratch.grow(dsize as u64) {
+            diagnostics.cut(
+                Diagnostic::warning(
+                    path,
+                    format!("jffs2 data node of {dsize} bytes not decompressed: {limit}"),
+                )
+                .at(node.offset as u64)
+                .with_hint(limit.hint()),
+                format!(
+                    "bytes {}..{} of the file",
+                    node.data_offset,
+                    u64::from(node.data_offset) + dsize as u64
+                ),
+                limit.into(),
+            );
+            continue;
+        }
         match decompress_node(node.compr, input, dsize) {
             Ok(bytes) => {
                 let at = node.data_offset as usize;
@@ -523,6 +552,7 @@ fn assemble(
             ),
         }
     }
+    reservation.commit(out.len() as u64);
     (Some(out), diagnostics)
 }
 
@@ -633,14 +663,14 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             let (contents, diagnostics) = if mode & S_IFMT == S_IFREG || mode & S_IFMT == S_IFLNK {
                 assemble(data, &mut nodes, &path, budget)
             } else {
-                (None, Vec::new())
+                (None, Diags::default())
             };
             (ino, (mode, mtime, contents, diagnostics))
         })
         .collect::<Vec<_>>()
         .into_iter()
         .map(|(ino, (mode, mtime, contents, diagnostics))| {
-            diags.extend(diagnostics);
+            diags.absorb(diagnostics);
             (ino, (mode, mtime, contents))
         })
         .collect();
@@ -657,11 +687,13 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         .filter_map(|(ino, idx)| Some((*ino, entries_out.get(*idx)?.0.clone())))
         .collect();
     for (idx, (path, ino, dirent)) in entries_out.into_iter().enumerate() {
-        if let Err(limit) = budget.take_entry() {
-            diags.push(Diagnostic::warning(
-                &path,
-                format!("{limit}; stopping here"),
-            ));
+        if let Err(limit) = budget.take_entry_with(path.len() as u64) {
+            diags.cut(
+                Diagnostic::warning(&path, format!("{limit}; stopping here"))
+                    .with_hint(limit.hint()),
+                "this entry and the rest of the filesystem",
+                limit.into(),
+            );
             break;
         }
         let (kind, mode, mtime) = if dirent.dtype == 4 {
@@ -715,7 +747,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         });
     }
     listing.size = Some(((scan.end + 3) & !3) as u64);
-    listing.diagnostics = diags.finish();
+    diags.finish_into(&mut listing);
     listing
 }
 

@@ -20,7 +20,7 @@ pub mod ubi;
 pub mod ubifs;
 pub mod yaffs2;
 
-use consign_model::{Diagnostic, NodeKind};
+use consign_model::{Cut, CutReason, Diagnostic, NodeKind};
 
 #[allow(unused_imports)] // Used by every parser module.
 use crate::Budget;
@@ -59,6 +59,28 @@ pub struct FsListing {
     pub diagnostics: Vec<Diagnostic>,
     /// Bytes the filesystem occupies from offset 0, when known.
     pub size: Option<u64>,
+    /// The parts that were not read (a limit, an unsupported feature), each also described by a
+    /// diagnostic; `location` and `offset` as for diagnostics.
+    pub cuts: Vec<Cut>,
+}
+
+impl FsListing {
+    /// Records that part of the input was not read: `diagnostic` says so for people (and is
+    /// pushed as is), the cut for programs, with `what` naming what was not read.
+    pub(crate) fn cut(
+        &mut self,
+        diagnostic: Diagnostic,
+        what: impl Into<String>,
+        reason: CutReason,
+    ) {
+        self.cuts.push(Cut {
+            location: diagnostic.location.clone(),
+            offset: diagnostic.offset,
+            what: what.into(),
+            reason,
+        });
+        self.diagnostics.push(diagnostic);
+    }
 }
 
 #[cfg(test)]

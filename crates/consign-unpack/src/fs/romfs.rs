@@ -14,16 +14,12 @@ use consign_model::{Diagnostic, NodeKind};
 
 use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
+use crate::binary::u32be;
+use crate::error::ReadError;
 
 const MAGIC: &[u8; 8] = b"-rom1fs-";
 /// How deep directories may nest before the walk stops.
 const MAX_DEPTH: usize = 512;
-
-fn be32(data: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(
-        data.get(off..off.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
 
 /// Reads a NUL-terminated name at `off`; returns it and the 16-aligned offset after it.
 fn name_at(data: &[u8], off: usize) -> Option<(String, usize)> {
@@ -38,7 +34,7 @@ pub fn probe(data: &[u8]) -> Option<Probe> {
     if data.get(..8)? != MAGIC {
         return None;
     }
-    let size = be32(data, 8)?;
+    let size = u32be(data, 8)?;
     if size < 32 {
         return None;
     }
@@ -71,7 +67,7 @@ fn checksum_ok(data: &[u8], size: u32) -> bool {
 
 /// Whether the first file header is a directory named `.`, as genromfs writes every image.
 fn root_is_plausible(data: &[u8], first: usize) -> bool {
-    be32(data, first).is_some_and(|next| next & 7 == 1)
+    u32be(data, first).is_some_and(|next| next & 7 == 1)
         && name_at(data, first + 16).is_some_and(|(name, _)| name == ".")
 }
 
@@ -129,7 +125,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 break;
             }
             let (Some(next), Some(spec), Some(size)) =
-                (be32(data, off), be32(data, off + 4), be32(data, off + 8))
+                (u32be(data, off), u32be(data, off + 4), u32be(data, off + 8))
             else {
                 listing.diagnostics.push(
                     Diagnostic::warning(dir.clone(), "file header lies past the end of the image")
@@ -149,20 +145,24 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 continue;
             }
             let path = format!("{dir}/{name}");
-            if let Err(limit) = budget.take_entry() {
-                listing.diagnostics.push(Diagnostic::warning(
-                    path,
-                    format!("{limit}; the rest of the filesystem is skipped"),
-                ));
+            if let Err(limit) = budget.take_entry_with(path.len() as u64) {
+                listing.cut(
+                    Diagnostic::warning(
+                        path,
+                        format!("{limit}; the rest of the filesystem is skipped"),
+                    )
+                    .with_hint(limit.hint()),
+                    "this entry and the rest of the filesystem",
+                    limit.into(),
+                );
                 return listing;
             }
             let exec = next & 8 != 0;
             let contents = || {
                 data.get(data_off..data_off.saturating_add(size as usize))
-                    .ok_or_else(|| {
-                        format!(
-                            "contents ({size} bytes at {data_off:#x}) lie past the end of the image"
-                        )
+                    .ok_or_else(|| ReadError::PastEnd {
+                        what: format!("contents of {size} bytes"),
+                        offset: data_off as u64,
                     })
             };
             let (kind, mode) = match next & 7 {
@@ -190,20 +190,39 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                     (NodeKind::Dir, Some(0o755))
                 }
                 2 => {
-                    let bytes = match budget.take_bytes(u64::from(size)) {
-                        Err(limit) => Err(format!("{limit}: the file has {size} bytes")),
-                        Ok(()) => contents().map(Bytes::copy_from_slice),
+                    let bytes = match budget.reserve(u64::from(size)) {
+                        Err(limit) => {
+                            listing.cut(
+                                Diagnostic::warning(
+                                    path.clone(),
+                                    format!(
+                                        "{limit}: the file has {size} bytes; listed without contents"
+                                    ),
+                                )
+                                .at(header as u64)
+                                .with_hint(limit.hint()),
+                                "the file's contents",
+                                limit.into(),
+                            );
+                            Bytes::new()
+                        }
+                        Ok(reservation) => match contents() {
+                            Ok(bytes) => {
+                                reservation.commit(bytes.len() as u64);
+                                Bytes::copy_from_slice(bytes)
+                            }
+                            Err(err) => {
+                                listing.diagnostics.push(
+                                    Diagnostic::warning(
+                                        path.clone(),
+                                        format!("{err}; listed without contents"),
+                                    )
+                                    .at(header as u64),
+                                );
+                                Bytes::new()
+                            }
+                        },
                     };
-                    let bytes = bytes.unwrap_or_else(|err| {
-                        listing.diagnostics.push(
-                            Diagnostic::warning(
-                                path.clone(),
-                                format!("{err}; listed without contents"),
-                            )
-                            .at(header as u64),
-                        );
-                        Bytes::new()
-                    });
                     (
                         NodeKind::File { data: bytes },
                         Some(if exec { 0o755 } else { 0o644 }),

@@ -18,6 +18,7 @@ use consign_model::{Diagnostic, NodeKind, Severity};
 use super::jffs2::{Diags, crc32_raw};
 use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
+use crate::binary::{u16be, u32be, u64be};
 
 const EC_MAGIC: &[u8; 4] = b"UBI#";
 const VID_MAGIC: &[u8; 4] = b"UBI!";
@@ -27,14 +28,6 @@ const VTBL_RECORD_LEN: usize = 172;
 const MAX_VOLUMES: usize = 128;
 /// Where erase-counter headers are looked for: every PEB size is a multiple of this.
 const SCAN_STEP: usize = 512;
-
-fn be32(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn be64(data: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_be_bytes(data.get(at..at + 8)?.try_into().ok()?))
-}
 
 /// A valid erase-counter header at `at`.
 #[derive(Clone, Copy, Debug)]
@@ -46,13 +39,13 @@ struct EcHeader {
 
 fn ec_header(data: &[u8], at: usize) -> Option<EcHeader> {
     let head = data.get(at..at + HEADER_LEN)?;
-    if &head[..4] != EC_MAGIC || head[4] != 1 || crc32_raw(!0, &head[..60]) != be32(head, 60)? {
+    if &head[..4] != EC_MAGIC || head[4] != 1 || crc32_raw(!0, &head[..60]) != u32be(head, 60)? {
         return None;
     }
     Some(EcHeader {
-        vid_hdr_offset: be32(head, 16)?,
-        data_offset: be32(head, 20)?,
-        image_seq: be32(head, 24)?,
+        vid_hdr_offset: u32be(head, 16)?,
+        data_offset: u32be(head, 20)?,
+        image_seq: u32be(head, 24)?,
     })
 }
 
@@ -111,15 +104,15 @@ fn read_vtbl(leb: &[u8], diags: &mut Diags, at: usize) -> Option<BTreeMap<u32, V
     let mut bad = 0;
     for idx in 0..MAX_VOLUMES.min(leb.len() / VTBL_RECORD_LEN) {
         let record = leb.get(idx * VTBL_RECORD_LEN..(idx + 1) * VTBL_RECORD_LEN)?;
-        if crc32_raw(!0, &record[..168]) != be32(record, 168)? {
+        if crc32_raw(!0, &record[..168]) != u32be(record, 168)? {
             bad += 1;
             continue;
         }
-        let reserved_pebs = be32(record, 0)?;
+        let reserved_pebs = u32be(record, 0)?;
         if reserved_pebs == 0 {
             continue;
         }
-        let name_len = u16::from_be_bytes([record[14], record[15]]) as usize;
+        let name_len = usize::from(u16be(record, 14)?);
         let name = record.get(16..16 + name_len.min(127))?;
         volumes.insert(
             idx as u32,
@@ -217,7 +210,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         if &head[..4] != VID_MAGIC {
             continue;
         }
-        if crc32_raw(!0, &head[..60]) != be32(head, 60).unwrap_or(0) {
+        if crc32_raw(!0, &head[..60]) != u32be(head, 60).unwrap_or(0) {
             diags.push(
                 Diagnostic::warning(
                     "",
@@ -227,17 +220,17 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             );
             continue;
         }
-        let vol_id = be32(head, 8).unwrap_or(0);
-        let lnum = be32(head, 12).unwrap_or(0);
+        let vol_id = u32be(head, 8).unwrap_or(0);
+        let lnum = u32be(head, 12).unwrap_or(0);
         let leb = Leb {
             peb,
-            sqnum: be64(head, 40).unwrap_or(0),
-            data_size: be32(head, 20).unwrap_or(0),
-            data_crc: be32(head, 32).unwrap_or(0),
+            sqnum: u64be(head, 40).unwrap_or(0),
+            data_size: u32be(head, 20).unwrap_or(0),
+            data_crc: u32be(head, 32).unwrap_or(0),
             static_volume: head[5] == 2,
             copy_flag: head[6] != 0,
-            used_ebs: be32(head, 24).unwrap_or(0),
-            data_pad: be32(head, 28).unwrap_or(0),
+            used_ebs: u32be(head, 24).unwrap_or(0),
+            data_pad: u32be(head, 28).unwrap_or(0),
         };
         // No volume has more LEBs than the device has PEBs; a larger number is damage and would
         // otherwise make us pad gigabytes of 0xFF.
@@ -324,18 +317,26 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 ),
             ));
         }
-        let mut contents: Vec<u8> = Vec::new();
+        // Unmapped blocks read as erased (0xff): they take no space, so they count against the
+        // expansion ratio like holes.
         let estimate = (last as u64 + 1) * leb_size as u64;
-        if let Err(limit) = budget
+        let stored = lebs.len() as u64 * leb_size as u64;
+        let reservation = match budget
             .take_entry()
-            .and_then(|()| budget.take_bytes(estimate))
+            .and_then(|()| budget.reserve_expansion(estimate, stored))
         {
-            diags.push(Diagnostic::warning(
-                &name,
-                format!("ubi volume not unpacked: {limit}"),
-            ));
-            continue;
-        }
+            Ok(reservation) => reservation,
+            Err(limit) => {
+                diags.cut(
+                    Diagnostic::warning(&name, format!("ubi volume not unpacked: {limit}"))
+                        .with_hint(limit.hint()),
+                    "the volume",
+                    limit.into(),
+                );
+                continue;
+            }
+        };
+        let mut contents: Vec<u8> = Vec::with_capacity(estimate as usize);
         for lnum in 0..=last {
             match lebs.get(&lnum) {
                 Some(leb) => {
@@ -413,6 +414,8 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 }
             }
         }
+        contents.truncate(estimate as usize);
+        reservation.commit(contents.len() as u64);
         listing.entries.push(FsEntry {
             path: name,
             kind: NodeKind::File {
@@ -434,7 +437,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         }
     }
     listing.size = Some((start + peb_count * peb_size).min(data.len()) as u64);
-    listing.diagnostics = diags.finish();
+    diags.finish_into(&mut listing);
     listing
 }
 

@@ -21,7 +21,9 @@ use rayon::prelude::*;
 use super::jffs2::{Diags, crc32_raw, special_kind};
 use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
+use crate::binary::{u16le, u32le, u64le};
 use crate::decompress::{Codec, decompress};
+use crate::error::ReadError;
 
 const MAGIC: u32 = 0x0610_1831;
 const CH_LEN: usize = 24;
@@ -42,32 +44,20 @@ const FLAG_AUTHENTICATION: u32 = 0x10;
 /// B-tree levels we follow; UBIFS trees are a handful of levels deep.
 const MAX_LEVELS: u16 = 64;
 
-fn le16(data: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn le32(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn le64(data: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
-}
-
 /// A node with a valid magic, length and CRC at `at`: `(node_type, sqnum, bytes)`.
 fn node_at(data: &[u8], at: usize) -> Option<(u8, u64, &[u8])> {
-    if le32(data, at)? != MAGIC {
+    if u32le(data, at)? != MAGIC {
         return None;
     }
-    let len = le32(data, at + 16)? as usize;
+    let len = u32le(data, at + 16)? as usize;
     if len < CH_LEN {
         return None;
     }
     let node = data.get(at..at.checked_add(len)?)?;
-    if crc32_raw(!0, &node[8..]) != le32(node, 4)? {
+    if crc32_raw(!0, &node[8..]) != u32le(node, 4)? {
         return None;
     }
-    Some((node[20], le64(node, 8)?, node))
+    Some((node[20], u64le(node, 8)?, node))
 }
 
 /// The superblock facts the parser needs.
@@ -89,17 +79,17 @@ fn superblock(data: &[u8]) -> Option<Superblock> {
     if node_type != SB_NODE {
         return None;
     }
-    let leb_size = le32(node, 36)? as usize;
-    let min_io = le32(node, 32)? as usize;
+    let leb_size = u32le(node, 36)? as usize;
+    let min_io = u32le(node, 32)? as usize;
     if !(4096..=(16 << 20)).contains(&leb_size) || min_io == 0 || min_io > leb_size {
         return None;
     }
     Some(Superblock {
         leb_size,
-        leb_cnt: le32(node, 40)?,
-        default_compr: le16(node, 84)?,
-        flags: le32(node, 28)?,
-        fmt_version: le32(node, 80)?,
+        leb_cnt: u32le(node, 40)?,
+        default_compr: u16le(node, 84)?,
+        flags: u32le(node, 28)?,
+        fmt_version: u32le(node, 80)?,
     })
 }
 
@@ -167,14 +157,14 @@ struct Nodes {
 impl Nodes {
     /// Records one leaf node; the newest (highest sqnum) per key wins.
     fn add(&mut self, node: &[u8], sqnum: u64, offset: usize, diags: &mut Diags) {
-        let Some(inum) = le32(node, 24) else {
+        let Some(inum) = u32le(node, 24) else {
             return;
         };
         let inum = inum as u64;
-        let key_low = le32(node, 28).unwrap_or(0);
+        let key_low = u32le(node, 28).unwrap_or(0);
         match node[20] {
             INO_NODE => {
-                let Some(data_len) = le32(node, 112) else {
+                let Some(data_len) = u32le(node, 112) else {
                     return;
                 };
                 let Some(inline) =
@@ -192,10 +182,10 @@ impl Nodes {
                 let inode = Inode {
                     sqnum,
                     offset,
-                    size: le64(node, 48).unwrap_or(0),
-                    mode: le32(node, 104).unwrap_or(0),
-                    mtime: le64(node, 72).unwrap_or(0).cast_signed(),
-                    nlink: le32(node, 92).unwrap_or(0),
+                    size: u64le(node, 48).unwrap_or(0),
+                    mode: u32le(node, 104).unwrap_or(0),
+                    mtime: u64le(node, 72).unwrap_or(0).cast_signed(),
+                    nlink: u32le(node, 92).unwrap_or(0),
                     data: inline.to_vec(),
                 };
                 if self.inodes.get(&inum).is_none_or(|old| old.sqnum < sqnum) {
@@ -203,7 +193,7 @@ impl Nodes {
                 }
             }
             DENT_NODE => {
-                let nlen = le16(node, 50).unwrap_or(0) as usize;
+                let nlen = u16le(node, 50).unwrap_or(0) as usize;
                 let Some(name) = node.get(DENT_NODE_LEN..DENT_NODE_LEN + nlen) else {
                     diags.push(
                         Diagnostic::warning(
@@ -218,7 +208,7 @@ impl Nodes {
                     sqnum,
                     offset,
                     parent: inum,
-                    inum: le64(node, 40).unwrap_or(0),
+                    inum: u64le(node, 40).unwrap_or(0),
                     dtype: node.get(49).copied().unwrap_or(0),
                     name: name.to_vec(),
                 };
@@ -283,8 +273,8 @@ fn walk_index(
             nodes.add(node, sqnum, at, diags);
             continue;
         }
-        let child_cnt = le16(node, 24).unwrap_or(0) as usize;
-        let level = le16(node, 26).unwrap_or(0);
+        let child_cnt = u16le(node, 24).unwrap_or(0) as usize;
+        let level = u16le(node, 26).unwrap_or(0);
         if level >= max_level || child_cnt == 0 {
             diags.push(
                 Diagnostic::warning(
@@ -310,7 +300,7 @@ fn walk_index(
         }
         for idx in (0..child_cnt).rev() {
             let branch = IDX_NODE_LEN + idx * branch_len;
-            let (Some(lnum), Some(offs)) = (le32(node, branch), le32(node, branch + 4)) else {
+            let (Some(lnum), Some(offs)) = (u32le(node, branch), u32le(node, branch + 4)) else {
                 continue;
             };
             match position(lnum, offs) {
@@ -360,7 +350,8 @@ fn master(data: &[u8], leb_size: usize) -> Option<(u32, u32)> {
                 Some((node_type, sqnum, node)) => {
                     if node_type == MST_NODE
                         && best.is_none_or(|(best_sqnum, ..)| sqnum > best_sqnum)
-                        && let (Some(root_lnum), Some(root_offs)) = (le32(node, 48), le32(node, 52))
+                        && let (Some(root_lnum), Some(root_offs)) =
+                            (u32le(node, 48), u32le(node, 52))
                     {
                         best = Some((sqnum, root_lnum, root_offs));
                     }
@@ -374,72 +365,74 @@ fn master(data: &[u8], leb_size: usize) -> Option<(u32, u32)> {
 }
 
 /// Decompresses one data node's payload into its block.
-fn data_block(node: &[u8]) -> Result<Vec<u8>, String> {
-    let size = le32(node, 40).unwrap_or(0) as usize;
-    let compr = le16(node, 44).unwrap_or(0);
+fn data_block(node: &[u8]) -> Result<Vec<u8>, ReadError> {
+    let size = u32le(node, 40).unwrap_or(0) as usize;
+    let compr = u16le(node, 44).unwrap_or(0);
     if size > BLOCK_SIZE {
-        return Err(format!(
-            "data node claims {size} bytes, more than a {BLOCK_SIZE}-byte block"
-        ));
+        return Err(ReadError::Invalid {
+            what: "data node size",
+            value: size.to_string(),
+            rule: "more than a 4096-byte block",
+        });
     }
     let payload = node.get(DATA_NODE_LEN..).unwrap_or_default();
     let out = match compr {
         0 => payload.to_vec(),
-        1 => crate::lzo::decompress_lzo1x(payload, size).map_err(|err| err.to_string())?,
+        1 => crate::lzo::decompress_lzo1x(payload, size).map_err(|err| ReadError::decode(&err))?,
         2 => {
             decompress(Codec::Deflate, payload, size as u64)
-                .map_err(|err| err.to_string())?
+                .map_err(|err| ReadError::decode(&err))?
                 .data
         }
         3 => {
             decompress(Codec::Zstd, payload, size as u64)
-                .map_err(|err| err.to_string())?
+                .map_err(|err| ReadError::decode(&err))?
                 .data
         }
-        other => return Err(format!("compressor {other} is not supported")),
+        other => return Err(ReadError::Unsupported(format!("compressor {other}"))),
     };
     if out.len() < size {
-        return Err(format!(
-            "{} data decompressed to {} bytes, node says {size}",
-            compr_name(compr),
-            out.len()
-        ));
+        return Err(ReadError::Size {
+            what: compr_name(compr),
+            expected: size as u64,
+            found: out.len() as u64,
+        }
+        .at("data node"));
     }
     Ok(out)
 }
 
-/// Assembles a regular file from its data blocks.
+/// Assembles a regular file from its data blocks. Its size is reserved from the budget first, and
+/// may be at most the expansion ratio times its stored blocks (holes count).
 fn assemble(
     data: &[u8],
     inode: &Inode,
     blocks: Option<&BTreeMap<u32, DataRef>>,
     path: &str,
     budget: &Budget,
-) -> (Option<Vec<u8>>, Vec<Diagnostic>) {
-    let mut diagnostics = Vec::new();
+) -> (Option<Vec<u8>>, Diags) {
+    let mut diagnostics = Diags::default();
     let size = inode.size;
     let stored: u64 = blocks.map_or(0, |blocks| blocks.len() as u64 * BLOCK_SIZE as u64);
-    if size > budget.max_output_for(stored) {
-        diagnostics.push(
-            Diagnostic::warning(
-                path,
-                format!(
-                    "ubifs inode claims {size} bytes with {} data blocks: {}",
-                    blocks.map_or(0, BTreeMap::len),
-                    crate::Limit::Ratio
-                ),
-            )
-            .at(inode.offset as u64),
-        );
-        return (None, diagnostics);
-    }
-    if let Err(limit) = budget.take_bytes(size) {
-        diagnostics.push(
-            Diagnostic::warning(path, format!("file of {size} bytes not unpacked: {limit}"))
-                .at(inode.offset as u64),
-        );
-        return (None, diagnostics);
-    }
+    let reservation = match budget.reserve_expansion(size, stored) {
+        Ok(reservation) => reservation,
+        Err(limit) => {
+            diagnostics.cut(
+                Diagnostic::warning(
+                    path,
+                    format!(
+                        "ubifs inode of {size} bytes with {} data blocks not unpacked: {limit}",
+                        blocks.map_or(0, BTreeMap::len),
+                    ),
+                )
+                .at(inode.offset as u64)
+                .with_hint(limit.hint()),
+                "the file's contents",
+                limit.into(),
+            );
+            return (None, diagnostics);
+        }
+    };
     let size = size as usize;
     let mut out = vec![0u8; size];
     for (&block, reference) in blocks.into_iter().flatten() {
@@ -461,6 +454,7 @@ fn assemble(
             ),
         }
     }
+    reservation.commit(out.len() as u64);
     (Some(out), diagnostics)
 }
 
@@ -567,7 +561,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             }
         }
     }
-    let results: Vec<(u64, Option<Vec<u8>>, Vec<Diagnostic>)> = jobs
+    let results: Vec<(u64, Option<Vec<u8>>, Diags)> = jobs
         .into_par_iter()
         .filter_map(|(inum, path)| {
             let inode = nodes.inodes.get(&inum)?;
@@ -578,7 +572,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         .collect();
     let mut contents: HashMap<u64, Vec<u8>> = HashMap::new();
     for (inum, bytes, diagnostics) in results {
-        diags.extend(diagnostics);
+        diags.absorb(diagnostics);
         if let Some(bytes) = bytes {
             contents.insert(inum, bytes);
         }
@@ -640,11 +634,13 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 )
             }
         };
-        if let Err(limit) = budget.take_entry() {
-            diags.push(Diagnostic::warning(
-                &path,
-                format!("{limit}; stopping here"),
-            ));
+        if let Err(limit) = budget.take_entry_with(path.len() as u64) {
+            diags.cut(
+                Diagnostic::warning(&path, format!("{limit}; stopping here"))
+                    .with_hint(limit.hint()),
+                "this entry and the rest of the filesystem",
+                limit.into(),
+            );
             break;
         }
         let mtime = mode.map(|_| inode.mtime);
@@ -656,7 +652,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         });
     }
     listing.size = Some((sb.leb_size as u64 * sb.leb_cnt as u64).min(data.len() as u64));
-    listing.diagnostics = diags.finish();
+    diags.finish_into(&mut listing);
     listing
 }
 
@@ -691,8 +687,8 @@ usr/share/doc/consign/pages.txt file 20600 644
         while at + CH_LEN <= volume.len() {
             match node_at(volume, at) {
                 Some((node_type, _, node)) => {
-                    if node_type == DATA_NODE && !found.contains(&le16(node, 44).unwrap()) {
-                        found.push(le16(node, 44).unwrap());
+                    if node_type == DATA_NODE && !found.contains(&u16le(node, 44).unwrap()) {
+                        found.push(u16le(node, 44).unwrap());
                     }
                     at += node.len().next_multiple_of(8);
                 }
@@ -800,7 +796,7 @@ usr/share/doc/consign/pages.txt file 20600 644
         let (root_lnum, root_offs) = master(&data, 15360).unwrap();
         let root = root_lnum as usize * 15360 + root_offs as usize;
         let (_, _, node) = node_at(&data, root).unwrap();
-        let (len, children) = (node.len(), le16(node, 24).unwrap() as usize);
+        let (len, children) = (node.len(), u16le(node, 24).unwrap() as usize);
         let branch_len = (len - IDX_NODE_LEN) / children;
         // Make it claim level 1 so its children are followed as index nodes.
         data[root + 26..root + 28].copy_from_slice(&1u16.to_le_bytes());
@@ -827,7 +823,10 @@ usr/share/doc/consign/pages.txt file 20600 644
         let (contents, diagnostics) =
             assemble(&data, &inode, None, "huge", &Budget::new(Limits::default()));
         assert!(contents.is_none());
-        assert!(diagnostics[0].message.contains("expansion ratio"));
+        let mut listing = FsListing::default();
+        diagnostics.finish_into(&mut listing);
+        assert!(listing.diagnostics[0].message.contains("expansion ratio"));
+        assert_eq!(listing.cuts[0].reason, consign_model::CutReason::RatioLimit);
     }
 
     #[test]

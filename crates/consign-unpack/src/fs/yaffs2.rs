@@ -18,6 +18,7 @@ use consign_model::{Diagnostic, NodeKind, Severity};
 use super::jffs2::{Diags, resolve_dir, special_kind};
 use super::{FsEntry, FsListing, Probe};
 use crate::Budget;
+use crate::binary::Endian;
 
 const LOWEST_SEQUENCE: u32 = 0x0000_1000;
 const HIGHEST_SEQUENCE: u32 = 0xefff_ff00;
@@ -44,12 +45,12 @@ impl Layout {
     }
 
     fn u32(&self, data: &[u8], at: usize) -> Option<u32> {
-        let bytes: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
-        Some(if self.big_endian {
-            u32::from_be_bytes(bytes)
+        let endian = if self.big_endian {
+            Endian::Big
         } else {
-            u32::from_le_bytes(bytes)
-        })
+            Endian::Little
+        };
+        endian.u32(data, at)
     }
 
     /// The tags of chunk `idx`, or `None` for an erased chunk or one whose tags make no sense.
@@ -340,8 +341,12 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 let chunks_of = contents.get(&obj_id);
                 match file_contents(data, layout, header, chunks_of, &path, budget) {
                     Ok(bytes) => NodeKind::File { data: bytes.into() },
-                    Err(diagnostic) => {
-                        diags.push(diagnostic.at((idx * chunk) as u64));
+                    Err((diagnostic, limit)) => {
+                        diags.cut(
+                            diagnostic.at((idx * chunk) as u64),
+                            "the file's contents",
+                            limit.into(),
+                        );
                         continue;
                     }
                 }
@@ -372,11 +377,13 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 what: special_kind(header.mode).unwrap_or("special").to_owned(),
             },
         };
-        if let Err(limit) = budget.take_entry() {
-            diags.push(Diagnostic::warning(
-                &path,
-                format!("{limit}; stopping here"),
-            ));
+        if let Err(limit) = budget.take_entry_with(path.len() as u64) {
+            diags.cut(
+                Diagnostic::warning(&path, format!("{limit}; stopping here"))
+                    .with_hint(limit.hint()),
+                "this entry and the rest of the filesystem",
+                limit.into(),
+            );
             break;
         }
         // A hard link has no mode of its own: it is the target's.
@@ -390,11 +397,12 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         });
     }
     listing.size = Some((chunks * chunk) as u64);
-    listing.diagnostics = diags.finish();
+    diags.finish_into(&mut listing);
     listing
 }
 
-/// Assembles a file from its data chunks.
+/// Assembles a file from its data chunks. Its size is reserved from the budget first; holes are
+/// allowed, but a size far beyond the stored chunks is an expansion bomb.
 fn file_contents(
     data: &[u8],
     layout: Layout,
@@ -402,25 +410,23 @@ fn file_contents(
     chunks: Option<&BTreeMap<u32, DataChunk>>,
     path: &str,
     budget: &Budget,
-) -> Result<Vec<u8>, Diagnostic> {
+) -> Result<Vec<u8>, (Diagnostic, crate::Limit)> {
     let stored = chunks.map_or(0, |chunks| (chunks.len() * layout.page) as u64);
-    // Holes are allowed, but a size far beyond the stored chunks is an expansion bomb.
-    if header.size > budget.max_output_for(stored) {
-        return Err(Diagnostic::warning(
-            path,
-            format!(
-                "yaffs2 file claims {} bytes with {stored} bytes of chunks: {}",
-                header.size,
-                crate::Limit::Ratio
-            ),
-        ));
-    }
-    budget.take_bytes(header.size).map_err(|limit| {
-        Diagnostic::warning(
-            path,
-            format!("file of {} bytes not unpacked: {limit}", header.size),
+    let reservation = budget
+        .reserve_expansion(header.size, stored)
+        .map_err(|limit| {
+            (
+            Diagnostic::warning(
+                path,
+                format!(
+                    "yaffs2 file of {} bytes with {stored} bytes of chunks not unpacked: {limit}",
+                    header.size
+                ),
+            )
+            .with_hint(limit.hint()),
+            limit,
         )
-    })?;
+        })?;
     let size = header.size as usize;
     let mut out = vec![0u8; size];
     for (&chunk_id, chunk) in chunks.into_iter().flatten() {
@@ -434,6 +440,7 @@ fn file_contents(
             out[start..start + len].copy_from_slice(bytes);
         }
     }
+    reservation.commit(out.len() as u64);
     Ok(out)
 }
 

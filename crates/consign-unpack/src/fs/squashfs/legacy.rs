@@ -7,7 +7,9 @@
 //! in 4.0; the standard tools only wrote gzip, and vendor LZMA builds are handled by the shared
 //! decoder's LZMA fallback.
 
-use super::{DirEntry, Endian, Inode, InodeKind, Metadata, Superblock, u16_at, u32_at, u64_at};
+use super::{DirEntry, Inode, InodeKind, Metadata, Superblock};
+use crate::binary::Endian;
+use crate::error::ReadError;
 
 /// Reads consecutive bitfields in the image's bit order.
 struct Bits<'a> {
@@ -46,16 +48,18 @@ pub(super) fn read_superblock(
     data: &[u8],
     endian: Endian,
     major: u16,
-) -> Result<Superblock, String> {
-    let truncated = || "superblock is truncated".to_owned();
-    let f32 = |off| u32_at(data, off, endian).ok_or_else(truncated);
-    let f64 = |off| u64_at(data, off, endian).ok_or_else(truncated);
+) -> Result<Superblock, ReadError> {
+    let truncated = || ReadError::Truncated("superblock");
+    let f32 = |off| endian.u32(data, off).ok_or_else(truncated);
+    let f64 = |off| endian.u64(data, off).ok_or_else(truncated);
     let flags = u16::from(*data.get(36).ok_or_else(truncated)?);
     let block_size = f32(51)?;
     if !(4096..=(1 << 20)).contains(&block_size) || !block_size.is_power_of_two() {
-        return Err(format!(
-            "superblock block size {block_size} is not a power of two from 4 KiB to 1 MiB"
-        ));
+        return Err(ReadError::Invalid {
+            what: "superblock block size",
+            value: block_size.to_string(),
+            rule: "not a power of two from 4 KiB to 1 MiB",
+        });
     }
     let (bytes_used, inode_table, dir_table, frag_table) = if major >= 3 {
         (f64(63)?, f64(87)?, f64(95)?, f64(103)?)
@@ -83,10 +87,14 @@ pub(super) fn read_superblock(
         frag_table,
     };
     if sb.inode_table >= sb.dir_table || sb.dir_table >= sb.bytes_used {
-        return Err(format!(
-            "superblock table offsets are inconsistent (inodes {:#x}, directories {:#x}, size {:#x})",
-            sb.inode_table, sb.dir_table, sb.bytes_used
-        ));
+        return Err(ReadError::Invalid {
+            what: "superblock table offsets",
+            value: format!(
+                "(inodes {:#x}, directories {:#x}, size {:#x})",
+                sb.inode_table, sb.dir_table, sb.bytes_used
+            ),
+            rule: "inconsistent",
+        });
     }
     Ok(sb)
 }
@@ -99,9 +107,9 @@ pub(super) fn check_byte(sb: &Superblock) -> bool {
 /// Reads a 2.x or 3.x inode at `cursor`, given its first bytes were already fetched by `fetch`.
 pub(super) fn read_inode(
     meta: &mut Metadata<'_>,
-    mut fetch: impl FnMut(&mut Metadata<'_>, usize) -> Result<Vec<u8>, String>,
+    mut fetch: impl FnMut(&mut Metadata<'_>, usize) -> Result<Vec<u8>, ReadError>,
     budget: &crate::Budget,
-) -> Result<Inode, String> {
+) -> Result<Inode, ReadError> {
     let sb = meta.sb;
     let (endian, v3) = (sb.endian, sb.version >= 3);
     // The common header: 4 bytes in 2.x, 12 (with mtime and inode number) in 3.x.
@@ -161,26 +169,26 @@ pub(super) fn read_inode(
             // 3.x type 9: nlink:32 start_block:64 fragment:32 offset:32 file_size:64.
             let (blocks_start, frag, frag_offset, file_size) = if !v3 {
                 let b = fetch(meta, 20)?;
-                let r = |off| u32_at(&b, off, endian).unwrap_or_default();
+                let r = |off| endian.u32(&b, off).unwrap_or_default();
                 mtime = Some(i64::from(r(0)));
                 (u64::from(r(4)), r(8), r(12), u64::from(r(16)))
             } else if itype == 2 {
                 let b = fetch(meta, 20)?;
-                let r = |off| u32_at(&b, off, endian).unwrap_or_default();
+                let r = |off| endian.u32(&b, off).unwrap_or_default();
                 (
-                    u64_at(&b, 0, endian).unwrap_or_default(),
+                    endian.u64(&b, 0).unwrap_or_default(),
                     r(8),
                     r(12),
                     u64::from(r(16)),
                 )
             } else {
                 let b = fetch(meta, 28)?;
-                let r = |off| u32_at(&b, off, endian).unwrap_or_default();
+                let r = |off| endian.u32(&b, off).unwrap_or_default();
                 (
-                    u64_at(&b, 4, endian).unwrap_or_default(),
+                    endian.u64(&b, 4).unwrap_or_default(),
                     r(12),
                     r(16),
-                    u64_at(&b, 20, endian).unwrap_or_default(),
+                    endian.u64(&b, 20).unwrap_or_default(),
                 )
             };
             return super::file_inode(
@@ -193,7 +201,7 @@ pub(super) fn read_inode(
         }
         3 => {
             let b = fetch(meta, if v3 { 6 } else { 2 })?;
-            let len = u16_at(&b, if v3 { 4 } else { 0 }, endian).unwrap_or_default();
+            let len = endian.u16(&b, if v3 { 4 } else { 0 }).unwrap_or_default();
             let target = fetch(meta, usize::from(len))?;
             InodeKind::Symlink(String::from_utf8_lossy(&target).into_owned())
         }
@@ -201,13 +209,18 @@ pub(super) fn read_inode(
         5 => InodeKind::Special("char-device"),
         6 => InodeKind::Special("fifo"),
         7 => InodeKind::Special("socket"),
-        other => return Err(format!("inode type {other} is not known")),
+        other => {
+            return Err(ReadError::Unknown {
+                what: "inode type",
+                value: other,
+            });
+        }
     };
     Ok(Inode { kind, mode, mtime })
 }
 
 /// Parses a 2.x or 3.x directory listing (already read, `.` and `..` excluded).
-pub(super) fn parse_dir(listing: &[u8], sb: &Superblock) -> Result<Vec<DirEntry>, String> {
+pub(super) fn parse_dir(listing: &[u8], sb: &Superblock) -> Result<Vec<DirEntry>, ReadError> {
     let v3 = sb.version >= 3;
     let (header_len, entry_len) = if v3 { (9, 5) } else { (4, 3) };
     let mut entries = Vec::new();
@@ -220,14 +233,14 @@ pub(super) fn parse_dir(listing: &[u8], sb: &Superblock) -> Result<Vec<DirEntry>
         for _ in 0..count {
             let entry = listing
                 .get(pos..pos + entry_len)
-                .ok_or("directory listing is truncated inside an entry")?;
+                .ok_or(ReadError::Truncated("directory listing inside an entry"))?;
             let mut bits = Bits::new(entry, sb.endian);
             let offset = bits.take(13);
             bits.take(3);
             let name_len = bits.take(8) as usize + 1;
             let name = listing
                 .get(pos + entry_len..pos + entry_len + name_len)
-                .ok_or("directory listing is truncated inside a name")?;
+                .ok_or(ReadError::Truncated("directory listing inside a name"))?;
             pos += entry_len + name_len;
             entries.push(DirEntry {
                 name: String::from_utf8_lossy(name).into_owned(),
@@ -247,13 +260,13 @@ pub(super) fn fragment_layout(sb: &Superblock) -> (u64, u64) {
 pub(super) fn fragment_entry(entry: &[u8], sb: &Superblock) -> (u64, u32) {
     if sb.version >= 3 {
         (
-            u64_at(entry, 0, sb.endian).unwrap_or_default(),
-            u32_at(entry, 8, sb.endian).unwrap_or_default(),
+            sb.endian.u64(entry, 0).unwrap_or_default(),
+            sb.endian.u32(entry, 8).unwrap_or_default(),
         )
     } else {
         (
-            u64::from(u32_at(entry, 0, sb.endian).unwrap_or_default()),
-            u32_at(entry, 4, sb.endian).unwrap_or_default(),
+            u64::from(sb.endian.u32(entry, 0).unwrap_or_default()),
+            sb.endian.u32(entry, 4).unwrap_or_default(),
         )
     }
 }

@@ -25,11 +25,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use bytes::Bytes;
-use consign_model::{Diagnostic, NodeKind};
+use consign_model::{CutReason, Diagnostic, NodeKind};
 use rayon::prelude::*;
 
 use super::{FsEntry, FsListing, Probe};
+use crate::binary::Endian;
+use crate::budget::Reservation;
 use crate::decompress::{Codec, DecompressError, decompress};
+use crate::error::ReadError;
 use crate::{Budget, Limit};
 
 const SUPERBLOCK_LEN: usize = 96;
@@ -39,36 +42,6 @@ const BLOCK_UNCOMPRESSED: u32 = 1 << 24;
 const FLAG_COMPRESSOR_OPTIONS: u16 = 0x0400;
 /// How deep directories may nest before the walk stops (a loop guard on top of the visited set).
 const MAX_DEPTH: usize = 512;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Endian {
-    Little,
-    Big,
-}
-
-fn u16_at(data: &[u8], off: usize, endian: Endian) -> Option<u16> {
-    let bytes: [u8; 2] = data.get(off..off.checked_add(2)?)?.try_into().ok()?;
-    Some(match endian {
-        Endian::Little => u16::from_le_bytes(bytes),
-        Endian::Big => u16::from_be_bytes(bytes),
-    })
-}
-
-fn u32_at(data: &[u8], off: usize, endian: Endian) -> Option<u32> {
-    let bytes: [u8; 4] = data.get(off..off.checked_add(4)?)?.try_into().ok()?;
-    Some(match endian {
-        Endian::Little => u32::from_le_bytes(bytes),
-        Endian::Big => u32::from_be_bytes(bytes),
-    })
-}
-
-fn u64_at(data: &[u8], off: usize, endian: Endian) -> Option<u64> {
-    let bytes: [u8; 8] = data.get(off..off.checked_add(8)?)?.try_into().ok()?;
-    Some(match endian {
-        Endian::Little => u64::from_le_bytes(bytes),
-        Endian::Big => u64::from_be_bytes(bytes),
-    })
-}
 
 /// The fields of a version 4 superblock this parser uses.
 #[derive(Clone, Debug)]
@@ -107,34 +80,40 @@ fn magic_and_version(data: &[u8]) -> Option<(Endian, u16, u16)> {
         b"sqsh" => Endian::Big,
         _ => return None,
     };
-    let major = u16_at(data, 28, endian)?;
-    let minor = u16_at(data, 30, endian)?;
+    let major = endian.u16(data, 28)?;
+    let minor = endian.u16(data, 30)?;
     Some((endian, major, minor))
 }
 
-fn read_superblock(data: &[u8]) -> Result<Superblock, String> {
-    let (endian, major, minor) =
-        magic_and_version(data).ok_or("not a squashfs superblock (no `hsqs`/`sqsh` magic)")?;
+fn read_superblock(data: &[u8]) -> Result<Superblock, ReadError> {
+    let (endian, major, minor) = magic_and_version(data).ok_or(ReadError::Invalid {
+        what: "magic",
+        value: String::from_utf8_lossy(data.get(..4).unwrap_or_default()).into_owned(),
+        rule: "not a squashfs superblock (no `hsqs`/`sqsh` magic)",
+    })?;
     if (2..=3).contains(&major) && minor <= 1 {
         return legacy::read_superblock(data, endian, major);
     }
     if major != 4 || minor != 0 {
-        return Err(format!(
-            "squashfs version {major}.{minor} is not supported (2.0 to 4.0 are)"
-        ));
+        return Err(ReadError::Unsupported(format!(
+            "squashfs version {major}.{minor}"
+        )));
     }
-    let field16 = |off| u16_at(data, off, endian).ok_or("superblock is truncated");
-    let field32 = |off| u32_at(data, off, endian).ok_or("superblock is truncated");
-    let field64 = |off| u64_at(data, off, endian).ok_or("superblock is truncated");
+    let truncated = ReadError::Truncated("superblock");
+    let field16 = |off| endian.u16(data, off).ok_or(truncated.clone());
+    let field32 = |off| endian.u32(data, off).ok_or(truncated.clone());
+    let field64 = |off| endian.u64(data, off).ok_or(truncated.clone());
     let block_size = field32(12)?;
     let block_log = field16(22)?;
     if !(4096..=(1 << 20)).contains(&block_size)
         || !block_size.is_power_of_two()
         || u32::from(block_log) != block_size.trailing_zeros()
     {
-        return Err(format!(
-            "superblock block size {block_size} (log {block_log}) is not a power of two from 4 KiB to 1 MiB"
-        ));
+        return Err(ReadError::Invalid {
+            what: "superblock block size",
+            value: format!("{block_size} (log {block_log})"),
+            rule: "not a power of two from 4 KiB to 1 MiB",
+        });
     }
     let sb = Superblock {
         endian,
@@ -151,20 +130,25 @@ fn read_superblock(data: &[u8]) -> Result<Superblock, String> {
         frag_table: field64(80)?,
     };
     if !(1..=6).contains(&sb.compressor) {
-        return Err(format!(
-            "superblock names compressor id {} (known: 1 gzip to 6 zstd)",
-            sb.compressor
-        ));
+        return Err(ReadError::Invalid {
+            what: "superblock compressor id",
+            value: sb.compressor.to_string(),
+            rule: "known ones are 1 (gzip) to 6 (zstd)",
+        });
     }
     if sb.bytes_used < SUPERBLOCK_LEN as u64
         || sb.inode_table < SUPERBLOCK_LEN as u64
         || sb.inode_table >= sb.dir_table
         || sb.dir_table >= sb.bytes_used
     {
-        return Err(format!(
-            "superblock table offsets are inconsistent (inodes {:#x}, directories {:#x}, size {:#x})",
-            sb.inode_table, sb.dir_table, sb.bytes_used
-        ));
+        return Err(ReadError::Invalid {
+            what: "superblock table offsets",
+            value: format!(
+                "(inodes {:#x}, directories {:#x}, size {:#x})",
+                sb.inode_table, sb.dir_table, sb.bytes_used
+            ),
+            rule: "inconsistent",
+        });
     }
     Ok(sb)
 }
@@ -211,8 +195,8 @@ struct Decoder {
     gzip_is_lzma: AtomicU8,
 }
 
-/// `Ok` output, or what went wrong, one line.
-type BlockResult = Result<Vec<u8>, String>;
+/// `Ok` output, or what went wrong.
+type BlockResult = Result<Vec<u8>, ReadError>;
 
 impl Decoder {
     fn new(compressor: u16) -> Self {
@@ -242,11 +226,16 @@ impl Decoder {
                 }
             }
             2 => return self.lzma(input, max, exact),
-            3 => crate::lzo::decompress_lzo1x(input, max).map_err(|err| err.to_string())?,
+            3 => crate::lzo::decompress_lzo1x(input, max).map_err(|err| ReadError::decode(&err))?,
             4 => standard(Codec::Xz, input, max)?,
             5 => standard(Codec::Lz4Block, input, max)?,
             6 => standard(Codec::Zstd, input, max)?,
-            other => return Err(format!("compressor id {other} is not known")),
+            other => {
+                return Err(ReadError::Unknown {
+                    what: "compressor id",
+                    value: u64::from(other),
+                });
+            }
         };
         check_exact(out, exact)
     }
@@ -270,16 +259,19 @@ impl Decoder {
                 }
             }
         }
-        Err(first_err.unwrap_or_else(|| "lzma block could not be decoded".to_owned()))
+        Err(first_err.unwrap_or(ReadError::Decode(
+            "lzma block could not be decoded".to_owned(),
+        )))
     }
 }
 
 fn check_exact(out: Vec<u8>, exact: Option<usize>) -> BlockResult {
     match exact {
-        Some(len) if out.len() != len => Err(format!(
-            "block inflates to {} bytes where {len} were expected",
-            out.len()
-        )),
+        Some(len) if out.len() != len => Err(ReadError::Size {
+            what: "block",
+            expected: len as u64,
+            found: out.len() as u64,
+        }),
         _ => Ok(out),
     }
 }
@@ -287,7 +279,7 @@ fn check_exact(out: Vec<u8>, exact: Option<usize>) -> BlockResult {
 fn standard(codec: Codec, input: &[u8], max: usize) -> BlockResult {
     decompress(codec, input, max as u64)
         .map(|out| out.data)
-        .map_err(|err| err.to_string())
+        .map_err(|err| ReadError::decode(&err))
 }
 
 fn lzma_form(form: LzmaForm, input: &[u8], max: usize, exact: Option<usize>) -> BlockResult {
@@ -299,15 +291,23 @@ fn lzma_form(form: LzmaForm, input: &[u8], max: usize, exact: Option<usize>) -> 
             // Decoded as raw LZMA with the header's properties rather than through liblzma's
             // `.lzma` reader, which would allocate whatever dictionary the (untrusted) header
             // names, up to 4 GiB.
-            let props = *input.first().ok_or("lzma block is empty")?;
-            let (lc, lp, pb) = split_props(props)
-                .ok_or_else(|| format!("lzma properties byte {props:#04x} is out of range"))?;
-            let dict = u32_at(input, 1, Endian::Little).ok_or("lzma block header is truncated")?;
-            let size = u64_at(input, 5, Endian::Little).ok_or("lzma block header is truncated")?;
+            let props = *input.first().ok_or(ReadError::Truncated("lzma block"))?;
+            let (lc, lp, pb) = split_props(props).ok_or(ReadError::OutOfRange {
+                what: "lzma properties byte",
+                value: u64::from(props),
+            })?;
+            let dict = Endian::Little
+                .u32(input, 1)
+                .ok_or(ReadError::Truncated("lzma block header"))?;
+            let size = Endian::Little
+                .u64(input, 5)
+                .ok_or(ReadError::Truncated("lzma block header"))?;
             if size != u64::MAX && size > max as u64 {
-                return Err(format!(
-                    "lzma header names {size} output bytes, more than the block size {max}"
-                ));
+                return Err(ReadError::Invalid {
+                    what: "lzma header output size",
+                    value: size.to_string(),
+                    rule: "more than the block size",
+                });
             }
             let codec = Codec::Lzma1Raw {
                 lc,
@@ -324,10 +324,14 @@ fn lzma_form(form: LzmaForm, input: &[u8], max: usize, exact: Option<usize>) -> 
             );
         }
         LzmaForm::PropsDict => {
-            let props = *input.first().ok_or("lzma block is empty")?;
-            let dict = u32_at(input, 1, Endian::Little).ok_or("lzma block header is truncated")?;
-            let (lc, lp, pb) = split_props(props)
-                .ok_or_else(|| format!("lzma properties byte {props:#04x} is out of range"))?;
+            let props = *input.first().ok_or(ReadError::Truncated("lzma block"))?;
+            let dict = Endian::Little
+                .u32(input, 1)
+                .ok_or(ReadError::Truncated("lzma block header"))?;
+            let (lc, lp, pb) = split_props(props).ok_or(ReadError::OutOfRange {
+                what: "lzma properties byte",
+                value: u64::from(props),
+            })?;
             let codec = Codec::Lzma1Raw {
                 lc,
                 lp,
@@ -368,7 +372,7 @@ fn raw_lzma(codec: Codec, body: &[u8], max: usize, exact: Option<usize>) -> Bloc
         {
             Ok(partial)
         }
-        Err(err) => Err(err.to_string()),
+        Err(err) => Err(ReadError::decode(&err)),
     }
 }
 
@@ -393,14 +397,18 @@ struct Metadata<'a> {
     image: &'a [u8],
     sb: &'a Superblock,
     decoder: &'a Decoder,
-    cache: HashMap<u64, Result<Arc<MetaBlock>, String>>,
+    cache: HashMap<u64, Result<Arc<MetaBlock>, ReadError>>,
     /// Bytes held in the cache, bounded by `cache_limit`.
     cached: u64,
     cache_limit: u64,
+    /// The cache is working memory: drawn from the budget block by block, released at the end.
+    reservation: Reservation<'a>,
+    /// The limit that refused more metadata, if one did.
+    refused: Option<Limit>,
 }
 
 impl<'a> Metadata<'a> {
-    fn new(image: &'a [u8], sb: &'a Superblock, decoder: &'a Decoder, budget: &Budget) -> Self {
+    fn new(image: &'a [u8], sb: &'a Superblock, decoder: &'a Decoder, budget: &'a Budget) -> Self {
         Self {
             image,
             sb,
@@ -408,12 +416,18 @@ impl<'a> Metadata<'a> {
             cache: HashMap::new(),
             cached: 0,
             cache_limit: budget.max_output_for(image.len() as u64).max(1 << 20),
+            reservation: budget.working_memory(),
+            refused: None,
         }
     }
 
-    fn block(&mut self, pos: u64) -> Result<Arc<MetaBlock>, String> {
+    fn block(&mut self, pos: u64) -> Result<Arc<MetaBlock>, ReadError> {
         if let Some(cached) = self.cache.get(&pos) {
             return cached.clone();
+        }
+        if let Err(limit) = self.reservation.grow(METADATA_SIZE as u64) {
+            self.refused.get_or_insert(limit);
+            return Err(ReadError::Limit(limit).at(format!("metadata block at {pos:#x}")));
         }
         let res = self.inflate(pos).map(Arc::new);
         if let Ok(block) = &res {
@@ -423,38 +437,56 @@ impl<'a> Metadata<'a> {
         res
     }
 
-    fn inflate(&self, pos: u64) -> Result<MetaBlock, String> {
+    fn inflate(&self, pos: u64) -> Result<MetaBlock, ReadError> {
+        let at = || format!("metadata block at {pos:#x}");
         if self.cached > self.cache_limit {
-            return Err(format!(
-                "metadata inflates to more than {} bytes, past the expansion limit",
-                self.cache_limit
-            ));
+            // More metadata than the image could expand to.
+            return Err(ReadError::Limit(Limit::Ratio).at(at()));
         }
-        let start = usize::try_from(pos).map_err(|_| "metadata offset is out of range")?;
-        let header = u16_at(self.image, start, self.sb.endian)
-            .ok_or_else(|| format!("metadata block at {pos:#x} lies past the end of the image"))?;
+        let start = usize::try_from(pos).map_err(|_| ReadError::OutOfRange {
+            what: "metadata offset",
+            value: pos,
+        })?;
+        let header = self
+            .sb
+            .endian
+            .u16(self.image, start)
+            .ok_or_else(|| ReadError::PastEnd {
+                what: "metadata block".to_owned(),
+                offset: pos,
+            })?;
         let len = usize::from(header & 0x7fff);
         // 2.x/3.x images made with `-check_data` put a marker byte after each header.
         let skip = if legacy::check_byte(self.sb) { 3 } else { 2 };
         let body = self
             .image
             .get(start + skip..start + skip + len)
-            .ok_or_else(|| format!("metadata block at {pos:#x} ({len} bytes) is truncated"))?;
+            .ok_or_else(|| ReadError::PastEnd {
+                what: format!("metadata block of {len} bytes"),
+                offset: pos,
+            })?;
         if len == 0 {
-            return Err(format!("metadata block at {pos:#x} has length 0"));
+            return Err(ReadError::Invalid {
+                what: "length",
+                value: "0".to_owned(),
+                rule: "a metadata block holds at least one byte",
+            }
+            .at(at()));
         }
         let data = if header & 0x8000 == 0 {
             self.decoder
                 .block(body, METADATA_SIZE, None)
-                .map_err(|err| format!("metadata block at {pos:#x}: {err}"))?
+                .map_err(|err| err.at(at()))?
         } else {
             body.to_vec()
         };
         if data.len() > METADATA_SIZE {
-            return Err(format!(
-                "metadata block at {pos:#x} holds {} bytes, more than 8 KiB",
-                data.len()
-            ));
+            return Err(ReadError::Size {
+                what: "metadata block",
+                expected: METADATA_SIZE as u64,
+                found: data.len() as u64,
+            }
+            .at(at()));
         }
         Ok(MetaBlock {
             data,
@@ -469,14 +501,16 @@ impl<'a> Metadata<'a> {
         mut pos: u64,
         mut offset: usize,
         len: usize,
-    ) -> Result<(Vec<u8>, u64, usize), String> {
+    ) -> Result<(Vec<u8>, u64, usize), ReadError> {
         let mut out = Vec::with_capacity(len.min(1 << 20));
         while out.len() < len {
             let block = self.block(pos)?;
             if offset > block.data.len() || (offset == block.data.len() && block.data.is_empty()) {
-                return Err(format!(
-                    "metadata offset {offset} lies past the end of the block at {pos:#x}"
-                ));
+                return Err(ReadError::OutOfRange {
+                    what: "metadata offset",
+                    value: offset as u64,
+                }
+                .at(format!("metadata block at {pos:#x}")));
             }
             let want = len - out.len();
             let avail = block.data.get(offset..).unwrap_or_default();
@@ -499,7 +533,7 @@ struct Cursor {
 }
 
 impl Cursor {
-    fn take(&mut self, meta: &mut Metadata<'_>, len: usize) -> Result<Vec<u8>, String> {
+    fn take(&mut self, meta: &mut Metadata<'_>, len: usize) -> Result<Vec<u8>, ReadError> {
         let (bytes, pos, offset) = meta.read(self.pos, self.offset, len)?;
         self.pos = pos;
         self.offset = offset;
@@ -543,7 +577,11 @@ struct Inode {
 
 /// Reads the inode at `inode_ref`. A regular file's size is accounted against `budget` here,
 /// before its block list is read, so a file over the limits costs no more than its header.
-fn read_inode(meta: &mut Metadata<'_>, inode_ref: u64, budget: &Budget) -> Result<Inode, String> {
+fn read_inode(
+    meta: &mut Metadata<'_>,
+    inode_ref: u64,
+    budget: &Budget,
+) -> Result<Inode, ReadError> {
     let sb = meta.sb;
     let endian = sb.endian;
     let mut cursor = Cursor {
@@ -554,12 +592,12 @@ fn read_inode(meta: &mut Metadata<'_>, inode_ref: u64, budget: &Budget) -> Resul
         return legacy::read_inode(meta, |meta, len| cursor.take(meta, len), budget);
     }
     let header = cursor.take(meta, 16)?;
-    let itype = u16_at(&header, 0, endian).unwrap_or_default();
-    let mode = u32::from(u16_at(&header, 2, endian).unwrap_or_default() & 0o7777);
-    let mtime = u32_at(&header, 8, endian).map(i64::from);
-    let r16 = |b: &[u8], off| u16_at(b, off, endian).unwrap_or_default();
-    let r32 = |b: &[u8], off| u32_at(b, off, endian).unwrap_or_default();
-    let r64 = |b: &[u8], off| u64_at(b, off, endian).unwrap_or_default();
+    let itype = endian.u16(&header, 0).unwrap_or_default();
+    let mode = u32::from(endian.u16(&header, 2).unwrap_or_default() & 0o7777);
+    let mtime = endian.u32(&header, 8).map(i64::from);
+    let r16 = |b: &[u8], off| endian.u16(b, off).unwrap_or_default();
+    let r32 = |b: &[u8], off| endian.u32(b, off).unwrap_or_default();
+    let r64 = |b: &[u8], off| endian.u64(b, off).unwrap_or_default();
     let kind = match itype {
         1 => {
             let b = cursor.take(meta, 16)?;
@@ -603,7 +641,10 @@ fn read_inode(meta: &mut Metadata<'_>, inode_ref: u64, budget: &Budget) -> Resul
             let b = cursor.take(meta, 8)?;
             let target_len = r32(&b, 4) as usize;
             if target_len > 65_535 {
-                return Err(format!("symlink target length {target_len} is absurd"));
+                return Err(ReadError::OutOfRange {
+                    what: "symlink target length",
+                    value: target_len as u64,
+                });
             }
             let target = cursor.take(meta, target_len)?;
             InodeKind::Symlink(String::from_utf8_lossy(&target).into_owned())
@@ -612,7 +653,12 @@ fn read_inode(meta: &mut Metadata<'_>, inode_ref: u64, budget: &Budget) -> Resul
         5 | 12 => InodeKind::Special("char-device"),
         6 | 13 => InodeKind::Special("fifo"),
         7 | 14 => InodeKind::Special("socket"),
-        other => return Err(format!("inode type {other} is not known")),
+        other => {
+            return Err(ReadError::Unknown {
+                what: "inode type",
+                value: u64::from(other),
+            });
+        }
     };
     Ok(Inode { kind, mode, mtime })
 }
@@ -620,17 +666,20 @@ fn read_inode(meta: &mut Metadata<'_>, inode_ref: u64, budget: &Budget) -> Resul
 /// Finishes a regular file inode: accounts its size, then reads its block list.
 fn file_inode(
     meta: &mut Metadata<'_>,
-    fetch: &mut impl FnMut(&mut Metadata<'_>, usize) -> Result<Vec<u8>, String>,
+    fetch: &mut impl FnMut(&mut Metadata<'_>, usize) -> Result<Vec<u8>, ReadError>,
     budget: &Budget,
     (mode, mtime): (u32, Option<i64>),
     (blocks_start, frag, frag_offset, file_size): (u64, u32, u32, u64),
-) -> Result<Inode, String> {
-    if let Err(limit) = budget.take_bytes(file_size) {
-        return Ok(Inode {
+) -> Result<Inode, ReadError> {
+    let over = |limit| {
+        Ok(Inode {
             kind: InodeKind::FileOverLimit { file_size, limit },
             mode,
             mtime,
-        });
+        })
+    };
+    if file_size > budget.limits().max_file_bytes {
+        return over(Limit::FileBytes);
     }
     let block_size = u64::from(meta.sb.block_size);
     let n_blocks = if frag == NO_FRAGMENT {
@@ -643,15 +692,35 @@ fn file_inode(
     let list_len = n_blocks
         .checked_mul(4)
         .filter(|len| *len <= meta.cache_limit)
-        .ok_or_else(|| {
-            format!("file size {file_size} needs more block entries than the image can hold")
+        .ok_or(ReadError::Invalid {
+            what: "file size",
+            value: file_size.to_string(),
+            rule: "needs more block entries than the image can hold",
         })?;
     let list = fetch(meta, list_len as usize)?;
     let endian = meta.sb.endian;
-    let block_sizes = list
+    let block_sizes: Vec<u32> = list
         .chunks_exact(4)
-        .map(|chunk| u32_at(chunk, 0, endian).unwrap_or_default())
+        .map(|chunk| endian.u32(chunk, 0).unwrap_or_default())
         .collect();
+    // Accounted here, in listing order, so which files a limit skips does not depend on
+    // scheduling. Sparse blocks store nothing and the tail sits in a shared fragment: what the
+    // file stores is its block list, its blocks and its tail, and its size may be at most the
+    // expansion ratio times that.
+    let stored = list_len
+        + block_sizes
+            .iter()
+            .map(|word| u64::from(word & (BLOCK_UNCOMPRESSED - 1)))
+            .sum::<u64>()
+        + if frag == NO_FRAGMENT {
+            0
+        } else {
+            file_size % block_size
+        };
+    match budget.reserve_expansion(file_size, stored) {
+        Ok(reservation) => reservation.commit(file_size),
+        Err(limit) => return over(limit),
+    }
     Ok(Inode {
         kind: InodeKind::File(FileInode {
             blocks_start,
@@ -675,7 +744,7 @@ fn read_dir(
     start_block: u32,
     offset: u16,
     file_size: u32,
-) -> Result<Vec<DirEntry>, String> {
+) -> Result<Vec<DirEntry>, ReadError> {
     let endian = meta.sb.endian;
     // The stored size counts `.` and `..`, which take no space (from 3.0 on).
     let len = if meta.sb.version >= 3 {
@@ -697,25 +766,29 @@ fn read_dir(
     let mut entries = Vec::new();
     let mut pos = 0;
     while pos + 12 <= listing.len() {
-        let count = u32_at(&listing, pos, endian).unwrap_or_default() as usize + 1;
-        let start = u32_at(&listing, pos + 4, endian).unwrap_or_default();
+        let count = endian.u32(&listing, pos).unwrap_or_default() as usize + 1;
+        let start = endian.u32(&listing, pos + 4).unwrap_or_default();
         pos += 12;
         if count > 256 {
-            return Err(format!(
-                "directory header at listing offset {} claims {count} entries (at most 256)",
-                pos - 12
-            ));
+            return Err(ReadError::Invalid {
+                what: "directory header entry count",
+                value: count.to_string(),
+                rule: "at most 256",
+            }
+            .at(format!("listing offset {}", pos - 12)));
         }
         for _ in 0..count {
-            let entry_off = u16_at(&listing, pos, endian)
-                .ok_or("directory listing is truncated inside an entry")?;
+            let entry_off = endian
+                .u16(&listing, pos)
+                .ok_or(ReadError::Truncated("directory listing inside an entry"))?;
             let name_len = usize::from(
-                u16_at(&listing, pos + 6, endian)
-                    .ok_or("directory listing is truncated inside an entry")?,
+                endian
+                    .u16(&listing, pos + 6)
+                    .ok_or(ReadError::Truncated("directory listing inside an entry"))?,
             ) + 1;
             let name = listing
                 .get(pos + 8..pos + 8 + name_len)
-                .ok_or("directory listing is truncated inside a name")?;
+                .ok_or(ReadError::Truncated("directory listing inside a name"))?;
             pos += 8 + name_len;
             entries.push(DirEntry {
                 name: String::from_utf8_lossy(name).into_owned(),
@@ -741,7 +814,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         Err(message) => {
             listing
                 .diagnostics
-                .push(Diagnostic::warning("", message).at(0).with_hint(
+                .push(Diagnostic::warning("", message.to_string()).at(0).with_hint(
                     "only squashfs 2.0 to 4.0 are read; `unsquashfs -s` shows what the header says",
                 ));
             return listing;
@@ -769,9 +842,21 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
     let mut meta = Metadata::new(data, &sb, &decoder, budget);
     let mut jobs = Vec::new();
     walk(&mut meta, budget, &mut listing, &mut jobs);
-    let fragments = read_fragments(&mut meta, &jobs, budget, &mut listing);
+    let (fragments, held) = read_fragments(&mut meta, &jobs, budget, &mut listing);
+    if let Some(limit) = meta.refused {
+        listing.cut(
+            Diagnostic::warning(
+                "",
+                format!("metadata (inodes, directories) past some point not read: {limit}"),
+            )
+            .with_hint(limit.hint()),
+            "the entries whose metadata was not read",
+            limit.into(),
+        );
+    }
     drop(meta);
     fill_files(data, &sb, &decoder, &fragments, &jobs, &mut listing);
+    drop(held);
     listing
 }
 
@@ -824,11 +909,16 @@ fn walk(
             }
             if let Some((first, mode, mtime)) = seen_inodes.get(&entry.inode_ref) {
                 // A hard link: the inode is not read again.
-                if let Err(limit) = budget.take_entry() {
-                    listing.diagnostics.push(Diagnostic::warning(
-                        path,
-                        format!("{limit}; the rest of the filesystem is skipped"),
-                    ));
+                if let Err(limit) = budget.take_entry_with(path.len() as u64) {
+                    listing.cut(
+                        Diagnostic::warning(
+                            path,
+                            format!("{limit}; the rest of the filesystem is skipped"),
+                        )
+                        .with_hint(limit.hint()),
+                        "this entry and the rest of the filesystem",
+                        limit.into(),
+                    );
                     return;
                 }
                 listing.entries.push(FsEntry {
@@ -861,11 +951,16 @@ fn walk(
                     continue;
                 }
             };
-            if let Err(limit) = budget.take_entry() {
-                listing.diagnostics.push(Diagnostic::warning(
-                    path,
-                    format!("{limit}; the rest of the filesystem is skipped"),
-                ));
+            if let Err(limit) = budget.take_entry_with(path.len() as u64) {
+                listing.cut(
+                    Diagnostic::warning(
+                        path,
+                        format!("{limit}; the rest of the filesystem is skipped"),
+                    )
+                    .with_hint(limit.hint()),
+                    "this entry and the rest of the filesystem",
+                    limit.into(),
+                );
                 return;
             }
             let mode = Some(inode.mode);
@@ -895,10 +990,17 @@ fn walk(
                 }
                 InodeKind::FileOverLimit { file_size, limit } => {
                     seen_inodes.insert(entry.inode_ref, (path.clone(), inode.mode, inode.mtime));
-                    listing.diagnostics.push(Diagnostic::warning(
-                        path.clone(),
-                        format!("{limit}: the file has {file_size} bytes; listed without contents"),
-                    ));
+                    listing.cut(
+                        Diagnostic::warning(
+                            path.clone(),
+                            format!(
+                                "{limit}: the file has {file_size} bytes; listed without contents"
+                            ),
+                        )
+                        .with_hint(limit.hint()),
+                        "the file's contents",
+                        CutReason::from(*limit),
+                    );
                     NodeKind::File { data: Bytes::new() }
                 }
                 InodeKind::Symlink(target) => NodeKind::Symlink {
@@ -921,14 +1023,14 @@ fn walk(
 }
 
 /// Fragment blocks the files need, each inflated once (in parallel).
-type Fragments = HashMap<u32, Result<Arc<Vec<u8>>, String>>;
+type Fragments = HashMap<u32, Result<Arc<Vec<u8>>, ReadError>>;
 
-fn read_fragments(
+fn read_fragments<'b>(
     meta: &mut Metadata<'_>,
     jobs: &[FileJob],
-    budget: &Budget,
+    budget: &'b Budget,
     listing: &mut FsListing,
-) -> Fragments {
+) -> (Fragments, Reservation<'b>) {
     let sb = meta.sb;
     let mut wanted: Vec<u32> = jobs
         .iter()
@@ -947,23 +1049,29 @@ fn read_fragments(
             }
         }
     }
-    // Fragment blocks are working memory, not output; they are bounded like any expansion.
-    let mut cache_left = budget.limits().max_total_bytes;
+    // Fragment blocks are working memory, not output: drawn from the budget before they are
+    // inflated, held until the files are filled, then released.
+    let mut held = budget.working_memory();
     let mut bounded = Vec::new();
+    let mut refused = None;
     for (idx, (start, size)) in locations {
-        if cache_left < u64::from(sb.block_size) {
-            fragments.insert(
-                idx,
-                Err("fragment cache reached the total output limit".to_owned()),
-            );
-            listing.diagnostics.push(Diagnostic::warning(
-                "",
-                format!("fragment {idx}: cache limit reached"),
-            ));
+        if let Err(limit) = held.grow(u64::from(sb.block_size)) {
+            refused.get_or_insert((idx, limit));
+            fragments.insert(idx, Err(ReadError::Limit(limit)));
             continue;
         }
-        cache_left -= u64::from(sb.block_size);
         bounded.push((idx, start, size));
+    }
+    if let Some((idx, limit)) = refused {
+        listing.cut(
+            Diagnostic::warning(
+                "",
+                format!("fragment blocks from {idx} on not read: {limit}"),
+            )
+            .with_hint(limit.hint()),
+            format!("the tails of files in fragment blocks from {idx} on"),
+            limit.into(),
+        );
     }
     let image = meta.image;
     let decoder = meta.decoder;
@@ -980,20 +1088,21 @@ fn read_fragments(
         fragments.insert(
             idx,
             res.map(Arc::new)
-                .map_err(|err| format!("fragment block {idx}: {err}")),
+                .map_err(|err| err.at(format!("fragment block {idx}"))),
         );
     }
-    fragments
+    (fragments, held)
 }
 
 /// Where fragment block `idx` is stored: (start, size word).
-fn fragment_location(meta: &mut Metadata<'_>, idx: u32) -> Result<(u64, u32), String> {
+fn fragment_location(meta: &mut Metadata<'_>, idx: u32) -> Result<(u64, u32), ReadError> {
     let sb = meta.sb;
     if idx >= sb.frag_count {
-        return Err(format!(
-            "fragment index {idx} is past the table's {} entries",
-            sb.frag_count
-        ));
+        return Err(ReadError::Invalid {
+            what: "fragment index",
+            value: idx.to_string(),
+            rule: "past the fragment table",
+        });
     }
     let (entry_len, pointer_len) = if sb.version < 4 {
         legacy::fragment_layout(sb)
@@ -1004,12 +1113,13 @@ fn fragment_location(meta: &mut Metadata<'_>, idx: u32) -> Result<(u64, u32), St
     let index_pos = sb.frag_table + (byte / METADATA_SIZE as u64) * pointer_len;
     let index_at = usize::try_from(index_pos).unwrap_or(usize::MAX);
     let block_pos = if pointer_len == 8 {
-        u64_at(meta.image, index_at, sb.endian)
+        sb.endian.u64(meta.image, index_at)
     } else {
-        u32_at(meta.image, index_at, sb.endian).map(u64::from)
+        sb.endian.u32(meta.image, index_at).map(u64::from)
     }
-    .ok_or_else(|| {
-        format!("fragment table index at {index_pos:#x} lies past the end of the image")
+    .ok_or_else(|| ReadError::PastEnd {
+        what: "fragment table index".to_owned(),
+        offset: index_pos,
     })?;
     let mut cursor = Cursor {
         pos: block_pos,
@@ -1020,8 +1130,8 @@ fn fragment_location(meta: &mut Metadata<'_>, idx: u32) -> Result<(u64, u32), St
         return Ok(legacy::fragment_entry(&entry, sb));
     }
     Ok((
-        u64_at(&entry, 0, sb.endian).unwrap_or_default(),
-        u32_at(&entry, 8, sb.endian).unwrap_or_default(),
+        sb.endian.u64(&entry, 0).unwrap_or_default(),
+        sb.endian.u32(&entry, 8).unwrap_or_default(),
     ))
 }
 
@@ -1036,14 +1146,23 @@ fn data_block(
 ) -> BlockResult {
     let len = (size_word & (BLOCK_UNCOMPRESSED - 1)) as usize;
     if len > block_size {
-        return Err(format!(
-            "block at {start:#x} claims {len} bytes, more than the block size"
-        ));
+        return Err(ReadError::Invalid {
+            what: "block size",
+            value: len.to_string(),
+            rule: "more than the filesystem's block size",
+        }
+        .at(format!("block at {start:#x}")));
     }
-    let begin = usize::try_from(start).map_err(|_| "block offset is out of range".to_owned())?;
-    let raw = image.get(begin..begin.saturating_add(len)).ok_or_else(|| {
-        format!("block at {start:#x} ({len} bytes) lies past the end of the image")
+    let begin = usize::try_from(start).map_err(|_| ReadError::OutOfRange {
+        what: "block offset",
+        value: start,
     })?;
+    let raw = image
+        .get(begin..begin.saturating_add(len))
+        .ok_or_else(|| ReadError::PastEnd {
+            what: format!("block of {len} bytes"),
+            offset: start,
+        })?;
     if size_word & BLOCK_UNCOMPRESSED != 0 {
         let keep = exact.unwrap_or(raw.len()).min(raw.len());
         return check_exact(raw[..keep].to_vec(), exact);
@@ -1098,64 +1217,67 @@ fn read_file(
         positions.push(pos);
         pos = pos.saturating_add(u64::from(word & (BLOCK_UNCOMPRESSED - 1)));
     }
-    let blocks: Vec<(usize, BlockResult)> = inode
+    // One buffer of the file's size (reserved when the inode was read), filled block by block in
+    // parallel: sparse and damaged blocks stay zeros, and no block is held twice.
+    let mut data = vec![0u8; file_size];
+    let blocks_len = inode
         .block_sizes
-        .par_iter()
+        .len()
+        .saturating_mul(block_size)
+        .min(file_size);
+    let (blocks, tail_space) = data.split_at_mut(blocks_len);
+    let mut diagnostics: Vec<Diagnostic> = blocks
+        .par_chunks_mut(block_size)
+        .zip(inode.block_sizes.par_iter())
         .zip(positions.par_iter())
         .enumerate()
-        .map(|(idx, (&word, &start))| {
-            let expected = block_size.min(file_size.saturating_sub(idx * block_size));
-            let res = if word & (BLOCK_UNCOMPRESSED - 1) == 0 {
+        .filter_map(|(idx, ((chunk, &word), &start))| {
+            if word & (BLOCK_UNCOMPRESSED - 1) == 0 {
                 // A sparse block: zeros, nothing stored.
-                Ok(vec![0; expected])
-            } else {
-                data_block(image, decoder, block_size, start, word, Some(expected))
-                    .map_err(|err| format!("data block {idx} at {start:#x}: {err}"))
-            };
-            (expected, res)
+                return None;
+            }
+            match data_block(image, decoder, block_size, start, word, Some(chunk.len())) {
+                Ok(bytes) => {
+                    let len = bytes.len().min(chunk.len());
+                    chunk[..len].copy_from_slice(&bytes[..len]);
+                    None
+                }
+                Err(err) => Some(
+                    Diagnostic::warning(
+                        job.path.clone(),
+                        format!("data block {idx} at {start:#x}: {err}; zero-filled"),
+                    )
+                    .at(inode.blocks_start),
+                ),
+            }
         })
         .collect();
-    let mut data = Vec::with_capacity(file_size);
-    let mut diagnostics = Vec::new();
-    for (expected, res) in blocks {
-        match res {
-            Ok(bytes) => data.extend_from_slice(&bytes),
-            Err(err) => {
-                diagnostics.push(
-                    Diagnostic::warning(job.path.clone(), format!("{err}; zero-filled"))
-                        .at(inode.blocks_start),
-                );
-                data.resize(data.len() + expected, 0);
-            }
-        }
-    }
     if let Some((idx, offset)) = inode.fragment {
-        let tail = file_size.saturating_sub(data.len());
+        let tail = tail_space.len();
         let res = match fragments.get(&idx) {
             Some(Ok(block)) => block
                 .get(offset as usize..(offset as usize).saturating_add(tail))
-                .map(<[u8]>::to_vec)
                 .ok_or_else(|| {
-                    format!(
-                        "fragment {idx} holds {} bytes; the tail needs {tail} from offset {offset}",
-                        block.len()
-                    )
+                    ReadError::Size {
+                        what: "fragment block",
+                        expected: u64::from(offset) + tail as u64,
+                        found: block.len() as u64,
+                    }
+                    .at(format!("fragment {idx}"))
                 }),
             Some(Err(err)) => Err(err.clone()),
-            None => Err(format!("fragment {idx} was not read")),
+            None => Err(ReadError::Truncated("fragment table").at(format!("fragment {idx}"))),
         };
         match res {
-            Ok(bytes) => data.extend_from_slice(&bytes),
+            Ok(bytes) => tail_space.copy_from_slice(bytes),
             Err(err) => {
                 diagnostics.push(Diagnostic::warning(
                     job.path.clone(),
                     format!("{err}; tail zero-filled"),
                 ));
-                data.resize(file_size, 0);
             }
         }
     }
-    data.truncate(file_size);
     FileOutput { data, diagnostics }
 }
 
