@@ -102,6 +102,19 @@ const RECIPES: &[Recipe] = &[
         ),
     },
     Recipe {
+        script: "sbom/releases/recipe.sh",
+        runner: Runner::Shell,
+        outputs: &["sbom/releases"],
+        debian: &[
+            ("squashfs-tools", "/usr/bin/mksquashfs"),
+            ("dpkg", "/usr/bin/dpkg-deb"),
+            ("apt", "/usr/lib/apt/apt-helper"),
+        ],
+        not_reproducible: Some(
+            "the SBOMs are consign's scan output and change with its detection; the recipe checks the images they come from against images.sha256 byte for byte",
+        ),
+    },
+    Recipe {
         script: "intoto/make_reference_chain.py",
         runner: Runner::InteropPython,
         outputs: &["intoto"],

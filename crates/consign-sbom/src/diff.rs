@@ -5,7 +5,7 @@
 //!
 //! Components are matched by product: the purl without its version (`pkg:generic/busybox`), else
 //! the name. When one side holds several versions of a product, equal versions pair first, then
-//! the rest in version order. Any CycloneDX 1.3-1.7 JSON works; fields of the wrong type count as
+//! the rest in version order, versioned ones before those without a version. Any CycloneDX 1.3-1.7 JSON works; fields of the wrong type count as
 //! missing. Versions are ordered by [`compare_versions`].
 //!
 //! Not done yet: what each change fixed or introduced needs a vulnerability database (issue 14);
@@ -366,8 +366,17 @@ pub fn diff(old: &Value, new: &Value) -> SbomDiff {
             }
             None => true,
         });
-        olds.sort_by(version_order);
-        news.sort_by(version_order);
+        // Versioned components pair with versioned ones before any without a version: a
+        // release that names glibc 2.31 and one more glibc file without a version, against a
+        // release naming glibc 2.36, upgraded glibc 2.31 to 2.36.
+        let pairing = |a: &DiffComponent, b: &DiffComponent| {
+            a.version
+                .is_none()
+                .cmp(&b.version.is_none())
+                .then_with(|| version_order(a, b))
+        };
+        olds.sort_by(pairing);
+        news.sort_by(pairing);
         let unpaired = olds.len().min(news.len());
         let rest_old = olds.split_off(unpaired);
         let rest_new = news.split_off(unpaired);
@@ -510,6 +519,24 @@ mod tests {
         assert!(super::diff(&old, &old).is_empty());
         // Removed is added seen from the other side.
         assert_eq!(super::diff(&new, &old).removed.len(), 2);
+    }
+
+    /// Seen in two Debian releases of one image (fixtures/sbom/releases): the old one names glibc
+    /// 2.31 and another glibc file with no version, the new one only glibc 2.36.
+    #[test]
+    fn versioned_components_pair_before_unversioned_ones() {
+        let old = bom(&[
+            component("glibc", None, "LGPL-2.1-or-later", "aa"),
+            component("glibc", Some("2.31"), "LGPL-2.1-or-later", "bb"),
+        ]);
+        let new = bom(&[component("glibc", Some("2.36"), "LGPL-2.1-or-later", "cc")]);
+        let diff = diff(&old, &new);
+        assert_eq!(diff.upgraded.len(), 1, "{diff:?}");
+        assert_eq!(diff.upgraded[0].old.version.as_deref(), Some("2.31"));
+        assert_eq!(diff.upgraded[0].new.version.as_deref(), Some("2.36"));
+        assert!(diff.version_changed.is_empty(), "{diff:?}");
+        assert_eq!(diff.removed.len(), 1);
+        assert_eq!(diff.removed[0].version, None);
     }
 
     #[test]
