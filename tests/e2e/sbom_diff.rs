@@ -232,9 +232,7 @@ fn bsi_profile_gaps_of_both_releases_are_the_manufacturers_and_unknown_versions(
         assert_eq!(out.code, 1, "{file}: {}{}", out.stdout, out.stderr);
         let report: Value = serde_json::from_str(&out.stdout).unwrap();
         let gaps = report["profileGaps"].as_array().unwrap();
-        let required = gaps
-            .iter()
-            .filter(|gap| gap["requirement"] == "required");
+        let required = gaps.iter().filter(|gap| gap["requirement"] == "required");
         let mut manufacturer = BTreeSet::new();
         let mut unversioned = BTreeSet::new();
         for gap in required {
@@ -266,9 +264,11 @@ fn bsi_profile_gaps_of_both_releases_are_the_manufacturers_and_unknown_versions(
         // Every product of the pins has its version.
         for (_, product) in PRODUCTS {
             assert!(
-                bom["components"].as_array().unwrap().iter().any(|c| c["name"]
-                    == *product
-                    && c["version"].is_string()),
+                bom["components"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["name"] == *product && c["version"].is_string()),
                 "{file}: {product}"
             );
         }
