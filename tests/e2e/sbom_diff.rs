@@ -112,7 +112,8 @@ fn diff_of_two_debian_releases_lists_the_real_upgrades_in_text_json_and_markdown
         assert!(text.stdout.contains(&line), "{line:?} in\n{}", text.stdout);
     }
     assert!(!text.stdout.contains("downgraded"), "{}", text.stdout);
-    // Debian rebuilt libtomcrypt 1.18.2 (-5 -> -6): same release, other bytes, reported as such.
+    // Debian rebuilt libtomcrypt 1.18.2 (-5 -> -6): same release, other bytes, reported as such;
+    // libgcc, GMP and the other components named without a version are listed apart.
     assert!(
         text.stdout
             .contains("hash changed at the same version (suspicious)"),
@@ -122,6 +123,12 @@ fn diff_of_two_debian_releases_lists_the_real_upgrades_in_text_json_and_markdown
     assert!(
         text.stdout
             .contains("  libtomcrypt 1.18.2: other file hashes than before"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("other files, no version on either side"),
         "{}",
         text.stdout
     );
@@ -149,6 +156,20 @@ fn diff_of_two_debian_releases_lists_the_real_upgrades_in_text_json_and_markdown
         .collect();
     assert_eq!(listed, want);
     assert_eq!(diff["downgraded"], serde_json::json!([]));
+    // The one same-version change is libtomcrypt's rebuild; libgcc, GMP and the others the scan
+    // names without a version changed too, but no known version stayed the same.
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|change| change["new"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&diff["hash_changed"]), ["libtomcrypt"]);
+    assert!(
+        names(&diff["unversioned_changed"]).contains(&"gmp".to_owned()),
+        "{diff}"
+    );
     // No product of the pins is reported as removed or added with a version.
     for side in ["added", "removed"] {
         for component in diff[side].as_array().unwrap() {
