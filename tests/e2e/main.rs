@@ -11,5 +11,6 @@ mod demo;
 mod io;
 mod memory;
 mod sbom;
+mod sbom_diff;
 mod support;
 mod unpack;

@@ -102,6 +102,19 @@ const RECIPES: &[Recipe] = &[
         ),
     },
     Recipe {
+        script: "sbom/releases/recipe.sh",
+        runner: Runner::Shell,
+        outputs: &["sbom/releases"],
+        debian: &[
+            ("squashfs-tools", "/usr/bin/mksquashfs"),
+            ("dpkg", "/usr/bin/dpkg-deb"),
+            ("apt", "/usr/lib/apt/apt-helper"),
+        ],
+        // The images are checked by the recipe against images.sha256; the SBOMs are this
+        // commit's consign output, so a change to detection means rerunning the recipe.
+        not_reproducible: None,
+    },
+    Recipe {
         script: "intoto/make_reference_chain.py",
         runner: Runner::InteropPython,
         outputs: &["intoto"],

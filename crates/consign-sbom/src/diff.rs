@@ -1,12 +1,13 @@
 //! What changed between two SBOMs of a product (`consign sbom diff OLD NEW`): components added,
 //! removed, upgraded or downgraded, licences changed, and files whose hashes changed while the
 //! version stayed the same (suspicious: a rebuilt or patched binary under an old name, or a
-//! replaced one).
+//! replaced one) or while neither side knows a version (listed apart: not suspicious as such).
 //!
 //! Components are matched by product: the purl without its version (`pkg:generic/busybox`), else
 //! the name. When one side holds several versions of a product, equal versions pair first, then
-//! the rest in version order. Any CycloneDX 1.3-1.7 JSON works; fields of the wrong type count as
-//! missing. Versions are ordered by [`compare_versions`].
+//! the rest in version order, versioned ones before those without a version. Any CycloneDX
+//! 1.3-1.7 JSON works; fields of the wrong type count as missing. Versions are ordered by
+//! [`compare_versions`].
 //!
 //! Not done yet: what each change fixed or introduced needs a vulnerability database (issue 14);
 //! until consign has one, the diff says nothing about vulnerabilities.
@@ -60,6 +61,9 @@ pub struct SbomDiff {
     pub licence_changed: Vec<Change>,
     /// The same version, other file hashes.
     pub hash_changed: Vec<Change>,
+    /// No version on either side, other file hashes: changed, but whether by a new release, a
+    /// rebuild or a replacement is unknown, so not counted as a same-version change.
+    pub unversioned_changed: Vec<Change>,
 }
 
 impl SbomDiff {
@@ -72,6 +76,7 @@ impl SbomDiff {
             && self.version_changed.is_empty()
             && self.licence_changed.is_empty()
             && self.hash_changed.is_empty()
+            && self.unversioned_changed.is_empty()
     }
 }
 
@@ -366,8 +371,17 @@ pub fn diff(old: &Value, new: &Value) -> SbomDiff {
             }
             None => true,
         });
-        olds.sort_by(version_order);
-        news.sort_by(version_order);
+        // Versioned components pair with versioned ones before any without a version: a
+        // release that names glibc 2.31 and one more glibc file without a version, against a
+        // release naming glibc 2.36, upgraded glibc 2.31 to 2.36.
+        let pairing = |a: &DiffComponent, b: &DiffComponent| {
+            a.version
+                .is_none()
+                .cmp(&b.version.is_none())
+                .then_with(|| version_order(a, b))
+        };
+        olds.sort_by(pairing);
+        news.sort_by(pairing);
         let unpaired = olds.len().min(news.len());
         let rest_old = olds.split_off(unpaired);
         let rest_new = news.split_off(unpaired);
@@ -381,7 +395,11 @@ pub fn diff(old: &Value, new: &Value) -> SbomDiff {
             };
             if old.version == new.version {
                 if old.hashes != new.hashes && !old.hashes.is_empty() && !new.hashes.is_empty() {
-                    out.hash_changed.push(change());
+                    if old.version.is_some() {
+                        out.hash_changed.push(change());
+                    } else {
+                        out.unversioned_changed.push(change());
+                    }
                 }
             } else {
                 match (&old.version, &new.version) {
@@ -510,6 +528,36 @@ mod tests {
         assert!(super::diff(&old, &old).is_empty());
         // Removed is added seen from the other side.
         assert_eq!(super::diff(&new, &old).removed.len(), 2);
+    }
+
+    /// Seen in two Debian releases of one image (fixtures/sbom/releases): the old one names glibc
+    /// 2.31 and another glibc file with no version, the new one only glibc 2.36.
+    #[test]
+    fn versioned_components_pair_before_unversioned_ones() {
+        let old = bom(&[
+            component("glibc", None, "LGPL-2.1-or-later", "aa"),
+            component("glibc", Some("2.31"), "LGPL-2.1-or-later", "bb"),
+        ]);
+        let new = bom(&[component("glibc", Some("2.36"), "LGPL-2.1-or-later", "cc")]);
+        let diff = diff(&old, &new);
+        assert_eq!(diff.upgraded.len(), 1, "{diff:?}");
+        assert_eq!(diff.upgraded[0].old.version.as_deref(), Some("2.31"));
+        assert_eq!(diff.upgraded[0].new.version.as_deref(), Some("2.36"));
+        assert!(diff.version_changed.is_empty(), "{diff:?}");
+        assert_eq!(diff.removed.len(), 1);
+        assert_eq!(diff.removed[0].version, None);
+    }
+
+    /// Two releases both naming libgcc without a version: other bytes, but no known version
+    /// stayed the same, so it is no suspicious same-version change.
+    #[test]
+    fn unversioned_hash_changes_are_not_same_version_changes() {
+        let old = bom(&[component("gcc", None, "GPL-3.0-or-later", "aa")]);
+        let new = bom(&[component("gcc", None, "GPL-3.0-or-later", "bb")]);
+        let diff = diff(&old, &new);
+        assert!(diff.hash_changed.is_empty(), "{diff:?}");
+        assert_eq!(diff.unversioned_changed.len(), 1, "{diff:?}");
+        assert!(!diff.is_empty());
     }
 
     #[test]

@@ -279,6 +279,14 @@ fn diff_text(old: &str, new: &str, result: &consign_sbom::SbomDiff, markdown: bo
             .map(|c| format!("{}: other file hashes than before", label(&c.new)))
             .collect(),
     );
+    section(
+        "other files, no version on either side",
+        result
+            .unversioned_changed
+            .iter()
+            .map(|c| format!("{}: other file hashes than before", c.new.name))
+            .collect(),
+    );
     if result.is_empty() {
         let _ = writeln!(out, "no component changed");
     }
