@@ -587,12 +587,8 @@ mod tests {
         for project in index.projects() {
             if let Some(signature) = catalog.signatures.iter().find(|s| s.name == project.name) {
                 shared += 1;
-                assert_eq!(
-                    project.cpe_vendor,
-                    signature.cpe_vendor.as_deref(),
-                    "{}",
-                    project.name
-                );
+                // The index may predate the signature (a product that gained one after
+                // `cargo xtask index` ran): what it says of the project is then superseded.
                 let identity = Identity::of_index(project, Some(catalog));
                 assert_eq!(identity, Identity::of(signature));
             } else {
