@@ -257,6 +257,7 @@ mod tests {
             version: Some("1.0.1f".into()),
             cpe: Some("cpe:2.3:a:openssl:openssl:1.0.1f:*:*:*:*:*:*:*".into()),
             purl: None,
+            hashes: Vec::new(),
         };
         let knowledge = db.knowledge_for(std::slice::from_ref(&openssl)).unwrap();
         let found = evaluate(&[openssl], &knowledge);

@@ -55,6 +55,9 @@ pub struct Target {
     /// Its package URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purl: Option<String>,
+    /// SHA-256 and SHA-512 digests of its files, lower-case hex (VEX products may name them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashes: Vec<String>,
 }
 
 /// OSS-Fuzz project names that differ from the component names consign and NVD use.
@@ -711,6 +714,7 @@ mod tests {
             version: version.map(str::to_owned),
             cpe: Some(cpe.to_owned()),
             purl: Some(format!("pkg:generic/{name}")),
+            hashes: Vec::new(),
         }
     }
 
@@ -864,6 +868,7 @@ mod tests {
             version: Some(v.into()),
             cpe: None,
             purl: Some("pkg:generic/dnsmasq".into()),
+            hashes: Vec::new(),
         };
         let found = evaluate(
             &[t("2.87")],
