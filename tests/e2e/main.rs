@@ -11,3 +11,4 @@ mod demo;
 mod sbom;
 mod support;
 mod unpack;
+mod vuln;

@@ -302,6 +302,28 @@ pub fn sbom_statement(
     Ok(Statement::new(subjects(artifacts)?, CYCLONEDX_BOM, sbom))
 }
 
+/// A VEX statement about artifacts: subjects = the artifacts (the firmware), predicate = the
+/// VEX document, typed [`predicates::OPENVEX_V020`] for OpenVEX and
+/// [`predicates::CYCLONEDX_VEX`] for CycloneDX VEX. The caller checks the statements
+/// themselves (consign-vuln reads them); this checks the document's shape.
+pub fn vex_statement(
+    artifacts: &[Artifact<'_>],
+    vex_json: &[u8],
+) -> Result<Statement, AttestError> {
+    let vex: serde_json::Value =
+        serde_json::from_slice(vex_json).map_err(|source| AttestError::Json {
+            what: "VEX document",
+            source,
+        })?;
+    let predicate_type = if vex.get("@context").is_some() {
+        predicates::OPENVEX_V020
+    } else {
+        predicates::CYCLONEDX_VEX
+    };
+    Predicate::parse(predicate_type, &vex)?;
+    Ok(Statement::new(subjects(artifacts)?, predicate_type, vex))
+}
+
 /// An SLSA Provenance v1 statement for a release: the builder id, the firmware as subjects, the
 /// materials (supplier attestations, SBOM) as resolved dependencies.
 pub fn provenance_statement(

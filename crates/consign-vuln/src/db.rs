@@ -361,6 +361,10 @@ impl Database {
                 }
             }
         }
+        if files == 0 {
+            // Nothing was read: no source to record (the transaction rolls back on drop).
+            return Ok(summary);
+        }
         let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         tx.execute(
             "INSERT OR IGNORE INTO sources (name, kinds, sha256, date, files, records, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -185,6 +185,13 @@ pub fn import_path(
         (summary, skipped)
     });
     report.summary = summary?;
+    if folder && !skipped.is_empty() && skipped.len() == report.files {
+        return Err(VulnError::Unrecognised {
+            file: name,
+            reason: format!("none of its {} files holds vulnerability data", report.files),
+            hint: "give folders of NVD CVE 2.0 JSON, OSV JSON or YAML, the KEV catalogue or EPSS CSV; VEX documents go to `consign vuln match --vex`".to_owned(),
+        });
+    }
     report.skipped = skipped;
     Ok(report)
 }

@@ -657,8 +657,16 @@ fn merge(raw: Vec<Finding>, knowledge: &Knowledge) -> Vec<Finding> {
                 by_key.insert(key, found);
             }
             Some(kept) => {
-                let better = (found.certainty, found.records[0].origin == Origin::Nvd)
-                    > (kept.certainty, kept.records[0].origin == Origin::Nvd);
+                // Affected before unknown, NVD's range before OSV's, a range that names the
+                // fixed release before an exact-version criteria.
+                let rank = |f: &Finding| {
+                    (
+                        f.certainty,
+                        f.records[0].origin == Origin::Nvd,
+                        f.fix.is_some(),
+                    )
+                };
+                let better = rank(&found) > rank(kept);
                 let mut records = kept.records.clone();
                 records.extend(found.records.iter().cloned());
                 let mut aliases = kept.aliases.clone();

@@ -1,0 +1,399 @@
+//! `consign vuln`: the router sample's SBOM matched against the real records in
+//! `../shared/vulndata` (never fetched), VEX changing the result, the stand-alone CycloneDX VEX
+//! valid against the vendored schema, `scan --vulns`, and a missing database failing closed.
+//!
+//! The expected ids are read off the records: for each product the sample runs, CVEs whose NVD
+//! ranges include its release, and CVEs whose ranges end (or start) just beside it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::{repo_root, run};
+
+fn shared() -> PathBuf {
+    std::env::var_os("CONSIGN_SHARED_DIR")
+        .map_or_else(|| repo_root().join("../shared"), PathBuf::from)
+}
+
+/// Scans the router sample and builds a database from the NVD, KEV and OSV records.
+fn router(dir: &Path) -> (PathBuf, PathBuf) {
+    let vulndata = shared().join("vulndata");
+    let sample = shared().join("samples/router-tew733gr-rootfs.squashfs");
+    let sbom = dir.join("router.cdx.json");
+    let scan = run(
+        dir,
+        &[
+            "scan",
+            sample.to_str().unwrap(),
+            "-o",
+            sbom.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    let db = dir.join("vuln.db");
+    let import = run(
+        dir,
+        &[
+            "vuln",
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            vulndata.join("nvd").to_str().unwrap(),
+            vulndata
+                .join("kev/known_exploited_vulnerabilities.json")
+                .to_str()
+                .unwrap(),
+            vulndata.join("osv").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(import.code, 0, "{}", import.stderr);
+    (sbom, db)
+}
+
+fn findings(report: &Value) -> BTreeMap<(String, String), Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                (
+                    f["component"].as_str().unwrap().to_owned(),
+                    f["id"].as_str().unwrap().to_owned(),
+                ),
+                f.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn router_sample_matches_the_ranges_of_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sbom, db) = router(dir.path());
+    let out = run(
+        dir.path(),
+        &[
+            "vuln",
+            "match",
+            "--db",
+            db.to_str().unwrap(),
+            sbom.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 1, "open vulnerabilities: exit 1\n{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let found = findings(&report);
+    let has =
+        |component: &str, id: &str| found.contains_key(&(component.to_owned(), id.to_owned()));
+    // (component, inside its ranges, just outside them)
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "openssl",
+            // 0.9.8c-1 <= v <= 0.9.8g; <= 0.9.8g; > 0.9.8 and < 0.9.8i; <= 0.9.8h; < 0.9.8za.
+            &[
+                "CVE-2008-0166",
+                "CVE-2011-4354",
+                "CVE-2009-1386",
+                "CVE-2008-5077",
+                "CVE-2014-0224",
+            ],
+            // Only 0.9.8h; only 0.9.8h; only 0.9.8f and earlier.
+            &["CVE-2009-0591", "CVE-2011-0014", "CVE-2007-5135"],
+        ),
+        (
+            "busybox",
+            // <= 1.19.4, <= 1.20.2, < 1.25.1, < 1.32.0.
+            &[
+                "CVE-2011-2716",
+                "CVE-2013-1813",
+                "CVE-2016-6301",
+                "CVE-2018-1000500",
+            ],
+            // 1.1.1 only; 1.36.1 only.
+            &["CVE-2006-1058", "CVE-2023-42363"],
+        ),
+        (
+            "dnsmasq",
+            &[
+                "CVE-2009-2957",
+                "CVE-2009-2958",
+                "CVE-2012-3411",
+                "CVE-2013-0198",
+                "CVE-2015-8899",
+            ],
+            // < 2.21; 2.25 only.
+            &["CVE-2005-0877", "CVE-2008-3214"],
+        ),
+        (
+            "linux_kernel",
+            &[
+                "CVE-2010-3904",
+                "CVE-2013-2094",
+                "CVE-2014-0196",
+                "CVE-2016-5195",
+                "CVE-2010-1146",
+            ],
+            // <= 2.6.33.1; < 2.6.33; from 2.6.34; <= 2.6.33; the kernel only as a platform.
+            &[
+                "CVE-2010-0727",
+                "CVE-2010-0623",
+                "CVE-2010-2803",
+                "CVE-2010-0415",
+                "CVE-2010-0148",
+            ],
+        ),
+        ("hostapd", &["CVE-2015-8041"], &[]),
+        ("iptables", &["CVE-2012-2663"], &[]),
+    ];
+    for (component, inside, outside) in cases {
+        for id in *inside {
+            assert!(has(component, id), "{component}: {id} should match");
+            let finding = &found[&((*component).to_owned(), (*id).to_owned())];
+            assert!(
+                finding["range"].as_str().unwrap().starts_with("cpe:2.3:"),
+                "{finding}"
+            );
+            assert!(
+                finding["bom_ref"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("pkg:generic/")
+            );
+        }
+        for id in *outside {
+            assert!(
+                !has(component, id),
+                "{component}: {id} is outside the ranges"
+            );
+        }
+    }
+    // An independent reading of the records (numeric ranges and exact versions, OR
+    // configurations) finds 757 kernel CVEs that include 2.6.33.2.
+    let kernel = found.keys().filter(|(c, _)| c == "linux_kernel").count();
+    assert_eq!(kernel, 757);
+    // Every KEV-listed match is flagged exploited, with CISA's date.
+    let kev: Value = serde_json::from_slice(
+        &std::fs::read(shared().join("vulndata/kev/known_exploited_vulnerabilities.json")).unwrap(),
+    )
+    .unwrap();
+    let listed: BTreeMap<&str, &str> = kev["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["cveID"].as_str().unwrap(),
+                v["dateAdded"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let mut flagged = BTreeSet::new();
+    for ((_, id), finding) in &found {
+        match listed.get(id.as_str()) {
+            Some(date) => {
+                assert_eq!(finding["kev"]["dateAdded"].as_str(), Some(*date), "{id}");
+                flagged.insert(id.clone());
+            }
+            None => assert!(finding.get("kev").is_none(), "{id}"),
+        }
+    }
+    assert_eq!(
+        flagged.into_iter().collect::<Vec<_>>(),
+        [
+            "CVE-2010-3904",
+            "CVE-2013-2094",
+            "CVE-2013-6282",
+            "CVE-2014-0196",
+            "CVE-2014-3153",
+            "CVE-2016-5195"
+        ]
+    );
+    // The database's sources are in the report.
+    assert_eq!(report["database"]["sources"].as_array().unwrap().len(), 3);
+    assert_eq!(report["database"]["kev_entries"], 1404);
+}
+
+#[test]
+fn vex_changes_the_result_and_the_cyclonedx_vex_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sbom, db) = router(dir.path());
+    let vex = dir.path().join("router.openvex.json");
+    std::fs::write(
+        &vex,
+        r#"{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/1", "author": "Router maker", "timestamp": "2026-01-01T00:00:00Z", "version": 1,
+            "statements": [
+              {"vulnerability": {"name": "CVE-2016-5195"}, "products": [{"@id": "pkg:generic/linux@2.6.33.2"}],
+               "status": "not_affected", "justification": "vulnerable_code_not_present", "impact_statement": "the firmware has no writable private mappings"},
+              {"vulnerability": {"name": "CVE-2014-0196"}, "products": [{"@id": "pkg:generic/linux@2.6.33.2"}],
+               "status": "affected", "action_statement": "update to the 2026.2 firmware"}
+            ]}"#,
+    )
+    .unwrap();
+    let args = |format: &str| {
+        vec![
+            "vuln".to_owned(),
+            "match".to_owned(),
+            "--db".to_owned(),
+            db.to_str().unwrap().to_owned(),
+            sbom.to_str().unwrap().to_owned(),
+            "--vex".to_owned(),
+            vex.to_str().unwrap().to_owned(),
+            "--format".to_owned(),
+            format.to_owned(),
+        ]
+    };
+    let table = run(
+        dir.path(),
+        &args("table").iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(table.code, 1);
+    let dirty_cow = table
+        .stdout
+        .lines()
+        .find(|l| l.contains("CVE-2016-5195"))
+        .unwrap();
+    assert!(
+        dirty_cow.contains("not_affected") && dirty_cow.contains("vulnerable_code_not_present"),
+        "{dirty_cow}"
+    );
+    let confirmed = table
+        .stdout
+        .lines()
+        .find(|l| l.contains("CVE-2014-0196"))
+        .unwrap();
+    assert!(
+        confirmed.contains("affected") && confirmed.contains("2026.2 firmware"),
+        "{confirmed}"
+    );
+    assert!(
+        table.stdout.contains("1 resolved by VEX"),
+        "{}",
+        table.stdout
+    );
+    // The stand-alone CycloneDX VEX passes the vendored 1.6 schema (through `sbom validate`).
+    let out = dir.path().join("router.vex.cdx.json");
+    let mut vex_args = args("cyclonedx-vex");
+    vex_args.extend(["-o".to_owned(), out.to_str().unwrap().to_owned()]);
+    let written = run(
+        dir.path(),
+        &vex_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(written.code, 1, "{}", written.stderr);
+    let document: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let cow = document["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "CVE-2016-5195")
+        .unwrap();
+    assert_eq!(cow["analysis"]["state"], "not_affected");
+    assert_eq!(cow["analysis"]["justification"], "code_not_present");
+    let serial = std::fs::read_to_string(&sbom).unwrap();
+    let serial: Value = serde_json::from_str(&serial).unwrap();
+    let serial = serial["serialNumber"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("urn:uuid:");
+    assert!(
+        cow["affects"][0]["ref"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("urn:cdx:{serial}/1#"))
+    );
+    let validate = run(dir.path(), &["sbom", "validate", out.to_str().unwrap()]);
+    assert_eq!(validate.code, 0, "{}{}", validate.stdout, validate.stderr);
+    // A broken one fails the same validation.
+    let mut broken = document.clone();
+    broken["vulnerabilities"][0]["analysis"]["state"] = Value::from("maybe");
+    let broken_path = dir.path().join("broken.vex.cdx.json");
+    std::fs::write(&broken_path, serde_json::to_vec(&broken).unwrap()).unwrap();
+    let invalid = run(
+        dir.path(),
+        &["sbom", "validate", broken_path.to_str().unwrap()],
+    );
+    assert_eq!(invalid.code, 1, "{}", invalid.stdout);
+}
+
+#[test]
+fn scan_with_vulns_writes_them_into_the_sbom() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, db) = router(dir.path());
+    let sample = shared().join("samples/router-tew733gr-rootfs.squashfs");
+    let sbom = dir.path().join("with-vulns.cdx.json");
+    let scan = run(
+        dir.path(),
+        &[
+            "scan",
+            sample.to_str().unwrap(),
+            "--vulns",
+            "--vuln-db",
+            db.to_str().unwrap(),
+            "-o",
+            sbom.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    let bom: Value = serde_json::from_slice(&std::fs::read(&sbom).unwrap()).unwrap();
+    let vulns = bom["vulnerabilities"].as_array().unwrap();
+    let refs: BTreeSet<&str> = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["bom-ref"].as_str())
+        .collect();
+    assert!(vulns.len() > 800, "{}", vulns.len());
+    for v in vulns {
+        assert!(
+            refs.contains(v["affects"][0]["ref"].as_str().unwrap()),
+            "{v}"
+        );
+    }
+    let validate = run(dir.path(), &["sbom", "validate", sbom.to_str().unwrap()]);
+    assert_eq!(validate.code, 0, "{}{}", validate.stdout, validate.stderr);
+}
+
+#[test]
+fn no_database_fails_with_the_command_to_build_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("x.cdx.json"),
+        r#"{"bomFormat": "CycloneDX", "specVersion": "1.6"}"#,
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &["vuln", "match", "--db", "missing.db", "x.cdx.json"],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("no vulnerability database at `missing.db`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("consign vuln db import --db missing.db"),
+        "{}",
+        out.stderr
+    );
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"id": "CVE-2020-0001", "configurations": [{"nodes": [{"operator": "OR", "cpeMatch": [{"vulnerable": true, "criteria": "cpe:2.3:a:x"}]}]}]}"#).unwrap();
+    let out = run(
+        dir.path(),
+        &["vuln", "db", "import", "--db", "v.db", "bad.json"],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("`bad.json`: at `/configurations/0/nodes/0/cpeMatch/0/criteria`"),
+        "{}",
+        out.stderr
+    );
+}
