@@ -35,6 +35,7 @@ pub mod report;
 pub mod shipment;
 pub mod trust;
 pub mod verdict;
+pub mod vulns;
 
 pub use error::VerifyError;
 pub use evidence::{Engines, SupportRecord};
