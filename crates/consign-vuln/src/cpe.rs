@@ -41,8 +41,7 @@ impl Value {
     /// True when this criteria value admits `target`'s value.
     pub fn admits(&self, target: &Value) -> bool {
         match (self, target) {
-            (Self::Any, _) | (_, Self::Any) => true,
-            (Self::Na, Self::Na) => true,
+            (Self::Any, _) | (_, Self::Any) | (Self::Na, Self::Na) => true,
             (Self::Text(pattern), Self::Text(value)) => glob(pattern, value),
             _ => false,
         }

@@ -265,8 +265,10 @@ fn parse(name: &str, bytes: &[u8], limits: &ReadLimits) -> Result<Document, Vuln
             Ok(advisories_document(name, Kind::Osv, None, advisories))
         }
         _ => {
-            let lower = name.to_ascii_lowercase();
-            if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            let yaml = std::path::Path::new(name).extension().is_some_and(|ext| {
+                ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml")
+            });
+            if yaml {
                 let advisory = osv::parse_yaml(name, bytes)?;
                 Ok(advisories_document(name, Kind::Osv, None, vec![advisory]))
             } else {
@@ -363,7 +365,7 @@ fn parse_object(name: &str, bytes: &[u8], limits: &ReadLimits) -> Result<Documen
             || probe.descriptions.is_some();
         let osv_shaped =
             probe.affected.is_some() || probe.schema_version.is_some() || probe.modified.is_some();
-        if nvd_shaped && !probe.affected.is_some() {
+        if nvd_shaped && probe.affected.is_none() {
             let advisory = nvd::parse_cve(name, bytes)?;
             return Ok(advisories_document(name, Kind::Nvd, None, vec![advisory]));
         }
@@ -384,7 +386,7 @@ mod tests {
     use std::io::Write as _;
 
     fn shared(path: &str) -> Vec<u8> {
-        crate::test_support::vulndata(&format!("{path}"))
+        crate::test_support::vulndata(path)
     }
 
     fn advisories(doc: &Document) -> &[Advisory] {

@@ -36,9 +36,9 @@ pub enum VulnError {
     Yaml {
         /// The file.
         file: String,
-        /// The cause.
+        /// The cause (boxed: the parser's error is large).
         #[source]
-        source: serde_saphyr::Error,
+        source: Box<serde_saphyr::Error>,
     },
     /// A value is well-formed but breaks a rule of its format.
     #[error("`{file}`: {}: {reason}", at(pointer))]
@@ -137,7 +137,7 @@ fn at(pointer: &str) -> String {
 pub(crate) fn pointer_of(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut out = String::new();
-    for segment in path.iter() {
+    for segment in path {
         out.push('/');
         match segment {
             Segment::Seq { index } => out.push_str(&index.to_string()),

@@ -98,7 +98,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Catalogue, VulnError> {
             ("dateAdded", &entry.date_added),
             ("dueDate", &entry.due_date),
         ] {
-            if !(value.is_empty() && field == "dueDate") && !is_date(value) {
+            let optional_and_empty = field == "dueDate" && value.is_empty();
+            if !optional_and_empty && !is_date(value) {
                 return Err(invalid(
                     field,
                     format!("`{}` is not a date (`YYYY-MM-DD`)", excerpt(value)),

@@ -16,7 +16,7 @@
 //!
 //! An affected package applies to a component with the same package URL, the same ecosystem and
 //! name (`pkg:deb/...` is `Debian`, `pkg:pypi/...` is `PyPI`, ...), or, for the C and C++
-//! projects OSS-Fuzz covers, the same project name (`hostap` for hostapd and wpa_supplicant).
+//! projects OSS-Fuzz covers, the same project name (`hostap` for hostapd and `wpa_supplicant`).
 //! The component is affected when its release is in the `versions` list (tags such as
 //! `curl-7_57_0` or `OpenSSL_1_1_1-pre1` are read as releases) or inside a SEMVER or ECOSYSTEM
 //! range (`introduced`, `fixed`, `last_affected`). A GIT range orders commits, which only the
@@ -270,6 +270,9 @@ fn nvd_fix(criteria: &CpeMatch) -> Option<String> {
     }
 }
 
+/// A bound (absent, unreadable, or a version) and the order a release must have to it.
+type Bound = (Option<Option<Version>>, fn(Ordering) -> bool);
+
 /// Whether a release lies in a criteria's range (or equals its version).
 fn in_criteria(cpe: &Cpe, criteria: &CpeMatch, release: Option<&Version>) -> Tri {
     let bound = |text: &Option<String>| text.as_deref().map(Version::parse);
@@ -295,7 +298,7 @@ fn in_criteria(cpe: &Cpe, criteria: &CpeMatch, release: Option<&Version>) -> Tri
     let Some(release) = release else {
         return Tri::Maybe;
     };
-    let checks: [(Option<Option<Version>>, fn(Ordering) -> bool); 4] = [
+    let checks: [Bound; 4] = [
         (bound(&criteria.version_start_including), Ordering::is_ge),
         (bound(&criteria.version_start_excluding), Ordering::is_gt),
         (bound(&criteria.version_end_including), Ordering::is_le),
@@ -304,13 +307,9 @@ fn in_criteria(cpe: &Cpe, criteria: &CpeMatch, release: Option<&Version>) -> Tri
     let mut result = Tri::Yes;
     for (bound, ok) in checks {
         match bound {
-            None => {}
             Some(None) => result = result.min(Tri::Maybe),
-            Some(Some(bound)) => {
-                if !ok(release.cmp(&bound)) {
-                    return Tri::No;
-                }
-            }
+            Some(Some(bound)) if !ok(release.cmp(&bound)) => return Tri::No,
+            None | Some(Some(_)) => {}
         }
     }
     result

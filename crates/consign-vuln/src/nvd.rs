@@ -53,6 +53,7 @@ struct RawReference {
 
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(clippy::struct_field_names)] // NVD's own names.
 struct RawMetrics {
     #[serde(default)]
     cvss_metric_v40: Vec<RawMetric>,
@@ -229,7 +230,7 @@ mod tests {
     use crate::record::Operator;
 
     fn shared(path: &str) -> Vec<u8> {
-        crate::test_support::vulndata(&format!("{path}"))
+        crate::test_support::vulndata(path)
     }
 
     #[test]

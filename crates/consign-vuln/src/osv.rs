@@ -290,7 +290,7 @@ pub fn parse_yaml(file: &str, bytes: &[u8]) -> Result<Advisory, VulnError> {
     })?;
     let raw: RawOsv = serde_saphyr::from_str(text).map_err(|source| VulnError::Yaml {
         file: file.to_owned(),
-        source,
+        source: Box::new(source),
     })?;
     advisory(file, "", raw)
 }

@@ -67,7 +67,7 @@ fn target_of(component: &Value, pointer: &str) -> Target {
 
 fn walk(
     component: &Value,
-    pointer: String,
+    pointer: &str,
     depth: usize,
     out: &mut SbomTargets,
 ) -> Result<(), String> {
@@ -77,7 +77,7 @@ fn walk(
     if !component.is_object() {
         return Err(format!("{pointer}: a component is an object"));
     }
-    let target = target_of(component, &pointer);
+    let target = target_of(component, pointer);
     if target.is_matchable() {
         out.targets.push(target);
     } else {
@@ -88,7 +88,12 @@ fn walk(
     }
     if let Some(children) = component.get("components").and_then(Value::as_array) {
         for (idx, child) in children.iter().enumerate() {
-            walk(child, format!("{pointer}/components/{idx}"), depth + 1, out)?;
+            walk(
+                child,
+                &format!("{pointer}/components/{idx}"),
+                depth + 1,
+                out,
+            )?;
         }
     }
     Ok(())
@@ -135,7 +140,7 @@ pub fn targets_of(file: &str, bom: &Value) -> Result<SbomTargets, VulnError> {
             for (idx, child) in children.iter().enumerate() {
                 walk(
                     child,
-                    format!("/metadata/component/components/{idx}"),
+                    &format!("/metadata/component/components/{idx}"),
                     1,
                     &mut out,
                 )
@@ -147,7 +152,7 @@ pub fn targets_of(file: &str, bom: &Value) -> Result<SbomTargets, VulnError> {
         None | Some(Value::Null) => {}
         Some(Value::Array(list)) => {
             for (idx, component) in list.iter().enumerate() {
-                walk(component, format!("/components/{idx}"), 0, &mut out).map_err(sbom_error)?;
+                walk(component, &format!("/components/{idx}"), 0, &mut out).map_err(sbom_error)?;
             }
         }
         Some(_) => return Err(sbom_error("`/components` is not an array".to_owned())),

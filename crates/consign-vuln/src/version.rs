@@ -103,7 +103,7 @@ impl Version {
         {
             post_commits = count.parse().unwrap_or(0);
             commit = Some(hex.to_owned());
-            rest = (*base).to_owned();
+            (*base).clone_into(&mut rest);
         }
         let body = rest
             .strip_prefix('v')
@@ -203,12 +203,10 @@ fn cmp_token(a: &Token, b: &Token) -> Ordering {
         (Token::Num(x), Token::Num(y)) => cmp_num(x, y),
         (Token::Pre(x), Token::Pre(y)) => x.cmp(y),
         (Token::Suffix(x), Token::Suffix(y)) => x.cmp(y),
-        // A pre-release word is older than anything at the same place.
-        (Token::Pre(_), _) => Ordering::Less,
-        (_, Token::Pre(_)) => Ordering::Greater,
-        // A letter patch level comes before the next numbered component.
-        (Token::Suffix(_), Token::Num(_)) => Ordering::Less,
-        (Token::Num(_), Token::Suffix(_)) => Ordering::Greater,
+        // A pre-release word is older than anything at the same place, and a letter patch
+        // level comes before the next numbered component.
+        (Token::Pre(_), _) | (Token::Suffix(_), Token::Num(_)) => Ordering::Less,
+        (_, Token::Pre(_)) | (Token::Num(_), Token::Suffix(_)) => Ordering::Greater,
     }
 }
 
