@@ -362,9 +362,16 @@ mod tests {
         let (options, benches) = parse(&[]).unwrap();
         assert_eq!(
             benches,
-            [Bench::Unpack, Bench::Scan, Bench::Attest, Bench::Verify]
+            [
+                Bench::Unpack,
+                Bench::Scan,
+                Bench::Attest,
+                Bench::Verify,
+                Bench::Vuln
+            ]
         );
         assert_eq!((options.quick, options.runs), (false, 3));
+        assert_eq!(parse(&args("vuln")).unwrap().1, [Bench::Vuln]);
 
         let (options, benches) = parse(&args("scan --quick")).unwrap();
         assert_eq!(benches, [Bench::Scan]);

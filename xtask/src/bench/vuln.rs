@@ -26,13 +26,17 @@ use serde_json::{Value, json};
 use super::Options;
 use super::measure::{self, Job, rss, seconds};
 use super::report::Section;
-use crate::util::root;
 
 /// Records per generated feed file.
 const PER_FEED: usize = 10_000;
 
-fn real_records() -> Result<Vec<Value>, String> {
-    let dir = root().join("../shared/vulndata/nvd");
+/// `../shared/vulndata`, beside the corpus (`--corpus` moves both).
+fn vulndata(options: &Options) -> PathBuf {
+    options.corpus.join("../vulndata")
+}
+
+fn real_records(options: &Options) -> Result<Vec<Value>, String> {
+    let dir = vulndata(options).join("nvd");
     let mut files = Vec::new();
     for year in
         std::fs::read_dir(&dir).map_err(|err| format!("reading {}: {err}", dir.display()))?
@@ -92,8 +96,8 @@ fn synthetic(real: &Value, index: usize, count_real: usize) -> Value {
 
 /// Writes the feeds (gzip when `gzip` is there) and a 1,000-component SBOM; returns the feed
 /// folder and the SBOM path.
-fn generate(dir: &Path, total: usize) -> Result<(PathBuf, PathBuf), String> {
-    let real = real_records()?;
+fn generate(options: &Options, dir: &Path, total: usize) -> Result<(PathBuf, PathBuf), String> {
+    let real = real_records(options)?;
     let feeds = dir.join("feeds");
     measure::fresh_dir(&feeds)?;
     let mut products: Vec<(String, String, String, String)> = Vec::new();
@@ -205,8 +209,8 @@ pub(crate) fn run(options: &Options) -> Result<Vec<Section>, String> {
     std::fs::create_dir_all(&work).map_err(|err| format!("creating {}: {err}", work.display()))?;
     let logs = options.logs("vuln");
     std::fs::create_dir_all(&logs).map_err(|err| format!("creating {}: {err}", logs.display()))?;
-    let (feeds, sbom) = generate(&work, total)?;
-    let kev = root().join("../shared/vulndata/kev/known_exploited_vulnerabilities.json");
+    let (feeds, sbom) = generate(options, &work, total)?;
+    let kev = vulndata(options).join("kev/known_exploited_vulnerabilities.json");
     let db = options.out("consign").join("vuln.db");
     let mut imports = Vec::new();
     for _ in 0..options.runs {
