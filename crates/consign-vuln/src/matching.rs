@@ -315,19 +315,70 @@ fn in_criteria(cpe: &Cpe, criteria: &CpeMatch, release: Option<&Version>) -> Tri
     result
 }
 
-/// One criteria against every component: per component, whether it matches.
-fn criteria_hits(criteria: &CpeMatch, releases: &[(Cpe, Release<'_>)]) -> Vec<Tri> {
-    let Ok(cpe) = Cpe::parse(&criteria.criteria) else {
-        return vec![Tri::No; releases.len()];
-    };
-    releases
-        .iter()
-        .map(|(target_cpe, release)| {
-            if cpe.admits_product(target_cpe) {
-                in_criteria(&cpe, criteria, release.version.as_ref())
-            } else {
-                Tri::No
+/// The components with a CPE, indexed by `vendor:product` so that a criteria is compared only
+/// with the components it can name (a 1,000-component SBOM against the kernel's records would
+/// otherwise cost millions of comparisons).
+struct CpeTargets<'a> {
+    targets: Vec<(Cpe, Release<'a>)>,
+    by_product: std::collections::HashMap<String, Vec<usize>>,
+    /// Components whose CPE leaves vendor or product open: any criteria may name them.
+    open: Vec<usize>,
+}
+
+impl<'a> CpeTargets<'a> {
+    fn new(targets: &'a [Target]) -> Self {
+        let mut out = Self {
+            targets: Vec::new(),
+            by_product: std::collections::HashMap::new(),
+            open: Vec::new(),
+        };
+        for target in targets {
+            let Some(cpe) = target.parsed_cpe() else {
+                continue;
+            };
+            let idx = out.targets.len();
+            match cpe.vendor_product() {
+                Some(key) => out.by_product.entry(key).or_default().push(idx),
+                None => out.open.push(idx),
             }
+            out.targets.push((
+                cpe,
+                Release {
+                    version: target.release(),
+                    target,
+                },
+            ));
+        }
+        out
+    }
+}
+
+/// One criteria against the components it can name: `(component, yes or maybe)`.
+fn criteria_hits(criteria: &CpeMatch, targets: &CpeTargets<'_>) -> Vec<(usize, Tri)> {
+    let Ok(cpe) = Cpe::parse(&criteria.criteria) else {
+        return Vec::new();
+    };
+    let exact = cpe.vendor_product().filter(|key| !key.contains('*'));
+    let candidates: Vec<usize> = match &exact {
+        Some(key) => targets
+            .by_product
+            .get(key)
+            .into_iter()
+            .flatten()
+            .chain(&targets.open)
+            .copied()
+            .collect(),
+        None => (0..targets.targets.len()).collect(),
+    };
+    candidates
+        .into_iter()
+        .filter_map(|idx| {
+            let (target_cpe, release) = &targets.targets[idx];
+            if !cpe.admits_product(target_cpe) {
+                return None;
+            }
+            let hit = in_criteria(&cpe, criteria, release.version.as_ref());
+            (hit != Tri::No).then_some((idx, hit))
         })
         .collect()
 }
@@ -335,12 +386,12 @@ fn criteria_hits(criteria: &CpeMatch, releases: &[(Cpe, Release<'_>)]) -> Vec<Tr
 fn evaluate_nvd(
     advisory: &Advisory,
     configurations: &[Configuration],
-    targets: &[(Cpe, Release<'_>)],
+    targets: &CpeTargets<'_>,
     out: &mut Vec<Finding>,
 ) {
     for configuration in configurations {
-        // hits[node][criteria][target]
-        let hits: Vec<Vec<Vec<Tri>>> = configuration
+        // hits[node][criteria] = the components each criteria names.
+        let hits: Vec<Vec<Vec<(usize, Tri)>>> = configuration
             .nodes
             .iter()
             .map(|node| {
@@ -353,8 +404,13 @@ fn evaluate_nvd(
         let node_values = configuration.nodes.iter().zip(&hits).map(|(node, hits)| {
             let value = Tri::join(
                 node.operator,
-                hits.iter()
-                    .map(|per_target| per_target.iter().copied().max().unwrap_or(Tri::No)),
+                hits.iter().map(|per_target| {
+                    per_target
+                        .iter()
+                        .map(|(_, hit)| *hit)
+                        .max()
+                        .unwrap_or(Tri::No)
+                }),
             );
             if node.negate { value.not() } else { value }
         });
@@ -373,10 +429,7 @@ fn evaluate_nvd(
                 if !criteria.vulnerable {
                     continue;
                 }
-                for ((_, release), hit) in targets.iter().zip(per_target) {
-                    if *hit == Tri::No {
-                        continue;
-                    }
+                for (idx, hit) in per_target {
                     let certainty = if value.min(*hit) == Tri::Yes {
                         Certainty::Affected
                     } else {
@@ -384,7 +437,7 @@ fn evaluate_nvd(
                     };
                     out.push(finding(
                         advisory,
-                        release.target,
+                        targets.targets[*idx].1.target,
                         certainty,
                         criteria.describe(),
                         "cpe",
@@ -615,18 +668,7 @@ fn evaluate_osv(
 /// component (an NVD record and an OSV record naming the same CVE merge into one, NVD's range
 /// first), sorted by component then id, with KEV and EPSS attached.
 pub fn evaluate(targets: &[Target], knowledge: &Knowledge) -> Vec<Finding> {
-    let cpe_targets: Vec<(Cpe, Release<'_>)> = targets
-        .iter()
-        .filter_map(|target| {
-            Some((
-                target.parsed_cpe()?,
-                Release {
-                    version: target.release(),
-                    target,
-                },
-            ))
-        })
-        .collect();
+    let cpe_targets = CpeTargets::new(targets);
     let target_keys: Vec<Vec<String>> = targets.iter().map(Target::keys).collect();
     let mut raw = Vec::new();
     for advisory in &knowledge.advisories {

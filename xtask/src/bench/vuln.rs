@@ -100,6 +100,8 @@ fn generate(options: &Options, dir: &Path, total: usize) -> Result<(PathBuf, Pat
     let real = real_records(options)?;
     let feeds = dir.join("feeds");
     measure::fresh_dir(&feeds)?;
+    std::fs::create_dir_all(&feeds)
+        .map_err(|err| format!("creating {}: {err}", feeds.display()))?;
     let mut products: Vec<(String, String, String, String)> = Vec::new();
     let mut seen = BTreeSet::new();
     for (feed_idx, start) in (0..total).step_by(PER_FEED).enumerate() {
