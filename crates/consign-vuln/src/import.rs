@@ -19,8 +19,11 @@ use crate::error::VulnError;
 
 /// The most files one folder source may hold.
 pub const MAX_FILES: usize = 5_000_000;
-/// Files parsed per batch handed to the database writer.
+/// Files parsed per batch handed to the database writer, at most.
 const BATCH: usize = 512;
+/// Input bytes per batch, at most (a batch holds at least one file): parsing the next batch on
+/// the other cores overlaps with writing this one, and memory stays bounded.
+const BATCH_BYTES: u64 = 24 << 20;
 
 /// How to import.
 #[derive(Clone, Debug)]
@@ -91,6 +94,25 @@ fn read_bounded(path: &Path, limits: &ReadLimits) -> Result<Vec<u8>, VulnError> 
     fs_err::read(path).map_err(io("read", path))
 }
 
+/// Splits `files` into batches of at most [`BATCH`] files and [`BATCH_BYTES`] bytes.
+fn batches<'f>(files: &'f [PathBuf], sizes: &[u64]) -> Vec<&'f [PathBuf]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (idx, size) in sizes.iter().enumerate() {
+        if idx > start && (idx - start >= BATCH || bytes + size > BATCH_BYTES) {
+            out.push(&files[start..idx]);
+            start = idx;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < files.len() {
+        out.push(&files[start..]);
+    }
+    out
+}
+
 /// Imports one PATH (a file or a folder) as one source.
 pub fn import_path(
     db: &mut Database,
@@ -105,15 +127,14 @@ pub fn import_path(
         vec![path.to_owned()]
     };
     // First pass: the digest, so that an unchanged source is not parsed at all.
-    let digests: Vec<String> = files
+    let read: Vec<(String, u64)> = files
         .par_iter()
         .map(|file| {
-            Ok(hex::encode(Sha256::digest(read_bounded(
-                file,
-                &options.limits,
-            )?)))
+            let bytes = read_bounded(file, &options.limits)?;
+            Ok((hex::encode(Sha256::digest(&bytes)), bytes.len() as u64))
         })
         .collect::<Result<_, VulnError>>()?;
+    let (digests, sizes): (Vec<String>, Vec<u64>) = read.into_iter().unzip();
     let sha256 = if folder {
         let mut hasher = Sha256::new();
         for (file, digest) in files.iter().zip(&digests) {
@@ -144,7 +165,7 @@ pub fn import_path(
     let (summary, skipped) = std::thread::scope(|scope| {
         let producer = scope.spawn(move || {
             let mut skipped = Vec::new();
-            for chunk in files.chunks(BATCH) {
+            for chunk in batches(&files, &sizes) {
                 let parsed: Vec<Result<Option<Vec<Document>>, VulnError>> = chunk
                     .par_iter()
                     .map(|file| {

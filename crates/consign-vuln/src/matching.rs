@@ -27,6 +27,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cpe::Cpe;
@@ -670,22 +671,28 @@ fn evaluate_osv(
 pub fn evaluate(targets: &[Target], knowledge: &Knowledge) -> Vec<Finding> {
     let cpe_targets = CpeTargets::new(targets);
     let target_keys: Vec<Vec<String>> = targets.iter().map(Target::keys).collect();
-    let mut raw = Vec::new();
-    for advisory in &knowledge.advisories {
-        if advisory.withdrawn {
-            continue;
-        }
-        match &advisory.applies {
-            Applicability::Nvd(configurations) => {
-                evaluate_nvd(advisory, configurations, &cpe_targets, &mut raw);
+    // Records are independent: evaluated on every core, in order.
+    let raw: Vec<Finding> = knowledge
+        .advisories
+        .par_iter()
+        .flat_map_iter(|advisory| {
+            let mut found = Vec::new();
+            if advisory.withdrawn {
+                return found;
             }
-            Applicability::Osv(affected) => {
-                for (target, keys) in targets.iter().zip(&target_keys) {
-                    evaluate_osv(advisory, affected, target, keys, &mut raw);
+            match &advisory.applies {
+                Applicability::Nvd(configurations) => {
+                    evaluate_nvd(advisory, configurations, &cpe_targets, &mut found);
+                }
+                Applicability::Osv(affected) => {
+                    for (target, keys) in targets.iter().zip(&target_keys) {
+                        evaluate_osv(advisory, affected, target, keys, &mut found);
+                    }
                 }
             }
-        }
-    }
+            found
+        })
+        .collect();
     merge(raw, knowledge)
 }
 

@@ -114,30 +114,41 @@ fn generate(options: &Options, dir: &Path, total: usize) -> Result<(PathBuf, Pat
             .map_err(|err| err.to_string())?;
         for index in start..(start + PER_FEED).min(total) {
             let record = synthetic(&real[index % real.len()], index, real.len());
-            // Products and releases for the SBOM: the exact-version vulnerable criteria.
-            for node in record["configurations"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|c| c["nodes"].as_array().into_iter().flatten())
-            {
-                for criteria in node["cpeMatch"].as_array().into_iter().flatten() {
-                    let Some(text) = criteria["criteria"].as_str() else {
-                        continue;
-                    };
-                    let parts: Vec<&str> = text.split(':').collect();
-                    if criteria["vulnerable"] == true
-                        && parts.len() == 13
-                        && parts[5] != "*"
-                        && parts[5] != "-"
-                        && seen.insert((parts[3].to_owned(), parts[4].to_owned()))
-                    {
-                        products.push((
-                            parts[2].to_owned(),
-                            parts[3].to_owned(),
-                            parts[4].to_owned(),
-                            parts[5].to_owned(),
-                        ));
+            // Products and releases for the SBOM: every product a real record names as
+            // vulnerable (pass 0), then products of the first synthetic pass; the release is an
+            // exact version a criteria names, else its upper bound.
+            if index < 2 * real.len() {
+                for node in record["configurations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|c| c["nodes"].as_array().into_iter().flatten())
+                {
+                    for criteria in node["cpeMatch"].as_array().into_iter().flatten() {
+                        let Some(text) = criteria["criteria"].as_str() else {
+                            continue;
+                        };
+                        let parts: Vec<&str> = text.split(':').collect();
+                        let version = if parts.len() == 13 && parts[5] != "*" && parts[5] != "-" {
+                            Some(parts[5].to_owned())
+                        } else {
+                            criteria["versionEndIncluding"]
+                                .as_str()
+                                .or(criteria["versionEndExcluding"].as_str())
+                                .map(str::to_owned)
+                        };
+                        if criteria["vulnerable"] == true
+                            && parts.len() == 13
+                            && let Some(version) = version
+                            && seen.insert((parts[3].to_owned(), parts[4].to_owned()))
+                        {
+                            products.push((
+                                parts[2].to_owned(),
+                                parts[3].to_owned(),
+                                parts[4].to_owned(),
+                                version,
+                            ));
+                        }
                     }
                 }
             }
@@ -251,7 +262,7 @@ pub(crate) fn run(options: &Options) -> Result<Vec<Section>, String> {
     let mut section = Section::new(
         "vuln: database import and SBOM matching",
         &format!(
-            "{total} synthetic NVD CVE 2.0 records made from the shapes of the 3,651 real ones in ../shared/vulndata/nvd (new ids; vendors suffixed per pass), in gzip feeds of {PER_FEED}, plus the real KEV catalogue: `consign vuln db import --db vuln.db feeds/ kev.json` into a fresh database. Then `consign vuln match --db vuln.db sbom.cdx.json --format json` on 1,000 components (the kernel and one release of 999 other products the records name). Database: {} on disk. No peer: cve-bin-tool cannot load these records offline.",
+            "{total} synthetic NVD CVE 2.0 records made from the shapes of the 3,651 real ones in ../shared/vulndata/nvd (new ids; vendors suffixed per pass), in gzip feeds of {PER_FEED}, plus the real KEV catalogue: `consign vuln db import --db vuln.db feeds/ kev.json` into a fresh database. Then `consign vuln match --db vuln.db sbom.cdx.json --format json` on 1,000 components (one release of each of the 936 products the real records name as vulnerable, the kernel among them, then 64 of the first synthetic pass). Database: {} on disk. No peer: cve-bin-tool cannot load these records offline.",
             measure::megabytes(db_bytes)
         ),
         &["step", "time", "rate", "peak RSS", "cores used"],
