@@ -8,6 +8,8 @@ mod attest;
 mod chain;
 mod cli;
 mod demo;
+mod io;
+mod memory;
 mod sbom;
 mod support;
 mod unpack;

@@ -47,7 +47,7 @@ pub(crate) struct LimitArgs {
     /// How many entries (files, folders, links) in all.
     #[arg(long, value_name = "N", default_value_t = consign_unpack::Limits::default().max_entries)]
     pub(crate) max_entries: u64,
-    /// How many bytes of unpacked contents in all.
+    /// How many bytes of unpacked contents in all (also the largest image read).
     #[arg(long, value_name = "BYTES", default_value_t = consign_unpack::Limits::default().max_total_bytes)]
     pub(crate) max_total_bytes: u64,
     /// How large one unpacked file or stream may be.
@@ -88,7 +88,7 @@ pub(crate) enum Command {
     Scan(commands::scan::ScanArgs),
     /// Unpack a firmware image safely: list what is inside, or extract it into a folder.
     Unpack(commands::unpack::UnpackArgs),
-    /// Validate an SBOM against the CycloneDX schema and the BSI TR-03183-2 or NTIA profile.
+    /// Validate, compare and report on SBOMs (CycloneDX schema; BSI TR-03183-2, NTIA, CISA 2025).
     #[command(subcommand)]
     Sbom(commands::sbom::SbomCommand),
     /// Generate, import and show signing keys (Ed25519, ECDSA P-256, PKCS#11 tokens).

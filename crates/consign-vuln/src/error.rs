@@ -18,6 +18,16 @@ pub enum VulnError {
         #[source]
         source: std::io::Error,
     },
+    /// A signed or verified document (SBOM, VEX) is refused by the strict JSON reader: a key
+    /// repeated at any depth, nesting past the limit, or not JSON.
+    #[error("`{file}`: {source}")]
+    StrictJson {
+        /// The file.
+        file: String,
+        /// The cause, with its JSON pointer or offset.
+        #[source]
+        source: consign_model::json::JsonError,
+    },
     /// A document is not valid JSON, or a value has the wrong type.
     #[error("`{file}`: {}: not a valid {what}", at(pointer))]
     Json {
@@ -174,6 +184,20 @@ pub(crate) fn from_json<'de, T: serde::Deserialize<'de>>(
             })
         }
     }
+}
+
+/// Checks a signed or verified document (SBOM, VEX) with the one strict JSON reader
+/// (`consign_model::json::check`) before it is deserialised: a duplicate key at any depth is
+/// refused with its JSON pointer, so no reader sees other claims in the same bytes.
+pub(crate) fn strict(file: &str, bytes: &[u8], max_bytes: usize) -> Result<(), VulnError> {
+    let limits = consign_model::json::JsonLimits {
+        max_bytes,
+        max_depth: 128,
+    };
+    consign_model::json::check(bytes, &limits).map_err(|source| VulnError::StrictJson {
+        file: file.to_owned(),
+        source,
+    })
 }
 
 /// Cuts untrusted text for an error message.

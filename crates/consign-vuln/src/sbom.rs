@@ -108,6 +108,7 @@ pub fn targets(file: &str, bytes: &[u8]) -> Result<SbomTargets, VulnError> {
             limit: format!("{MAX_SBOM_BYTES} bytes"),
         });
     }
+    crate::error::strict(file, bytes, MAX_SBOM_BYTES)?;
     let value: Value = from_json(file, "", "CycloneDX SBOM", bytes)?;
     targets_of(file, &value)
 }

@@ -210,6 +210,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<VexDocument, VulnError> {
             limit: format!("{MAX_VEX_BYTES} bytes"),
         });
     }
+    crate::error::strict(file, bytes, MAX_VEX_BYTES)?;
     let value: Value = from_json(file, "", "VEX document", bytes)?;
     parse_value(file, &value)
 }
@@ -890,6 +891,15 @@ mod tests {
 
     fn shared(path: &str) -> Vec<u8> {
         crate::test_support::vulndata(&format!("vex/{path}"))
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_their_pointer() {
+        let text = br#"{"@context":"https://openvex.dev/ns/v0.2.0","@id":"x","author":"a","timestamp":"2026-01-01T00:00:00Z","version":1,
+            "statements":[{"vulnerability":{"name":"CVE-2016-5195"},"products":[{"@id":"pkg:generic/linux"}],
+            "status":"affected","status":"not_affected","justification":"component_not_present"}]}"#;
+        let err = parse("vex.json", text).unwrap_err().to_string();
+        assert!(err.contains("duplicate key `/statements/0/status`"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use clap::{Args, Parser as _};
 use crate::cli::Cli;
 use crate::example_firmware;
 use crate::exit::ExitStatus;
-use crate::output;
+use crate::{files, output};
 
 /// Arguments of `consign demo`.
 #[derive(Debug, Args)]
@@ -127,6 +127,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     )?;
     write("component.toml", COMPONENT.as_bytes())?;
     write("lot.toml", LOT.as_bytes())?;
+    write("import-policy.toml", IMPORT_POLICY.as_bytes())?;
     output::status(
         "wrote firmware.bin, libcrypto.so.3, product.toml, component.toml, lot.toml, eu-declaration.txt",
     );
@@ -158,9 +159,9 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     if validity != ExitStatus::Success {
         // Exit 1 here is expected: say why, so a first-time reader does not take it for a fault.
         output::status(
-            "(the SBOM is valid CycloneDX; what the BSI profile still misses is each component's \
-             licence and creator: facts no binary carries, which only the suppliers can give. The \
-             import policy below reports them as a warning, not a rejection.)",
+            "(the SBOM is valid CycloneDX; what the BSI profile still misses are facts no binary \
+             carries and consign's knowledge base does not hold, which only the suppliers can give. \
+             The import policy below reports them as a warning, not a rejection.)",
         );
     }
 
@@ -212,11 +213,16 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     assemble("shipment", "firmware.bin")?;
 
     step("Importer: verify the shipment against the EU CRA import policy, and sign the verdict");
+    output::status(
+        "(`import-policy.toml` is `eu-cra-import` with one line more: this machine has no \
+         vulnerability database yet, and the importer says so explicitly, so the known \
+         vulnerabilities check warns instead of rejecting; under `eu-cra-import` itself it fails.)",
+    );
     let accepted = consign(&[
         "verify",
         "shipment",
         "--policy",
-        "eu-cra-import",
+        "import-policy.toml",
         "--trust",
         "trust.toml",
         "--ledger",
@@ -226,7 +232,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     ])?;
 
     step("Someone changes one byte of the firmware on the way: the importer must reject it");
-    let mut tampered = fs_err::read("firmware.bin")?;
+    let mut tampered = files::read(Path::new("firmware.bin"), files::ARTIFACT)?;
     let offset = tampered.len() / 3;
     tampered[offset] ^= 0x01;
     write("firmware-tampered.bin", &tampered)?;
@@ -238,7 +244,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
         "verify",
         "shipment-tampered",
         "--policy",
-        "eu-cra-import",
+        "import-policy.toml",
         "--trust",
         "trust.toml",
         "--ledger",
@@ -290,9 +296,20 @@ fn step(title: &str) {
     output::status(&format!("\n== {title}"));
 }
 
+/// The importer's policy: `eu-cra-import`, and what to do without a vulnerability database.
+const IMPORT_POLICY: &str =
+    "# The EU CRA import checks, on a machine without a vulnerability database yet.
+format = \"consign-policy/v1\"
+id = \"demo-import\"
+extends = \"eu-cra-import\"
+
+# No database: say so explicitly (the default, `fail`, rejects the shipment).
+[checks.\"vulnerabilities.known\"]
+when-unavailable = \"warn\"
+";
+
 fn write(name: &str, data: &[u8]) -> anyhow::Result<()> {
-    fs_err::write(name, data)?;
-    Ok(())
+    files::write(Path::new(name), data)
 }
 
 fn assemble(out: &str, firmware: &str) -> anyhow::Result<ExitStatus> {
@@ -323,7 +340,7 @@ fn write_trust_store() -> anyhow::Result<()> {
         "# The importer's trust store: who may sign what, with which key, when.\nformat = \"consign-trust/v1\"\n",
     );
     for (prefix, name, role, _) in PARTIES {
-        let pem = fs_err::read_to_string(format!("{prefix}.pub"))?;
+        let pem = files::read_to_string(Path::new(&format!("{prefix}.pub")), files::KEY)?;
         let _ = write!(
             trust,
             "\n[[party]]\nname = \"{name}\"\nroles = [\"{role}\"]\ncontact = \"contact@{prefix}.example\"\n[[party.key]]\npublic-key = \"\"\"\n{pem}\"\"\"\nvalid-from = 2025-01-01\nvalid-until = 2035-12-31\n"

@@ -15,6 +15,7 @@ use consign_sbom::{
 
 use crate::cli::LimitArgs;
 use crate::exit::ExitStatus;
+use crate::files::{self, Bound, DOCUMENT, Output};
 use crate::output;
 
 /// Arguments of `consign scan`.
@@ -54,7 +55,8 @@ pub(crate) struct ScanArgs {
     /// Write the SBOM here instead of stdout.
     #[arg(short, long)]
     pub(crate) output: Option<PathBuf>,
-    /// `cyclonedx-json` (1.6), `cyclonedx-json@1.7`, `spdx-json` (SPDX 2.3) or `table`.
+    /// `cyclonedx-json` (1.6), `cyclonedx-json@1.7`, `spdx-json` (SPDX 2.3), `spdx3-json` (SPDX
+    /// 3.0.1 JSON-LD) or `table`.
     #[arg(long, default_value = "cyclonedx-json", value_parser = parse_format)]
     pub(crate) format: OutputFormat,
     /// The manufacturer's product file (TOML): identity, support period, security contact.
@@ -110,7 +112,7 @@ pub(crate) fn scan_image(
     path: &Path,
     limits: &consign_unpack::Limits,
 ) -> anyhow::Result<ScannedImage> {
-    let data = fs_err::read(path).context("reading the firmware image")?;
+    let data = files::read(path, Bound::firmware(limits)).context("reading the firmware image")?;
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
@@ -167,7 +169,7 @@ struct SupplierFile {
 }
 
 fn load_supplier_sbom(path: &Path) -> anyhow::Result<SupplierFile> {
-    let bytes = fs_err::read(path)?;
+    let bytes = files::read(path, DOCUMENT)?;
     let json = consign_sbom::parse_json(&bytes, &ReadLimits::default())?;
     let bom = read_supplier_bom(&json)?;
     let bsi_gaps = consign_sbom::check_profile(&json, Profile::BsiTr031832).len();
@@ -263,11 +265,21 @@ fn add_vulnerabilities(bom: &mut consign_sbom::Bom, args: &ScanArgs) -> anyhow::
 }
 
 pub(crate) fn load_product(path: &Path) -> anyhow::Result<ProductFile> {
-    let text = fs_err::read_to_string(path).context("reading the product file")?;
+    let text = files::read_to_string(path, DOCUMENT).context("reading the product file")?;
     ProductFile::from_toml(&text).with_context(|| format!("in the product file {}", path.display()))
 }
 
 pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+    // Refused before the work, not after: `-o` naming an image, a device or a folder.
+    files::note_inputs(
+        args.images
+            .iter()
+            .chain(&args.supplier_sbom)
+            .chain(&args.product),
+    );
+    if let Some(path) = &args.output {
+        Output::FILE.check(path)?;
+    }
     let limits = args.limits.limits();
     let product = args.product.as_deref().map(load_product).transpose()?;
     if let Some(product) = &product {
@@ -345,7 +357,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     }
     match &args.output {
         Some(path) => {
-            fs_err::write(path, rendered.as_bytes()).context("writing the SBOM")?;
+            files::write(path, rendered).context("writing the SBOM")?;
             output::status(&format!("wrote {}", path.display()));
         }
         None => output::data(&rendered),

@@ -245,7 +245,7 @@ fn info(args: &InfoArgs) -> anyhow::Result<ExitStatus> {
 pub(crate) fn load_vex(paths: &[PathBuf]) -> anyhow::Result<Vec<VexStatement>> {
     let mut statements = Vec::new();
     for path in paths {
-        let bytes = fs_err::read(path)?;
+        let bytes = crate::files::read(path, crate::files::DOCUMENT)?;
         let document = consign_vuln::vex::parse(&path.display().to_string(), &bytes)?;
         output::verbose(&format!(
             "{}: {:?} VEX, {} statements",
@@ -261,7 +261,7 @@ pub(crate) fn load_vex(paths: &[PathBuf]) -> anyhow::Result<Vec<VexStatement>> {
 fn run_match(args: &MatchArgs) -> anyhow::Result<ExitStatus> {
     let db = Database::open(&args.db.path()?)?;
     let statements = load_vex(&args.vex)?;
-    let bytes = fs_err::read(&args.sbom)?;
+    let bytes = crate::files::read(&args.sbom, crate::files::DOCUMENT)?;
     let name = args.sbom.display().to_string();
     let (report, targets) = consign_vuln::match_sbom(&db, &name, &bytes, &statements)?;
     let text = match args.format {
