@@ -27,13 +27,7 @@ const BUILD: &str = "build one offline with `consign vuln db import --db FILE PA
 pub(super) fn database_missing(evidence: &Evidence<'_>) -> Option<Outcome> {
     match &evidence.vulnerability_database {
         None => Some(unavailable(
-            match consign_vuln::default_database_path() {
-                Some(path) => format!(
-                    "no vulnerability database: none was given with `--vuln-db` and there is none at the default place `{}`",
-                    path.display()
-                ),
-                None => "no vulnerability database: none was given with `--vuln-db` and there is no default place (neither XDG_DATA_HOME nor HOME is set)".to_owned(),
-            },
+            "no vulnerability database: none was given with `--vuln-db` and there is none in the user's data folder (`$XDG_DATA_HOME/consign/vuln.db`, else `~/.local/share/consign/vuln.db`)",
             BUILD,
         )),
         Some(db) => match &db.info {
