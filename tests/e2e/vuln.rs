@@ -397,3 +397,260 @@ fn no_database_fails_with_the_command_to_build_one() {
         out.stderr
     );
 }
+
+/// The chain of `chain.rs` with the kernel the router runs declared in the release SBOM, and a
+/// database of the real records for Dirty COW (KEV-listed, its range includes 2.6.33.2), a
+/// kernel CVE whose range ends at 2.6.33.1, and CISA's catalogue.
+fn kernel_shipment(dir: &Path) -> PathBuf {
+    let kernel = serde_json::json!({"type": "operating-system", "bom-ref": "pkg:generic/linux@2.6.33.2",
+        "name": "linux_kernel", "version": "2.6.33.2", "supplier": {"name": "kernel.org"},
+        "cpe": "cpe:2.3:o:linux:linux_kernel:2.6.33.2:*:*:*:*:*:*:*", "purl": "pkg:generic/linux@2.6.33.2",
+        "licenses": [{"license": {"id": "GPL-2.0-only"}}]});
+    crate::chain::setup_with(dir, "2030-12-31", &[kernel]);
+    let vulndata = shared().join("vulndata");
+    let db = dir.join("vuln.db");
+    let mut args = vec![
+        "vuln".to_owned(),
+        "db".to_owned(),
+        "import".to_owned(),
+        "--db".to_owned(),
+        db.display().to_string(),
+    ];
+    for file in [
+        "nvd/CVE-2016/CVE-2016-5195.json",
+        "nvd/CVE-2010/CVE-2010-0727.json",
+        "kev/known_exploited_vulnerabilities.json",
+    ] {
+        args.push(vulndata.join(file).display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    crate::chain::ok(dir, &args);
+    db
+}
+
+fn verify_with(dir: &Path, shipment: &str, extra: &[&str]) -> crate::support::Run {
+    let mut args = vec![
+        "verify",
+        shipment,
+        "--policy",
+        "eu-cra-import",
+        "--trust",
+        "trust.toml",
+        "--at",
+        "2026-11-22",
+        "--no-ledger",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    run(dir, &args)
+}
+
+fn known(verdict: &Value) -> &Value {
+    verdict["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "vulnerabilities.known")
+        .unwrap()
+}
+
+/// Issue 14: a KEV-listed, un-VEXed vulnerability rejects the shipment with the CVE, CISA's date
+/// and the fix; the manufacturer's signed `not_affected` VEX about the same firmware accepts it,
+/// with the justification in the report; the verdict and the signed VSA record the database.
+#[test]
+fn kev_listed_vulnerability_rejects_and_the_manufacturers_signed_vex_accepts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = kernel_shipment(dir);
+    let db = db.to_str().unwrap();
+    crate::chain::assemble_shipment_with(dir, "plain", "fw.img", &[]);
+    let out = verify_with(dir, "plain", &["--vuln-db", db]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let verdict: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(verdict["accepted"], false);
+    let check = known(&verdict);
+    assert_eq!(check["status"], "fail", "{check}");
+    let reason = check["reason"].as_str().unwrap();
+    // dateAdded 2022-03-03 in the catalogue; the record's range ends before 3.2.83 (among others).
+    for part in [
+        "1 known vulnerability the policy rejects",
+        "CVE-2016-5195 in linux_kernel 2.6.33.2",
+        "KEV-listed since 2022-03-03",
+        "fix: update to",
+        "kev `",
+        "dated 2025-08-25",
+    ] {
+        assert!(reason.contains(part), "`{part}` in {reason}");
+    }
+    let findings = reason.split("; database").next().unwrap();
+    assert!(
+        !findings.contains("CVE-2010-0727"),
+        "outside its range: {reason}"
+    );
+    // Every other check passes: the vulnerability alone rejects.
+    let failed: Vec<&str> = verdict["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["vulnerabilities.known"]);
+    let sources = verdict["vulnerability_database"]["sources"]
+        .as_array()
+        .unwrap();
+    assert_eq!(sources.len(), 3);
+    assert_eq!(check["evidence"].as_array().unwrap().len(), 3);
+
+    // The manufacturer states, signed, that this firmware is not affected.
+    let vex = serde_json::json!({
+        "@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://devices.example/vex/sp-200-2.4.1",
+        "author": "Example Devices GmbH", "timestamp": "2026-11-01T00:00:00Z", "version": 1,
+        "statements": [{"vulnerability": {"name": "CVE-2016-5195"},
+            "products": [{"@id": "pkg:generic/example/sp-200@2.4.1",
+                "subcomponents": [{"@id": "pkg:generic/linux@2.6.33.2"}]}],
+            "status": "not_affected", "justification": "vulnerable_code_not_present",
+            "impact_statement": "the kernel is built without the copy-on-write path for private mappings"}]
+    });
+    // Scoped by the firmware's digest, as `consign attest vex` signs it about the image.
+    let mut vex_for_fw = vex.clone();
+    vex_for_fw["statements"][0]["products"][0]["identifiers"] =
+        serde_json::json!({"purl": "pkg:generic/example/sp-200@2.4.1"});
+    vex_for_fw["statements"][0]["products"][0]["hashes"] = serde_json::json!({
+        "sha-256": consign_model::Sha256::of(&std::fs::read(dir.join("fw.img")).unwrap()).to_hex()
+    });
+    crate::chain::write(
+        dir,
+        "vex.json",
+        serde_json::to_string(&vex_for_fw).unwrap().as_bytes(),
+    );
+    crate::chain::ok(
+        dir,
+        &[
+            "attest",
+            "vex",
+            "--key",
+            "mfr.key",
+            "fw.img",
+            "--vex",
+            "vex.json",
+            "-o",
+            "vex.intoto.jsonl",
+        ],
+    );
+    // Signed by someone without the manufacturer role, the same VEX is not trusted.
+    crate::chain::ok(
+        dir,
+        &[
+            "attest",
+            "vex",
+            "--key",
+            "dist.key",
+            "fw.img",
+            "--vex",
+            "vex.json",
+            "-o",
+            "dist-vex.intoto.jsonl",
+        ],
+    );
+    crate::chain::assemble_shipment_with(
+        dir,
+        "untrusted-vex",
+        "fw.img",
+        &["dist-vex.intoto.jsonl"],
+    );
+    let out = verify_with(dir, "untrusted-vex", &["--vuln-db", db]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let verdict: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(known(&verdict)["status"], "fail");
+
+    crate::chain::assemble_shipment_with(dir, "vexed", "fw.img", &["vex.intoto.jsonl"]);
+    let out = verify_with(
+        dir,
+        "vexed",
+        &["--vuln-db", db, "--sign-with", "importer.key"],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let verdict: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(verdict["accepted"], true);
+    let check = known(&verdict);
+    assert_eq!(check["status"], "pass", "{check}");
+    let reason = check["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("resolved by the manufacturer's signed VEX: CVE-2016-5195 in linux_kernel 2.6.33.2: not_affected: vulnerable_code_not_present (the kernel is built without the copy-on-write path for private mappings)"),
+        "{reason}"
+    );
+    // The signed VSA names the database's sources by digest.
+    let signed = std::fs::read_to_string(dir.join("lot-42.verdict.intoto.jsonl")).unwrap();
+    let vsa = signed
+        .lines()
+        .map(|line| {
+            let envelope = consign_attest::dsse::Envelope::from_json(line.as_bytes()).unwrap();
+            serde_json::from_slice::<Value>(&envelope.payload).unwrap()
+        })
+        .find(|statement| statement["predicateType"] == "https://slsa.dev/verification_summary/v1")
+        .unwrap();
+    let inputs: Vec<&Value> = vsa["predicate"]["inputAttestations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            i["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("vulnerability-data:"))
+        })
+        .collect();
+    assert_eq!(inputs.len(), 3, "{vsa}");
+    for source in verdict["vulnerability_database"]["sources"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            inputs
+                .iter()
+                .any(|i| i["digest"]["sha256"] == source["sha256"]),
+            "{source} in {vsa}"
+        );
+    }
+}
+
+/// Issue 14: `eu-cra-import` without a database fails closed with the command to build one; a
+/// `--vuln-db` that names no database fails with its path.
+#[test]
+fn eu_cra_import_without_a_database_fails_closed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    kernel_shipment(dir);
+    crate::chain::assemble_shipment_with(dir, "plain", "fw.img", &[]);
+    for extra in [&[][..], &["--vuln-db", "missing.db"][..]] {
+        let out = verify_with(dir, "plain", extra);
+        assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+        let verdict: Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(verdict["accepted"], false);
+        let check = known(&verdict);
+        assert_eq!(check["status"], "fail", "{check}");
+        assert!(
+            check["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("cannot run, so it fails: "),
+            "{check}"
+        );
+        assert!(
+            check["fix"]
+                .as_str()
+                .unwrap()
+                .contains("consign vuln db import --db FILE"),
+            "{check}"
+        );
+        assert!(verdict.get("vulnerability_database").is_none());
+    }
+    let out = verify_with(dir, "plain", &["--vuln-db", "missing.db"]);
+    assert!(
+        out.stdout
+            .contains("no vulnerability database at `missing.db`"),
+        "{}",
+        out.stdout
+    );
+}

@@ -1007,7 +1007,11 @@ mod tests {
             vsa.predicate["inputAttestations"][1]["digest"]["sha256"],
             "11".repeat(32)
         );
-        assert!(String::from_utf8(market.to_json()).unwrap().contains("\"vulnerability-database\""));
+        assert!(
+            String::from_utf8(market.to_json())
+                .unwrap()
+                .contains("\"vulnerability-database\"")
+        );
     }
 
     #[test]

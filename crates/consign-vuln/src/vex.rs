@@ -899,7 +899,10 @@ mod tests {
             "statements":[{"vulnerability":{"name":"CVE-2016-5195"},"products":[{"@id":"pkg:generic/linux"}],
             "status":"affected","status":"not_affected","justification":"component_not_present"}]}"#;
         let err = parse("vex.json", text).unwrap_err().to_string();
-        assert!(err.contains("duplicate key `/statements/0/status`"), "{err}");
+        assert!(
+            err.contains("duplicate key `/statements/0/status`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -134,9 +134,10 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
     }
     // An explicit `--vuln-db` is used as given (a missing file fails the check with its path);
     // the default one only when it exists.
-    let vuln_db = args.vuln_db.clone().or_else(|| {
-        consign_vuln::default_database_path().filter(|path| path.is_file())
-    });
+    let vuln_db = args
+        .vuln_db
+        .clone()
+        .or_else(|| consign_vuln::default_database_path().filter(|path| path.is_file()));
     let run = consign_verify::Run {
         policy: &policy,
         trust: &trust,

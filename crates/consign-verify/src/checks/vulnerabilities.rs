@@ -139,8 +139,7 @@ pub(super) fn known(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
             .subject
             .digests
             .extend(firmware_digests.iter().cloned());
-        let report = match consign_vuln::match_targets(&db, &sbom.artifact, &targets, &statements)
-        {
+        let report = match consign_vuln::match_targets(&db, &sbom.artifact, &targets, &statements) {
             Ok(report) => report,
             Err(err) => return fail(err.to_string(), BUILD),
         };
@@ -174,10 +173,7 @@ pub(super) fn known(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
         info.sha256
     ));
     if blocking.is_empty() {
-        pass(format!(
-            "no known vulnerability the policy rejects{tail}"
-        ))
-        .with_evidence(sources)
+        pass(format!("no known vulnerability the policy rejects{tail}")).with_evidence(sources)
     } else {
         fail(
             format!(
