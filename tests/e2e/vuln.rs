@@ -654,3 +654,77 @@ fn eu_cra_import_without_a_database_fails_closed() {
         out.stdout
     );
 }
+
+/// `sbom diff` with a database: a kernel update from 2.6.33.1 to 2.6.33.2 fixes CVE-2010-0727
+/// (its range ends at 2.6.33.1) and leaves Dirty COW; the way back introduces it, which
+/// `--fail-on new-vuln` turns into exit 1.
+#[test]
+fn sbom_diff_lists_fixed_and_introduced_vulnerabilities() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = kernel_shipment(dir);
+    let db = db.to_str().unwrap();
+    for version in ["2.6.33.1", "2.6.33.2"] {
+        let bom = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+            "metadata": {"component": {"type": "firmware", "name": "fw", "version": version}},
+            "components": [{"type": "operating-system", "bom-ref": format!("linux@{version}"),
+                "name": "linux_kernel", "version": version,
+                "cpe": format!("cpe:2.3:o:linux:linux_kernel:{version}:*:*:*:*:*:*:*")}]});
+        crate::chain::write(
+            dir,
+            &format!("{version}.cdx.json"),
+            serde_json::to_string(&bom).unwrap().as_bytes(),
+        );
+    }
+    let diff = |old: &str, new: &str, extra: &[&str]| {
+        let (old, new) = (format!("{old}.cdx.json"), format!("{new}.cdx.json"));
+        let mut args = vec!["sbom", "diff", old.as_str(), new.as_str(), "--vuln-db", db];
+        args.extend_from_slice(extra);
+        run(dir, &args)
+    };
+    let out = diff(
+        "2.6.33.1",
+        "2.6.33.2",
+        &["--format", "json", "--fail-on", "new-vuln"],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let ids = |list: &str| -> Vec<String> {
+        json["vulnerabilities"][list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("fixed"), ["CVE-2010-0727"]);
+    assert!(ids("introduced").is_empty());
+    assert_eq!(ids("unchanged"), ["CVE-2016-5195"]);
+    let out = diff("2.6.33.2", "2.6.33.1", &["--fail-on", "new-vuln"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "vulnerabilities introduced (1)\n  CVE-2010-0727 in linux_kernel (none) -> 2.6.33.1"
+        ),
+        "{}",
+        out.stdout
+    );
+    // No database: refused, never a silent pass.
+    let out = run(
+        dir,
+        &[
+            "sbom",
+            "diff",
+            "2.6.33.2.cdx.json",
+            "2.6.33.1.cdx.json",
+            "--fail-on",
+            "new-vuln",
+        ],
+    );
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("consign vuln db import"),
+        "{}",
+        out.stderr
+    );
+}
