@@ -457,7 +457,7 @@ pub fn run(evidence: &Evidence<'_>, policy: &Policy) -> Verdict {
         .checks
         .get("vulnerabilities.known")
         .filter(|check| check.severity != Severity::Off)
-        .and_then(|_| evidence.vulnerability_database.as_ref())
+        .and(evidence.vulnerability_database.as_ref())
         .and_then(|db| db.info.clone().ok());
     Verdict {
         format: FORMAT.to_owned(),

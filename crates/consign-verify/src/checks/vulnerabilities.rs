@@ -13,6 +13,8 @@
 //! evidence lists their SHA-256, so the verdict (and a VSA signed from it) records what was
 //! known when.
 
+use std::fmt::Write as _;
+
 use consign_vuln::assess::{Policy, assess};
 use consign_vuln::db::Database;
 use consign_vuln::record::Level;
@@ -161,17 +163,15 @@ pub(super) fn known(evidence: &Evidence<'_>, config: &CheckConfig) -> Outcome {
         tail.push_str(&join(&resolved));
     }
     if below > 0 {
-        tail.push_str(&format!("; {below} more below the policy's thresholds"));
+        let _ = write!(tail, "; {below} more below the policy's thresholds");
     }
     if unknown > 0 {
-        tail.push_str(&format!(
+        let _ = write!(
+            tail,
             "; {unknown} records may apply to components whose release is unknown"
-        ));
+        );
     }
-    tail.push_str(&format!(
-        "; database sha256 {}: {sources_line}",
-        info.sha256
-    ));
+    let _ = write!(tail, "; database sha256 {}: {sources_line}", info.sha256);
     if blocking.is_empty() {
         pass(format!("no known vulnerability the policy rejects{tail}")).with_evidence(sources)
     } else {
