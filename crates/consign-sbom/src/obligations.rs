@@ -150,6 +150,16 @@ const SOURCE_OFFER_EPL: Obligation = Obligation {
     text: "make the source code available under the EPL and tell recipients how to obtain it in a reasonable manner",
     source: "EPL-2.0 section 3.1",
 };
+const ATTRIBUTION_CC_BY: Obligation = Obligation {
+    kind: "notice",
+    text: "credit the creator, give the licence's URI and say whether the material was changed",
+    source: "CC-BY-4.0 section 3(a)(1)",
+};
+const NOTICE_OFL: Obligation = Obligation {
+    kind: "notice",
+    text: "ship the copyright notice and the licence with the font software (embedded in the fonts or as text files beside them); do not sell the fonts on their own",
+    source: "OFL-1.1 conditions 1 and 2",
+};
 
 /// What the distributor of binaries must do under `id` (an SPDX licence id, without `+`).
 fn obligations(id: &str) -> Option<Vec<Obligation>> {
@@ -180,6 +190,8 @@ fn obligations(id: &str) -> Option<Vec<Obligation>> {
         "IJG" => vec![NOTICE_IJG],
         "AFL-2.1" => vec![NOTICE_AFL],
         "EPL-2.0" => vec![SOURCE_OFFER_EPL],
+        "CC-BY-4.0" => vec![ATTRIBUTION_CC_BY],
+        "OFL-1.1" => vec![NOTICE_OFL],
         // Public-domain dedications and the like ask nothing of a distributor.
         "0BSD" | "Unlicense" | "blessing" | "CC0-1.0" | "WTFPL" => Vec::new(),
         _ => return None,

@@ -489,7 +489,7 @@ pub fn to_spdx3_json(bom: &Bom) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cyclonedx::{Dependency, License};
+    use crate::cyclonedx::{Dependency, License, LicenseChoice};
 
     /// Every id a property refers to is an element of the graph, every element is listed in the
     /// document, and the same BOM gives the same bytes.
