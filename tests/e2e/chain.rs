@@ -23,12 +23,12 @@ fn sha(data: &[u8], bits: u32) -> String {
     }
 }
 
-fn write(dir: &Path, name: &str, data: &[u8]) {
+pub(crate) fn write(dir: &Path, name: &str, data: &[u8]) {
     std::fs::write(dir.join(name), data).unwrap();
 }
 
 #[track_caller]
-fn ok(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn ok(dir: &Path, args: &[&str]) -> String {
     let out = run(dir, args);
     assert_eq!(
         out.code, 0,
@@ -39,6 +39,11 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 }
 
 fn setup(dir: &Path, manufacturer_until: &str) {
+    setup_with(dir, manufacturer_until, &[]);
+}
+
+/// The whole chain's inputs and attestations, with `extra` components in the release SBOM.
+pub(crate) fn setup_with(dir: &Path, manufacturer_until: &str, extra: &[serde_json::Value]) {
     let fw = assemble(
         None,
         vec![
@@ -66,11 +71,18 @@ fn setup(dir: &Path, manufacturer_until: &str) {
             "hashes": [{"alg": "SHA-512", "content": sha(data, 512)}],
             "licenses": [{"license": {"id": "Apache-2.0"}}]})
     };
+    let components: Vec<serde_json::Value> = [
+        component("busybox", "1.36.1", BUSYBOX),
+        component("openssl", "3.0.13", LIBSSL),
+    ]
+    .into_iter()
+    .chain(extra.iter().cloned())
+    .collect();
     let sbom = serde_json::json!({
         "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
         "metadata": {"timestamp": "2026-11-01T00:00:00Z", "manufacturer": {"name": "Example Devices GmbH"},
             "component": {"type": "firmware", "bom-ref": "fw", "name": "Smart Plug", "version": "2.4.1"}},
-        "components": [component("busybox", "1.36.1", BUSYBOX), component("openssl", "3.0.13", LIBSSL)],
+        "components": components,
         "dependencies": [{"ref": "busybox"}, {"ref": "openssl"}]
     });
     write(
@@ -170,29 +182,35 @@ fn setup(dir: &Path, manufacturer_until: &str) {
 }
 
 fn assemble_shipment(dir: &Path, out: &str, firmware: &str) {
-    ok(
-        dir,
-        &[
-            "shipment",
-            "assemble",
-            "--out",
-            out,
-            "--name",
-            "lot-42",
-            "--firmware",
-            firmware,
-            "--sbom",
-            "fw.cdx.json",
-            "--attestation",
-            "supplier.intoto.jsonl",
-            "--attestation",
-            "release.intoto.jsonl",
-            "--attestation",
-            "custody.intoto.jsonl",
-            "--document",
-            "eu-doc.txt",
-        ],
-    );
+    assemble_shipment_with(dir, out, firmware, &[]);
+}
+
+/// [`assemble_shipment`] with `extra` attestation files.
+pub(crate) fn assemble_shipment_with(dir: &Path, out: &str, firmware: &str, extra: &[&str]) {
+    let mut args = vec![
+        "shipment",
+        "assemble",
+        "--out",
+        out,
+        "--name",
+        "lot-42",
+        "--firmware",
+        firmware,
+        "--sbom",
+        "fw.cdx.json",
+        "--attestation",
+        "supplier.intoto.jsonl",
+        "--attestation",
+        "release.intoto.jsonl",
+        "--attestation",
+        "custody.intoto.jsonl",
+        "--document",
+        "eu-doc.txt",
+    ];
+    for attestation in extra {
+        args.extend(["--attestation", attestation]);
+    }
+    ok(dir, &args);
 }
 
 #[test]

@@ -14,3 +14,4 @@ mod sbom;
 mod sbom_diff;
 mod support;
 mod unpack;
+mod vuln;

@@ -683,7 +683,8 @@ fn missing_versions_get_the_file_date_when_asked() {
 
 /// `consign sbom diff` between the demo firmware's SBOM and an edited next release: every kind of
 /// change is listed in each format, `--fail-on` decides the exit status, and `new-vuln`, which
-/// needs a vulnerability database consign does not read yet, is refused rather than passed.
+/// needs a vulnerability database, fails with exit 2 where there is none rather than passing
+/// (tests/e2e/vuln.rs proves it with one).
 #[test]
 fn sbom_diff_lists_changes_and_fails_on_request() {
     let dir = tempfile::tempdir().unwrap();

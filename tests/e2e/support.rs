@@ -13,7 +13,9 @@ pub(crate) fn consign(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_consign"));
     command
         .current_dir(dir)
-        .env("SOURCE_DATE_EPOCH", "1700000000");
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        // The user's data folder (the default vulnerability database) is the test's own.
+        .env("XDG_DATA_HOME", dir.join(".consign-test-data"));
     command
 }
 

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [unpack|scan|attest|verify|all] [--quick] [--runs N] [--corpus DIR]`:
+//! `cargo xtask bench [unpack|scan|attest|verify|vuln|all] [--quick] [--runs N] [--corpus DIR]`:
 //! consign side by side with the peer tools, in the same run, reported as ratios because the
 //! machine is shared and absolute times drift from one minute to the next.
 //!
@@ -10,6 +10,8 @@
 //!   securesystemslib on the same envelopes.
 //! - `verify` (issue 6): 1,000 generated shipments, in process (the `bench_verify` example) and
 //!   through `consign verify` itself.
+//! - `vuln` (issue 14): importing 300,000 synthetic NVD records and matching a 1,000-component
+//!   SBOM.
 //!
 //! consign is always the release binary a user runs (`cargo build --release -p consign-cli`),
 //! timed here around spawn and wait; the peers are installed under `target/bench/` by
@@ -23,6 +25,7 @@ pub(crate) mod report;
 mod scan;
 mod unpack;
 mod verify;
+mod vuln;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -82,14 +85,16 @@ enum Bench {
     Scan,
     Attest,
     Verify,
+    Vuln,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [unpack|scan|attest|verify|all]... [--quick] [--runs N] [--corpus DIR]
+const USAGE: &str = "usage: cargo xtask bench [unpack|scan|attest|verify|vuln|all]... [--quick] [--runs N] [--corpus DIR]
 
   unpack   consign unpack -o vs unsquashfs -p 2 (squashfs) and binwalk v3 -e -M (every image)
   scan     consign scan vs unblob + cve-bin-tool, image file to SBOM, with score.py accuracy
   attest   DSSE sign/verify per core (Ed25519, P-256) vs securesystemslib on the same envelopes
   verify   1,000 generated shipments, in process and through `consign verify`
+  vuln     import 300,000 synthetic NVD records; match a 1,000-component SBOM
   --quick  a smoke run: 4 images, fewer envelopes and shipments, one run each
   --runs N repetitions of each consign command and cheap peer command (median; default 3)";
 
@@ -114,6 +119,7 @@ pub(crate) fn run_bench(args: &[String]) -> Result<(), String> {
             Bench::Scan => scan::run(&options, &images),
             Bench::Attest => attest::run(&options),
             Bench::Verify => verify::run(&options),
+            Bench::Vuln => vuln::run(&options),
         };
         // One benchmark failing (a peer that cannot be installed here) must not hide the others.
         match result {
@@ -165,7 +171,14 @@ fn parse(args: &[String]) -> Result<(Options, Vec<Bench>), String> {
             "scan" => benches.push(Bench::Scan),
             "attest" => benches.push(Bench::Attest),
             "verify" => benches.push(Bench::Verify),
-            "all" => benches.extend([Bench::Unpack, Bench::Scan, Bench::Attest, Bench::Verify]),
+            "vuln" => benches.push(Bench::Vuln),
+            "all" => benches.extend([
+                Bench::Unpack,
+                Bench::Scan,
+                Bench::Attest,
+                Bench::Verify,
+                Bench::Vuln,
+            ]),
             "--quick" => options.quick = true,
             "--runs" => {
                 let value = args.next().ok_or("`--runs` needs a number")?;
@@ -186,7 +199,13 @@ fn parse(args: &[String]) -> Result<(Options, Vec<Bench>), String> {
     }
     options.runs = runs.unwrap_or(if options.quick { 1 } else { 3 });
     if benches.is_empty() {
-        benches.extend([Bench::Unpack, Bench::Scan, Bench::Attest, Bench::Verify]);
+        benches.extend([
+            Bench::Unpack,
+            Bench::Scan,
+            Bench::Attest,
+            Bench::Verify,
+            Bench::Vuln,
+        ]);
     }
     benches.dedup();
     Ok((options, benches))
@@ -343,9 +362,16 @@ mod tests {
         let (options, benches) = parse(&[]).unwrap();
         assert_eq!(
             benches,
-            [Bench::Unpack, Bench::Scan, Bench::Attest, Bench::Verify]
+            [
+                Bench::Unpack,
+                Bench::Scan,
+                Bench::Attest,
+                Bench::Verify,
+                Bench::Vuln
+            ]
         );
         assert_eq!((options.quick, options.runs), (false, 3));
+        assert_eq!(parse(&args("vuln")).unwrap().1, [Bench::Vuln]);
 
         let (options, benches) = parse(&args("scan --quick")).unwrap();
         assert_eq!(benches, [Bench::Scan]);

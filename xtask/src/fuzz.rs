@@ -47,6 +47,13 @@ fn seeds(target: &str) -> Vec<String> {
         "intoto_metablock" => &["fixtures/intoto"],
         "sbom_parse" | "json_strict" => &["fixtures/sbom", "fuzz/seeds/attest"],
         "verify_policy" => &["crates/consign-verify/profiles"],
+        "vuln_records" => &[
+            "../shared/vulndata/kev",
+            "../shared/vulndata/osv/oss-fuzz-vulns/vulns/dnsmasq",
+            "../shared/vulndata/nvd/CVE-2014",
+        ],
+        "vuln_vex" => &["../shared/vulndata/vex", "fixtures/sbom"],
+        "vuln_version" => &["fuzz/seeds/vuln_version"],
         _ => &[],
     };
     std::iter::once(format!("fuzz/seeds/{target}"))

@@ -298,6 +298,28 @@ pub fn sbom_statement(
     Ok(Statement::new(subjects(artifacts)?, CYCLONEDX_BOM, sbom))
 }
 
+/// A VEX statement about artifacts: subjects = the artifacts (the firmware), predicate = the
+/// VEX document, typed [`predicates::OPENVEX_V020`] for OpenVEX and
+/// [`predicates::CYCLONEDX_VEX`] for CycloneDX VEX. The caller checks the statements
+/// themselves (consign-vuln reads them); this checks the document's shape.
+pub fn vex_statement(
+    artifacts: &[Artifact<'_>],
+    vex_json: &[u8],
+) -> Result<Statement, AttestError> {
+    let vex: serde_json::Value =
+        serde_json::from_slice(vex_json).map_err(|source| AttestError::Json {
+            what: "VEX document",
+            source,
+        })?;
+    let predicate_type = if vex.get("@context").is_some() {
+        predicates::OPENVEX_V020
+    } else {
+        predicates::CYCLONEDX_VEX
+    };
+    Predicate::parse(predicate_type, &vex)?;
+    Ok(Statement::new(subjects(artifacts)?, predicate_type, vex))
+}
+
 /// An SLSA Provenance v1 statement for a release: the builder id, the firmware as subjects, the
 /// materials (supplier attestations, SBOM) as resolved dependencies.
 pub fn provenance_statement(
@@ -483,6 +505,20 @@ pub struct MarketCheckItem {
     pub reason: String,
 }
 
+/// Data a verdict rested on that is not an attestation: one source of the vulnerability
+/// database the known-vulnerability check matched against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataSource {
+    /// Where it came from (the path given to the import).
+    pub name: String,
+    /// What it holds (`nvd`, `osv`, `kev`, `epss`, comma-separated).
+    pub kinds: String,
+    /// The newest date its data states.
+    pub date: Option<String>,
+    /// SHA-256 (hex) of its bytes.
+    pub sha256: String,
+}
+
 /// What the importer or retailer's verdict says; the verifier fills it in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MarketCheck {
@@ -506,6 +542,11 @@ pub struct MarketCheck {
     pub time_verified: String,
     /// The attestations the verdict relied on.
     pub inputs: Vec<(String, Vec<u8>)>,
+    /// The vulnerability data the verdict relied on (empty: none was matched against). The
+    /// market check carries it as the claim `vulnerability-database`, the VSA as input
+    /// descriptors named `vulnerability-data:<kinds>`, so a later reader knows what was known
+    /// when.
+    pub data_sources: Vec<DataSource>,
 }
 
 /// The importer's market-check statement and the standard SLSA VSA that goes with it.
@@ -559,6 +600,35 @@ pub fn market_check_statements(
             evidence: inputs.clone(),
         },
     ];
+    let mut list = list;
+    let data: Vec<(String, Evidence)> = check
+        .data_sources
+        .iter()
+        .map(|source| {
+            let mut digest = std::collections::BTreeMap::new();
+            digest.insert("sha256".to_owned(), source.sha256.clone());
+            (
+                format!("vulnerability-data:{}", source.kinds),
+                Evidence {
+                    name: source.name.clone(),
+                    digest,
+                },
+            )
+        })
+        .collect();
+    if !check.data_sources.is_empty() {
+        list.push(Claim {
+            id: "vulnerability-database".to_owned(),
+            requirements: predicates::REQ_MARKET
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect(),
+            value: json!({"sources": check.data_sources.iter().map(|s| json!({
+                "name": s.name, "kinds": s.kinds, "date": s.date, "sha256": s.sha256,
+            })).collect::<Vec<_>>()}),
+            evidence: data.iter().map(|(_, e)| e.clone()).collect(),
+        });
+    }
     let party = Party {
         role: check.role.clone(),
         name: check.name.clone(),
@@ -591,6 +661,11 @@ pub fn market_check_statements(
                 digest: e.digest,
                 name: None,
             })
+            .chain(data.into_iter().map(|(name, e)| ResourceDescriptor {
+                uri: Some(e.name),
+                digest: e.digest,
+                name: Some(name),
+            }))
             .collect(),
         verification_result: if check.accepted { "PASSED" } else { "FAILED" }.to_owned(),
         verified_levels: vec![format!(
@@ -911,6 +986,12 @@ mod tests {
             retention_until: "2036-03-01".parse().unwrap(),
             time_verified: "2026-03-01T10:00:00Z".to_owned(),
             inputs: vec![("release.intoto.jsonl".to_owned(), b"x".to_vec())],
+            data_sources: vec![DataSource {
+                name: "kev.json".to_owned(),
+                kinds: "kev".to_owned(),
+                date: Some("2025-08-25".to_owned()),
+                sha256: "11".repeat(32),
+            }],
         };
         let (market, vsa) = market_check_statements(&[fw], &check).unwrap();
         assert!(matches!(
@@ -918,6 +999,19 @@ mod tests {
             Predicate::MarketCheck(_)
         ));
         assert_eq!(vsa.predicate["verificationResult"], "PASSED");
+        assert_eq!(
+            vsa.predicate["inputAttestations"][1]["name"],
+            "vulnerability-data:kev"
+        );
+        assert_eq!(
+            vsa.predicate["inputAttestations"][1]["digest"]["sha256"],
+            "11".repeat(32)
+        );
+        assert!(
+            String::from_utf8(market.to_json())
+                .unwrap()
+                .contains("\"vulnerability-database\"")
+        );
     }
 
     #[test]

@@ -34,6 +34,11 @@ pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
 pub const SLSA_VSA_V1: &str = "https://slsa.dev/verification_summary/v1";
 /// in-toto link v0.3.
 pub const INTOTO_LINK_V03: &str = "https://in-toto.io/attestation/link/v0.3";
+/// OpenVEX 0.2.0 (the predicate is the OpenVEX document).
+pub const OPENVEX_V020: &str = "https://openvex.dev/ns/v0.2.0";
+/// CycloneDX VEX (the predicate is a CycloneDX document with `vulnerabilities`); the type the
+/// CycloneDX project suggested for VEX apart from SBOMs (CycloneDX/specification#132).
+pub const CYCLONEDX_VEX: &str = "https://cyclonedx.org/vex";
 
 /// Every predicate type [`Predicate::parse`] reads.
 pub const KNOWN_PREDICATE_TYPES: &[&str] = &[
@@ -45,6 +50,8 @@ pub const KNOWN_PREDICATE_TYPES: &[&str] = &[
     SLSA_PROVENANCE_V1,
     SLSA_VSA_V1,
     INTOTO_LINK_V03,
+    OPENVEX_V020,
+    CYCLONEDX_VEX,
 ];
 
 /// A digest of a piece of evidence, with a name saying what it is.
@@ -249,6 +256,10 @@ pub enum Predicate {
     SlsaVsa(Box<SlsaVsa>),
     /// [`INTOTO_LINK_V03`].
     IntotoLink(Box<IntotoLink>),
+    /// [`OPENVEX_V020`]: the OpenVEX document itself (its statements are read by consign-vuln).
+    OpenVex(serde_json::Value),
+    /// [`CYCLONEDX_VEX`]: the CycloneDX VEX document itself.
+    CycloneDxVex(serde_json::Value),
 }
 
 impl Predicate {
@@ -309,6 +320,40 @@ impl Predicate {
                 Self::SlsaVsa(Box::new(vsa))
             }
             INTOTO_LINK_V03 => Self::IntotoLink(Box::new(typed(predicate_type, predicate)?)),
+            OPENVEX_V020 => {
+                if predicate
+                    .get("@context")
+                    .and_then(serde_json::Value::as_str)
+                    != Some(OPENVEX_V020)
+                    || !predicate
+                        .get("statements")
+                        .is_some_and(serde_json::Value::is_array)
+                {
+                    return Err(AttestError::field(
+                        "predicate",
+                        "@context",
+                        "an OpenVEX 0.2.0 document (`@context` `https://openvex.dev/ns/v0.2.0`, `statements`)",
+                    ));
+                }
+                Self::OpenVex(predicate.clone())
+            }
+            CYCLONEDX_VEX => {
+                if predicate
+                    .get("bomFormat")
+                    .and_then(serde_json::Value::as_str)
+                    != Some("CycloneDX")
+                    || !predicate
+                        .get("vulnerabilities")
+                        .is_some_and(serde_json::Value::is_array)
+                {
+                    return Err(AttestError::field(
+                        "predicate",
+                        "vulnerabilities",
+                        "a CycloneDX document with `vulnerabilities` (CycloneDX VEX)",
+                    ));
+                }
+                Self::CycloneDxVex(predicate.clone())
+            }
             other => {
                 return Err(AttestError::UnknownPredicate {
                     predicate_type: other.chars().take(200).collect(),
@@ -329,6 +374,8 @@ impl Predicate {
             Self::SlsaProvenance(_) => SLSA_PROVENANCE_V1,
             Self::SlsaVsa(_) => SLSA_VSA_V1,
             Self::IntotoLink(_) => INTOTO_LINK_V03,
+            Self::OpenVex(_) => OPENVEX_V020,
+            Self::CycloneDxVex(_) => CYCLONEDX_VEX,
         }
     }
 
@@ -339,7 +386,9 @@ impl Predicate {
             | Self::Product(body)
             | Self::Custody(body)
             | Self::MarketCheck(body) => serde_json::to_value(body),
-            Self::CycloneDx(value) => Ok(value.clone()),
+            Self::CycloneDx(value) | Self::OpenVex(value) | Self::CycloneDxVex(value) => {
+                Ok(value.clone())
+            }
             Self::SlsaProvenance(body) => serde_json::to_value(body),
             Self::SlsaVsa(body) => serde_json::to_value(body),
             Self::IntotoLink(body) => serde_json::to_value(body),
@@ -554,6 +603,29 @@ mod tests {
         });
         let parsed = Predicate::parse(SLSA_PROVENANCE_V1, &provenance).unwrap();
         assert_eq!(parsed.to_value(), provenance);
+        let openvex = json!({"@context": OPENVEX_V020, "statements": []});
+        assert_eq!(
+            Predicate::parse(OPENVEX_V020, &openvex).unwrap().to_value(),
+            openvex
+        );
+        assert!(
+            Predicate::parse(
+                OPENVEX_V020,
+                &json!({"@context": "https://openvex.dev/ns/v0.1"})
+            )
+            .is_err()
+        );
+        let vex = json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "vulnerabilities": []});
+        assert_eq!(
+            Predicate::parse(CYCLONEDX_VEX, &vex)
+                .unwrap()
+                .predicate_type(),
+            CYCLONEDX_VEX
+        );
+        assert!(
+            Predicate::parse(CYCLONEDX_VEX, &bom).is_err(),
+            "an SBOM without vulnerabilities is not VEX"
+        );
         let link = json!({"name": "build", "command": ["make"]});
         assert!(matches!(
             Predicate::parse(INTOTO_LINK_V03, &link).unwrap(),

@@ -114,4 +114,7 @@ pub(crate) enum Command {
     Verify(commands::verify::VerifyArgs),
     /// List and export the verdicts recorded in the ledger.
     Ledger(commands::ledger::LedgerArgs),
+    /// Known vulnerabilities, offline: build the local database, match an SBOM, apply VEX.
+    #[command(subcommand)]
+    Vuln(commands::vuln::VulnCommand),
 }

@@ -206,6 +206,10 @@ pub struct Bom {
     /// Document-level properties.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<Property>,
+    /// Known vulnerabilities of the components, as `consign scan --vulns` adds them
+    /// (consign-vuln writes the entries; kept as JSON here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<serde_json::Value>,
 }
 
 fn one() -> u64 {

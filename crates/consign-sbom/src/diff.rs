@@ -9,8 +9,8 @@
 //! 1.3-1.7 JSON works; fields of the wrong type count as missing. Versions are ordered by
 //! [`compare_versions`].
 //!
-//! Not done yet: what each change fixed or introduced needs a vulnerability database (issue 14);
-//! until consign has one, the diff says nothing about vulnerabilities.
+//! What each change fixed or introduced is consign-vuln's (`consign_vuln::diff`, over its
+//! matching); `consign sbom diff --vuln-db` puts the two side by side.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};

@@ -556,6 +556,7 @@ pub fn build(input: &SbomInput<'_>) -> Bom {
             dependencies: all_refs,
         }],
         properties: Vec::new(),
+        vulnerabilities: Vec::new(),
     }
 }
 

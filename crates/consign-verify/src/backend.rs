@@ -198,6 +198,9 @@ impl ClaimsReader for AttestClaims {
                 upstream: evidence_sha256(&body, "upstream-attestations")?,
             }),
             (PredicateKind::Sbom, Predicate::CycloneDx(value)) => Claims::Sbom(value),
+            (PredicateKind::Vex, Predicate::OpenVex(value) | Predicate::CycloneDxVex(value)) => {
+                Claims::Vex(value)
+            }
             _ => Claims::Other,
         })
     }
@@ -275,6 +278,7 @@ pub fn standard_engines<'e>(
         claims: &AttestClaims,
         sboms: &SbomCrate,
         rescanner: rescan.map(|r| r as &dyn Rescanner),
+        vulnerability_database: None,
     }
 }
 
@@ -361,6 +365,17 @@ pub fn sign_verdict(
         inputs: shipment
             .of_role(crate::shipment::ArtifactRole::Attestation)
             .filter_map(|a| a.data.clone().map(|data| (a.entry.path.clone(), data)))
+            .collect(),
+        data_sources: verdict
+            .vulnerability_database
+            .iter()
+            .flat_map(|db| &db.sources)
+            .map(|source| consign_attest::attest::DataSource {
+                name: source.name.clone(),
+                kinds: source.kinds.clone(),
+                date: source.date.clone(),
+                sha256: source.sha256.clone(),
+            })
             .collect(),
     };
     let (market, vsa) =

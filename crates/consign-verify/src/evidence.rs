@@ -34,8 +34,9 @@ pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 pub mod predicate_types {
     pub use consign_attest::predicates::{
         COMPONENT_V01 as COMPONENT, CUSTODY_V01 as CUSTODY, CYCLONEDX_BOM as CYCLONEDX,
-        INTOTO_LINK_V03 as LINK, MARKET_CHECK_V01 as MARKET_CHECK, PRODUCT_V01 as PRODUCT,
-        SLSA_PROVENANCE_V1 as PROVENANCE, SLSA_VSA_V1 as VSA,
+        CYCLONEDX_VEX, INTOTO_LINK_V03 as LINK, MARKET_CHECK_V01 as MARKET_CHECK,
+        OPENVEX_V020 as OPENVEX, PRODUCT_V01 as PRODUCT, SLSA_PROVENANCE_V1 as PROVENANCE,
+        SLSA_VSA_V1 as VSA,
     };
 }
 
@@ -60,6 +61,9 @@ pub enum PredicateKind {
     Vsa,
     /// An in-toto link.
     Link,
+    /// A VEX document (OpenVEX or CycloneDX VEX, `consign attest vex`): what the manufacturer
+    /// states about vulnerabilities in its firmware.
+    Vex,
 }
 
 impl PredicateKind {
@@ -76,6 +80,7 @@ impl PredicateKind {
             p::PROVENANCE => Self::Provenance,
             p::VSA => Self::Vsa,
             p::LINK => Self::Link,
+            p::OPENVEX | p::CYCLONEDX_VEX => Self::Vex,
             _ => return None,
         })
     }
@@ -84,7 +89,7 @@ impl PredicateKind {
     pub fn signer_roles(self) -> &'static [Role] {
         match self {
             Self::Component => &[Role::Supplier],
-            Self::Product => &[Role::Manufacturer],
+            Self::Product | Self::Vex => &[Role::Manufacturer],
             Self::Custody => &[Role::Distributor, Role::Importer],
             Self::MarketCheck | Self::Vsa => &[Role::Importer, Role::Retailer],
             Self::Sbom | Self::Provenance => &[Role::Manufacturer, Role::Supplier],
@@ -109,6 +114,7 @@ impl PredicateKind {
             Self::Provenance => "provenance",
             Self::Vsa => "vsa",
             Self::Link => "link",
+            Self::Vex => "vex",
         }
     }
 }
@@ -206,6 +212,8 @@ pub enum Claims {
     Custody(CustodyClaims),
     /// A CycloneDX SBOM carried in the predicate.
     Sbom(Value),
+    /// A VEX document carried in the predicate (read by consign-vuln at the check).
+    Vex(Value),
     /// A kind whose claims no check reads.
     Other,
 }
@@ -430,6 +438,31 @@ pub struct Evidence<'a> {
     pub history: &'a [SupportRecord],
     /// Whether the re-scan ran.
     pub rescanned: bool,
+    /// The local vulnerability database given to the verifier, `None` when there is none.
+    pub vulnerability_database: Option<VulnerabilityDatabase>,
+}
+
+/// The vulnerability database `vulnerabilities.known` matches against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VulnerabilityDatabase {
+    /// The database file.
+    pub path: std::path::PathBuf,
+    /// Its sources, dates and digests, or why it cannot be read.
+    pub info: Result<consign_vuln::db::DbInfo, String>,
+}
+
+impl VulnerabilityDatabase {
+    /// Opens the database at `path` and reads what it holds (its sources, their dates and
+    /// digests); an absent or unreadable file is kept as the reason.
+    pub fn open(path: &std::path::Path) -> Self {
+        let info = consign_vuln::db::Database::open(path)
+            .and_then(|db| db.info())
+            .map_err(|err| err.to_string());
+        Self {
+            path: path.to_owned(),
+            info,
+        }
+    }
 }
 
 impl Evidence<'_> {
@@ -519,6 +552,17 @@ pub struct Engines<'e> {
     pub sboms: &'e dyn SbomInspector,
     /// Re-scans firmware; `None` turns the re-scan off.
     pub rescanner: Option<&'e dyn Rescanner>,
+    /// The vulnerability database for `vulnerabilities.known`; `None`: there is none.
+    pub vulnerability_database: Option<&'e std::path::Path>,
+}
+
+impl<'e> Engines<'e> {
+    /// The same engines, matching against the vulnerability database at `path`.
+    #[must_use]
+    pub fn with_vulnerability_database(mut self, path: Option<&'e std::path::Path>) -> Self {
+        self.vulnerability_database = path;
+        self
+    }
 }
 
 /// Reads everything in `shipment` through `engines`.
@@ -600,6 +644,9 @@ pub fn gather<'a>(
         firmware,
         history,
         rescanned: engines.rescanner.is_some(),
+        vulnerability_database: engines
+            .vulnerability_database
+            .map(VulnerabilityDatabase::open),
     }
 }
 

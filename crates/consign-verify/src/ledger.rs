@@ -318,6 +318,7 @@ mod tests {
             support_end: Some(end.to_owned()),
             counts: Counts::default(),
             results: Vec::new(),
+            vulnerability_database: None,
             evidence: vec![EvidenceItem {
                 path: "firmware/fw.img".to_owned(),
                 role: "firmware".to_owned(),

@@ -85,6 +85,10 @@ pub struct Run<'a> {
     pub rescan: bool,
     /// Bounds on reading each shipment.
     pub limits: shipment::ShipmentLimits,
+    /// The vulnerability database `vulnerabilities.known` matches against (`verify --vuln-db`,
+    /// else the default one when it exists); `None`: there is none, and a policy running the
+    /// check fails closed.
+    pub vulnerability_database: Option<&'a std::path::Path>,
 }
 
 /// Loads and verifies many shipments in parallel; one result per path, in order. A shipment that
@@ -100,7 +104,8 @@ pub fn verify_paths(
     use rayon::prelude::*;
     let signatures = backend::AttestSignatures::new(run.trust)?;
     let rescan = backend::FirmwareRescan::default();
-    let engines = backend::standard_engines(&signatures, run.rescan.then_some(&rescan));
+    let engines = backend::standard_engines(&signatures, run.rescan.then_some(&rescan))
+        .with_vulnerability_database(run.vulnerability_database);
     Ok(paths
         .par_iter()
         .map(|path| {

@@ -107,6 +107,15 @@ pub struct CheckConfig {
     /// `component`, `custody`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require: Option<Vec<String>>,
+    /// `vulnerabilities.known`: fail on a vulnerability in CISA's Known Exploited
+    /// Vulnerabilities catalogue that no trusted VEX statement resolves (default `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_on_kev: Option<bool>,
+    /// `vulnerabilities.known`: fail on a vulnerability of this severity or above (`low`,
+    /// `medium`, `high`, `critical`) that no trusted VEX statement resolves; absent: severity
+    /// alone never fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_severity: Option<String>,
 }
 
 impl CheckConfig {
@@ -136,6 +145,12 @@ impl CheckConfig {
         if self.require.is_some() {
             out.push("require");
         }
+        if self.fail_on_kev.is_some() {
+            out.push("fail-on-kev");
+        }
+        if self.min_severity.is_some() {
+            out.push("min-severity");
+        }
         out
     }
 
@@ -157,6 +172,8 @@ impl CheckConfig {
                 .or_else(|| base.accepted_labels.clone()),
             thresholds: self.thresholds.or_else(|| base.thresholds.clone()),
             require: self.require.or_else(|| base.require.clone()),
+            fail_on_kev: self.fail_on_kev.or(base.fail_on_kev),
+            min_severity: self.min_severity.or_else(|| base.min_severity.clone()),
         }
     }
 }
@@ -401,6 +418,14 @@ fn validate_params(id: &str, config: &CheckConfig) -> Result<(), String> {
                 cut(kind, 40)
             ));
         }
+    }
+    if let Some(level) = &config.min_severity
+        && !matches!(level.as_str(), "low" | "medium" | "high" | "critical")
+    {
+        return Err(format!(
+            "check `{id}` `min-severity` is `{}`, expected `low`, `medium`, `high` or `critical`",
+            cut(level, 40)
+        ));
     }
     if id == "support.minimum-length" && config.min_years.is_none() {
         return Err(format!("check `{id}` needs `min-years`"));

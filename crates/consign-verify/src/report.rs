@@ -327,6 +327,7 @@ mod tests {
                 requirements: vec!["cra:art13-8".to_owned()],
                 evidence: Vec::new(),
             }],
+            vulnerability_database: None,
             evidence: vec![EvidenceItem {
                 path: "a\"b".to_owned(),
                 role: "firmware".to_owned(),

@@ -122,6 +122,10 @@ pub struct Verdict {
     pub counts: Counts,
     /// One result per check the verifier knows, in catalogue order.
     pub results: Vec<CheckResult>,
+    /// The vulnerability database `vulnerabilities.known` matched against: its sources, their
+    /// dates and digests, so a later reader knows what was known when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulnerability_database: Option<consign_vuln::db::DbInfo>,
     /// The evidence: every artifact of the shipment with its digest.
     pub evidence: Vec<EvidenceItem>,
 }

@@ -46,6 +46,15 @@ pub(crate) enum AttestCommand {
         after_help = "Example:\n  consign attest provenance --key mfr.key fw.img --builder-id https://ci.example.com/fw --materials src.tar.gz"
     )]
     Provenance(ProvenanceArgs),
+    /// Manufacturer or supplier: sign a VEX document (OpenVEX 0.2 or CycloneDX VEX) about firmware.
+    #[command(
+        after_help = "Example:\n  consign attest vex --key mfr.key fw.img --vex fw.openvex.json -o fw.vex.intoto.jsonl\n\n\
+        The predicate type is `https://openvex.dev/ns/v0.2.0` for OpenVEX and `https://cyclonedx.org/vex`\n\
+        for CycloneDX VEX; the subjects are the firmware files. Every statement is checked first\n\
+        (`not_affected` needs a justification or an impact statement). `consign verify` applies the\n\
+        statements of VEX signed by a key holding the manufacturer role to `vulnerabilities.known`."
+    )]
+    Vex(VexArgs),
 }
 
 /// Flags every `consign attest` subcommand takes.
@@ -151,6 +160,19 @@ pub(crate) struct ProvenanceArgs {
     /// The materials they were built from.
     #[arg(long, num_args = 1..)]
     pub(crate) materials: Vec<PathBuf>,
+}
+
+/// Arguments of `consign attest vex`.
+#[derive(Debug, Args)]
+pub(crate) struct VexArgs {
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+    /// The firmware files the statements are about.
+    #[arg(required = true)]
+    pub(crate) artifacts: Vec<PathBuf>,
+    /// The VEX document: OpenVEX 0.2 or CycloneDX VEX (JSON).
+    #[arg(long)]
+    pub(crate) vex: PathBuf,
 }
 
 /// Arguments of `consign verify-attestation`.
@@ -350,6 +372,27 @@ pub(crate) fn run(command: &AttestCommand) -> anyhow::Result<ExitStatus> {
                 .with_context(|| format!("reading the SBOM {}", args.sbom.display()))?;
             let signer = load_signer(&args.sign.key)?;
             emit(&args.sign, signer.as_ref(), &[("sbom", statement)])?;
+        }
+        AttestCommand::Vex(args) => {
+            let artifacts = read_all(&args.artifacts, ARTIFACT)?;
+            let artifacts: Vec<Artifact<'_>> = artifacts.iter().map(Loaded::artifact).collect();
+            let vex = files::read(&args.vex, DOCUMENT)?;
+            let shown = args.vex.display().to_string();
+            let document = consign_vuln::vex::parse(&shown, &vex)?;
+            if document.format == consign_vuln::vex::VexFormat::Csaf {
+                anyhow::bail!(
+                    "`{shown}` is CSAF VEX, which has no in-toto predicate type consign signs\n\nhint: write the statements as OpenVEX 0.2 or CycloneDX VEX; CSAF documents can still be read by `consign vuln match --vex`"
+                );
+            }
+            let statement = lib::vex_statement(&artifacts, &vex)
+                .with_context(|| format!("reading the VEX document {shown}"))?;
+            output::status(&format!(
+                "{shown}: {} statements about {} file(s)",
+                document.statements.len(),
+                artifacts.len()
+            ));
+            let signer = load_signer(&args.sign.key)?;
+            emit(&args.sign, signer.as_ref(), &[("vex", statement)])?;
         }
         AttestCommand::Provenance(args) => {
             let artifacts = read_all(&args.artifacts, ARTIFACT)?;

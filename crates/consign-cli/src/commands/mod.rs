@@ -10,6 +10,7 @@ pub(crate) mod scan;
 pub(crate) mod shipment;
 pub(crate) mod unpack;
 pub(crate) mod verify;
+pub(crate) mod vuln;
 
 use crate::cli::{Cli, Command};
 use crate::exit::ExitStatus;
@@ -33,5 +34,6 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Shipment(args) => shipment::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Ledger(args) => ledger::run(&args),
+        Command::Vuln(command) => vuln::run(&command),
     }
 }

@@ -34,8 +34,11 @@ Examples:
   consign sbom diff old.cdx.json new.cdx.json --format markdown --fail-on downgrade,hash-change
 
 Components are matched by purl without its version, else by name. A hash change at the same version
-is suspicious: a rebuilt, patched or replaced binary under an old version. What a change fixed or
-introduced needs a vulnerability database; consign has none yet, so `--fail-on new-vuln` is refused.")]
+is suspicious: a rebuilt, patched or replaced binary under an old version. With a vulnerability
+database (`--vuln-db FILE`, else the default one, built by `consign vuln db import`), the diff also
+lists the vulnerabilities each release is affected by that the other is not (fixed, introduced);
+`--fail-on new-vuln` needs one.
+  consign sbom diff old.cdx.json new.cdx.json --vuln-db vuln.db --fail-on new-vuln")]
     Diff(DiffArgs),
     /// List the distribution licences of an SBOM's components and what a distributor of the
     /// firmware must do for each (source offer, licence text, notices), with the clause it comes
@@ -75,7 +78,8 @@ pub(crate) enum FailOn {
     LicenceChange,
     /// Other file hashes at the same version.
     HashChange,
-    /// A vulnerability the change introduced (needs a vulnerability database: not supported yet).
+    /// A vulnerability the new release is affected by and the old one is not (needs a
+    /// vulnerability database).
     NewVuln,
 }
 
@@ -92,6 +96,10 @@ pub(crate) struct DiffArgs {
     /// Exit 1 when any of these happened (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub(crate) fail_on: Vec<FailOn>,
+    /// Match both SBOMs against this vulnerability database and list what the change fixed and
+    /// introduced (default with `--fail-on new-vuln`: the database in the user's data folder).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) vuln_db: Option<PathBuf>,
 }
 
 /// Arguments of `consign sbom licences`.
@@ -160,12 +168,30 @@ fn read_sbom(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
     consign_sbom::parse_json(&bytes, &limits).with_context(|| format!("reading the SBOM `{shown}`"))
 }
 
-fn diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
-    if args.fail_on.contains(&FailOn::NewVuln) {
-        anyhow::bail!(
-            "`--fail-on new-vuln` needs a vulnerability database, which `consign sbom diff` does not read yet\n\nhint: leave `new-vuln` out; the diff lists version changes, which a vulnerability scanner can judge"
+/// What each release is affected by, matched against the vulnerability database (consign-vuln
+/// owns matching and the fixed/introduced diff).
+fn vuln_diff(
+    db_path: Option<&std::path::Path>,
+    sides: [(&str, &serde_json::Value); 2],
+) -> anyhow::Result<consign_vuln::diff::VulnDiff> {
+    let path = super::vuln::resolve_db(db_path)?;
+    let db = consign_vuln::db::Database::open(&path)?;
+    let mut findings = Vec::new();
+    for (name, bom) in sides {
+        let targets = consign_vuln::sbom::targets_of(name, bom)?;
+        let report = consign_vuln::match_targets(&db, name, &targets, &[])?;
+        findings.push(
+            report
+                .findings
+                .into_iter()
+                .map(|assessed| assessed.finding)
+                .collect::<Vec<_>>(),
         );
     }
+    Ok(consign_vuln::diff::diff(&findings[0], &findings[1]))
+}
+
+fn diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let old = read_sbom(&args.old)?;
     let new = read_sbom(&args.new)?;
     let result = consign_sbom::diff(&old, &new);
@@ -173,14 +199,37 @@ fn diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
         args.old.display().to_string(),
         args.new.display().to_string(),
     );
+    let vulns = if args.vuln_db.is_some() || args.fail_on.contains(&FailOn::NewVuln) {
+        Some(
+            vuln_diff(
+                args.vuln_db.as_deref(),
+                [(&old_name, &old), (&new_name, &new)],
+            )
+            .context("`--fail-on new-vuln` and `--vuln-db` match both SBOMs against a vulnerability database")?,
+        )
+    } else {
+        None
+    };
     match args.format {
-        DocumentFormat::Json => output::data(&serde_json::to_string_pretty(&serde_json::json!({
-            "old": old_name,
-            "new": new_name,
-            "diff": result,
-        }))?),
-        DocumentFormat::Text => output::data(&diff_text(&old_name, &new_name, &result, false)),
-        DocumentFormat::Markdown => output::data(&diff_text(&old_name, &new_name, &result, true)),
+        DocumentFormat::Json => {
+            let mut json = serde_json::json!({
+                "old": old_name,
+                "new": new_name,
+                "diff": result,
+            });
+            if let Some(vulns) = &vulns {
+                json["vulnerabilities"] = serde_json::to_value(vulns)?;
+            }
+            output::data(&serde_json::to_string_pretty(&json)?);
+        }
+        DocumentFormat::Text | DocumentFormat::Markdown => {
+            let markdown = matches!(args.format, DocumentFormat::Markdown);
+            let mut text = diff_text(&old_name, &new_name, &result, markdown);
+            if let Some(vulns) = &vulns {
+                text.push_str(&vuln_text(vulns, markdown));
+            }
+            output::data(&text);
+        }
     }
     let happened = |kind: FailOn| match kind {
         FailOn::Added => !result.added.is_empty(),
@@ -190,13 +239,43 @@ fn diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
         FailOn::VersionChange => !result.version_changed.is_empty(),
         FailOn::LicenceChange => !result.licence_changed.is_empty(),
         FailOn::HashChange => !result.hash_changed.is_empty(),
-        FailOn::NewVuln => false,
+        FailOn::NewVuln => vulns.as_ref().is_some_and(|v| !v.introduced.is_empty()),
     };
     Ok(if args.fail_on.iter().any(|kind| happened(*kind)) {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
     })
+}
+
+fn vuln_text(vulns: &consign_vuln::diff::VulnDiff, markdown: bool) -> String {
+    let mut out = String::new();
+    let (heading, item) = if markdown {
+        ("\n## ", "- ")
+    } else {
+        ("", "  ")
+    };
+    for (title, list) in [
+        ("vulnerabilities introduced", &vulns.introduced),
+        ("vulnerabilities fixed", &vulns.fixed),
+    ] {
+        let _ = writeln!(out, "{heading}{title} ({})", list.len());
+        if markdown && !list.is_empty() {
+            out.push('\n');
+        }
+        for change in list {
+            let _ = writeln!(
+                out,
+                "{item}{} in {} {} -> {}",
+                change.id,
+                change.component,
+                change.before.as_deref().unwrap_or("(none)"),
+                change.after.as_deref().unwrap_or("(none)")
+            );
+        }
+    }
+    let _ = writeln!(out, "{item}{} affect both releases", vulns.unchanged.len());
+    out
 }
 
 fn label(component: &consign_sbom::DiffComponent) -> String {

@@ -82,6 +82,13 @@ pub(crate) struct ScanArgs {
     /// `version` of a component whose binaries state no release: `omit` or `file-date`.
     #[arg(long, value_name = "WHAT", default_value = "omit", value_parser = parse_missing_version)]
     pub(crate) missing_version: MissingVersion,
+    /// Match the components against the local vulnerability database and add CycloneDX
+    /// `vulnerabilities` to the SBOM (see `consign vuln match`).
+    #[arg(long)]
+    pub(crate) vulns: bool,
+    /// The vulnerability database for `--vulns` (default: `$XDG_DATA_HOME/consign/vuln.db`).
+    #[arg(long, value_name = "FILE", requires = "vulns")]
+    pub(crate) vuln_db: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
 }
@@ -241,6 +248,35 @@ fn report_matches(supplier: &SupplierFile, report: &MatchReport, mode: SupplierM
     }
 }
 
+/// `--vulns`: matches the scanned components against the database, writes the findings into
+/// the SBOM's `vulnerabilities`, and returns the table `--format table` shows.
+fn add_vulnerabilities(bom: &mut consign_sbom::Bom, args: &ScanArgs) -> anyhow::Result<String> {
+    if args.format == OutputFormat::SpdxJson {
+        anyhow::bail!(
+            "`--vulns` writes CycloneDX `vulnerabilities`, which SPDX 2.3 has no place for\n\nhint: use `--format cyclonedx-json`, or run `consign vuln match` on a CycloneDX SBOM"
+        );
+    }
+    let path = super::vuln::resolve_db(args.vuln_db.as_deref())?;
+    let db = consign_vuln::db::Database::open(&path)?;
+    let value = serde_json::to_value(&*bom)?;
+    let targets = consign_vuln::sbom::targets_of("the scanned SBOM", &value)?;
+    let report = consign_vuln::match_targets(&db, "the scanned SBOM", &targets, &[])?;
+    bom.vulnerabilities = consign_vuln::report::cyclonedx_vulnerabilities(&report);
+    output::status(&format!(
+        "{} known vulnerabilities ({} KEV-listed) in {} components; {} records may apply to components of unknown release (database {})",
+        report.findings.len(),
+        report
+            .findings
+            .iter()
+            .filter(|a| a.finding.kev.is_some())
+            .count(),
+        report.components,
+        report.unknown.len(),
+        path.display()
+    ));
+    Ok(report.to_table())
+}
+
 pub(crate) fn load_product(path: &Path) -> anyhow::Result<ProductFile> {
     let text = files::read_to_string(path, DOCUMENT).context("reading the product file")?;
     ProductFile::from_toml(&text).with_context(|| format!("in the product file {}", path.display()))
@@ -329,7 +365,16 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             status = ExitStatus::Failure;
         }
     }
-    let rendered = consign_sbom::render_bom(&bom, args.format);
+    let vuln_table = if args.vulns {
+        Some(add_vulnerabilities(&mut bom, args)?)
+    } else {
+        None
+    };
+    let mut rendered = consign_sbom::render_bom(&bom, args.format);
+    if let Some(table) = vuln_table.filter(|_| args.format == OutputFormat::Table) {
+        rendered.push('\n');
+        rendered.push_str(&table);
+    }
     match &args.output {
         Some(path) => {
             files::write(path, rendered).context("writing the SBOM")?;

@@ -61,6 +61,10 @@ pub(crate) struct VerifyArgs {
     /// Skip the re-scan of the firmware against the SBOM (reported as a warning).
     #[arg(long)]
     pub(crate) no_rescan: bool,
+    /// The vulnerability database `vulnerabilities.known` matches against (built with
+    /// `consign vuln db import`); default: the one in the user's data folder, when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) vuln_db: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
@@ -128,6 +132,12 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
             "`--report` takes one shipment\n\nhint: verify shipments one at a time to write a report for each"
         );
     }
+    // An explicit `--vuln-db` is used as given (a missing file fails the check with its path);
+    // the default one only when it exists.
+    let vuln_db = args
+        .vuln_db
+        .clone()
+        .or_else(|| consign_vuln::default_database_path().filter(|path| path.is_file()));
     let run = consign_verify::Run {
         policy: &policy,
         trust: &trust,
@@ -135,6 +145,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         history: &history,
         rescan: !args.no_rescan,
         limits: consign_verify::shipment::ShipmentLimits::default(),
+        vulnerability_database: vuln_db.as_deref(),
     };
     let results = consign_verify::verify_paths(&run, &args.shipments)?;
     let many = args.shipments.len() > 1;

@@ -337,8 +337,8 @@ pub const CHECKS: &[Check] = &[
     Check {
         id: "vulnerabilities.known",
         group: "known-vulnerabilities",
-        title: "every known vulnerability is covered by a signed VEX statement",
-        params: &[],
+        title: "every known vulnerability the policy weighs is covered by a signed VEX statement",
+        params: &["fail-on-kev", "min-severity"],
         needs: &[Sbom, VulnerabilityDatabase],
         run: vulnerabilities::known,
     },
@@ -452,6 +452,13 @@ pub fn run(evidence: &Evidence<'_>, policy: &Policy) -> Verdict {
         firmware_version: claims.product.product.firmware_version.clone(),
     });
     let shipment = evidence.shipment;
+    // What was known when: the database the known-vulnerability check matched against.
+    let vulnerability_database = policy
+        .checks
+        .get("vulnerabilities.known")
+        .filter(|check| check.severity != Severity::Off)
+        .and(evidence.vulnerability_database.as_ref())
+        .and_then(|db| db.info.clone().ok());
     Verdict {
         format: FORMAT.to_owned(),
         shipment: shipment.name.clone(),
@@ -465,6 +472,7 @@ pub fn run(evidence: &Evidence<'_>, policy: &Policy) -> Verdict {
         support_end: product_support_end(evidence).map(|date| date.to_string()),
         counts,
         results,
+        vulnerability_database,
         evidence: shipment
             .artifacts
             .iter()
