@@ -52,6 +52,7 @@ mod der;
 mod finding;
 mod hygiene;
 mod keys;
+pub mod report;
 mod shell;
 mod text;
 mod tree;

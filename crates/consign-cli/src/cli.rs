@@ -88,6 +88,8 @@ pub(crate) enum Command {
     Scan(commands::scan::ScanArgs),
     /// Unpack a firmware image safely: list what is inside, or extract it into a folder.
     Unpack(commands::unpack::UnpackArgs),
+    /// Audit a firmware image for secure defaults: passwords, keys, services, update, hygiene.
+    Audit(commands::audit::AuditArgs),
     /// Validate an SBOM against the CycloneDX schema and the BSI TR-03183-2 or NTIA profile.
     #[command(subcommand)]
     Sbom(commands::sbom::SbomCommand),

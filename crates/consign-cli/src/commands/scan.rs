@@ -76,6 +76,11 @@ pub(crate) struct ScanArgs {
     /// `version` of a component whose binaries state no release: `omit` or `file-date`.
     #[arg(long, value_name = "WHAT", default_value = "omit", value_parser = parse_missing_version)]
     pub(crate) missing_version: MissingVersion,
+    /// Also audit the images for secure defaults (as `consign audit` does) and write the findings
+    /// as JSON to FILE; the SBOM's metadata gets `consign:audit:*` properties that name the report,
+    /// pin its SHA-256 and count the findings of each image.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) audit: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
 }
@@ -97,12 +102,15 @@ pub(crate) struct ScannedImage {
     pub(crate) name: String,
     pub(crate) digests: Digests,
     pub(crate) components: Vec<consign_model::Component>,
+    /// The secure-defaults audit, when asked for.
+    pub(crate) audit: Option<consign_audit::Audit>,
 }
 
 /// Unpacks and detects one image; reports diagnostics on stderr.
 pub(crate) fn scan_image(
     path: &Path,
     limits: &consign_unpack::Limits,
+    audit_at: Option<consign_model::Date>,
 ) -> anyhow::Result<ScannedImage> {
     let data = files::read(path, Bound::firmware(limits)).context("reading the firmware image")?;
     let name = path.file_name().map_or_else(
@@ -126,10 +134,20 @@ pub(crate) fn scan_image(
     {
         output::verbose(&format!("  {diagnostic}"));
     }
+    let audit = audit_at.map(|date| {
+        consign_audit::audit(
+            &unpacked.vfs,
+            &consign_audit::Options {
+                date: Some(date),
+                ..consign_audit::Options::default()
+            },
+        )
+    });
     Ok(ScannedImage {
         name,
         digests,
         components: detection.components,
+        audit,
     })
 }
 
@@ -243,7 +261,15 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     if let Some(path) = &args.output {
         Output::FILE.check(path)?;
     }
+    if let Some(path) = &args.audit {
+        Output::FILE.check(path)?;
+    }
     let limits = args.limits.limits();
+    let audit_at = args
+        .audit
+        .as_ref()
+        .map(|_| super::audit::audit_date(None))
+        .transpose()?;
     let product = args.product.as_deref().map(load_product).transpose()?;
     if let Some(product) = &product {
         for gap in product.gaps() {
@@ -254,7 +280,8 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         .images
         .iter()
         .map(|path| {
-            scan_image(path, &limits).with_context(|| format!("scanning {}", path.display()))
+            scan_image(path, &limits, audit_at)
+                .with_context(|| format!("scanning {}", path.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let images: Vec<ImageInput<'_>> = scanned
@@ -308,6 +335,9 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         report_matches(supplier, report, mode);
         record(&mut bom, &supplier.bom, &supplier.link, report, mode);
     }
+    if let Some(path) = &args.audit {
+        write_audit(path, &scanned, &mut bom)?;
+    }
     let rendered = consign_sbom::render_bom(&bom, args.format);
     match &args.output {
         Some(path) => {
@@ -317,4 +347,53 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         None => output::data(&rendered),
     }
     Ok(ExitStatus::Success)
+}
+
+/// Writes the audit report of `scan --audit` and records it in the SBOM's metadata properties.
+fn write_audit(
+    path: &Path,
+    scanned: &[ScannedImage],
+    bom: &mut consign_sbom::Bom,
+) -> anyhow::Result<()> {
+    let images: Vec<serde_json::Value> = scanned
+        .iter()
+        .filter_map(|image| {
+            let audit = image.audit.as_ref()?;
+            Some(serde_json::json!({ "image": image.name, "audit": audit }))
+        })
+        .collect();
+    let report = serde_json::to_string_pretty(&serde_json::json!({ "images": images }))?;
+    let digest = Digests::of(report.as_bytes());
+    files::write(path, &report).context("writing the audit report")?;
+    output::status(&format!("wrote {}", path.display()));
+    let property = |name: &str, value: String| consign_sbom::cyclonedx::Property {
+        name: name.to_owned(),
+        value: Some(value),
+    };
+    let metadata = bom.metadata.get_or_insert_with(Default::default);
+    let file_name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    metadata
+        .properties
+        .push(property("consign:audit:report", file_name));
+    metadata.properties.push(property(
+        "consign:audit:report:sha256",
+        digest.sha256.to_hex(),
+    ));
+    for image in scanned {
+        if let Some(audit) = &image.audit {
+            output::status(&format!(
+                "{}: audit: {}",
+                image.name,
+                consign_audit::report::counts(audit)
+            ));
+            metadata.properties.push(property(
+                "consign:audit:findings",
+                format!("{}: {}", image.name, consign_audit::report::counts(audit)),
+            ));
+        }
+    }
+    Ok(())
 }
