@@ -257,7 +257,8 @@ fn inittab(reader: &mut Reader<'_, '_, '_>, sink: &mut Sink) {
             line: number,
             words: words
                 .iter()
-                .map(|w| w.trim_start_matches('-').to_owned())
+                .enumerate()
+                .map(|(i, w)| if i == 0 { w.trim_start_matches('-') } else { w }.to_owned())
                 .collect(),
             source: trimmed.to_owned(),
         };

@@ -587,7 +587,10 @@ fn parse_block(block: &Block) -> Option<Pem> {
 /// True for SSH host key names (`ssh_host_rsa_key`, `dropbear_rsa_host_key`, `rsa_host_key`).
 pub(crate) fn is_host_key_path(path: &str) -> bool {
     let name = basename(path);
-    (name.contains("host_key") || name.contains("hostkey") || path.starts_with("/etc/dropbear/"))
+    (name.contains("host_key")
+        || name.contains("hostkey")
+        || (name.starts_with("ssh_host_") && name.ends_with("_key"))
+        || path.starts_with("/etc/dropbear/"))
         && !std::path::Path::new(name)
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("pub"))
