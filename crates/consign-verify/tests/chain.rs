@@ -41,25 +41,31 @@ fn keys() -> Keys {
     }
 }
 
-fn firmware() -> Vec<u8> {
-    assemble(
-        None,
-        vec![
-            NewArtifact {
-                path: "bin/busybox".into(),
-                role: ArtifactRole::Firmware,
-                data: BUSYBOX.to_vec(),
-            },
-            NewArtifact {
-                path: "usr/lib/libssl.so.3".into(),
-                role: ArtifactRole::Firmware,
-                data: LIBSSL.to_vec(),
-            },
-        ],
-    )
-    .unwrap()
-    .to_tar()
-    .unwrap()
+/// A shadow file whose root password is `admin`, on the Mirai list (`openssl passwd -1 -salt
+/// abcdefgh admin`).
+const SHADOW_ADMIN: &[u8] = b"root:$1$abcdefgh$l/LAqC8oJERu7Cmx6trtY/:19000:0:99999:7:::\n";
+
+fn firmware(shadow: bool) -> Vec<u8> {
+    let mut artifacts = vec![
+        NewArtifact {
+            path: "bin/busybox".into(),
+            role: ArtifactRole::Firmware,
+            data: BUSYBOX.to_vec(),
+        },
+        NewArtifact {
+            path: "usr/lib/libssl.so.3".into(),
+            role: ArtifactRole::Firmware,
+            data: LIBSSL.to_vec(),
+        },
+    ];
+    if shadow {
+        artifacts.push(NewArtifact {
+            path: "etc/shadow".into(),
+            role: ArtifactRole::Firmware,
+            data: SHADOW_ADMIN.to_vec(),
+        });
+    }
+    assemble(None, artifacts).unwrap().to_tar().unwrap()
 }
 
 fn component(name: &str, version: &str, data: &[u8], license: &str) -> serde_json::Value {
@@ -174,6 +180,7 @@ struct Variant {
     support_end: Option<&'static str>,
     two_distributors_missing_first: bool,
     unknown_predicate_version: bool,
+    default_password_in_firmware: bool,
 }
 
 fn jsonl(envelopes: &[dsse::Envelope]) -> Vec<u8> {
@@ -181,7 +188,7 @@ fn jsonl(envelopes: &[dsse::Envelope]) -> Vec<u8> {
 }
 
 fn shipment(keys: &Keys, variant: &Variant) -> consign_verify::shipment::Shipment {
-    let fw = firmware();
+    let fw = firmware(variant.default_password_in_firmware);
     let sbom_bytes = variant.sbom.clone().unwrap_or_else(good_sbom);
     let component_claims = ComponentClaims::from_toml(
         r#"
@@ -418,6 +425,30 @@ fn the_good_chain_is_accepted() {
         Status::NotApplicable
     );
     assert_eq!(verdict.support_end.as_deref(), Some("2032-12-31"));
+}
+
+/// Issue 16: the release claims `unique-per-device`, the firmware's /etc/shadow gives root the
+/// published default `admin`; the verdict names the claim and the line.
+#[test]
+fn firmware_contradicting_the_password_claim() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            default_password_in_firmware: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "security.passwords",
+        "the manufacturer claims the password scheme `unique-per-device`, but firmware",
+    );
+    let reason = &verdict.result("security.passwords").unwrap().reason;
+    assert!(
+        reason.contains("account.default-password at /etc/shadow:1"),
+        "{reason}"
+    );
 }
 
 #[test]
