@@ -9,6 +9,8 @@
 //! - `fuzz`: build (and with `--run SECONDS`, run) the fuzz targets.
 //! - `heldout`: build firmware images from Debian suites and architectures no signature was cut
 //!   from, scan them, score the SBOMs: the honest recognition figures.
+//! - `index`: generate consign-detect's name index from the Debian archive (`index eval`:
+//!   measure it on file trees of another suite and architecture).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A build tool talks to its user.
 
 mod bench;
@@ -17,6 +19,7 @@ mod debian;
 mod fixtures;
 mod fuzz;
 mod heldout;
+mod index;
 mod manifest;
 mod schemas;
 mod score;
@@ -36,9 +39,10 @@ fn main() -> ExitCode {
         Some("fixtures") => fixtures::run(&args[1..]),
         Some("bench") => bench::run_bench(&args[1..]),
         Some("heldout") => heldout::run(&args[1..]),
+        Some("index") => index::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|heldout|fuzz>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools: [unpack|scan|attest|verify|all] [--quick] [--runs N]\n  heldout   build images from held-out Debian suites/architectures, scan and score them [--check] [--update-lock]\n  fuzz      build and run the fuzz targets"
+                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|heldout|fuzz|index>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools: [unpack|scan|attest|verify|all] [--quick] [--runs N]\n  heldout   build images from held-out Debian suites/architectures, scan and score them [--check] [--update-lock]\n  fuzz      build and run the fuzz targets\n  index     generate the name index from the Debian archive (`index eval` measures it)"
             );
             return ExitCode::from(2);
         }

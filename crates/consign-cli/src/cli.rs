@@ -90,7 +90,7 @@ pub(crate) enum Command {
     Unpack(commands::unpack::UnpackArgs),
     /// Audit a firmware image for secure defaults: passwords, keys, services, update, hygiene.
     Audit(commands::audit::AuditArgs),
-    /// Validate an SBOM against the CycloneDX schema and the BSI TR-03183-2 or NTIA profile.
+    /// Validate, compare and report on SBOMs (CycloneDX schema; BSI TR-03183-2, NTIA, CISA 2025).
     #[command(subcommand)]
     Sbom(commands::sbom::SbomCommand),
     /// Generate, import and show signing keys (Ed25519, ECDSA P-256, PKCS#11 tokens).
