@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod attest;
+mod audit;
 mod chain;
 mod cli;
 mod demo;

@@ -19,6 +19,7 @@
 //! `target/bench/logs/`, and the results to `target/bench/report.md` and `report.json`.
 
 mod attest;
+mod audit;
 mod measure;
 mod peers;
 pub(crate) mod report;
@@ -86,15 +87,17 @@ enum Bench {
     Attest,
     Verify,
     Vuln,
+    Audit,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [unpack|scan|attest|verify|vuln|all]... [--quick] [--runs N] [--corpus DIR]
+const USAGE: &str = "usage: cargo xtask bench [unpack|scan|attest|verify|vuln|audit|all]... [--quick] [--runs N] [--corpus DIR]
 
   unpack   consign unpack -o vs unsquashfs -p 2 (squashfs) and binwalk v3 -e -M (every image)
   scan     consign scan vs unblob + cve-bin-tool, image file to SBOM, with score.py accuracy
   attest   DSSE sign/verify per core (Ed25519, P-256) vs securesystemslib on the same envelopes
   verify   1,000 generated shipments, in process and through `consign verify`
   vuln     import 300,000 synthetic NVD records; match a 1,000-component SBOM
+  audit    consign scan with and without --audit: what the secure-defaults audit adds
   --quick  a smoke run: 4 images, fewer envelopes and shipments, one run each
   --runs N repetitions of each consign command and cheap peer command (median; default 3)";
 
@@ -120,6 +123,7 @@ pub(crate) fn run_bench(args: &[String]) -> Result<(), String> {
             Bench::Attest => attest::run(&options),
             Bench::Verify => verify::run(&options),
             Bench::Vuln => vuln::run(&options),
+            Bench::Audit => audit::run(&options, &images),
         };
         // One benchmark failing (a peer that cannot be installed here) must not hide the others.
         match result {
@@ -172,12 +176,14 @@ fn parse(args: &[String]) -> Result<(Options, Vec<Bench>), String> {
             "attest" => benches.push(Bench::Attest),
             "verify" => benches.push(Bench::Verify),
             "vuln" => benches.push(Bench::Vuln),
+            "audit" => benches.push(Bench::Audit),
             "all" => benches.extend([
                 Bench::Unpack,
                 Bench::Scan,
                 Bench::Attest,
                 Bench::Verify,
                 Bench::Vuln,
+                Bench::Audit,
             ]),
             "--quick" => options.quick = true,
             "--runs" => {
@@ -205,6 +211,7 @@ fn parse(args: &[String]) -> Result<(Options, Vec<Bench>), String> {
             Bench::Attest,
             Bench::Verify,
             Bench::Vuln,
+            Bench::Audit,
         ]);
     }
     benches.dedup();

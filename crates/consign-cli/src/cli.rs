@@ -94,6 +94,8 @@ pub(crate) enum Command {
     Scan(commands::scan::ScanArgs),
     /// Unpack a firmware image safely: list what is inside, or extract it into a folder.
     Unpack(commands::unpack::UnpackArgs),
+    /// Audit a firmware image for secure defaults: passwords, keys, services, update, hygiene.
+    Audit(commands::audit::AuditArgs),
     /// Validate, compare and report on SBOMs (CycloneDX schema; BSI TR-03183-2, NTIA, CISA 2025).
     #[command(subcommand)]
     Sbom(commands::sbom::SbomCommand),

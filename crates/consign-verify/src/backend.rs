@@ -14,8 +14,9 @@ use serde_json::Value;
 use crate::Date;
 use crate::error::VerifyError;
 use crate::evidence::{
-    Claims, ClaimsReader, ComponentClaims, CustodyClaims, Engines, FoundComponent, PredicateKind,
-    ProductClaims, Rescanner, SbomFacts, SbomInspector, SignatureVerifier, VerifiedEnvelope,
+    AuditFinding, Claims, ClaimsReader, ComponentClaims, CustodyClaims, Engines, FoundComponent,
+    PredicateKind, ProductClaims, RescanAndAudit, Rescanner, SbomFacts, SbomInspector,
+    SignatureVerifier, VerifiedEnvelope,
 };
 use crate::readers::CycloneDxReader;
 use crate::trust::{KeyRef, TrustStore};
@@ -246,13 +247,9 @@ pub struct FirmwareRescan {
     pub limits: consign_unpack::Limits,
 }
 
-impl Rescanner for FirmwareRescan {
-    fn rescan(&self, name: &str, data: &[u8]) -> Result<Vec<FoundComponent>, String> {
-        let file_name = name.rsplit('/').next().unwrap_or(name);
-        let unpacked =
-            consign_unpack::unpack(file_name, bytes::Bytes::copy_from_slice(data), &self.limits);
-        let detection = consign_detect::detect(&unpacked.vfs);
-        Ok(detection
+impl FirmwareRescan {
+    fn components(vfs: &consign_model::Vfs, file_name: &str) -> Vec<FoundComponent> {
+        consign_detect::detect(vfs)
             .components
             .into_iter()
             .map(|component| FoundComponent {
@@ -263,7 +260,39 @@ impl Rescanner for FirmwareRescan {
                 name: component.name,
                 version: component.version,
             })
-            .collect())
+            .collect()
+    }
+}
+
+impl Rescanner for FirmwareRescan {
+    fn rescan(&self, name: &str, data: &[u8]) -> Result<Vec<FoundComponent>, String> {
+        let file_name = name.rsplit('/').next().unwrap_or(name);
+        let unpacked =
+            consign_unpack::unpack(file_name, bytes::Bytes::copy_from_slice(data), &self.limits);
+        Ok(Self::components(&unpacked.vfs, file_name))
+    }
+
+    /// One unpack for both: the audit reads the same tree the re-scan does. No certificate date
+    /// is given, so certificate expiry does not enter the verdict (the checks read accounts).
+    fn rescan_and_audit(&self, name: &str, data: &[u8]) -> RescanAndAudit {
+        let file_name = name.rsplit('/').next().unwrap_or(name);
+        let unpacked =
+            consign_unpack::unpack(file_name, bytes::Bytes::copy_from_slice(data), &self.limits);
+        let audit = consign_audit::audit(&unpacked.vfs, &consign_audit::Options::default());
+        let findings = audit
+            .findings
+            .iter()
+            .map(|finding| AuditFinding {
+                rule: finding.rule.id().to_owned(),
+                severity: finding.severity.name().to_owned(),
+                place: finding.place(),
+                message: finding.message.clone(),
+            })
+            .collect();
+        (
+            Ok(Self::components(&unpacked.vfs, file_name)),
+            Some(Ok(findings)),
+        )
     }
 }
 

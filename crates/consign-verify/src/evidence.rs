@@ -192,10 +192,35 @@ pub struct FoundComponent {
     pub location: String,
 }
 
+/// A secure-defaults finding of the firmware (from consign-audit), as the checks read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditFinding {
+    /// The rule id (`account.default-password`).
+    pub rule: String,
+    /// `critical`, `high`, `medium`, `low` or `info`.
+    pub severity: String,
+    /// `file:line` or `file@offset` inside the image.
+    pub place: String,
+    /// What was found.
+    pub message: String,
+}
+
+/// What [`Rescanner::rescan_and_audit`] gives: the components, and the audit when one ran.
+pub type RescanAndAudit = (
+    Result<Vec<FoundComponent>, String>,
+    Option<Result<Vec<AuditFinding>, String>>,
+);
+
 /// Re-scans firmware (the seam to consign-unpack and consign-detect).
 pub trait Rescanner: Sync {
     /// Unpacks and scans `data`, named `name`.
     fn rescan(&self, name: &str, data: &[u8]) -> Result<Vec<FoundComponent>, String>;
+
+    /// Unpacks `data` once, scans it and audits its secure defaults; `None` for the audit when
+    /// this re-scanner does not audit.
+    fn rescan_and_audit(&self, name: &str, data: &[u8]) -> RescanAndAudit {
+        (self.rescan(name, data), None)
+    }
 }
 
 pub use consign_attest::statement::{KnownDigests, Subject};
@@ -377,6 +402,8 @@ pub struct FirmwareEvidence {
     pub sha512: Sha512,
     /// The re-scan, `None` when it was not run.
     pub rescan: Option<Result<Vec<FoundComponent>, String>>,
+    /// The secure-defaults audit, `None` when it was not run.
+    pub audit: Option<Result<Vec<AuditFinding>, String>>,
 }
 
 impl FirmwareEvidence {
@@ -624,13 +651,19 @@ pub fn gather<'a>(
         .of_role(ArtifactRole::Firmware)
         .filter_map(|artifact| {
             let data = artifact.data.as_deref()?;
+            let (rescan, audit) = match engines.rescanner {
+                Some(scanner) => {
+                    let (rescan, audit) = scanner.rescan_and_audit(&artifact.entry.path, data);
+                    (Some(rescan), audit)
+                }
+                None => (None, None),
+            };
             Some(FirmwareEvidence {
                 artifact: artifact.entry.path.clone(),
                 sha256: Sha256::of(data),
                 sha512: Sha512::of(data),
-                rescan: engines
-                    .rescanner
-                    .map(|scanner| scanner.rescan(&artifact.entry.path, data)),
+                rescan,
+                audit,
             })
         })
         .collect();

@@ -41,25 +41,31 @@ fn keys() -> Keys {
     }
 }
 
-fn firmware() -> Vec<u8> {
-    assemble(
-        None,
-        vec![
-            NewArtifact {
-                path: "bin/busybox".into(),
-                role: ArtifactRole::Firmware,
-                data: BUSYBOX.to_vec(),
-            },
-            NewArtifact {
-                path: "usr/lib/libssl.so.3".into(),
-                role: ArtifactRole::Firmware,
-                data: LIBSSL.to_vec(),
-            },
-        ],
-    )
-    .unwrap()
-    .to_tar()
-    .unwrap()
+/// A shadow file whose root password is `admin`, on the Mirai list (`openssl passwd -1 -salt
+/// abcdefgh admin`).
+const SHADOW_ADMIN: &[u8] = b"root:$1$abcdefgh$l/LAqC8oJERu7Cmx6trtY/:19000:0:99999:7:::\n";
+
+fn firmware(shadow: bool) -> Vec<u8> {
+    let mut artifacts = vec![
+        NewArtifact {
+            path: "bin/busybox".into(),
+            role: ArtifactRole::Firmware,
+            data: BUSYBOX.to_vec(),
+        },
+        NewArtifact {
+            path: "usr/lib/libssl.so.3".into(),
+            role: ArtifactRole::Firmware,
+            data: LIBSSL.to_vec(),
+        },
+    ];
+    if shadow {
+        artifacts.push(NewArtifact {
+            path: "etc/shadow".into(),
+            role: ArtifactRole::Firmware,
+            data: SHADOW_ADMIN.to_vec(),
+        });
+    }
+    assemble(None, artifacts).unwrap().to_tar().unwrap()
 }
 
 fn component(name: &str, version: &str, data: &[u8], license: &str) -> serde_json::Value {
@@ -174,6 +180,7 @@ struct Variant {
     support_end: Option<&'static str>,
     two_distributors_missing_first: bool,
     unknown_predicate_version: bool,
+    default_password_in_firmware: bool,
     /// Issue 13, item 1: the whole chain is about image B, but the manufacturer's product
     /// statement names `{sha256: A, sha512: B}`.
     mixed_subject: bool,
@@ -190,7 +197,7 @@ fn jsonl(envelopes: &[dsse::Envelope]) -> Vec<u8> {
 
 /// Another image than [`firmware`]: one byte of BusyBox's version changed.
 fn other_firmware() -> Vec<u8> {
-    let mut bad = firmware();
+    let mut bad = firmware(false);
     let at = bad.windows(6).position(|w| w == b"1.36.1").unwrap();
     bad[at + 5] = b'9';
     bad
@@ -200,7 +207,7 @@ fn shipment(keys: &Keys, variant: &Variant) -> consign_verify::shipment::Shipmen
     let fw = if variant.mixed_subject {
         other_firmware()
     } else {
-        firmware()
+        firmware(variant.default_password_in_firmware)
     };
     let sbom_bytes = variant.sbom.clone().unwrap_or_else(good_sbom);
     let component_claims = ComponentClaims::from_toml(
@@ -276,7 +283,7 @@ statement = "none-known"
         .unwrap();
         statement.subject[0]
             .digest
-            .insert("sha256".to_owned(), Sha256::of(&firmware()).to_hex());
+            .insert("sha256".to_owned(), Sha256::of(&firmware(false)).to_hex());
         release[0] = sign_statement(&statement, &[release_signer]).unwrap();
     }
     if let Some((find, replace)) = variant.duplicate_key {
@@ -521,6 +528,30 @@ fn the_good_chain_is_accepted() {
     assert_eq!(verdict.support_end.as_deref(), Some("2032-12-31"));
 }
 
+/// Issue 16: the release claims `unique-per-device`, the firmware's /etc/shadow gives root the
+/// published default `admin`; the verdict names the claim and the line.
+#[test]
+fn firmware_contradicting_the_password_claim() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            default_password_in_firmware: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "security.passwords",
+        "the manufacturer claims the password scheme `unique-per-device`, but firmware",
+    );
+    let reason = &verdict.result("security.passwords").unwrap().reason;
+    assert!(
+        reason.contains("account.default-password at /etc/shadow:1"),
+        "{reason}"
+    );
+}
+
 /// Issue 13, item 3: a check the policy requires that cannot run fails with its reason. Under
 /// the built-in `eu-cra-import`, no vulnerability database rejects the good chain, and so does
 /// `--no-rescan`; a policy that says otherwise for one check, explicitly, turns only that one
@@ -695,7 +726,7 @@ fn issue13_mixed_digest_subject_covers_no_artifact() {
         .unwrap();
     let release = release.data.as_deref().unwrap();
     let first_line = release.split(|b| *b == b'\n').next().unwrap();
-    for image in [firmware(), other_firmware()] {
+    for image in [firmware(false), other_firmware()] {
         let err = consign_attest::verify_attestation(
             first_line,
             &image,
@@ -756,7 +787,7 @@ fn issue13_duplicate_keys_inside_a_signed_predicate() {
             .unwrap();
         let err = consign_attest::verify_attestation(
             first_line,
-            &firmware(),
+            &firmware(false),
             &[keys.manufacturer.public_key()],
         )
         .unwrap_err();

@@ -1,6 +1,7 @@
 //! One module per command: each turns its arguments into library calls and renders the result.
 
 pub(crate) mod attest;
+pub(crate) mod audit;
 pub(crate) mod demo;
 pub(crate) mod intoto;
 pub(crate) mod key;
@@ -26,6 +27,7 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Demo(args) => demo::run(&args),
         Command::Scan(args) => scan::run(&args),
         Command::Unpack(args) => unpack::run(&args),
+        Command::Audit(args) => audit::run(&args),
         Command::Sbom(command) => sbom::run(&command),
         Command::Key(command) => key::run(&command),
         Command::Attest(command) => attest::run(&command),

@@ -89,6 +89,11 @@ pub(crate) struct ScanArgs {
     /// The vulnerability database for `--vulns` (default: `$XDG_DATA_HOME/consign/vuln.db`).
     #[arg(long, value_name = "FILE", requires = "vulns")]
     pub(crate) vuln_db: Option<PathBuf>,
+    /// Also audit the images for secure defaults (as `consign audit` does) and write the findings
+    /// as JSON to FILE; the SBOM's metadata gets `consign:audit:*` properties that name the report,
+    /// pin its SHA-256 and count the findings of each image.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) audit: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
 }
@@ -112,12 +117,15 @@ pub(crate) struct ScannedImage {
     pub(crate) components: Vec<consign_model::Component>,
     /// What unpacking did not read; empty when the image was read in full.
     pub(crate) cuts: Vec<consign_model::Cut>,
+    /// The secure-defaults audit, when asked for.
+    pub(crate) audit: Option<consign_audit::Audit>,
 }
 
 /// Unpacks and detects one image; reports diagnostics on stderr.
 pub(crate) fn scan_image(
     path: &Path,
     limits: &consign_unpack::Limits,
+    audit_at: Option<consign_model::Date>,
 ) -> anyhow::Result<ScannedImage> {
     let data = files::read(path, Bound::firmware(limits)).context("reading the firmware image")?;
     let name = path.file_name().map_or_else(
@@ -146,11 +154,21 @@ pub(crate) fn scan_image(
     {
         output::verbose(&format!("  {diagnostic}"));
     }
+    let audit = audit_at.map(|date| {
+        consign_audit::audit(
+            &unpacked.vfs,
+            &consign_audit::Options {
+                date: Some(date),
+                ..consign_audit::Options::default()
+            },
+        )
+    });
     Ok(ScannedImage {
         name,
         digests,
         components: detection.components,
         cuts: unpacked.report.incomplete,
+        audit,
     })
 }
 
@@ -293,7 +311,15 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     if let Some(path) = &args.output {
         Output::FILE.check(path)?;
     }
+    if let Some(path) = &args.audit {
+        Output::FILE.check(path)?;
+    }
     let limits = args.limits.limits();
+    let audit_at = args
+        .audit
+        .as_ref()
+        .map(|_| super::audit::audit_date(None))
+        .transpose()?;
     let product = args.product.as_deref().map(load_product).transpose()?;
     if let Some(product) = &product {
         for gap in product.gaps() {
@@ -304,7 +330,8 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         .images
         .iter()
         .map(|path| {
-            scan_image(path, &limits).with_context(|| format!("scanning {}", path.display()))
+            scan_image(path, &limits, audit_at)
+                .with_context(|| format!("scanning {}", path.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let images: Vec<ImageInput<'_>> = scanned
@@ -365,6 +392,9 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             status = ExitStatus::Failure;
         }
     }
+    if let Some(path) = &args.audit {
+        write_audit(path, &scanned, &mut bom)?;
+    }
     let vuln_table = if args.vulns {
         Some(add_vulnerabilities(&mut bom, args)?)
     } else {
@@ -383,4 +413,53 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         None => output::data(&rendered),
     }
     Ok(status)
+}
+
+/// Writes the audit report of `scan --audit` and records it in the SBOM's metadata properties.
+fn write_audit(
+    path: &Path,
+    scanned: &[ScannedImage],
+    bom: &mut consign_sbom::Bom,
+) -> anyhow::Result<()> {
+    let images: Vec<serde_json::Value> = scanned
+        .iter()
+        .filter_map(|image| {
+            let audit = image.audit.as_ref()?;
+            Some(serde_json::json!({ "image": image.name, "audit": audit }))
+        })
+        .collect();
+    let report = serde_json::to_string_pretty(&serde_json::json!({ "images": images }))?;
+    let digest = Digests::of(report.as_bytes());
+    files::write(path, &report).context("writing the audit report")?;
+    output::status(&format!("wrote {}", path.display()));
+    let property = |name: &str, value: String| consign_sbom::cyclonedx::Property {
+        name: name.to_owned(),
+        value: Some(value),
+    };
+    let metadata = bom.metadata.get_or_insert_with(Default::default);
+    let file_name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    metadata
+        .properties
+        .push(property("consign:audit:report", file_name));
+    metadata.properties.push(property(
+        "consign:audit:report:sha256",
+        digest.sha256.to_hex(),
+    ));
+    for image in scanned {
+        if let Some(audit) = &image.audit {
+            output::status(&format!(
+                "{}: audit: {}",
+                image.name,
+                consign_audit::report::counts(audit)
+            ));
+            metadata.properties.push(property(
+                "consign:audit:findings",
+                format!("{}: {}", image.name, consign_audit::report::counts(audit)),
+            ));
+        }
+    }
+    Ok(())
 }
