@@ -7,10 +7,13 @@
 //! - `fixtures [--check]`: rebuild `fixtures/` from their recipes, or check they are current.
 //! - `bench`: the benchmarks, side by side with the peer tools.
 //! - `fuzz`: build (and with `--run SECONDS`, run) the fuzz targets.
+//! - `debian SUITE ARCH PACKAGE...`: fetch real Debian binary packages into the verified cache
+//!   ([`debian`], shared by every task that needs real binaries).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A build tool talks to its user.
 
 mod bench;
 mod ci;
+mod debian;
 mod fixtures;
 mod fuzz;
 mod manifest;
@@ -30,9 +33,10 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("fixtures") => fixtures::run(&args[1..]),
         Some("bench") => bench::run_bench(&args[1..]),
+        Some("debian") => debian::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|fuzz>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools: [unpack|scan|attest|verify|all] [--quick] [--runs N]\n  fuzz      build and run the fuzz targets"
+                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|fuzz|debian>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools: [unpack|scan|attest|verify|all] [--quick] [--runs N]\n  fuzz      build and run the fuzz targets\n  debian    fetch Debian binary packages, verified, into target/kb-cache: SUITE ARCH PACKAGE..."
             );
             return ExitCode::from(2);
         }
