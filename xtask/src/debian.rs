@@ -175,7 +175,13 @@ impl Archive {
             .ok()
             .is_some_and(|data| data.len() as u64 == *size && sha256_hex(&data) == *sha256);
         if !fresh {
-            self.download(&format!("dists/{suite}/{name}"), &path, Some(sha256))?;
+            // By hash first: those paths never change, so a mirror halfway through an update
+            // cannot pair a new index with the old InRelease.
+            let by_hash =
+                format!("dists/{suite}/{component}/binary-{arch}/by-hash/SHA256/{sha256}");
+            if self.download(&by_hash, &path, Some(sha256)).is_err() {
+                self.download(&format!("dists/{suite}/{name}"), &path, Some(sha256))?;
+            }
         }
         let compressed =
             fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;

@@ -9,6 +9,7 @@
 //! - `fuzz`: build (and with `--run SECONDS`, run) the fuzz targets.
 //! - `debian SUITE ARCH PACKAGE...`: fetch real Debian binary packages into the verified cache
 //!   ([`debian`], shared by every task that needs real binaries).
+//! - `kb`: the signature knowledge base, cut from and tested on real Debian binaries ([`kb`]).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A build tool talks to its user.
 
 mod bench;
@@ -16,6 +17,7 @@ mod ci;
 mod debian;
 mod fixtures;
 mod fuzz;
+mod kb;
 mod manifest;
 mod schemas;
 mod tidy;
@@ -34,9 +36,10 @@ fn main() -> ExitCode {
         Some("fixtures") => fixtures::run(&args[1..]),
         Some("bench") => bench::run_bench(&args[1..]),
         Some("debian") => debian::run(&args[1..]),
+        Some("kb") => kb::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|fuzz|debian>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools: [unpack|scan|attest|verify|all] [--quick] [--runs N]\n  fuzz      build and run the fuzz targets\n  debian    fetch Debian binary packages, verified, into target/kb-cache: SUITE ARCH PACKAGE..."
+                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|fuzz|debian|kb>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools: [unpack|scan|attest|verify|all] [--quick] [--runs N]\n  fuzz      build and run the fuzz targets\n  debian    fetch Debian binary packages, verified, into target/kb-cache: SUITE ARCH PACKAGE...\n  kb        grow and test the signature knowledge base from real Debian binaries (see `cargo xtask kb`)"
             );
             return ExitCode::from(2);
         }
