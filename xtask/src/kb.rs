@@ -111,13 +111,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let refresh = args.iter().any(|a| a == "--refresh");
     let dry_run = args.iter().any(|a| a == "--dry-run");
     let verbose = args.iter().any(|a| a == "--verbose");
+    let extend = args.iter().any(|a| a == "--extend");
     let rest: Vec<String> = args
         .iter()
         .filter(|a| !a.starts_with("--"))
         .cloned()
         .collect();
     if let Some(unknown) = args.iter().find(|a| {
-        a.starts_with("--") && !["--refresh", "--dry-run", "--verbose"].contains(&a.as_str())
+        a.starts_with("--") && !["--refresh", "--dry-run", "--verbose", "--extend"].contains(&a.as_str())
     }) {
         return Err(format!("unknown option `{unknown}`\n\n{USAGE}"));
     }
@@ -136,6 +137,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let selected = products::select(&products, names)?;
             let mut run = Run::new(&archive, dry_run)?;
             run.verbose = verbose;
+            run.extend = extend;
             match command.as_str() {
                 "add" => run.each(&selected, Run::add),
                 "update" => run.each(&selected, Run::update),
@@ -157,7 +159,9 @@ const USAGE: &str =
 
   --refresh  fetch Debian's signed indices again (suites move; cached packages stay)
   --dry-run  print what would be written
-  --verbose  print every candidate pattern and why it was kept or refused";
+  --verbose  print every candidate pattern and why it was kept or refused
+  --extend   update: cut new patterns from the releases the existing ones miss (their suites
+             join cut_from; review the new patterns)";
 
 /// One invocation: the archive, the indices loaded so far, the signature texts on disk.
 struct Run<'a> {
@@ -166,6 +170,8 @@ struct Run<'a> {
     preview: bool,
     /// Print every candidate pattern and why it was kept or refused.
     verbose: bool,
+    /// `update`: cut new patterns for the releases the existing ones miss.
+    extend: bool,
     /// (file name, text) of every signature file on disk.
     texts: Vec<(String, String)>,
     background: Option<Vec<PackageFile>>,
@@ -184,6 +190,7 @@ impl<'a> Run<'a> {
             indices: Indices::new(archive),
             preview: dry_run,
             verbose: false,
+            extend: false,
             texts: signature_texts()?,
             background: None,
         })
@@ -636,18 +643,17 @@ impl<'a> Run<'a> {
                 .map(Vec::as_slice)
                 .unwrap_or_default();
             let found = found_in(catalog, &product.name, files);
-            let spellings = locate::variants(&release.upstream);
             let heldout = !cut_from.contains(&release.suite);
             let tag = if heldout { " (held out)" } else { "" };
             let right: Vec<&(String, usize, Option<u64>)> = found
                 .versioned
                 .iter()
-                .filter(|(v, _, _)| spellings.contains(v))
+                .filter(|(v, _, _)| same_release(v, &release.upstream))
                 .collect();
             let wrong: BTreeSet<&str> = found
                 .versioned
                 .iter()
-                .filter(|(v, _, _)| !spellings.contains(v))
+                .filter(|(v, _, _)| !same_release(v, &release.upstream))
                 .map(|(v, _, _)| v.as_str())
                 .collect();
             if !wrong.is_empty() {
@@ -668,11 +674,20 @@ impl<'a> Run<'a> {
             if done.contains(&version) {
                 continue;
             }
-            let test = right.iter().find_map(|(_, file, offset)| {
-                let file = files.get(*file)?;
-                let offset = usize::try_from((*offset)?).ok()?;
-                excerpt_test(catalog, product, release, file, offset, &version, heldout)
-            });
+            let test = right
+                .iter()
+                .filter(|(_, _, offset)| offset.is_some())
+                .chain(right.iter().filter(|(_, _, offset)| offset.is_none()))
+                .find_map(|(_, file, offset)| {
+                    let file = files.get(*file)?;
+                    match offset {
+                        Some(offset) => {
+                            let offset = usize::try_from(*offset).ok()?;
+                            excerpt_test(catalog, product, release, file, offset, &version, heldout)
+                        }
+                        None => name_test(catalog, product, release, file, &version, heldout),
+                    }
+                });
             match test {
                 Some(test) => {
                     outcome.push(format!("{} {}{tag}: tested", release.suite, version));
@@ -707,11 +722,41 @@ impl<'a> Run<'a> {
         for release in &releases {
             files_of.insert(release.suite.clone(), self.release_files(release, false)?);
         }
-        let cut_from = if existing.cut_from.is_empty() {
+        let mut cut_from = if existing.cut_from.is_empty() {
             existing.origin_suites.iter().cloned().collect::<Vec<_>>()
         } else {
             existing.cut_from.clone()
         };
+        let mut text = text;
+        let mut report = Vec::new();
+        if self.extend {
+            // The cut suites first, then the others: a release the patterns miss gets new ones.
+            let mut order: Vec<&Release> = releases.iter().collect();
+            order.sort_by_key(|r| (!cut_from.contains(&r.suite), r.suite != CUT_SUITE));
+            for release in order {
+                let files = files_of.get(&release.suite).map(Vec::as_slice).unwrap_or_default();
+                let catalog = self.catalog_with(&file_name, Some(&format!("{text}{PLACEHOLDER_TEST}")))?;
+                if reads_release(&found_in(&catalog, &product.name, files), &release.upstream) {
+                    continue;
+                }
+                let chosen = self.propose(product, release, files, &[], &file_name)?;
+                if chosen.is_empty() {
+                    report.push(format!("{} {}: no new pattern found", release.suite, release.upstream));
+                    continue;
+                }
+                for candidate in chosen.iter().take(2) {
+                    text.push_str(&write::render_pattern(candidate));
+                    report.push(format!(
+                        "new pattern '{}' cut from {}",
+                        write::escape(&candidate.anchor),
+                        release.suite
+                    ));
+                }
+                if !cut_from.contains(&release.suite) {
+                    cut_from.push(release.suite.clone());
+                }
+            }
+        }
         // A hand-written pattern may come without tests: they are what this step adds.
         let catalog = self.catalog_with(&file_name, Some(&format!("{text}{PLACEHOLDER_TEST}")))?;
         let (mut tests, outcome) = Self::positives(
@@ -769,10 +814,11 @@ impl<'a> Run<'a> {
                 self.texts.push((file_name, updated));
             }
         }
-        Ok(if outcome.is_empty() {
+        report.extend(outcome);
+        Ok(if report.is_empty() {
             "no Debian release".to_owned()
         } else {
-            outcome.join("; ")
+            report.join("; ")
         })
     }
 
@@ -812,13 +858,12 @@ impl<'a> Run<'a> {
             for release in &releases {
                 let files = self.release_files(release, false)?;
                 let all = detect_all(&catalog, &files);
-                let spellings = locate::variants(&release.upstream);
                 let heldout = !cut.contains(&release.suite);
                 let versions: BTreeSet<String> = all
                     .get(&product.name)
                     .map(|f| f.versioned.iter().map(|(v, _, _)| v.clone()).collect())
                     .unwrap_or_default();
-                let verdict = if versions.iter().any(|v| spellings.contains(v)) {
+                let verdict = if versions.iter().any(|v| same_release(v, &release.upstream)) {
                     if versions.len() == 1 {
                         "right"
                     } else {
@@ -979,11 +1024,22 @@ fn found_in(catalog: &Signatures, name: &str, files: &[PackageFile]) -> Found {
 }
 
 fn reads_release(found: &Found, upstream: &str) -> bool {
-    let spellings = locate::variants(upstream);
-    found
-        .versioned
-        .iter()
-        .any(|(v, _, _)| spellings.contains(v))
+    found.versioned.iter().any(|(v, _, _)| same_release(v, upstream))
+}
+
+/// True when `found` (what a binary says) is the Debian upstream release `upstream`: one of its
+/// spellings, the same with a trailing `.0` more or less (`2.9` for `2.9.0`), or with the patch
+/// level Debian's version leaves out (`5.1.4` for bash `5.1`).
+fn same_release(found: &str, upstream: &str) -> bool {
+    locate::variants(upstream).iter().any(|spelling| {
+        found == spelling
+            || spelling.strip_suffix(".0") == Some(found)
+            || found.strip_suffix(".0") == Some(spelling.as_str())
+            || found
+                .strip_prefix(spelling.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// Cuts a test excerpt around a match and checks that the excerpt alone (named as a plain file,
@@ -1020,6 +1076,34 @@ fn excerpt_test(
         }
     }
     None
+}
+
+/// A test for a release read from a file's name (a library whose file name carries its
+/// release): the file's first bytes (its ELF header) under its real name.
+fn name_test(
+    catalog: &Signatures,
+    product: &Product,
+    release: &Release,
+    file: &PackageFile,
+    version: &str,
+    heldout: bool,
+) -> Option<TestCase> {
+    let excerpt = file.data.get(..64.min(file.data.len()))?;
+    let case = TestCase {
+        positive: true,
+        excerpt: excerpt.to_vec(),
+        version: Some(version.to_owned()),
+        file: Some(file.file_name().to_owned()),
+        origin: format!(
+            "{}, {} (its file name), offset 0",
+            release.describe(&file.package),
+            file.path
+        ),
+        heldout,
+    };
+    check_tests(catalog, &product.name, std::slice::from_ref(&case))
+        .is_ok()
+        .then_some(case)
 }
 
 /// Runs test cases the way the signature tests do; an error lists the ones that fail.
@@ -1571,6 +1655,15 @@ fn spdx_of_debian(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn releases_as_binaries_spell_them() {
+        assert!(same_release("5.1.4", "5.1"));
+        assert!(same_release("2.9", "2.9.0"));
+        assert!(same_release("30", "30+20221128"));
+        assert!(!same_release("5.10", "5.1"));
+        assert!(!same_release("2.9.1", "2.9.0"));
+    }
 
     #[test]
     fn library_prefixes() {

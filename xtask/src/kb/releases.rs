@@ -228,6 +228,8 @@ fn choose_binaries(product: &Product, mut candidates: Vec<Package>) -> Vec<Packa
             .collect();
     }
     candidates.retain(useful);
+    // Transitional and meta packages (a few KiB of documentation) hold no code.
+    candidates.retain(|p| p.size >= 8 << 10 || p.section == "libs");
     let named = |p: &Package| {
         p.name == product.name || product.debian.contains(&p.name) || p.name.starts_with("lib")
     };

@@ -81,6 +81,17 @@ pub(crate) fn facts(product: &Product) -> Vec<(&'static str, String)> {
     out
 }
 
+/// One `[[pattern]]` table.
+pub(crate) fn render_pattern(pattern: &Candidate) -> String {
+    let mut out = String::from("\n[[pattern]]\n");
+    let _ = writeln!(out, "anchor = '{}'", escape(&pattern.anchor));
+    let _ = writeln!(out, "regex = '{}'", pattern.regex);
+    if !pattern.only_in.is_empty() {
+        let _ = writeln!(out, "only_in = {}", list(&pattern.only_in));
+    }
+    out
+}
+
 /// A new signature file.
 pub(crate) struct NewSignature<'a> {
     pub(crate) product: &'a Product,
@@ -114,12 +125,7 @@ impl NewSignature<'_> {
             let _ = writeln!(out, "one_release = \"{}\"", basic(reason));
         }
         for pattern in &self.patterns {
-            out.push_str("\n[[pattern]]\n");
-            let _ = writeln!(out, "anchor = '{}'", escape(&pattern.anchor));
-            let _ = writeln!(out, "regex = '{}'", pattern.regex);
-            if !pattern.only_in.is_empty() {
-                let _ = writeln!(out, "only_in = {}", list(&pattern.only_in));
-            }
+            out.push_str(&render_pattern(pattern));
         }
         for test in &self.tests {
             out.push_str(&test.render());
