@@ -478,6 +478,36 @@ impl<'a> Run<'a> {
             .cloned()
             .collect();
         background.extend(users.iter().cloned());
+        // A neighbouring string is only an anchor where nothing else carries it: text that other
+        // programs also hold may sit beside their own version strings.
+        let neighbours: Vec<&[u8]> = candidates
+            .iter()
+            .filter(|(c, _)| !c.before)
+            .map(|(c, _)| c.anchor.as_slice())
+            .collect();
+        if !neighbours.is_empty() {
+            let automaton = aho_corasick::AhoCorasick::new(&neighbours)
+                .map_err(|err| format!("candidate anchors: {err}"))?;
+            let mut common: BTreeSet<Vec<u8>> = BTreeSet::new();
+            for file in &background {
+                for hit in automaton.find_overlapping_iter(file.data.as_ref()) {
+                    if let Some(anchor) = neighbours.get(hit.pattern().as_usize()) {
+                        common.insert(anchor.to_vec());
+                    }
+                }
+            }
+            candidates.retain(|(c, _)| {
+                let keep = c.before || !common.contains(&c.anchor);
+                if !keep && self.verbose {
+                    eprintln!(
+                        "  {} candidate '{}': refused, other programs carry it",
+                        release.suite,
+                        write::escape(&c.anchor)
+                    );
+                }
+                keep
+            });
+        }
         // Round one as proposed; round two limits the ones that fired in the background to
         // the libraries they were cut from.
         let mut passing: Vec<(Candidate, Vec<usize>)> = Vec::new();
