@@ -8,6 +8,7 @@ mod attest;
 mod chain;
 mod cli;
 mod demo;
+mod io;
 mod sbom;
 mod support;
 mod unpack;

@@ -54,6 +54,8 @@ fn detected(name: &str, version: Option<&str>, files: &[&str], needs: &[&str]) -
                 matched: Some(format!("{name} {}", version.unwrap_or("?"))),
                 method: Method::BinaryAnalysis,
                 confidence: Confidence::High,
+                states: None,
+                count: None,
             })
             .collect(),
         confidence: Confidence::High,

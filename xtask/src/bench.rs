@@ -19,7 +19,7 @@
 mod attest;
 mod measure;
 mod peers;
-mod report;
+pub(crate) mod report;
 mod scan;
 mod unpack;
 mod verify;

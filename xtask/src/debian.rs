@@ -1,9 +1,10 @@
 //! The Debian archive as a source of real binaries: signed indices, verified downloads, a cache.
 //!
-//! Used by `cargo xtask kb` (signatures cut from and tested on real packages) and meant for any
-//! other task that needs real Debian binaries (held-out images). Everything goes over plain HTTP
-//! to `http://deb.debian.org/debian` (or `$CONSIGN_DEBIAN_MIRROR`), and nothing is trusted on
-//! the way:
+//! The one Debian client of the xtask: `cargo xtask kb` (signatures cut from and tested on real
+//! packages) and `cargo xtask heldout` (firmware images built from held-out suites) both use it.
+//! Everything goes over plain HTTP to `$CONSIGN_DEBIAN_MIRROR`, else the first `.../debian` archive
+//! of the host's apt sources, else `http://deb.debian.org/debian`, and nothing is trusted on the
+//! way:
 //!
 //! 1. `dists/<suite>/InRelease` is checked with `gpgv` against the Debian archive keyring
 //!    (`/usr/share/keyrings/debian-archive-keyring.gpg`, package `debian-archive-keyring`); a
@@ -16,13 +17,19 @@
 //! verified again each time it is used. Suites move (sid daily, stable at point releases), so a
 //! package version that has left the mirror is only available from the cache.
 //!
+//! Also here, because every user of Debian metadata needs the same answers: control-stanza and
+//! relation parsing, Debian version ordering (Debian Policy 5.6.12), the upstream release of a
+//! Debian version, and [`Deb`], a fetched package read and unpacked with `dpkg-deb` (for the
+//! held-out images, which need the files exactly as dpkg would install them).
+//!
 //! ```text
 //! let archive = Archive::open(Archive::default_cache())?;
 //! let index = archive.index("bookworm", "main", "armhf")?;
-//! let busybox = index.package("busybox").ok_or("no busybox")?;
+//! let busybox = index.newest("busybox").ok_or("no busybox")?;
 //! let deb: PathBuf = archive.fetch(busybox)?;
 //! ```
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
@@ -32,7 +39,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-/// The Debian mirror used unless `$CONSIGN_DEBIAN_MIRROR` names another.
+/// The Debian mirror used when neither `$CONSIGN_DEBIAN_MIRROR` nor the host's apt sources name one.
 pub(crate) const MIRROR: &str = "http://deb.debian.org/debian";
 /// The keyring that signs the archive's `InRelease` files.
 pub(crate) const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -77,8 +84,10 @@ pub(crate) struct Package {
     pub(crate) section: String,
     /// The upstream home page, when the package names one.
     pub(crate) homepage: Option<String>,
-    /// `Depends` and `Pre-Depends`, as written.
-    pub(crate) depends: String,
+    /// `Pre-Depends` and `Depends`: for each entry, its alternatives' package names.
+    pub(crate) depends: Vec<Vec<String>>,
+    /// The virtual packages it provides.
+    pub(crate) provides: Vec<String>,
     /// `Built-Using`, as written (the sources statically linked in).
     pub(crate) built_using: String,
     /// The first line of the description.
@@ -88,22 +97,81 @@ pub(crate) struct Package {
 }
 
 /// A `Packages` index of one suite, component and architecture.
+#[derive(Default)]
 pub(crate) struct Index {
     /// `main`, ...
     pub(crate) component: String,
     /// The index's architecture (`armhf`, or `all`).
     pub(crate) arch: String,
+    /// The `Date` of the suite's signed release, when the index was read from the archive.
+    pub(crate) date: Option<String>,
     /// Every entry, in index order.
     pub(crate) packages: Vec<Package>,
+    /// Package name to the positions of its entries in `packages`, oldest version first.
+    by_name: BTreeMap<String, Vec<usize>>,
+    /// Virtual package to the packages that provide it, sorted by name.
+    providers: BTreeMap<String, Vec<String>>,
 }
 
 impl Index {
+    /// The index of `packages` (one `Packages` file's entries).
+    pub(crate) fn new(component: &str, arch: &str, packages: Vec<Package>) -> Self {
+        let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut providers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (at, package) in packages.iter().enumerate() {
+            by_name.entry(package.name.clone()).or_default().push(at);
+            for provided in &package.provides {
+                providers
+                    .entry(provided.clone())
+                    .or_default()
+                    .push(package.name.clone());
+            }
+        }
+        for positions in by_name.values_mut() {
+            positions.sort_by(|a, b| match (packages.get(*a), packages.get(*b)) {
+                (Some(a), Some(b)) => compare_versions(&a.version, &b.version),
+                _ => Ordering::Equal,
+            });
+        }
+        for names in providers.values_mut() {
+            names.sort();
+            names.dedup();
+        }
+        Self {
+            component: component.to_owned(),
+            arch: arch.to_owned(),
+            date: None,
+            packages,
+            by_name,
+            providers,
+        }
+    }
+
+    /// The index of the text of a `Packages` file.
+    #[cfg(test)]
+    pub(crate) fn parse(text: &str) -> Self {
+        Self::new("main", "", parse_packages(text, ""))
+    }
+
     /// The entry of binary package `name` (the highest version if several are listed).
-    pub(crate) fn package(&self, name: &str) -> Option<&Package> {
-        self.packages
-            .iter()
-            .filter(|package| package.name == name)
-            .max_by(|a, b| compare_versions(&a.version, &b.version))
+    pub(crate) fn newest(&self, name: &str) -> Option<&Package> {
+        self.by_name
+            .get(name)
+            .and_then(|positions| positions.last())
+            .and_then(|at| self.packages.get(*at))
+    }
+
+    /// The packages that provide the virtual package `name`, sorted by name.
+    pub(crate) fn providers(&self, name: &str) -> &[String] {
+        self.providers.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The newest entry of every package name.
+    pub(crate) fn newest_each(&self) -> impl Iterator<Item = &Package> {
+        self.by_name
+            .values()
+            .filter_map(|positions| positions.last())
+            .filter_map(|at| self.packages.get(*at))
     }
 
     /// Every binary package built from source package `source`.
@@ -120,14 +188,11 @@ impl Archive {
         crate::util::root().join("target/kb-cache/debian")
     }
 
-    /// The archive at [`MIRROR`] (or `$CONSIGN_DEBIAN_MIRROR`) cached under `cache`.
+    /// The archive at [`mirror`] cached under `cache`.
     pub(crate) fn open(cache: PathBuf) -> Result<Self, String> {
         fs::create_dir_all(&cache)
             .map_err(|err| format!("cannot create the cache {}: {err}", cache.display()))?;
-        let mirror = std::env::var("CONSIGN_DEBIAN_MIRROR")
-            .ok()
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| MIRROR.to_owned());
+        let mirror = mirror();
         let agent = ureq::Agent::config_builder()
             .timeout_connect(Some(Duration::from_secs(30)))
             .timeout_recv_body(Some(Duration::from_mins(10)))
@@ -154,7 +219,7 @@ impl Archive {
     pub(crate) fn release(&self, suite: &str) -> Result<Release, String> {
         let path = self.cache.join(format!("dists/{suite}/InRelease"));
         if self.refresh || !path.exists() {
-            self.download(&format!("dists/{suite}/InRelease"), &path, None)?;
+            self.get(&format!("dists/{suite}/InRelease"), &path, None)?;
         }
         let text = verify_signature(&path)?;
         Release::parse(suite, &text)
@@ -179,8 +244,8 @@ impl Archive {
             // cannot pair a new index with the old InRelease.
             let by_hash =
                 format!("dists/{suite}/{component}/binary-{arch}/by-hash/SHA256/{sha256}");
-            if self.download(&by_hash, &path, Some(sha256)).is_err() {
-                self.download(&format!("dists/{suite}/{name}"), &path, Some(sha256))?;
+            if self.get(&by_hash, &path, Some(sha256)).is_err() {
+                self.get(&format!("dists/{suite}/{name}"), &path, Some(sha256))?;
             }
         }
         let compressed =
@@ -199,11 +264,9 @@ impl Archive {
         .map_err(|err| format!("{}: {err}", path.display()))?
         .data;
         let text = String::from_utf8_lossy(&text);
-        Ok(Index {
-            component: component.to_owned(),
-            arch: arch.to_owned(),
-            packages: parse_packages(&text, suite),
-        })
+        let mut index = Index::new(component, arch, parse_packages(&text, suite));
+        index.date = release.date;
+        Ok(index)
     }
 
     /// Where `package`'s `.deb` sits in the cache (whether or not it was fetched yet).
@@ -213,24 +276,38 @@ impl Archive {
 
     /// The `.deb` of `package`, from the cache or the mirror, with the SHA-256 its index gives.
     pub(crate) fn fetch(&self, package: &Package) -> Result<PathBuf, String> {
-        if package.filename.contains("..") || package.filename.starts_with('/') {
-            return Err(format!(
-                "index entry {} has an unsafe file name `{}`",
-                package.name, package.filename
-            ));
+        self.download(&package.filename, package.size, &package.sha256)
+            .map(|deb| deb.path)
+    }
+
+    /// The archive file `filename` (a `pool/...` path, as an index or a lock pins it), from the
+    /// cache or the mirror; its size and SHA-256 are checked either way.
+    pub(crate) fn download(&self, filename: &str, size: u64, sha256: &str) -> Result<Deb, String> {
+        if filename.contains("..") || filename.starts_with('/') || filename.is_empty() {
+            return Err(format!("unsafe archive file name `{filename}`"));
         }
-        let path = self.deb_path(package);
+        let path = self.cache.join(filename);
         if let Ok(data) = fs::read(&path) {
-            if data.len() as u64 == package.size && sha256_hex(&data) == package.sha256 {
-                return Ok(path);
+            if data.len() as u64 == size && sha256_hex(&data) == sha256 {
+                return Ok(Deb { path });
             }
             eprintln!(
                 "{} does not match its index entry; downloading it again",
                 path.display()
             );
         }
-        self.download(&package.filename, &path, Some(&package.sha256))?;
-        Ok(path)
+        self.get(filename, &path, Some(sha256)).map_err(|err| {
+            format!("{err}\n\nhint: a point release may have replaced this version; pick the packages again from today's index (held-out images: `cargo xtask heldout --update-lock`)")
+        })?;
+        let got = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if got != size {
+            let _ = fs::remove_file(&path);
+            return Err(format!(
+                "{}: {got} bytes, but the index gives {size}",
+                path.display()
+            ));
+        }
+        Ok(Deb { path })
     }
 
     /// [`Archive::fetch`] for several packages, a few at a time; results in the same order.
@@ -271,7 +348,7 @@ impl Archive {
 
     /// Downloads `relative` (below the mirror root) to `path` through a temporary file, checking
     /// the SHA-256 when one is given; the file appears only when complete and correct.
-    fn download(&self, relative: &str, path: &Path, sha256: Option<&str>) -> Result<(), String> {
+    fn get(&self, relative: &str, path: &Path, sha256: Option<&str>) -> Result<(), String> {
         let url = format!("{}/{relative}", self.mirror);
         eprintln!("GET {url}");
         if let Some(parent) = path.parent() {
@@ -365,7 +442,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         } else {
             indices
                 .iter()
-                .filter_map(|index| index.package(name))
+                .filter_map(|index| index.newest(name))
                 .take(1)
                 .collect()
         };
@@ -399,6 +476,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 pub(crate) struct Release {
     /// The architectures the suite carries.
     pub(crate) architectures: Vec<String>,
+    /// Its `Date`.
+    pub(crate) date: Option<String>,
     /// Index files: path below `dists/<suite>/` to (SHA-256, size).
     pub(crate) files: BTreeMap<String, (String, u64)>,
 }
@@ -406,11 +485,15 @@ pub(crate) struct Release {
 impl Release {
     fn parse(suite: &str, text: &str) -> Result<Self, String> {
         let mut architectures = Vec::new();
+        let mut date = None;
         let mut files = BTreeMap::new();
         let mut in_sha256 = false;
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("Architectures:") {
                 architectures = rest.split_whitespace().map(str::to_owned).collect();
+            }
+            if let Some(rest) = line.strip_prefix("Date:") {
+                date = Some(rest.trim().to_owned());
             }
             if !line.starts_with(' ') {
                 in_sha256 = line.trim_end() == "SHA256:";
@@ -433,6 +516,7 @@ impl Release {
         }
         Ok(Self {
             architectures,
+            date,
             files,
         })
     }
@@ -467,50 +551,35 @@ fn verify_signature(path: &Path) -> Result<String, String> {
         .map_err(|_| format!("the signed text of {} is not UTF-8", path.display()))
 }
 
-/// Parses a `Packages` index (deb822 paragraphs); entries without a file name or hash are left out.
+/// Parses a `Packages` index; entries without a file name or hash are left out.
 pub(crate) fn parse_packages(text: &str, suite: &str) -> Vec<Package> {
     let mut packages = Vec::new();
-    for paragraph in text.split("\n\n") {
-        let mut fields: BTreeMap<&str, String> = BTreeMap::new();
-        let mut last: Option<&str> = None;
-        for line in paragraph.lines() {
-            if line.starts_with(' ') || line.starts_with('\t') {
-                if let Some(key) = last
-                    && let Some(value) = fields.get_mut(key)
-                {
-                    value.push('\n');
-                    value.push_str(line.trim());
-                }
-                continue;
-            }
-            if let Some((key, value)) = line.split_once(':') {
-                fields.insert(key, value.trim().to_owned());
-                last = Some(key);
-            }
-        }
+    for fields in stanzas(text) {
         let field = |key: &str| fields.get(key).cloned().unwrap_or_default();
         let name = field("Package");
         let version = field("Version");
         let filename = field("Filename");
         let sha256 = field("SHA256").to_ascii_lowercase();
-        if name.is_empty() || version.is_empty() || filename.is_empty() || sha256.len() != 64 {
+        if name.is_empty() || version.is_empty() || filename.is_empty() || sha256.is_empty() {
             continue;
         }
-        let source_field = field("Source");
-        let (source, source_version) = match source_field.split_once(' ') {
-            Some((source, rest)) => (
-                source.to_owned(),
-                rest.trim_matches(|c| c == '(' || c == ')' || c == ' ')
-                    .to_owned(),
-            ),
-            None if source_field.is_empty() => (name.clone(), version.clone()),
-            None => (source_field.clone(), version.clone()),
+        let (source, source_version) = source_of(fields.get("Source").map(String::as_str))
+            .unwrap_or_else(|| (name.clone(), version.clone()));
+        let source_version = if source_version.is_empty() {
+            version.clone()
+        } else {
+            source_version
         };
-        let depends = [field("Pre-Depends"), field("Depends")]
-            .into_iter()
-            .filter(|d| !d.is_empty())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut depends = Vec::new();
+        for key in ["Pre-Depends", "Depends"] {
+            if let Some(value) = fields.get(key) {
+                depends.extend(parse_relations(value));
+            }
+        }
+        let provides = fields
+            .get("Provides")
+            .map(|value| parse_relations(value).into_iter().flatten().collect())
+            .unwrap_or_default();
         packages.push(Package {
             size: field("Size").parse().unwrap_or(0),
             architecture: field("Architecture"),
@@ -519,6 +588,7 @@ pub(crate) fn parse_packages(text: &str, suite: &str) -> Vec<Package> {
             built_using: field("Built-Using"),
             summary: field("Description").lines().next().unwrap_or("").to_owned(),
             depends,
+            provides,
             name,
             version,
             source,
@@ -529,6 +599,22 @@ pub(crate) fn parse_packages(text: &str, suite: &str) -> Vec<Package> {
         });
     }
     packages
+}
+
+/// `Source: name (version)` or `Source: name`; the version is empty when not given.
+fn source_of(value: Option<&str>) -> Option<(String, String)> {
+    let value = value?.trim();
+    if value.is_empty() {
+        return None;
+    }
+    let (name, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let version = rest
+        .trim()
+        .strip_prefix('(')
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or("")
+        .trim();
+    Some((name.to_owned(), version.to_owned()))
 }
 
 /// SHA-256 of `data`, lower-case hex.
@@ -562,65 +648,288 @@ pub(crate) fn upstream_version(debian: &str) -> String {
     version.to_owned()
 }
 
-/// Orders two Debian versions as dpkg does (epoch, then upstream, then revision; `~` sorts
-/// before everything, letters before other characters).
-pub(crate) fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+/// The mirror: `$CONSIGN_DEBIAN_MIRROR`, else the first Debian archive URI of the host's apt
+/// sources (`/etc/apt/sources.list`, `sources.list.d/`), else [`MIRROR`].
+fn mirror() -> String {
+    if let Ok(url) = std::env::var("CONSIGN_DEBIAN_MIRROR")
+        && !url.trim().is_empty()
+    {
+        return url.trim().trim_end_matches('/').to_owned();
+    }
+    let mut texts = Vec::new();
+    if let Ok(text) = fs::read_to_string("/etc/apt/sources.list") {
+        texts.push(text);
+    }
+    if let Ok(entries) = fs::read_dir("/etc/apt/sources.list.d") {
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+        paths.sort();
+        for path in paths {
+            let name = path.to_string_lossy();
+            if (name.ends_with(".list") || name.ends_with(".sources"))
+                && let Ok(text) = fs::read_to_string(&path)
+            {
+                texts.push(text);
+            }
+        }
+    }
+    texts
+        .iter()
+        .find_map(|text| debian_uri(text))
+        .unwrap_or_else(|| MIRROR.to_owned())
+}
+
+/// The first URI ending in `/debian` in a one-line or deb822 sources file.
+fn debian_uri(text: &str) -> Option<String> {
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') {
+            continue;
+        }
+        let candidates: Vec<&str> = if let Some(rest) = line.strip_prefix("URIs:") {
+            rest.split_whitespace().collect()
+        } else if line.starts_with("deb ") {
+            line.split_whitespace()
+                .filter(|word| word.contains("://"))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if let Some(uri) = candidates
+            .into_iter()
+            .map(|uri| uri.trim_end_matches('/'))
+            .find(|uri| uri.ends_with("/debian"))
+        {
+            return Some(uri.to_owned());
+        }
+    }
+    None
+}
+
+/// The stanzas of a control file (`Packages`, `status`, a `.deb`'s `control`): field name to
+/// value, continuation lines joined with newlines.
+pub(crate) fn stanzas(text: &str) -> Vec<BTreeMap<String, String>> {
+    let mut out = Vec::new();
+    let mut current: BTreeMap<String, String> = BTreeMap::new();
+    let mut last_key: Option<String> = None;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            last_key = None;
+        } else if line.starts_with([' ', '\t']) {
+            if let Some(key) = &last_key
+                && let Some(value) = current.get_mut(key)
+            {
+                value.push('\n');
+                value.push_str(line.trim_start());
+            }
+        } else if let Some((key, value)) = line.split_once(':') {
+            current.insert(key.trim().to_owned(), value.trim().to_owned());
+            last_key = Some(key.trim().to_owned());
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// A relation field (`Depends`, `Provides`, `Built-Using`): for each comma-separated entry, its
+/// alternatives' package names, with version constraints, architecture qualifiers and
+/// restrictions dropped.
+pub(crate) fn parse_relations(value: &str) -> Vec<Vec<String>> {
+    value
+        .split(',')
+        .map(|entry| {
+            entry
+                .split('|')
+                .filter_map(|alternative| {
+                    let name = alternative
+                        .trim()
+                        .split(|c: char| c.is_whitespace() || c == '(' || c == '[' || c == '<')
+                        .next()?;
+                    let name = name.split(':').next()?;
+                    (!name.is_empty()).then(|| name.to_owned())
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|alternatives| !alternatives.is_empty())
+        .collect()
+}
+
+/// `Built-Using: a (= 1.2-3), b (= 4)`: (source, version) pairs.
+pub(crate) fn parse_built_using(value: &str) -> Vec<(String, String)> {
+    value
+        .split(',')
+        .filter_map(|entry| {
+            let entry = entry.trim();
+            let (name, rest) = entry.split_once(' ')?;
+            let version = rest
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .trim();
+            let version = version.trim_start_matches('=').trim();
+            (!name.is_empty() && !version.is_empty()).then(|| (name.to_owned(), version.to_owned()))
+        })
+        .collect()
+}
+
+/// Orders two Debian versions as dpkg does (Debian Policy 5.6.12: epoch, then upstream version,
+/// then revision, each compared by alternating non-digit and digit runs, `~` before everything).
+pub(crate) fn compare_versions(a: &str, b: &str) -> Ordering {
     fn split(version: &str) -> (u64, &str, &str) {
         let (epoch, rest) = match version.split_once(':') {
-            Some((epoch, rest)) => (epoch.parse().unwrap_or(0), rest),
-            None => (0, version),
+            Some((epoch, rest)) if epoch.bytes().all(|b| b.is_ascii_digit()) => {
+                (epoch.parse().unwrap_or(0), rest)
+            }
+            _ => (0, version),
         };
         match rest.rsplit_once('-') {
             Some((upstream, revision)) => (epoch, upstream, revision),
             None => (epoch, rest, ""),
         }
     }
-    fn order(c: Option<u8>) -> i32 {
+    fn order(c: u8) -> i32 {
         match c {
-            None => 0,
-            Some(b'~') => -1,
-            Some(c) if c.is_ascii_alphabetic() => i32::from(c),
-            Some(c) => i32::from(c) + 256,
+            b'~' => -1,
+            c if c.is_ascii_alphabetic() => i32::from(c),
+            0 => 0,
+            c => i32::from(c) + 256,
         }
     }
-    fn part(mut a: &[u8], mut b: &[u8]) -> std::cmp::Ordering {
+    fn part(mut a: &[u8], mut b: &[u8]) -> Ordering {
         while !a.is_empty() || !b.is_empty() {
+            // The non-digit prefix, character by character (an absent character sorts as 0).
             loop {
-                let (ca, cb) = (a.first().copied(), b.first().copied());
-                let digit_a = ca.is_none_or(|c| c.is_ascii_digit());
-                let digit_b = cb.is_none_or(|c| c.is_ascii_digit());
-                if digit_a && digit_b {
+                let ca = a.first().copied().filter(|c| !c.is_ascii_digit());
+                let cb = b.first().copied().filter(|c| !c.is_ascii_digit());
+                if ca.is_none() && cb.is_none() {
                     break;
                 }
-                let ordering = order(ca.filter(|c| !c.is_ascii_digit()))
-                    .cmp(&order(cb.filter(|c| !c.is_ascii_digit())));
-                if ordering.is_ne() {
+                let ordering = order(ca.unwrap_or(0)).cmp(&order(cb.unwrap_or(0)));
+                if ordering != Ordering::Equal {
                     return ordering;
                 }
-                a = a.get(1..).unwrap_or_default();
-                b = b.get(1..).unwrap_or_default();
+                if ca.is_some() {
+                    a = &a[1..];
+                }
+                if cb.is_some() {
+                    b = &b[1..];
+                }
             }
             let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
-            let (na, nb) = (digits(a), digits(b));
-            let value = |s: &[u8]| {
-                s.iter()
-                    .fold(0u128, |acc, c| acc * 10 + u128::from(c - b'0'))
-            };
-            let ordering =
-                value(a.get(..na).unwrap_or_default()).cmp(&value(b.get(..nb).unwrap_or_default()));
-            if ordering.is_ne() {
+            let (da, db) = (digits(a), digits(b));
+            let na = trim_zeros(&a[..da]);
+            let nb = trim_zeros(&b[..db]);
+            let ordering = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+            if ordering != Ordering::Equal {
                 return ordering;
             }
-            a = a.get(na..).unwrap_or_default();
-            b = b.get(nb..).unwrap_or_default();
+            a = &a[da..];
+            b = &b[db..];
         }
-        std::cmp::Ordering::Equal
+        Ordering::Equal
+    }
+    fn trim_zeros(digits: &[u8]) -> &[u8] {
+        let zeros = digits.iter().take_while(|&&c| c == b'0').count();
+        &digits[zeros..]
     }
     let (ea, ua, ra) = split(a);
     let (eb, ub, rb) = split(b);
     ea.cmp(&eb)
         .then_with(|| part(ua.as_bytes(), ub.as_bytes()))
         .then_with(|| part(ra.as_bytes(), rb.as_bytes()))
+}
+
+/// A downloaded, verified `.deb` ([`Archive::download`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Deb {
+    pub(crate) path: PathBuf,
+}
+
+impl Deb {
+    /// The package's own control fields (`dpkg-deb --field`).
+    pub(crate) fn control(&self) -> Result<BTreeMap<String, String>, String> {
+        let output = Command::new("dpkg-deb")
+            .arg("--field")
+            .arg(&self.path)
+            .output()
+            .map_err(|err| format!("could not start dpkg-deb: {err}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "`dpkg-deb --field {}` failed ({}): {}",
+                self.path.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        stanzas(&String::from_utf8_lossy(&output.stdout))
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("{}: empty control file", self.path.display()))
+    }
+
+    /// Unpacks only the members matching the tar wildcard `pattern` (such as `./boot/vmlinuz-*`)
+    /// into `dest`: `dpkg-deb --fsys-tarfile` into `tar --extract --wildcards`.
+    pub(crate) fn extract_matching(&self, dest: &Path, pattern: &str) -> Result<(), String> {
+        fs::create_dir_all(dest).map_err(|err| format!("creating {}: {err}", dest.display()))?;
+        let mut dpkg = Command::new("dpkg-deb")
+            .arg("--fsys-tarfile")
+            .arg(&self.path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|err| format!("could not start dpkg-deb: {err}"))?;
+        let stdout = dpkg
+            .stdout
+            .take()
+            .ok_or("dpkg-deb has no standard output")?;
+        let tar = Command::new("tar")
+            .arg("--extract")
+            .arg("--directory")
+            .arg(dest)
+            .arg("--wildcards")
+            .arg(pattern)
+            .stdin(stdout)
+            .output()
+            .map_err(|err| format!("could not start tar: {err}"))?;
+        let dpkg = dpkg
+            .wait()
+            .map_err(|err| format!("waiting for dpkg-deb: {err}"))?;
+        if dpkg.success() && tar.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "extracting `{pattern}` from {} failed (dpkg-deb {dpkg}, tar {}): {}",
+                self.path.display(),
+                tar.status,
+                String::from_utf8_lossy(&tar.stderr).trim()
+            ))
+        }
+    }
+
+    /// Unpacks the package's files into `dest` (`dpkg-deb --extract`; nothing is installed).
+    pub(crate) fn extract(&self, dest: &Path) -> Result<(), String> {
+        fs::create_dir_all(dest).map_err(|err| format!("creating {}: {err}", dest.display()))?;
+        let output = Command::new("dpkg-deb")
+            .arg("--extract")
+            .arg(&self.path)
+            .arg(dest)
+            .output()
+            .map_err(|err| format!("could not start dpkg-deb: {err}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "`dpkg-deb --extract {} {}` failed ({}): {}",
+                self.path.display(),
+                dest.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -677,7 +986,7 @@ mod tests {
             (zlib.source.as_str(), zlib.source_version.as_str()),
             ("zlib1g", "1:1.2.13.dfsg-1")
         );
-        assert_eq!(zlib.depends, "libc6 (>= 2.4)");
+        assert_eq!(zlib.depends, [["libc6"]]);
         assert!(zlib.sha256.ends_with("ab"));
     }
 
@@ -691,5 +1000,100 @@ mod tests {
             Some(&("ab".to_owned(), 12))
         );
         assert!(Release::parse("bookworm", "Origin: Debian\n").is_err());
+    }
+
+    #[test]
+    fn versions_order_as_dpkg_does() {
+        use Ordering::{Equal, Greater, Less};
+        for (a, b, want) in [
+            ("1.0", "1.0", Equal),
+            ("1.0~rc1", "1.0", Less),
+            ("1:0.9", "2.0", Greater),
+            ("1.2.10", "1.2.9", Greater),
+            ("6.12.117-1", "6.12.107-1", Greater),
+            ("2.41-12", "2.41-12+deb13u1", Less),
+            ("1.0a", "1.0", Greater),
+            ("1.0-1", "1.0+b1", Less),
+            ("3.0.20-1~deb12u1", "3.0.20-1", Less),
+            ("007", "7", Equal),
+        ] {
+            assert_eq!(compare_versions(a, b), want, "{a} vs {b}");
+            assert_eq!(compare_versions(b, a), want.reverse(), "{b} vs {a}");
+        }
+    }
+
+    #[test]
+    fn upstream_versions_drop_debian_parts() {
+        for (debian, upstream) in [
+            ("1:1.36.1-9+deb13u1", "1.36.1"),
+            ("2.10+dfsg-1", "2.10"),
+            ("3.5.4-1~deb13u1", "3.5.4"),
+            ("1.2+really1.1-3", "1.1"),
+            ("2:2.10-12", "2.10"),
+            ("6.12.117-1", "6.12.117"),
+            ("0.8.1", "0.8.1"),
+            ("1.4.10+ds-2", "1.4.10"),
+            ("9.2p1-2+deb12u3", "9.2p1"),
+        ] {
+            assert_eq!(upstream_version(debian), upstream, "{debian}");
+        }
+    }
+
+    #[test]
+    fn stanzas_and_relations_parse() {
+        let text = "Package: curl\nVersion: 8.14.1-2\nSource: curl (8.14.1-2)\nDepends: libc6 (>= 2.34), libcurl4t64 (= 8.14.1-2) | libcurl4, zlib1g:any\nDescription: one\n more\n\nPackage: zlib1g\nVersion: 1:1.3.dfsg-3.1\n";
+        let parsed = stanzas(text);
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[0]["Description"], "one\nmore");
+        assert_eq!(
+            parse_relations(&parsed[0]["Depends"]),
+            vec![
+                vec!["libc6".to_owned()],
+                vec!["libcurl4t64".to_owned(), "libcurl4".to_owned()],
+                vec!["zlib1g".to_owned()]
+            ]
+        );
+        assert_eq!(
+            parse_built_using("gcc-14 (= 14.2.0-19), glibc (= 2.41-12)"),
+            vec![
+                ("gcc-14".to_owned(), "14.2.0-19".to_owned()),
+                ("glibc".to_owned(), "2.41-12".to_owned())
+            ]
+        );
+        assert_eq!(
+            source_of(Some("openssl (3.5.4-1~deb13u1)")),
+            Some(("openssl".to_owned(), "3.5.4-1~deb13u1".to_owned()))
+        );
+    }
+
+    #[test]
+    fn an_index_keeps_every_version_newest_last() {
+        let text = "Package: a\nVersion: 1.0-2\nArchitecture: armel\nFilename: pool/main/a/a/a_1.0-2_armel.deb\nSize: 10\nSHA256: AB\nProvides: virt\n\nPackage: a\nVersion: 1.0-10\nArchitecture: armel\nFilename: pool/main/a/a/a_1.0-10_armel.deb\nSize: 11\nSHA256: cd\n\nPackage: broken\nVersion: 1\n";
+        let index = Index::parse(text);
+        assert_eq!(index.newest_each().count(), 1);
+        let newest = index.newest("a").unwrap();
+        assert_eq!(
+            (newest.version.as_str(), newest.sha256.as_str()),
+            ("1.0-10", "cd")
+        );
+        assert_eq!(newest.source, "a");
+        assert_eq!(index.providers("virt"), ["a"]);
+        assert_eq!(index.packages[0].sha256, "ab");
+        assert!(index.providers("none").is_empty());
+    }
+
+    #[test]
+    fn the_mirror_is_read_from_apt_sources() {
+        let deb822 = "Types: deb\n# comment\nURIs: http://mirror.example/debian\nSuites: bookworm\n\nTypes: deb\nURIs: http://mirror.example/debian-security\n";
+        assert_eq!(
+            debian_uri(deb822).as_deref(),
+            Some("http://mirror.example/debian")
+        );
+        let one_line = "# deb http://old.example/debian sid main\ndeb [arch=amd64] http://m.example/debian/ bookworm main\n";
+        assert_eq!(
+            debian_uri(one_line).as_deref(),
+            Some("http://m.example/debian")
+        );
+        assert_eq!(debian_uri("deb http://m.example/ubuntu noble main\n"), None);
     }
 }

@@ -118,7 +118,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .cloned()
         .collect();
     if let Some(unknown) = args.iter().find(|a| {
-        a.starts_with("--") && !["--refresh", "--dry-run", "--verbose", "--extend"].contains(&a.as_str())
+        a.starts_with("--")
+            && !["--refresh", "--dry-run", "--verbose", "--extend"].contains(&a.as_str())
     }) {
         return Err(format!("unknown option `{unknown}`\n\n{USAGE}"));
     }
@@ -230,7 +231,7 @@ impl<'a> Run<'a> {
                 packages.extend(
                     BACKGROUND
                         .iter()
-                        .filter_map(|name| index.package(name).cloned()),
+                        .filter_map(|name| index.newest(name).cloned()),
                 );
             }
             let refs: Vec<&crate::debian::Package> = packages.iter().collect();
@@ -764,14 +765,21 @@ impl<'a> Run<'a> {
             let mut order: Vec<&Release> = releases.iter().collect();
             order.sort_by_key(|r| (!cut_from.contains(&r.suite), r.suite != CUT_SUITE));
             for release in order {
-                let files = files_of.get(&release.suite).map(Vec::as_slice).unwrap_or_default();
-                let catalog = self.catalog_with(&file_name, Some(&format!("{text}{PLACEHOLDER_TEST}")))?;
+                let files = files_of
+                    .get(&release.suite)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let catalog =
+                    self.catalog_with(&file_name, Some(&format!("{text}{PLACEHOLDER_TEST}")))?;
                 if reads_release(&found_in(&catalog, &product.name, files), &release.upstream) {
                     continue;
                 }
                 let chosen = self.propose(product, release, files, &[], &file_name)?;
                 if chosen.is_empty() {
-                    report.push(format!("{} {}: no new pattern found", release.suite, release.upstream));
+                    report.push(format!(
+                        "{} {}: no new pattern found",
+                        release.suite, release.upstream
+                    ));
                     continue;
                 }
                 for candidate in chosen.iter().take(2) {
@@ -1054,7 +1062,10 @@ fn found_in(catalog: &Signatures, name: &str, files: &[PackageFile]) -> Found {
 }
 
 fn reads_release(found: &Found, upstream: &str) -> bool {
-    found.versioned.iter().any(|(v, _, _)| same_release(v, upstream))
+    found
+        .versioned
+        .iter()
+        .any(|(v, _, _)| same_release(v, upstream))
 }
 
 /// True when `found` (what a binary says) is the Debian upstream release `upstream`: one of its

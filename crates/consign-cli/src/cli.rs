@@ -47,7 +47,7 @@ pub(crate) struct LimitArgs {
     /// How many entries (files, folders, links) in all.
     #[arg(long, value_name = "N", default_value_t = consign_unpack::Limits::default().max_entries)]
     pub(crate) max_entries: u64,
-    /// How many bytes of unpacked contents in all.
+    /// How many bytes of unpacked contents in all (also the largest image read).
     #[arg(long, value_name = "BYTES", default_value_t = consign_unpack::Limits::default().max_total_bytes)]
     pub(crate) max_total_bytes: u64,
     /// How large one unpacked file or stream may be.

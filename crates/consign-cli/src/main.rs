@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod example_firmware;
 mod exit;
+mod files;
 mod output;
 
 use std::process::ExitCode;

@@ -112,6 +112,7 @@ fn scan(root: &Path, out: &Path) -> Result<(usize, u64, f64), Box<dyn std::error
                     consign_model::ComponentKind::OperatingSystem => "operating-system",
                     consign_model::ComponentKind::Firmware => "firmware",
                     consign_model::ComponentKind::Framework => "framework",
+                    consign_model::ComponentKind::DeviceDriver => "device-driver",
                     _ => "library",
                 },
                 "name": component.name,

@@ -20,6 +20,7 @@
 //! Go build info before Go 1.18 (pointer-based, no inline strings) is reported as a diagnostic, not
 //! read. PE files give their imported DLLs as needed libraries; Mach-O files give no facts yet.
 
+use crate::kmod;
 use consign_model::{Confidence, Diagnostic, Method, Severity};
 use goblin::elf::Elf;
 
@@ -35,10 +36,17 @@ pub(crate) struct ObjectFacts {
     pub(crate) soname: Option<String>,
     /// `DT_NEEDED` entries, or PE import DLL names.
     pub(crate) needed: Vec<String>,
-    /// `.comment` strings.
+    /// `.comment` strings, each once, in the order first seen.
     pub(crate) comments: Vec<String>,
+    /// How many times each of `comments` occurs (one per object file the linker joined), so
+    /// that the compiler that built most of a library outvotes the one of a start-up file.
+    pub(crate) comment_counts: Vec<u32>,
     /// Versioned symbol dependencies (`GLIBC_2.34`), sorted and unique.
     pub(crate) symbol_versions: Vec<String>,
+    /// The package the distribution built this file in, from its `.note.package`.
+    pub(crate) package_note: Option<PackageNote>,
+    /// A kernel module's `.modinfo` facts.
+    pub(crate) modinfo: Option<kmod::ModInfo>,
     /// Modules and crates that a build tool recorded in the binary.
     pub(crate) modules: Vec<Module>,
 }
@@ -117,18 +125,90 @@ fn read_elf(
         match name {
             ".comment" => {
                 for text in section.split(|byte| *byte == 0) {
-                    if let Ok(text) = std::str::from_utf8(text)
-                        && !text.trim().is_empty()
-                        && !facts.comments.iter().any(|seen| seen == text)
-                    {
+                    let Ok(text) = std::str::from_utf8(text) else {
+                        continue;
+                    };
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    if let Some(idx) = facts.comments.iter().position(|seen| seen == text) {
+                        if let Some(count) = facts.comment_counts.get_mut(idx) {
+                            *count = count.saturating_add(1);
+                        }
+                    } else {
                         facts.comments.push(text.to_owned());
+                        facts.comment_counts.push(1);
                     }
                 }
             }
             ".dep-v0" => read_auditable(section, facts, location, diagnostics),
+            ".modinfo" => facts.modinfo = Some(kmod::parse(section)),
+            ".note.package" => facts.package_note = package_note(section, elf.little_endian),
             _ => {}
         }
     }
+}
+
+/// What a distribution's build recorded in an ELF file's `.note.package`: the package metadata
+/// note (<https://systemd.io/ELF_PACKAGE_METADATA/>), owner `FDO`, type `0xcafe1a7e`, a JSON
+/// object such as `{"type":"deb","os":"debian","name":"gcc-14","version":"14.2.0-19",...}`.
+/// Debian (from trixie) and Fedora (from 36) stamp every binary they build with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PackageNote {
+    /// `deb` or `rpm`.
+    pub(crate) kind: String,
+    /// The (source) package name.
+    pub(crate) name: String,
+    /// The package version, with the distribution's revision.
+    pub(crate) version: String,
+    /// The note's JSON, for the evidence.
+    pub(crate) text: String,
+}
+
+/// The note type of the package metadata note.
+const NT_FDO_PACKAGING_METADATA: u32 = 0xcafe_1a7e;
+/// Longest note description read; real ones are under 200 bytes.
+const MAX_PACKAGE_NOTE: usize = 4096;
+
+fn package_note(section: &[u8], little_endian: bool) -> Option<PackageNote> {
+    let word = |at: usize| -> Option<u32> {
+        let bytes: [u8; 4] = section.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(if little_endian {
+            u32::from_le_bytes(bytes)
+        } else {
+            u32::from_be_bytes(bytes)
+        })
+    };
+    let mut at = 0usize;
+    // A section may hold several notes; read until the first package note.
+    while at.checked_add(12)? <= section.len() {
+        let name_size = word(at)? as usize;
+        let desc_size = word(at + 4)? as usize;
+        let kind = word(at + 8)?;
+        let name_at = at + 12;
+        let desc_at = name_at.checked_add(name_size.checked_next_multiple_of(4)?)?;
+        let end = desc_at.checked_add(desc_size.checked_next_multiple_of(4)?)?;
+        let name = section.get(name_at..name_at.checked_add(name_size)?)?;
+        let desc = section.get(desc_at..desc_at.checked_add(desc_size)?)?;
+        if kind == NT_FDO_PACKAGING_METADATA && name == b"FDO\0" && desc.len() <= MAX_PACKAGE_NOTE {
+            let text = std::str::from_utf8(desc).ok()?.trim_end_matches('\0');
+            let value: serde_json::Value = serde_json::from_str(text).ok()?;
+            let field = |key: &str| {
+                value
+                    .get(key)
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            };
+            return Some(PackageNote {
+                kind: field("type")?,
+                name: field("name")?,
+                version: field("version")?,
+                text: text.to_owned(),
+            });
+        }
+        at = end;
+    }
+    None
 }
 
 /// Go's build-info header: 14 magic bytes, pointer size, flags.
@@ -397,6 +477,35 @@ mod tests {
         );
         read_auditable(b"not zlib", &mut facts, "app", &mut diagnostics);
         assert_eq!(diagnostics.len(), 1);
+    }
+
+    #[test]
+    fn package_notes_survive_hostile_sizes() {
+        let mut note = Vec::new();
+        for word in [4u32, u32::MAX, 0xcafe_1a7e] {
+            note.extend_from_slice(&word.to_le_bytes());
+        }
+        note.extend_from_slice(b"FDO\0{}");
+        assert_eq!(package_note(&note, true), None);
+        assert_eq!(package_note(&note[..7], true), None);
+        assert_eq!(package_note(&[0xff; 64], false), None);
+        // A first note of another kind is skipped, the package note after it is read.
+        let mut two = Vec::new();
+        for word in [4u32, 4, 3] {
+            two.extend_from_slice(&word.to_le_bytes());
+        }
+        two.extend_from_slice(b"GNU\0abcd");
+        let json = br#"{"type":"deb","name":"zlib","version":"1:1.3.dfsg+really1.3.1-1"}"#;
+        for word in [4u32, json.len() as u32, 0xcafe_1a7e] {
+            two.extend_from_slice(&word.to_le_bytes());
+        }
+        two.extend_from_slice(b"FDO\0");
+        two.extend_from_slice(json);
+        let read = package_note(&two, true).unwrap();
+        assert_eq!(
+            (read.name.as_str(), read.version.as_str()),
+            ("zlib", "1:1.3.dfsg+really1.3.1-1")
+        );
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //!   into one Aho-Corasick automaton so each file is read once for all products;
 //! - `elf`: object-file facts through goblin (SONAME, `DT_NEEDED`, `.comment`, symbol versions, Go
 //!   build info, Rust `cargo auditable`);
-//! - `pkgdb`: dpkg, opkg and apk package databases.
+//! - `pkgdb`: dpkg, opkg and apk package databases;
+//! - `manifest`: npm, Bower, Python and `LuaRocks` package manifests;
+//! - `kmod`: kernel modules that are not the kernel's own (vendor and out-of-tree drivers).
 //!
 //! Findings are merged per (name, version). A SONAME is a name, not a release: a library's version
 //! comes from its own version string, or from its file name only where that project's ABI number is
@@ -59,6 +61,8 @@
 //! step of [`detect`], and give it unit tests with real excerpts. Never read files or the clock there.
 
 mod elf;
+mod kmod;
+mod manifest;
 mod pkgdb;
 mod scan;
 mod signature;
@@ -290,6 +294,17 @@ fn analyse_file(
             findings.extend(package_findings(catalog, location, kind, data));
         }
     }
+    if let Some(note) = &facts.package_note {
+        findings.extend(package_note_finding(catalog, note, location));
+    }
+    if let Some(ecosystem) = manifest::Ecosystem::of(inner_path) {
+        findings.extend(manifest::finding(catalog, ecosystem, data, location));
+    }
+    if let Some(info) = &facts.modinfo
+        && let Some(finding) = kmod::finding(info, file_name, location)
+    {
+        findings.push(finding);
+    }
     for module in &facts.modules {
         findings.push(Finding {
             identity: Identity {
@@ -308,9 +323,12 @@ fn analyse_file(
                 matched: Some(module.matched.clone()),
                 method: module.method,
                 confidence: module.confidence,
+                states: Some(module.version.clone()),
+                count: None,
             },
         });
     }
+    let findings = choose_versions(findings);
     let digests = (!findings.is_empty()).then(|| Digests::of(data));
     FileResult {
         location: location.to_owned(),
@@ -333,38 +351,10 @@ fn package_findings(
     pkgdb::parse(kind, data)
         .into_iter()
         .map(|package| {
-            let signature = catalog
-                .by_package(&package.name)
-                .or_else(|| {
-                    package
-                        .source
-                        .as_deref()
-                        .and_then(|source| catalog.by_package(source))
-                })
-                .or_else(|| {
-                    without_abi_suffix(&package.name).and_then(|name| catalog.by_package(name))
-                });
-            let identity = signature.map_or_else(
-                || {
-                    let name = package
-                        .source
-                        .clone()
-                        .unwrap_or_else(|| package.name.clone())
-                        .to_lowercase();
-                    Identity {
-                        purl: Some(format!("pkg:generic/{name}")),
-                        name,
-                        kind: ComponentKind::Library,
-                        cpe_vendor: None,
-                        cpe_product: None,
-                        upstream: Upstream::default(),
-                    }
-                },
-                Identity::of,
-            );
+            let identity = package_identity(catalog, &package.name, package.source.as_deref());
+            let version = pkgdb::upstream_version(&package.version);
             Finding {
                 identity,
-                version: Some(pkgdb::upstream_version(&package.version)),
                 license: package.license.clone(),
                 occurrence: Occurrence {
                     location: location.to_owned(),
@@ -372,10 +362,130 @@ fn package_findings(
                     matched: Some(format!("{} {}", package.name, package.version)),
                     method: Method::ManifestAnalysis,
                     confidence: Confidence::High,
+                    states: Some(version.clone()),
+                    count: None,
                 },
+                version: Some(version),
             }
         })
         .collect()
+}
+
+/// One file is one build: of each product it states one release, the one with the strongest
+/// evidence and then the most statements (`libgcc_s.so.1` of a real router says GCC 3.3.2 twice,
+/// in its start-up files, and 4.3.3 1,743 times). The other candidates stay as occurrences of the
+/// chosen release, each with the release it `states`, so the disagreement is visible. Package
+/// databases are left alone: each of their entries is a package of its own, and one database may
+/// rightly list two releases of one product (`libssl1.1` and `libssl3`).
+fn choose_versions(mut findings: Vec<Finding>) -> Vec<Finding> {
+    let mut chosen: HashMap<String, (Confidence, u32, String)> = HashMap::new();
+    for finding in &findings {
+        if finding.occurrence.method == Method::ManifestAnalysis {
+            continue;
+        }
+        let Some(version) = &finding.version else {
+            continue;
+        };
+        let support = (
+            finding.occurrence.confidence,
+            finding.occurrence.count.unwrap_or(1),
+        );
+        let entry = chosen
+            .entry(finding.identity.name.clone())
+            .or_insert_with(|| (support.0, support.1, version.clone()));
+        // Ties keep the first seen, which is the earliest in the file.
+        if support > (entry.0, entry.1) {
+            *entry = (support.0, support.1, version.clone());
+        }
+    }
+    for finding in &mut findings {
+        if finding.occurrence.method == Method::ManifestAnalysis || finding.version.is_none() {
+            continue;
+        }
+        if let Some((_, _, version)) = chosen.get(&finding.identity.name) {
+            finding.version = Some(version.clone());
+        }
+    }
+    findings
+}
+
+/// The product a package is: the signature that lists the package (or its source, or its name
+/// without an ABI suffix), else the source package's own name.
+fn package_identity(catalog: &Catalog, name: &str, source: Option<&str>) -> Identity {
+    let signature = catalog
+        .by_package(name)
+        .or_else(|| source.and_then(|source| catalog.by_package(source)))
+        .or_else(|| without_abi_suffix(name).and_then(|stem| catalog.by_package(stem)));
+    signature.map_or_else(
+        || {
+            let name = source.unwrap_or(name).to_lowercase();
+            Identity {
+                purl: Some(format!("pkg:generic/{name}")),
+                name,
+                kind: ComponentKind::Library,
+                cpe_vendor: None,
+                cpe_product: None,
+                upstream: Upstream::default(),
+            }
+        },
+        Identity::of,
+    )
+}
+
+/// The package a distribution stamped into a binary (`.note.package`, see `elf::PackageNote`).
+/// The note names the source package (`gcc-14`), which is the product itself, a packaging of it
+/// with a release number in its name, or a package a signature lists.
+fn package_note_finding(
+    catalog: Option<&Catalog>,
+    note: &elf::PackageNote,
+    location: &str,
+) -> Option<Finding> {
+    let plausible = |text: &str| {
+        !text.is_empty()
+            && text.len() <= 128
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-._~:".contains(&b))
+    };
+    if !plausible(&note.name) || !plausible(&note.version) {
+        return None;
+    }
+    let name = note.name.to_lowercase();
+    let identity = match catalog {
+        Some(catalog) => {
+            let stem = without_abi_suffix(&name);
+            match catalog
+                .by_name(&name)
+                .or_else(|| stem.and_then(|stem| catalog.by_name(stem)))
+            {
+                Some(signature) => Identity::of(signature),
+                None => package_identity(catalog, &name, None),
+            }
+        }
+        None => Identity {
+            purl: Some(format!("pkg:generic/{name}")),
+            name: name.clone(),
+            kind: ComponentKind::Library,
+            cpe_vendor: None,
+            cpe_product: None,
+            upstream: Upstream::default(),
+        },
+    };
+    let version = pkgdb::upstream_version(&note.version);
+    Some(Finding {
+        identity,
+        license: None,
+        occurrence: Occurrence {
+            location: location.to_owned(),
+            offset: None,
+            matched: Some(format!("package note {}", note.text)),
+            method: Method::ManifestAnalysis,
+            confidence: Confidence::High,
+            states: Some(version.clone()),
+            count: None,
+        },
+        version: Some(version),
+    })
 }
 
 /// `OpenWrt` (and Debian) put a library's ABI number at the end of its package name
@@ -512,27 +622,18 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
         }
     }
 
-    // A name seen without a version joins the only version seen for that name, if there is one.
+    join_sibling_libraries(&mut components);
+
+    // Otherwise a name seen without a version stays without one: a component never borrows a
+    // release from another file (a static binary is not the release of the shared library beside
+    // it).
     let names: BTreeSet<String> = components.keys().map(|(name, _)| name.clone()).collect();
     for name in names {
-        let versions: Vec<Option<String>> = components
+        let known: Vec<&String> = components
             .keys()
             .filter(|(key, _)| *key == name)
-            .map(|(_, version)| version.clone())
+            .filter_map(|(_, version)| version.as_ref())
             .collect();
-        let known: Vec<&String> = versions.iter().flatten().collect();
-        if known.len() == 1
-            && let Some(unversioned) = components.remove(&(name.clone(), None))
-            && let Some(target) = components.get_mut(&(name.clone(), Some(known[0].clone())))
-        {
-            target.occurrences.extend(unversioned.occurrences);
-            target.licenses.extend(unversioned.licenses);
-            for file in unversioned.files {
-                if !target.files.iter().any(|(path, _)| *path == file.0) {
-                    target.files.push(file);
-                }
-            }
-        }
         if known.len() > 1 {
             let manifest: Vec<&String> = known
                 .iter()
@@ -607,6 +708,96 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
         components,
         toolchain,
         diagnostics,
+    }
+}
+
+/// The libraries of one build are installed side by side: glibc's `libm.so.6` states no release,
+/// but sits in the folder of `libc.so.6`, which does. A file named by its SONAME or file name alone
+/// joins the release of its product stated by another file of the same folder, when exactly one
+/// release is stated there; its occurrence says so. Nothing else is joined: a program, a file in
+/// another folder (a static binary in `/bin`) or a folder with two releases keeps "version unknown".
+fn join_sibling_libraries(components: &mut BTreeMap<(String, Option<String>), Component>) {
+    fn folder(path: &str) -> &str {
+        path.rsplit_once('/').map_or("", |(folder, _)| folder)
+    }
+    let unversioned: Vec<String> = components
+        .keys()
+        .filter(|(_, version)| version.is_none())
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in unversioned {
+        // (folder -> (release, a file there that states it)) for every versioned file of `name`.
+        let mut stated: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+        for ((key, version), component) in components.iter() {
+            let (true, Some(version)) = (*key == name, version) else {
+                continue;
+            };
+            for occurrence in &component.occurrences {
+                if occurrence.states.as_deref() == Some(version.as_str()) {
+                    stated
+                        .entry(folder(&occurrence.location))
+                        .or_default()
+                        .entry(version.as_str())
+                        .or_insert(occurrence.location.as_str());
+                }
+            }
+        }
+        let mut moves: Vec<(String, String, String)> = Vec::new();
+        if let Some(component) = components.get(&(name.clone(), None)) {
+            for occurrence in &component.occurrences {
+                if !scan::names_only(occurrence) {
+                    continue;
+                }
+                if let Some(releases) = stated.get(folder(&occurrence.location))
+                    && releases.len() == 1
+                    && let Some((version, witness)) = releases.iter().next()
+                {
+                    moves.push((
+                        occurrence.location.clone(),
+                        (*version).to_owned(),
+                        (*witness).to_owned(),
+                    ));
+                }
+            }
+        }
+        for (location, version, witness) in moves {
+            let Some(source) = components.get_mut(&(name.clone(), None)) else {
+                continue;
+            };
+            let (moved, kept): (Vec<Occurrence>, Vec<Occurrence>) =
+                std::mem::take(&mut source.occurrences)
+                    .into_iter()
+                    .partition(|o| o.location == location && scan::names_only(o));
+            source.occurrences = kept;
+            let files: Vec<(String, Digests)> = source
+                .files
+                .iter()
+                .filter(|(path, _)| *path == location)
+                .cloned()
+                .collect();
+            source.files.retain(|(path, _)| *path != location);
+            if source.occurrences.is_empty() {
+                components.remove(&(name.clone(), None));
+            }
+            let Some(target) = components.get_mut(&(name.clone(), Some(version.clone()))) else {
+                continue;
+            };
+            let witness_name = witness
+                .rsplit_once('/')
+                .map_or(witness.as_str(), |(_, n)| n);
+            for mut occurrence in moved {
+                occurrence.matched = Some(format!(
+                    "{} (states no release; a library of the same build beside {witness_name}, which states {version})",
+                    occurrence.matched.as_deref().unwrap_or_default()
+                ));
+                target.occurrences.push(occurrence);
+            }
+            for file in files {
+                if !target.files.iter().any(|(path, _)| *path == file.0) {
+                    target.files.push(file);
+                }
+            }
+        }
     }
 }
 
@@ -838,12 +1029,267 @@ mod tests {
             .iter()
             .map(|c| (c.name.as_str(), c.version.as_deref(), c.occurrences.len()))
             .collect();
-        assert_eq!(got, [("kmod", Some("30"), 3)]);
+        // The library states no release, so it keeps none: it does not borrow the program's.
+        assert_eq!(got, [("kmod", None, 1), ("kmod", Some("30"), 2)]);
         assert!(
             detection.diagnostics.is_empty(),
             "{:?}",
             detection.diagnostics
         );
+    }
+
+    /// A static program does not take the release of the shared library beside it, even when that
+    /// is the only release of the product in the image.
+    #[test]
+    fn a_component_never_borrows_a_release_from_another_file() {
+        let libz = file(
+            "/lib/libz.so.1.2.13",
+            b"\0 inflate 1.2.13 Copyright 1995-2022 Mark Adler \0",
+        );
+        let other = file("/usr/lib/libz.so.1", b"\x7fELF\x02\x01\x01\x00\0\0");
+        let detection = detect(&Vfs {
+            nodes: vec![libz, other],
+        });
+        assert_eq!(
+            names_and_versions(&detection),
+            [("zlib", None), ("zlib", Some("1.2.13"))]
+        );
+        let unversioned = &detection.components[0];
+        assert_eq!(unversioned.files.len(), 1);
+        assert_eq!(unversioned.files[0].0, "/usr/lib/libz.so.1");
+    }
+
+    /// A 64-bit little-endian ELF holding only the given sections.
+    fn elf_with_sections(sections: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut shstrtab = b"\0.shstrtab\0".to_vec();
+        let mut names = Vec::new();
+        for (name, _) in sections {
+            names.push(shstrtab.len() as u32);
+            shstrtab.extend_from_slice(name.as_bytes());
+            shstrtab.push(0);
+        }
+        let mut body = shstrtab.clone();
+        let mut places = Vec::new();
+        for (_, data) in sections {
+            places.push((64 + body.len() as u64, data.len() as u64));
+            body.extend_from_slice(data);
+        }
+        let headers_at = (64 + body.len() as u64).next_multiple_of(8);
+        let mut elf = Vec::new();
+        elf.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+        elf.extend_from_slice(&3u16.to_le_bytes()); // e_type: shared object
+        elf.extend_from_slice(&62u16.to_le_bytes()); // e_machine: x86-64
+        elf.extend_from_slice(&1u32.to_le_bytes());
+        elf.extend_from_slice(&0u64.to_le_bytes()); // e_entry
+        elf.extend_from_slice(&0u64.to_le_bytes()); // e_phoff
+        elf.extend_from_slice(&headers_at.to_le_bytes()); // e_shoff
+        elf.extend_from_slice(&0u32.to_le_bytes());
+        let count = sections.len() as u16 + 2;
+        for half in [64u16, 56, 0, 64, count, 1] {
+            elf.extend_from_slice(&half.to_le_bytes());
+        }
+        elf.extend_from_slice(&body);
+        elf.resize(headers_at as usize, 0);
+        let header = |name: u32, kind: u32, offset: u64, size: u64| {
+            let mut header = Vec::new();
+            header.extend_from_slice(&name.to_le_bytes());
+            header.extend_from_slice(&kind.to_le_bytes());
+            header.extend_from_slice(&0u64.to_le_bytes()); // flags
+            header.extend_from_slice(&0u64.to_le_bytes()); // addr
+            header.extend_from_slice(&offset.to_le_bytes());
+            header.extend_from_slice(&size.to_le_bytes());
+            header.extend_from_slice(&[0; 16]); // link, info, addralign
+            header.extend_from_slice(&0u64.to_le_bytes()); // entsize
+            header
+        };
+        elf.extend_from_slice(&header(0, 0, 0, 0));
+        elf.extend_from_slice(&header(1, 3, 64, shstrtab.len() as u64));
+        for (name, (offset, size)) in names.iter().zip(places) {
+            elf.extend_from_slice(&header(*name, 1, offset, size));
+        }
+        elf
+    }
+
+    fn elf_with_comments(comments: &[&str]) -> Vec<u8> {
+        let mut comment = Vec::new();
+        for text in comments {
+            comment.extend_from_slice(text.as_bytes());
+            comment.push(0);
+        }
+        elf_with_sections(&[(".comment", &comment)])
+    }
+
+    fn package_note(json: &str) -> Vec<u8> {
+        let mut note = Vec::new();
+        note.extend_from_slice(&4u32.to_le_bytes());
+        note.extend_from_slice(&(json.len() as u32 + 1).to_le_bytes());
+        note.extend_from_slice(&0xcafe_1a7e_u32.to_le_bytes());
+        note.extend_from_slice(b"FDO\0");
+        note.extend_from_slice(json.as_bytes());
+        note.push(0);
+        note.resize(note.len().next_multiple_of(4), 0);
+        note
+    }
+
+    /// Debian trixie's `libgcc_s.so.1` carries no `.comment` and no release string, but its
+    /// package metadata note (systemd's ELF package metadata spec) names the package it was built
+    /// in: GCC 14.2.0. A source package (`tcp-wrappers`) maps to the product a signature lists it under.
+    #[test]
+    fn distribution_package_notes_name_the_package() {
+        let gcc = package_note(
+            r#"{"type":"deb","os":"debian","name":"gcc-14","version":"14.2.0-19","architecture":"armhf"}"#,
+        );
+        let wrappers = package_note(
+            r#"{"type":"deb","os":"debian","name":"tcp-wrappers","version":"7.6.q-33","architecture":"armhf"}"#,
+        );
+        let fedora = package_note(
+            r#"{"type":"rpm","name":"glibc","version":"2.37-4.fc38","architecture":"x86_64","osCpe":"cpe:/o:fedoraproject:fedora:38"}"#,
+        );
+        let hostile = package_note(r#"{"type":"deb","name":"../../x y","version":"1.0-1"}"#);
+        let detection = detect(&Vfs {
+            nodes: vec![
+                file(
+                    "/lib/libgcc_s.so.1",
+                    &elf_with_sections(&[(".note.package", &gcc)]),
+                ),
+                file(
+                    "/lib/libwrap.so.0",
+                    &elf_with_sections(&[(".note.package", &wrappers)]),
+                ),
+                file(
+                    "/lib64/libc.so.6",
+                    &elf_with_sections(&[(".note.package", &fedora)]),
+                ),
+                file("/bin/x", &elf_with_sections(&[(".note.package", &hostile)])),
+            ],
+        });
+        assert_eq!(
+            names_and_versions(&detection),
+            [
+                ("gcc", Some("14.2.0")),
+                ("glibc", Some("2.37")),
+                ("tcp_wrappers", Some("7.6.q"))
+            ]
+        );
+    }
+
+    /// A vendor driver's `.modinfo` names it, with its version and licence; an in-tree module of the
+    /// same image names nothing of its own.
+    #[test]
+    fn vendor_kernel_modules_from_their_modinfo() {
+        let vendor = elf_with_sections(&[(
+            ".modinfo",
+            b"version=2.4.0.0\0license=Proprietary\0depends=\0vermagic=2.6.33.2 mod_unload MIPS32_R2 32BIT \0",
+        )]);
+        let in_tree = elf_with_sections(&[(
+            ".modinfo",
+            b"license=GPL\0intree=Y\0name=nf_nat_sip\0vermagic=5.10.0 SMP mod_unload \0",
+        )]);
+        let detection = detect(&Vfs {
+            nodes: vec![
+                file("/lib/modules/rt2860v2_ap.ko", &vendor),
+                file("/lib/modules/nf_nat_sip.ko", &in_tree),
+            ],
+        });
+        // Each module's `vermagic` is its kernel's release, read by the `linux` signature.
+        assert_eq!(
+            names_and_versions(&detection),
+            [
+                ("linux_kernel", Some("2.6.33.2")),
+                ("linux_kernel", Some("5.10.0")),
+                ("rt2860v2_ap", Some("2.4.0.0"))
+            ]
+        );
+        let driver = &detection.components[2];
+        assert_eq!(driver.kind, ComponentKind::DeviceDriver);
+        assert_eq!(driver.licenses, ["Proprietary"]);
+    }
+
+    /// `libgcc_s.so.1` of a real router (TEW-733GR) holds "GCC: (GNU) 3.3.2" twice, from its
+    /// start-up files, and "GCC: (GNU) 4.3.3" 1,743 times: it is GCC 4.3.3's.
+    #[test]
+    fn the_compiler_of_most_object_files_gives_the_runtime_release() {
+        let mut comments = vec!["GCC: (GNU) 3.3.2"; 2];
+        comments.extend(vec!["GCC: (GNU) 4.3.3"; 1743]);
+        let detection = detect(&Vfs {
+            nodes: vec![file("/lib/libgcc_s.so.1", &elf_with_comments(&comments))],
+        });
+        assert_eq!(names_and_versions(&detection), [("gcc", Some("4.3.3"))]);
+        let counts: Vec<(Option<&str>, Option<u32>)> = detection.components[0]
+            .occurrences
+            .iter()
+            .map(|o| (o.states.as_deref(), o.count))
+            .collect();
+        assert_eq!(
+            counts,
+            [(Some("3.3.2"), Some(2)), (Some("4.3.3"), Some(1743))]
+        );
+    }
+
+    /// glibc's `libm.so.6` states no release, but is installed beside `libc.so.6`, which does: a
+    /// library named only by its name joins the one release stated in its own folder, and says
+    /// so in its evidence.
+    #[test]
+    fn a_library_beside_one_that_states_the_release_is_of_that_build() {
+        let elf = b"\x7fELF\x02\x01\x01\x00\0\0";
+        let detection = detect(&Vfs {
+            nodes: vec![
+                file(
+                    "/lib/libz.so.1.2.13",
+                    b"\0 inflate 1.2.13 Copyright 1995-2022 Mark Adler \0",
+                ),
+                file("/lib/libz.so.1", elf),
+                file("/opt/lib/libz.so.1", elf),
+            ],
+        });
+        assert_eq!(
+            names_and_versions(&detection),
+            [("zlib", None), ("zlib", Some("1.2.13"))]
+        );
+        let zlib = &detection.components[1];
+        let files: Vec<&str> = zlib.files.iter().map(|(path, _)| path.as_str()).collect();
+        assert_eq!(files, ["/lib/libz.so.1", "/lib/libz.so.1.2.13"]);
+        let joined = zlib
+            .occurrences
+            .iter()
+            .find(|o| o.location == "/lib/libz.so.1")
+            .unwrap();
+        assert_eq!(joined.states, None);
+        assert!(
+            joined
+                .matched
+                .as_deref()
+                .unwrap()
+                .contains("beside libz.so.1.2.13, which states 1.2.13"),
+            "{joined:?}"
+        );
+        assert_eq!(detection.components[0].files[0].0, "/opt/lib/libz.so.1");
+    }
+
+    /// One file gives one release of a product: the one most of its evidence states. The losing
+    /// candidate stays in the evidence, saying what it states.
+    #[test]
+    fn the_release_most_evidence_in_a_file_states_wins() {
+        let mut text = b"\0\0BusyBox v1.14.1 (2010-05-01) multi-call binary\0".to_vec();
+        for _ in 0..3 {
+            text.extend_from_slice(b"\0crond (busybox 1.13.2) started, log level %d\0");
+            text.extend_from_slice(&[b'x'; 200]);
+        }
+        let detection = detect(&Vfs {
+            nodes: vec![file("/bin/busybox", &text)],
+        });
+        // The same confidence on both sides: three statements beat one.
+        assert_eq!(
+            names_and_versions(&detection),
+            [("busybox", Some("1.13.2"))]
+        );
+        let busybox = &detection.components[0];
+        let states: Vec<(Option<&str>, Option<u32>)> = busybox
+            .occurrences
+            .iter()
+            .map(|o| (o.states.as_deref(), o.count))
+            .collect();
+        assert_eq!(states, [(Some("1.14.1"), None), (Some("1.13.2"), Some(3))]);
     }
 
     fn names_and_versions(detection: &Detection) -> Vec<(&str, Option<&str>)> {

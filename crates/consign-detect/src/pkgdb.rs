@@ -137,7 +137,11 @@ pub(crate) fn upstream_version(version: &str) -> String {
                     upstream
                 }
             });
-    let mut out = without_revision;
+    // `1.3.dfsg+really1.3.1`: Debian's way to go back to an older release; the part after
+    // `really` is what is inside.
+    let mut out = without_revision
+        .rsplit_once("really")
+        .map_or(without_revision, |(_, real)| real);
     for marker in ["+dfsg", ".dfsg", "+ds", "+repack", "~dfsg"] {
         if let Some(idx) = out.find(marker) {
             out = out.get(..idx).unwrap_or(out);
@@ -217,6 +221,8 @@ mod tests {
         assert_eq!(upstream_version("1:1.2.13.dfsg-1"), "1.2.13");
         assert_eq!(upstream_version("1.5.4+dfsg2-5"), "1.5.4");
         assert_eq!(upstream_version("30+20221128-1"), "30+20221128");
+        assert_eq!(upstream_version("1:1.3.dfsg+really1.3.1-1"), "1.3.1");
+        assert_eq!(upstream_version("5.0.10+really4.7.0~dfsg-4.1"), "4.7.0");
         assert_eq!(upstream_version("2022.83"), "2022.83");
     }
 

@@ -190,7 +190,10 @@ pub(crate) fn scan_file(
             bare_version(&mut findings, sig_idx, signature, location, data);
         }
         if by_soname && signature.version_from_comment && !has_version(&findings) {
-            for comment in &facts.comments {
+            // Every release the comments name is a candidate, with as many votes as object files
+            // carry it: `libgcc_s.so.1` of a real router says GCC 3.3.2 twice (start-up files)
+            // and 4.3.3 1,743 times.
+            for (comment, &count) in facts.comments.iter().zip(&facts.comment_counts) {
                 if let Some((compiler, Some(version))) = toolchain_of(comment)
                     && compiler == signature.name
                 {
@@ -198,14 +201,21 @@ pub(crate) fn scan_file(
                         &mut findings,
                         sig_idx,
                         signature,
-                        Some(version),
+                        Some(version.clone()),
                         location,
                         0,
                         comment.clone(),
                         Method::BinaryAnalysis,
                         Confidence::Medium,
                     );
-                    break;
+                    if count > 1
+                        && let Some((_, finding)) = findings.iter_mut().find(|(idx, f)| {
+                            *idx == sig_idx && f.version.as_deref() == Some(version.as_str())
+                        })
+                    {
+                        let seen = finding.occurrence.count.unwrap_or(1);
+                        finding.occurrence.count = Some(seen.saturating_add(count - 1));
+                    }
                 }
             }
         }
@@ -282,13 +292,14 @@ pub(crate) fn scan_file(
 }
 
 /// True for a finding that rests on a SONAME or file name alone, with no version.
-fn is_name_only(finding: &Finding) -> bool {
-    finding.version.is_none()
-        && finding.occurrence.confidence == Confidence::Low
-        && matches!(
-            finding.occurrence.method,
-            Method::BinaryAnalysis | Method::Filename
-        )
+pub(crate) fn is_name_only(finding: &Finding) -> bool {
+    finding.version.is_none() && names_only(&finding.occurrence)
+}
+
+/// True for evidence that is a SONAME or file name and nothing more.
+pub(crate) fn names_only(occurrence: &Occurrence) -> bool {
+    occurrence.confidence == Confidence::Low
+        && matches!(occurrence.method, Method::BinaryAnalysis | Method::Filename)
 }
 
 /// Applies a signature's `named_file` entries to one file; true if one of them named the product.
@@ -348,7 +359,7 @@ fn named_file(
     false
 }
 
-/// Adds a finding unless the same product and version was already found in this file.
+/// Adds a finding, or counts one more statement of a product and version already found in this file.
 #[allow(
     clippy::too_many_arguments,
     reason = "one call site per evidence kind; a struct would only rename them"
@@ -364,18 +375,29 @@ fn push(
     method: Method,
     confidence: Confidence,
 ) {
-    if findings
-        .iter()
-        .any(|(idx, f)| *idx == sig_idx && f.version == version)
+    let offset = (method == Method::BinaryAnalysis && !matched.is_empty()).then_some(offset as u64);
+    if let Some((_, seen)) = findings
+        .iter_mut()
+        .find(|(idx, f)| *idx == sig_idx && f.version == version)
     {
+        // The same statement again is more support for it (the vote in `choose_versions`), not
+        // more evidence to list; the strongest place it was seen is the one kept.
+        if version.is_some() {
+            let count = seen.occurrence.count.unwrap_or(1).saturating_add(1);
+            if confidence > seen.occurrence.confidence {
+                seen.occurrence.offset = offset;
+                seen.occurrence.matched = Some(matched);
+                seen.occurrence.method = method;
+                seen.occurrence.confidence = confidence;
+            }
+            seen.occurrence.count = Some(count);
+        }
         return;
     }
-    let offset = (method == Method::BinaryAnalysis && !matched.is_empty()).then_some(offset as u64);
     findings.push((
         sig_idx,
         Finding {
             identity: Identity::of(signature),
-            version,
             license: None,
             occurrence: Occurrence {
                 location: location.to_owned(),
@@ -383,7 +405,10 @@ fn push(
                 matched: Some(matched),
                 method,
                 confidence,
+                states: version.clone(),
+                count: None,
             },
+            version,
         },
     ));
 }

@@ -72,6 +72,7 @@ enum RawKind {
     OperatingSystem,
     Firmware,
     Framework,
+    DeviceDriver,
 }
 
 #[derive(Deserialize)]
@@ -254,6 +255,13 @@ impl Catalog {
         })
     }
 
+    /// The signature of the product called `name`.
+    pub(crate) fn by_name(&self, name: &str) -> Option<&Signature> {
+        self.signatures
+            .iter()
+            .find(|signature| signature.name == name)
+    }
+
     /// The signature whose `packages` list holds `package`.
     pub(crate) fn by_package(&self, package: &str) -> Option<&Signature> {
         self.signatures
@@ -382,6 +390,7 @@ fn parse_signature(file: &str, text: &str) -> Result<Signature, DetectError> {
             RawKind::OperatingSystem => ComponentKind::OperatingSystem,
             RawKind::Firmware => ComponentKind::Firmware,
             RawKind::Framework => ComponentKind::Framework,
+            RawKind::DeviceDriver => ComponentKind::DeviceDriver,
         },
         cpe_vendor: raw.cpe_vendor,
         cpe_product: raw.cpe_product,

@@ -60,6 +60,15 @@ pub struct Occurrence {
     pub method: Method,
     /// How sure this one piece of evidence is.
     pub confidence: Confidence,
+    /// The release this piece of evidence states, when it states one. One that differs from its
+    /// component's version lost the vote in its file: another release had stronger or more
+    /// evidence there (see `consign-detect`'s crate docs), and it is kept so that a reader sees
+    /// both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states: Option<String>,
+    /// How many times the file states it (anchor hits, `.comment` entries), when more than once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
 }
 
 /// The kind of component, as CycloneDX names it.
@@ -77,6 +86,8 @@ pub enum ComponentKind {
     Firmware,
     /// A framework or SDK.
     Framework,
+    /// A device driver (a kernel module that is not part of the kernel).
+    DeviceDriver,
 }
 
 /// What consign's knowledge base holds about a recognised product's upstream project: facts of the

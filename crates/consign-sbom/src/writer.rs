@@ -5,7 +5,7 @@
 //! image digests and the product file (see [`derive_serial_number`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
 use consign_model::{self as model, ComponentKind, Digests, Method, ProductFile};
@@ -726,6 +726,7 @@ fn component_type(kind: ComponentKind) -> ComponentType {
         ComponentKind::OperatingSystem => ComponentType::OperatingSystem,
         ComponentKind::Firmware => ComponentType::Firmware,
         ComponentKind::Framework => ComponentType::Framework,
+        ComponentKind::DeviceDriver => ComponentType::DeviceDriver,
         // `Library`, and any kind added to the model later: `library` is the least wrong claim
         // for code found in a binary.
         _ => ComponentType::Library,
@@ -873,10 +874,7 @@ fn component(
             .map(|o| EvidenceOccurrence {
                 location: o.location.clone(),
                 offset: o.offset,
-                additional_context: Some(match &o.matched {
-                    Some(text) => format!("{}: {text}", method_name(o.method)),
-                    None => method_name(o.method).to_owned(),
-                }),
+                additional_context: Some(occurrence_context(o, detected.version.as_deref())),
             })
             .collect(),
     };
@@ -899,6 +897,29 @@ fn component(
         components: Vec::new(),
         evidence: Some(evidence),
     }
+}
+
+/// What one occurrence says, for `evidence.occurrences[].additionalContext`: how it was found, the
+/// text, how many times the file states it, and, when it states another release than the
+/// component's, that it lost the vote in its file (a reader sees both candidates).
+fn occurrence_context(occurrence: &model::Occurrence, chosen: Option<&str>) -> String {
+    let mut text = method_name(occurrence.method).to_owned();
+    if let Some(matched) = &occurrence.matched {
+        text.push_str(": ");
+        text.push_str(matched);
+    }
+    if let Some(count) = occurrence.count.filter(|count| *count > 1) {
+        let _ = write!(text, " ({count} times)");
+    }
+    if let (Some(states), Some(chosen)) = (occurrence.states.as_deref(), chosen)
+        && states != chosen
+    {
+        let _ = write!(
+            text,
+            " [states {states}; not chosen: this file's evidence for {chosen} is stronger]"
+        );
+    }
+    text
 }
 
 /// Serialises the BOM as pretty JSON for `spec` (setting `specVersion` and `$schema`), with a
@@ -942,6 +963,8 @@ mod tests {
                     matched: Some(format!("{name} {}", version.unwrap_or("?"))),
                     method: Method::BinaryAnalysis,
                     confidence: Confidence::High,
+                    states: None,
+                    count: None,
                 })
                 .collect(),
             confidence: Confidence::High,

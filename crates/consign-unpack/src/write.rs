@@ -10,16 +10,30 @@
 //! - Every stored path is normalised: leading `/` and `.` components dropped; `..`, NUL and empty
 //!   paths refused.
 //! - Folders are created one component at a time; an existing symlink or file in the way is refused.
-//! - Files are created with `create_new`, so nothing is truncated, overwritten or opened through a
-//!   link; permissions keep only the `rwx` bits (no set-uid, set-gid or sticky bits).
+//! - Files are created with `O_CREAT | O_EXCL | O_NOFOLLOW`, so nothing is truncated, overwritten or
+//!   opened through a link; permissions keep only the `rwx` bits (no set-uid, set-gid or sticky
+//!   bits).
 //! - A symlink is created only when its target, resolved from the link's folder, stays inside DIR
 //!   and has no `..` after a name (so no chain of links can climb out); otherwise it is recorded.
-//! - A hard link becomes a copy of the file it names, when that file was written in this run.
+//! - A hard link becomes a copy of the file it names, when that file was written in this run (a
+//!   copy of bytes from the image, never of a file on disk that may have changed since).
 //! - Device nodes, FIFOs and sockets are never created.
+//!
+//! And for a hostile local process that changes DIR while the writer works (swapping a folder it
+//! has checked for a symlink, say): no path is ever checked and then opened. DIR is opened once,
+//! and every folder below it is reached from that descriptor without following any link: on
+//! Linux 5.6 and later with one `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+//! RESOLVE_NO_MAGICLINKS)` per path; elsewhere (an older kernel answers `ENOSYS`, some seccomp
+//! filters `EPERM`, other Unixes have no `openat2`) one `openat(O_NOFOLLOW | O_DIRECTORY)` per
+//! component, each relative to its parent's descriptor, which confines as well and costs a system
+//! call per folder level. Folders are made with `mkdirat`, files opened with `openat` and links
+//! made with `symlinkat`, each relative to its parent folder's descriptor; mode and modification
+//! time are set through the file's descriptor. A folder held open that is moved out of DIR
+//! meanwhile still takes what is written into it: moving it needs write access where it goes, so
+//! that gains the mover nothing. On platforms without these calls (not Unix), extracting is
+//! refused.
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -38,7 +52,7 @@ pub enum WriteError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: io::Error,
+        source: std::io::Error,
     },
     /// The path exists and is not a folder.
     #[error(
@@ -48,6 +62,20 @@ pub enum WriteError {
         /// The path.
         path: PathBuf,
     },
+    /// The folder exists (or was just created) but could not be opened.
+    #[error("cannot open the output folder `{path}`")]
+    OpenDir {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// This platform cannot open paths relative to a folder without following links.
+    #[error(
+        "extracting into a folder is not supported on this platform\n\nhint: run without `-o` to list what is inside"
+    )]
+    Unsupported,
 }
 
 /// One entry that was not written, and why.
@@ -74,10 +102,11 @@ pub struct WriteReport {
     pub refused: Vec<Refusal>,
 }
 
-/// A normalised relative path, as components.
+/// A normalised relative path, as components: none is empty, `.`, `..`, or holds `/` or NUL.
 type Components = Vec<String>;
 
 /// Normalises a stored path: drops empty, `.` and leading `/`; refuses `..` and NUL.
+#[cfg_attr(not(unix), allow(dead_code))]
 fn normalise(path: &str) -> Result<Components, String> {
     if path.contains('\0') {
         return Err("path contains a NUL byte".into());
@@ -93,14 +122,25 @@ fn normalise(path: &str) -> Result<Components, String> {
     Ok(out)
 }
 
+/// The folder name of a container: `FORMAT@OFFSET`. The format name comes from the registry, but
+/// it is still never allowed to be more than one file name.
+#[cfg_attr(not(unix), allow(dead_code))]
+fn container_folder(format: &str, offset: u64) -> Result<String, String> {
+    if format.is_empty() || format.contains(['/', '\0']) {
+        return Err(format!("container format `{format}` is not a file name"));
+    }
+    Ok(format!("{format}@{offset:#x}"))
+}
+
 /// Where a node goes, relative to DIR, from its provenance chain. `None` for the input itself.
+#[cfg_attr(not(unix), allow(dead_code))]
 fn disk_path(node: &VfsNode) -> Result<Option<Components>, String> {
     let Some((last, outer)) = node.provenance.split_last() else {
         return Ok(None);
     };
     let mut out = Vec::new();
     for step in outer {
-        out.push(format!("{}@{:#x}", step.format, step.offset));
+        out.push(container_folder(&step.format, step.offset)?);
         let mut inner = normalise(step.path.as_deref().unwrap_or("data"))?;
         match inner.last_mut() {
             Some(name) => name.push_str(".extracted"),
@@ -108,7 +148,7 @@ fn disk_path(node: &VfsNode) -> Result<Option<Components>, String> {
         }
         out.extend(inner);
     }
-    out.push(format!("{}@{:#x}", last.format, last.offset));
+    out.push(container_folder(&last.format, last.offset)?);
     let inner = normalise(last.path.as_deref().unwrap_or("data"))?;
     if inner.is_empty() {
         return Err("entry has an empty path".into());
@@ -117,85 +157,9 @@ fn disk_path(node: &VfsNode) -> Result<Option<Components>, String> {
     Ok(Some(out))
 }
 
-/// Creates every folder of `components` under `root`, never passing through a symlink or file.
-fn make_dirs(
-    root: &Path,
-    components: &[String],
-    report: &mut WriteReport,
-) -> Result<PathBuf, String> {
-    let mut current = root.to_path_buf();
-    for part in components {
-        current.push(part);
-        match fs::symlink_metadata(&current) {
-            Ok(meta) if meta.file_type().is_dir() => {}
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(format!(
-                    "`{}` is a symlink; not writing through it",
-                    current.display()
-                ));
-            }
-            Ok(_) => {
-                return Err(format!(
-                    "`{}` exists and is not a folder",
-                    current.display()
-                ));
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir(&current)
-                    .map_err(|err| format!("cannot create `{}`: {err}", current.display()))?;
-                report.dirs += 1;
-            }
-            Err(err) => return Err(format!("cannot inspect `{}`: {err}", current.display())),
-        }
-    }
-    Ok(current)
-}
-
-/// Writes `data` to a new file at `path` (never an existing one, never through a link), with the
-/// container's permission bits (never set-id) and modification time.
-fn write_file(
-    path: &Path,
-    data: &[u8],
-    mode: Option<u32>,
-    mtime: Option<i64>,
-) -> Result<(), String> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|err| format!("cannot create `{}`: {err}", path.display()))?;
-    file.write_all(data)
-        .map_err(|err| format!("cannot write `{}`: {err}", path.display()))?;
-    #[cfg(unix)]
-    if let Some(mode) = mode {
-        use std::os::unix::fs::PermissionsExt as _;
-        let permissions = fs::Permissions::from_mode((mode & 0o755) | 0o600);
-        file.set_permissions(permissions)
-            .map_err(|err| format!("cannot set permissions of `{}`: {err}", path.display()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    if let Some(seconds) = mtime {
-        let offset = std::time::Duration::from_secs(seconds.unsigned_abs());
-        let time = if seconds >= 0 {
-            std::time::UNIX_EPOCH.checked_add(offset)
-        } else {
-            std::time::UNIX_EPOCH.checked_sub(offset)
-        };
-        if let Some(time) = time {
-            file.set_modified(time).map_err(|err| {
-                format!(
-                    "cannot set the modification time of `{}`: {err}",
-                    path.display()
-                )
-            })?;
-        }
-    }
-    Ok(())
-}
-
 /// Checks a symlink target: relative, only leading `..`, and not climbing above DIR from the
 /// link's folder (`depth` components below DIR).
+#[cfg_attr(not(unix), allow(dead_code))]
 fn link_target_ok(target: &str, depth: usize) -> Result<(), String> {
     if target.starts_with('/') {
         return Err(format!("symlink target `{target}` is absolute"));
@@ -226,21 +190,21 @@ fn link_target_ok(target: &str, depth: usize) -> Result<(), String> {
 /// Writes every node of `vfs` under `dir` (created if missing), following the rules above.
 /// Entries that cannot be written safely are listed in [`WriteReport::refused`].
 pub fn write_tree(vfs: &Vfs, dir: &Path) -> Result<WriteReport, WriteError> {
-    match fs::symlink_metadata(dir) {
-        Ok(meta) if meta.is_dir() => {}
-        Ok(_) => {
-            // A symlink to a folder given by the user is the user's choice; anything else is not.
-            if !fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
-                return Err(WriteError::NotADir {
-                    path: dir.to_path_buf(),
-                });
-            }
-        }
-        Err(_) => fs::create_dir_all(dir).map_err(|source| WriteError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?,
+    #[cfg(unix)]
+    {
+        let root = disk::Root::open(dir, disk::Resolve::best())?;
+        Ok(write_nodes(vfs, &root))
     }
+    #[cfg(not(unix))]
+    {
+        let _ = (vfs, dir);
+        Err(WriteError::Unsupported)
+    }
+}
+
+/// Writes the nodes under `root`, one after the other.
+#[cfg(unix)]
+fn write_nodes(vfs: &Vfs, root: &disk::Root) -> WriteReport {
     let mut report = WriteReport::default();
     // Regular files written in this run, by relative disk path, for hard links.
     let mut written: HashMap<Components, Bytes> = HashMap::new();
@@ -266,83 +230,334 @@ pub fn write_tree(vfs: &Vfs, dir: &Path) -> Result<WriteReport, WriteError> {
             refuse(&mut report, format!("{what} is never created"));
             continue;
         }
-        let folder = match make_dirs(dir, parents, &mut report) {
-            Ok(folder) => folder,
-            Err(reason) => {
-                refuse(&mut report, reason);
-                continue;
-            }
-        };
-        let path = folder.join(name);
+        let shown = components.join("/");
         let result = match &node.kind {
-            NodeKind::Dir => make_dirs(dir, &components, &mut report).map(|_| ()),
-            NodeKind::File { data } => write_file(&path, data, node.mode, node.mtime).map(|()| {
-                report.files += 1;
-                report.bytes += data.len() as u64;
-                written.insert(components.clone(), data.clone());
-            }),
-            NodeKind::Symlink { target } => link_target_ok(target, parents.len()).and_then(|()| {
-                create_symlink(target, &path)?;
-                report.symlinks += 1;
-                Ok(())
-            }),
-            NodeKind::Hardlink { target } => {
-                // The target is a path in the same container: same folder prefix as this entry.
-                // The entry's own part is the one `disk_path` appended (`data` for a step with
-                // no path), so it is never longer than `components`.
-                let inner = node
-                    .provenance
-                    .last()
-                    .and_then(|step| step.path.as_deref())
-                    .unwrap_or("data");
-                let prefix_len = components
-                    .len()
-                    .saturating_sub(normalise(inner).map_or(0, |c| c.len()));
-                let resolved = normalise(target).map(|t| {
-                    let mut full: Components =
-                        components.get(..prefix_len).unwrap_or_default().to_vec();
-                    full.extend(t);
-                    full
-                });
-                match resolved {
-                    Ok(full) => match written.get(&full).cloned() {
-                        Some(data) => write_file(&path, &data, node.mode, node.mtime).map(|()| {
+            NodeKind::Dir => root.folder(&components, &mut report).map(drop),
+            NodeKind::File { data } => root
+                .folder(parents, &mut report)
+                .and_then(|folder| disk::create_file(&folder, name, &shown, data, node))
+                .map(|()| {
+                    report.files += 1;
+                    report.bytes += data.len() as u64;
+                    written.insert(components.clone(), data.clone());
+                }),
+            NodeKind::Symlink { target } => link_target_ok(target, parents.len())
+                .and_then(|()| root.folder(parents, &mut report))
+                .and_then(|folder| disk::create_symlink(&folder, name, &shown, target))
+                .map(|()| report.symlinks += 1),
+            NodeKind::Hardlink { target } => match hard_link_source(node, &components, target) {
+                Ok(full) => match written.get(&full).cloned() {
+                    Some(data) => root
+                        .folder(parents, &mut report)
+                        .and_then(|folder| disk::create_file(&folder, name, &shown, &data, node))
+                        .map(|()| {
                             report.files += 1;
                             report.bytes += data.len() as u64;
                             written.insert(components.clone(), data);
                         }),
-                        None => Err(format!(
-                            "hard link target `{target}` is not a file written here"
-                        )),
-                    },
-                    Err(reason) => Err(format!("hard link target: {reason}")),
-                }
-            }
+                    None => Err(format!(
+                        "hard link target `{target}` is not a file written here"
+                    )),
+                },
+                Err(reason) => Err(format!("hard link target: {reason}")),
+            },
             _ => Err("unknown entry kind".into()),
         };
         if let Err(reason) = result {
             refuse(&mut report, reason);
         }
     }
-    Ok(report)
+    report
 }
 
+/// The disk path of the file a hard link names: a path in the same container, so under the same
+/// folder prefix as the link itself. The link's own part is the one `disk_path` appended (`data`
+/// for a step with no path), so it is never longer than `components`.
 #[cfg(unix)]
-fn create_symlink(target: &str, path: &Path) -> Result<(), String> {
-    std::os::unix::fs::symlink(target, path)
-        .map_err(|err| format!("cannot create symlink `{}`: {err}", path.display()))
+fn hard_link_source(
+    node: &VfsNode,
+    components: &[String],
+    target: &str,
+) -> Result<Components, String> {
+    let inner = node
+        .provenance
+        .last()
+        .and_then(|step| step.path.as_deref())
+        .unwrap_or("data");
+    let prefix_len = components
+        .len()
+        .saturating_sub(normalise(inner).map_or(0, |c| c.len()));
+    normalise(target).map(|t| {
+        let mut full: Components = components.get(..prefix_len).unwrap_or_default().to_vec();
+        full.extend(t);
+        full
+    })
 }
 
-#[cfg(not(unix))]
-fn create_symlink(_target: &str, path: &Path) -> Result<(), String> {
-    Err(format!(
-        "symlinks are not created on this platform: `{}`",
-        path.display()
-    ))
+/// The system calls: every path below the output folder is reached from its descriptor.
+#[cfg(unix)]
+mod disk {
+    use std::fs;
+    use std::io::Write as _;
+    use std::os::fd::{AsFd, OwnedFd};
+    use std::path::Path;
+
+    use consign_model::VfsNode;
+    use rustix::fs::{CWD, Mode, OFlags, mkdirat, openat, symlinkat};
+    use rustix::io::Errno;
+
+    use super::{WriteError, WriteReport};
+
+    /// A folder, opened to be a parent: never through a symlink at its last component.
+    const FOLDER: OFlags = OFlags::RDONLY
+        .union(OFlags::DIRECTORY)
+        .union(OFlags::NOFOLLOW)
+        .union(OFlags::CLOEXEC);
+
+    /// A new file: never an existing one, never through a link.
+    const NEW_FILE: OFlags = OFlags::WRONLY
+        .union(OFlags::CREATE)
+        .union(OFlags::EXCL)
+        .union(OFlags::NOFOLLOW)
+        .union(OFlags::CLOEXEC);
+
+    /// How folders below the output folder are reached.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) enum Resolve {
+        /// One `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)` per path,
+        /// falling back to [`Resolve::Walk`] when it fails, to say which component is wrong.
+        Openat2,
+        /// One `openat(O_NOFOLLOW | O_DIRECTORY)` per component, from the output folder down.
+        Walk,
+    }
+
+    impl Resolve {
+        /// `openat2` where the kernel has it; found out on the output folder itself.
+        pub(super) fn best() -> Self {
+            if cfg!(any(target_os = "linux", target_os = "android")) {
+                Self::Openat2
+            } else {
+                Self::Walk
+            }
+        }
+    }
+
+    /// The output folder, held open.
+    pub(super) struct Root {
+        fd: OwnedFd,
+        resolve: Resolve,
+    }
+
+    /// The longest path given to one `openat2`: below `PATH_MAX` (4096), so a deep tree is
+    /// resolved in a few calls instead of one per level.
+    const CHUNK: usize = 3072;
+
+    impl Root {
+        /// Creates `dir` if missing and opens it. A symlink the user names as DIR is followed
+        /// (their choice); a folder this call created is opened without following one, so it
+        /// cannot have been swapped for a link in between.
+        pub(super) fn open(dir: &Path, resolve: Resolve) -> Result<Self, WriteError> {
+            let created = fs::symlink_metadata(dir).is_err();
+            if created {
+                fs::create_dir_all(dir).map_err(|source| WriteError::CreateDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
+            let flags = if created {
+                FOLDER
+            } else {
+                FOLDER.difference(OFlags::NOFOLLOW)
+            };
+            let fd = openat(CWD, dir, flags, Mode::empty()).map_err(|err| match err {
+                Errno::NOTDIR => WriteError::NotADir {
+                    path: dir.to_path_buf(),
+                },
+                err => WriteError::OpenDir {
+                    path: dir.to_path_buf(),
+                    source: err.into(),
+                },
+            })?;
+            let resolve = match resolve {
+                Resolve::Openat2 if openat2_works(&fd) => Resolve::Openat2,
+                _ => Resolve::Walk,
+            };
+            Ok(Self { fd, resolve })
+        }
+
+        /// The folder at `components` below the output folder, created where missing, never
+        /// reached through a link.
+        pub(super) fn folder(
+            &self,
+            components: &[String],
+            report: &mut WriteReport,
+        ) -> Result<OwnedFd, String> {
+            if self.resolve == Resolve::Openat2
+                && let Some(fd) = self.beneath(components)
+            {
+                return Ok(fd);
+            }
+            self.walk(components, report)
+        }
+
+        /// One `openat2` per `CHUNK` bytes of path; `None` when any fails (missing, a link, a
+        /// file in the way): the walk then creates what is missing or says what is wrong.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        fn beneath(&self, components: &[String]) -> Option<OwnedFd> {
+            let mut current = self.fd.try_clone().ok()?;
+            let mut rest = components;
+            while !rest.is_empty() {
+                let mut take = 0;
+                let mut len = 0;
+                while let Some(part) = rest.get(take) {
+                    if take > 0 && len + part.len() + 1 > CHUNK {
+                        break;
+                    }
+                    len += part.len() + 1;
+                    take += 1;
+                }
+                let (chunk, tail) = rest.split_at(take);
+                current = openat2_beneath(&current, &chunk.join("/")).ok()?;
+                rest = tail;
+            }
+            Some(current)
+        }
+
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        fn beneath(&self, _components: &[String]) -> Option<OwnedFd> {
+            None
+        }
+
+        /// One component at a time, each opened relative to its parent's descriptor with
+        /// `O_NOFOLLOW`; a missing one is made with `mkdirat` and then opened the same way.
+        fn walk(&self, components: &[String], report: &mut WriteReport) -> Result<OwnedFd, String> {
+            let mut current = self
+                .fd
+                .try_clone()
+                .map_err(|err| format!("cannot duplicate the output folder's descriptor: {err}"))?;
+            for (depth, part) in components.iter().enumerate() {
+                let shown = || components.get(..=depth).unwrap_or_default().join("/");
+                current = match openat(&current, part.as_str(), FOLDER, Mode::empty()) {
+                    Ok(fd) => fd,
+                    Err(Errno::NOENT) => {
+                        match mkdirat(&current, part.as_str(), Mode::from(0o755)) {
+                            Ok(()) => report.dirs += 1,
+                            // Made meanwhile: opened like any other below.
+                            Err(Errno::EXIST) => {}
+                            Err(err) => {
+                                return Err(format!(
+                                    "cannot create `{}`: {}",
+                                    shown(),
+                                    std::io::Error::from(err)
+                                ));
+                            }
+                        }
+                        openat(&current, part.as_str(), FOLDER, Mode::empty())
+                            .map_err(|err| refusal(&shown(), err))?
+                    }
+                    Err(err) => return Err(refusal(&shown(), err)),
+                };
+            }
+            Ok(current)
+        }
+    }
+
+    /// Says why a folder could not be opened.
+    fn refusal(shown: &str, err: Errno) -> String {
+        match err {
+            Errno::LOOP => format!("`{shown}` is a symlink; not writing through it"),
+            Errno::NOTDIR => format!("`{shown}` exists and is not a folder"),
+            err => format!("cannot open `{shown}`: {}", std::io::Error::from(err)),
+        }
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn openat2_beneath(base: &OwnedFd, path: &str) -> rustix::io::Result<OwnedFd> {
+        use rustix::fs::{ResolveFlags, openat2};
+        openat2(
+            base,
+            path,
+            FOLDER,
+            Mode::empty(),
+            ResolveFlags::BENEATH
+                .union(ResolveFlags::NO_SYMLINKS)
+                .union(ResolveFlags::NO_MAGICLINKS),
+        )
+    }
+
+    /// Whether `openat2` with our flags works here: `ENOSYS` before Linux 5.6, `EPERM` or
+    /// `ENOSYS` under some seccomp filters, `EINVAL` where a flag is unknown.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn openat2_works(root: &OwnedFd) -> bool {
+        openat2_beneath(root, ".").is_ok()
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn openat2_works(_root: &OwnedFd) -> bool {
+        false
+    }
+
+    /// Writes `data` to a new file `name` in `folder` (never an existing one, never through a
+    /// link), with the node's permission bits (never set-id) and modification time, both set
+    /// through the file's descriptor.
+    pub(super) fn create_file(
+        folder: &OwnedFd,
+        name: &str,
+        shown: &str,
+        data: &[u8],
+        node: &VfsNode,
+    ) -> Result<(), String> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let fd =
+            openat(folder.as_fd(), name, NEW_FILE, Mode::from(0o666)).map_err(|err| match err {
+                Errno::EXIST => format!("`{shown}` exists already; not overwriting it"),
+                err => format!("cannot create `{shown}`: {}", std::io::Error::from(err)),
+            })?;
+        let mut file = fs::File::from(fd);
+        file.write_all(data)
+            .map_err(|err| format!("cannot write `{shown}`: {err}"))?;
+        if let Some(mode) = node.mode {
+            let permissions = fs::Permissions::from_mode((mode & 0o755) | 0o600);
+            file.set_permissions(permissions)
+                .map_err(|err| format!("cannot set permissions of `{shown}`: {err}"))?;
+        }
+        if let Some(seconds) = node.mtime {
+            let offset = std::time::Duration::from_secs(seconds.unsigned_abs());
+            let time = if seconds >= 0 {
+                std::time::UNIX_EPOCH.checked_add(offset)
+            } else {
+                std::time::UNIX_EPOCH.checked_sub(offset)
+            };
+            if let Some(time) = time {
+                file.set_modified(time).map_err(|err| {
+                    format!("cannot set the modification time of `{shown}`: {err}")
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the symlink `name` in `folder`, pointing at `target` (checked by the caller).
+    pub(super) fn create_symlink(
+        folder: &OwnedFd,
+        name: &str,
+        shown: &str,
+        target: &str,
+    ) -> Result<(), String> {
+        symlinkat(target, folder.as_fd(), name).map_err(|err| match err {
+            Errno::EXIST => format!("`{shown}` exists already; not replacing it"),
+            err => format!(
+                "cannot create symlink `{shown}`: {}",
+                std::io::Error::from(err)
+            ),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use consign_model::Provenance;
 
     use super::*;
@@ -477,6 +692,36 @@ mod tests {
         assert_eq!(report.files, 2);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn the_output_folder_itself() {
+        let outer = tempfile::tempdir().unwrap();
+        let vfs = Vfs {
+            nodes: vec![file("a", b"data")],
+        };
+        // A file is not a folder.
+        fs::write(outer.path().join("file"), b"x").unwrap();
+        let err = write_tree(&vfs, &outer.path().join("file")).unwrap_err();
+        assert!(matches!(err, WriteError::NotADir { .. }), "{err:?}");
+        // A symlink the user names as DIR is their choice, and followed.
+        fs::create_dir(outer.path().join("real")).unwrap();
+        std::os::unix::fs::symlink("real", outer.path().join("link")).unwrap();
+        let report = write_tree(&vfs, &outer.path().join("link")).unwrap();
+        assert_eq!(report.files, 1);
+        assert_eq!(
+            fs::read(outer.path().join("real/tar@0x0/a")).unwrap(),
+            b"data"
+        );
+        // A container format is one file name, whatever a caller puts there.
+        let mut odd = file("b", b"data");
+        odd.provenance[0].format = "../../x".into();
+        let report = write_tree(&Vfs { nodes: vec![odd] }, &outer.path().join("real")).unwrap();
+        assert!(
+            report.refused[0].reason.contains("not a file name"),
+            "{report:?}"
+        );
+    }
+
     #[test]
     fn nested_containers_get_extracted_folders() {
         let mut inner = file("kernel", b"k");
@@ -496,5 +741,98 @@ mod tests {
             disk_path(&inner).unwrap().unwrap(),
             ["uimage@0x0", "kernel.extracted", "gzip@0x10", "vmlinux"]
         );
+    }
+
+    /// A local process keeps swapping a folder inside DIR with a symlink to a folder outside
+    /// (`renameat2(RENAME_EXCHANGE)`, so the name is always one or the other) while the writer
+    /// creates files, folders and symlinks below that name. Nothing may ever land outside.
+    #[cfg(unix)]
+    fn race_swapped_folder(resolve: disk::Resolve, iterations: usize) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+
+        let mut nodes = Vec::new();
+        for i in 0..150 {
+            nodes.push(file(&format!("sub/f{i}"), b"data"));
+            nodes.push(file(&format!("sub/d{i}/f"), b"data"));
+            nodes.push(link(&format!("sub/l{i}"), "f0"));
+        }
+        let vfs = Vfs { nodes };
+        let mut escaped = 0usize;
+        let mut refused = 0usize;
+        // On tmpfs where there is one: removing thousands of entries from a disk is slow.
+        let shm = Path::new("/dev/shm");
+        let scratch = if shm.is_dir() {
+            tempfile::tempdir_in(shm)
+        } else {
+            tempfile::tempdir()
+        }
+        .unwrap();
+        for iteration in 0..iterations {
+            let outer = scratch.path().join(iteration.to_string());
+            let dir = outer.join("out");
+            let outside = outer.join("outside");
+            fs::create_dir_all(dir.join("tar@0x0/sub")).unwrap();
+            fs::create_dir(&outside).unwrap();
+            let swap = dir.join("tar@0x0/swap");
+            std::os::unix::fs::symlink(&outside, &swap).unwrap();
+            let sub = dir.join("tar@0x0/sub");
+            let stop = Arc::new(AtomicBool::new(false));
+            let swapper = {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        renameat_with(CWD, &sub, CWD, &swap, RenameFlags::EXCHANGE).unwrap();
+                    }
+                })
+            };
+            let report = disk::Root::open(&dir, resolve).map(|root| write_nodes(&vfs, &root));
+            stop.store(true, Ordering::Relaxed);
+            swapper.join().unwrap();
+            let report = report.unwrap();
+            escaped += fs::read_dir(&outside).unwrap().count();
+            // What the swap hid is refused, never silently lost; what was written is inside.
+            let written = report.files + report.symlinks;
+            assert_eq!(written as usize + report.refused.len(), vfs.nodes.len());
+            // `tar@0x0`, `sub` and `swap`, then what the report says it made.
+            assert_eq!(
+                count_entries(&dir) as u64,
+                3 + written + report.dirs,
+                "{report:?}"
+            );
+            refused += report.refused.len();
+        }
+        assert_eq!(escaped, 0, "entries written outside the output folder");
+        // The race was real: the swapper hid the folder from some writes.
+        assert!(refused > 0, "the swapper never got in the way");
+    }
+
+    /// Entries below `dir`, without following links.
+    fn count_entries(dir: &Path) -> usize {
+        let mut count = 0;
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            count += 1;
+            if entry.file_type().unwrap().is_dir() {
+                count += count_entries(&entry.path());
+            }
+        }
+        count
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_swapped_for_a_link_while_writing_never_leads_outside() {
+        race_swapped_folder(disk::Resolve::best(), 30);
+    }
+
+    /// The same race where `openat2` is missing (Linux before 5.6, some seccomp filters): the
+    /// component-by-component walk confines as well.
+    #[cfg(unix)]
+    #[test]
+    fn without_openat2_the_walk_confines_too() {
+        race_swapped_folder(disk::Resolve::Walk, 30);
     }
 }

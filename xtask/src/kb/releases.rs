@@ -187,14 +187,14 @@ pub(crate) fn releases(
             let mut users = Vec::new();
             for name in &product.users {
                 let found = match indices.get(suite, &arch)? {
-                    Some(index) => index.package(name).cloned(),
+                    Some(index) => index.newest(name).cloned(),
                     None => None,
                 };
                 let found = match found {
                     Some(found) => Some(found),
                     None => indices
                         .get(suite, "all")?
-                        .and_then(|index| index.package(name).cloned()),
+                        .and_then(|index| index.newest(name).cloned()),
                 };
                 users.extend(found);
             }

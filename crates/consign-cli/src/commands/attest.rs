@@ -10,6 +10,7 @@ use consign_attest::{AttestError, Envelope, Signer, Statement, dsse};
 
 use super::key::{load_public_key, load_signer, write_data};
 use crate::exit::ExitStatus;
+use crate::files::{self, ARTIFACT, Bound, DOCUMENT};
 use crate::output;
 
 /// Subcommands of `consign attest`.
@@ -177,8 +178,8 @@ struct Loaded {
 }
 
 impl Loaded {
-    fn read(path: &Path) -> anyhow::Result<Self> {
-        let data = fs_err::read(path)?;
+    fn read(path: &Path, bound: Bound) -> anyhow::Result<Self> {
+        let data = files::read(path, bound)?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -194,12 +195,12 @@ impl Loaded {
     }
 }
 
-fn read_all(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
-    paths.iter().map(|p| Loaded::read(p)).collect()
+fn read_all(paths: &[PathBuf], bound: Bound) -> anyhow::Result<Vec<Loaded>> {
+    paths.iter().map(|p| Loaded::read(p, bound)).collect()
 }
 
 fn read_optional(path: Option<&PathBuf>) -> anyhow::Result<Option<Loaded>> {
-    path.map(|p| Loaded::read(p)).transpose()
+    path.map(|p| Loaded::read(p, DOCUMENT)).transpose()
 }
 
 /// Expands folders into their attestation files (`*.jsonl`, `*.json`), sorted by name.
@@ -250,7 +251,7 @@ fn emit(
                 let mut name = prefix.as_os_str().to_owned();
                 name.push(format!(".{kind}.sigstore.json"));
                 let path = PathBuf::from(name);
-                fs_err::write(&path, bundle.to_json() + "\n")?;
+                files::write(&path, bundle.to_json() + "\n")?;
                 output::status(&format!("wrote {}", path.display()));
             }
         }
@@ -274,10 +275,10 @@ fn emit(
 pub(crate) fn run(command: &AttestCommand) -> anyhow::Result<ExitStatus> {
     match command {
         AttestCommand::Component(args) => {
-            let claims_text = fs_err::read_to_string(&args.claims)?;
+            let claims_text = files::read_to_string(&args.claims, DOCUMENT)?;
             let claims = ComponentClaims::from_toml(&claims_text)
                 .with_context(|| format!("checking the claims file {}", args.claims.display()))?;
-            let artifact = Loaded::read(&args.artifact)?;
+            let artifact = Loaded::read(&args.artifact, ARTIFACT)?;
             let sbom = read_optional(args.sbom.as_ref())?;
             let vex = read_optional(args.vex.as_ref())?;
             let statement = lib::component_statement(
@@ -290,14 +291,14 @@ pub(crate) fn run(command: &AttestCommand) -> anyhow::Result<ExitStatus> {
             emit(&args.sign, signer.as_ref(), &[("component", statement)])?;
         }
         AttestCommand::Release(args) => {
-            let product_text = fs_err::read_to_string(&args.claims)?;
+            let product_text = files::read_to_string(&args.claims, DOCUMENT)?;
             let product = product_from_toml(&product_text)
                 .with_context(|| format!("checking the product file {}", args.claims.display()))?;
-            let firmware = read_all(&args.artifacts)?;
+            let firmware = read_all(&args.artifacts, ARTIFACT)?;
             let firmware: Vec<Artifact<'_>> = firmware.iter().map(Loaded::artifact).collect();
-            let sbom = Loaded::read(&args.sbom)?;
+            let sbom = Loaded::read(&args.sbom, DOCUMENT)?;
             let vex = read_optional(args.vex.as_ref())?;
-            let materials = read_all(&args.materials)?;
+            let materials = read_all(&args.materials, DOCUMENT)?;
             let materials: Vec<Artifact<'_>> = materials.iter().map(Loaded::artifact).collect();
             let product_st = lib::product_statement(
                 &firmware,
@@ -324,17 +325,17 @@ pub(crate) fn run(command: &AttestCommand) -> anyhow::Result<ExitStatus> {
             )?;
         }
         AttestCommand::Custody(args) => {
-            let lot_text = fs_err::read_to_string(&args.lot)?;
+            let lot_text = files::read_to_string(&args.lot, DOCUMENT)?;
             let claims = CustodyClaims::from_toml(&lot_text)
                 .with_context(|| format!("checking the lot file {}", args.lot.display()))?;
-            let upstream = read_all(&expand_upstream(&args.upstream)?)?;
+            let upstream = read_all(&expand_upstream(&args.upstream)?, DOCUMENT)?;
             let upstream: Vec<Artifact<'_>> = upstream.iter().map(Loaded::artifact).collect();
             let statement = if args.artifacts.is_empty() {
                 let subjects = lib::upstream_subjects(&upstream)
                     .context("reading the subjects of the upstream attestations")?;
                 lib::custody_statement_for_subjects(subjects, &claims, &upstream)?
             } else {
-                let firmware = read_all(&args.artifacts)?;
+                let firmware = read_all(&args.artifacts, ARTIFACT)?;
                 let firmware: Vec<Artifact<'_>> = firmware.iter().map(Loaded::artifact).collect();
                 lib::custody_statement(&firmware, &claims, &upstream)?
             };
@@ -342,18 +343,19 @@ pub(crate) fn run(command: &AttestCommand) -> anyhow::Result<ExitStatus> {
             emit(&args.sign, signer.as_ref(), &[("custody", statement)])?;
         }
         AttestCommand::Sbom(args) => {
-            let artifacts = read_all(&args.artifacts)?;
+            let artifacts = read_all(&args.artifacts, ARTIFACT)?;
             let artifacts: Vec<Artifact<'_>> = artifacts.iter().map(Loaded::artifact).collect();
-            let sbom = fs_err::read(&args.sbom)?;
+            let sbom = files::read(&args.sbom, DOCUMENT)?;
             let statement = lib::sbom_statement(&artifacts, &sbom)
                 .with_context(|| format!("reading the SBOM {}", args.sbom.display()))?;
             let signer = load_signer(&args.sign.key)?;
             emit(&args.sign, signer.as_ref(), &[("sbom", statement)])?;
         }
         AttestCommand::Provenance(args) => {
-            let artifacts = read_all(&args.artifacts)?;
+            let artifacts = read_all(&args.artifacts, ARTIFACT)?;
             let artifacts: Vec<Artifact<'_>> = artifacts.iter().map(Loaded::artifact).collect();
-            let materials = read_all(&args.materials)?;
+            // Materials of a build: sources, toolchains, whatever went in.
+            let materials = read_all(&args.materials, ARTIFACT)?;
             let materials: Vec<Artifact<'_>> = materials.iter().map(Loaded::artifact).collect();
             let statement = lib::provenance_statement(&artifacts, &args.builder_id, &materials)?;
             let signer = load_signer(&args.sign.key)?;
@@ -376,8 +378,8 @@ fn is_rejection(err: &AttestError) -> bool {
 }
 
 pub(crate) fn verify(args: &VerifyAttestationArgs) -> anyhow::Result<ExitStatus> {
-    let artifact = fs_err::read(&args.artifact)?;
-    let document = fs_err::read(&args.attestation)?;
+    let artifact = files::read(&args.artifact, ARTIFACT)?;
+    let document = files::read(&args.attestation, DOCUMENT)?;
     let keys = args
         .key
         .iter()

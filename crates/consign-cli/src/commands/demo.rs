@@ -10,7 +10,7 @@ use clap::{Args, Parser as _};
 use crate::cli::Cli;
 use crate::example_firmware;
 use crate::exit::ExitStatus;
-use crate::output;
+use crate::{files, output};
 
 /// Arguments of `consign demo`.
 #[derive(Debug, Args)]
@@ -226,7 +226,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     ])?;
 
     step("Someone changes one byte of the firmware on the way: the importer must reject it");
-    let mut tampered = fs_err::read("firmware.bin")?;
+    let mut tampered = files::read(Path::new("firmware.bin"), files::ARTIFACT)?;
     let offset = tampered.len() / 3;
     tampered[offset] ^= 0x01;
     write("firmware-tampered.bin", &tampered)?;
@@ -291,8 +291,7 @@ fn step(title: &str) {
 }
 
 fn write(name: &str, data: &[u8]) -> anyhow::Result<()> {
-    fs_err::write(name, data)?;
-    Ok(())
+    files::write(Path::new(name), data)
 }
 
 fn assemble(out: &str, firmware: &str) -> anyhow::Result<ExitStatus> {
@@ -323,7 +322,7 @@ fn write_trust_store() -> anyhow::Result<()> {
         "# The importer's trust store: who may sign what, with which key, when.\nformat = \"consign-trust/v1\"\n",
     );
     for (prefix, name, role, _) in PARTIES {
-        let pem = fs_err::read_to_string(format!("{prefix}.pub"))?;
+        let pem = files::read_to_string(Path::new(&format!("{prefix}.pub")), files::KEY)?;
         let _ = write!(
             trust,
             "\n[[party]]\nname = \"{name}\"\nroles = [\"{role}\"]\ncontact = \"contact@{prefix}.example\"\n[[party.key]]\npublic-key = \"\"\"\n{pem}\"\"\"\nvalid-from = 2025-01-01\nvalid-until = 2035-12-31\n"

@@ -21,6 +21,7 @@ use consign_attest::intoto::{
 
 use super::key::{load_public_key, load_signer};
 use crate::exit::ExitStatus;
+use crate::files::{self, DOCUMENT, KEY, Output};
 use crate::output;
 
 /// Subcommands of `consign intoto`.
@@ -161,23 +162,22 @@ fn load_signers(specs: &[String]) -> anyhow::Result<Vec<Box<dyn Signer>>> {
     specs.iter().map(|spec| load_signer(spec)).collect()
 }
 
-fn write_metadata(metadata: &Metadata, path: &Path) -> anyhow::Result<()> {
-    fs_err::write(path, metadata.to_bytes()?)?;
-    Ok(())
+fn write_metadata(metadata: &Metadata, path: &Path, output: Output) -> anyhow::Result<()> {
+    output.write(path, &metadata.to_bytes()?)
 }
 
 fn layout_create(args: &LayoutCreateArgs) -> anyhow::Result<ExitStatus> {
-    let text = fs_err::read_to_string(&args.template)?;
+    let text = files::read_to_string(&args.template, DOCUMENT)?;
     let template: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("reading the layout template {}", args.template.display()))?;
     let base = args.template.parent().unwrap_or(Path::new("."));
     let mut resolve = |entry: &str| {
         let path = base.join(entry);
-        let pem = fs_err::read_to_string(&path).map_err(|source| {
+        let pem = files::read_to_string(&path, KEY).map_err(|err| {
             consign_attest::AttestError::IntotoIo {
                 action: "read the functionary key",
                 path: path.display().to_string(),
-                source,
+                source: std::io::Error::other(format!("{err:#}")),
             }
         })?;
         Ok(IntotoKey::from_public_key(
@@ -194,7 +194,7 @@ fn layout_create(args: &LayoutCreateArgs) -> anyhow::Result<ExitStatus> {
         Wrapping::Metablock
     };
     let metadata = Metadata::sign(value, wrapping, &signer_refs)?;
-    write_metadata(&metadata, &args.out)?;
+    write_metadata(&metadata, &args.out, Output::FILE)?;
     output::status(&format!(
         "wrote {} ({} signature(s))",
         args.out.display(),
@@ -204,7 +204,7 @@ fn layout_create(args: &LayoutCreateArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn layout_sign(args: &LayoutSignArgs) -> anyhow::Result<ExitStatus> {
-    let bytes = fs_err::read(&args.layout)?;
+    let bytes = files::read(&args.layout, DOCUMENT)?;
     let mut metadata = Metadata::from_json(&bytes, "in-toto layout file")
         .with_context(|| format!("reading the layout {}", args.layout.display()))?;
     if metadata.kind() != MetadataKind::Layout {
@@ -216,7 +216,12 @@ fn layout_sign(args: &LayoutSignArgs) -> anyhow::Result<ExitStatus> {
         metadata.add_signature(signer.as_ref())?;
     }
     let out = args.out.as_deref().unwrap_or(&args.layout);
-    write_metadata(&metadata, out)?;
+    // Signing in place rewrites the layout on purpose; any other input stays untouched.
+    let output = Output {
+        may_replace_input: files::same_file(out, &args.layout),
+        ..Output::FILE
+    };
+    write_metadata(&metadata, out, output)?;
     output::status(&format!(
         "wrote {} ({} signature(s))",
         out.display(),
@@ -257,7 +262,7 @@ fn record(args: &RecordArgs) -> anyhow::Result<ExitStatus> {
         .keyid()
         .to_owned();
     let path = args.out_dir.join(Link::file_name(&args.step, &keyid));
-    write_metadata(&metadata, &path)?;
+    write_metadata(&metadata, &path, Output::FILE)?;
     output::status(&format!("wrote {}", path.display()));
     match byproducts {
         Some(byproducts) if byproducts.return_value != 0 => {
@@ -296,7 +301,7 @@ fn check_date(at: Option<&str>) -> anyhow::Result<UtcTime> {
 
 fn verify_command(args: &IntotoVerifyArgs) -> anyhow::Result<ExitStatus> {
     let at = check_date(args.at.as_deref())?;
-    let bytes = fs_err::read(&args.layout)?;
+    let bytes = files::read(&args.layout, DOCUMENT)?;
     let layout = Metadata::from_json(&bytes, "in-toto layout file")
         .with_context(|| format!("reading the layout {}", args.layout.display()))?;
     let layout_keys = args

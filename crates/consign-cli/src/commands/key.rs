@@ -1,6 +1,5 @@
 //! `consign key ...`: generate, import and show signing keys; load a signer from a `--key` value.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -8,6 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use consign_attest::{KeyAlgorithm, PrivateKey, PublicKey, Signer};
 
 use crate::exit::ExitStatus;
+use crate::files::{self, KEY, Output};
 use crate::output;
 
 /// Subcommands of `consign key`.
@@ -98,10 +98,10 @@ pub(crate) fn run(command: &KeyCommand) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
         KeyCommand::ImportCosign(args) => {
-            let pem = fs_err::read_to_string(&args.file)?;
+            let pem = files::read_to_string(&args.file, KEY)?;
             let password = match &args.password_file {
                 Some(path) => {
-                    let text = fs_err::read_to_string(path)?;
+                    let text = files::read_to_string(path, KEY)?;
                     text.lines().next().unwrap_or_default().to_owned()
                 }
                 None => std::env::var("COSIGN_PASSWORD").context(
@@ -152,7 +152,7 @@ fn generate_in_token(
         .context("generating the key in the PKCS#11 token")?;
     let protection = signer.protection()?;
     let public = signer.public_key();
-    fs_err::write(&public_path, public.to_pem())?;
+    key_output(force).write(&public_path, public.to_pem().as_bytes())?;
     output::status(&format!(
         "generated a {} key in the token (CKA_EXTRACTABLE={}, CKA_SENSITIVE={}); wrote {} (public), keyid {}",
         public.algorithm(),
@@ -181,14 +181,13 @@ fn write_key_pair(key: &PrivateKey, prefix: &Path, force: bool) -> anyhow::Resul
             );
         }
     }
-    let mut options = fs_err::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    fs_err::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&private_path)?;
-    file.write_all(key.to_pkcs8_pem().as_bytes())?;
+    let private = Output {
+        private: true,
+        ..key_output(force)
+    };
+    private.write(&private_path, key.to_pkcs8_pem().as_bytes())?;
     let public = key.public_key();
-    fs_err::write(&public_path, public.to_pem())?;
+    key_output(force).write(&public_path, public.to_pem().as_bytes())?;
     output::status(&format!(
         "wrote {} (private) and {} (public): {} key, keyid {}",
         private_path.display(),
@@ -199,10 +198,19 @@ fn write_key_pair(key: &PrivateKey, prefix: &Path, force: bool) -> anyhow::Resul
     Ok(())
 }
 
+/// How a key file is written: never over an existing file unless `--force` (checked again when
+/// the file is renamed into place, so a file that appears meanwhile is not replaced either).
+fn key_output(force: bool) -> Output {
+    Output {
+        overwrite: force,
+        ..Output::FILE
+    }
+}
+
 /// Writes data to `path`, or to stdout when `None`.
 pub(crate) fn write_data(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
     match path {
-        Some(path) => fs_err::write(path, text)?,
+        Some(path) => files::write(path, text)?,
         None => output::data(text),
     }
     Ok(())
@@ -222,7 +230,7 @@ pub(crate) fn load_signer(spec: &str) -> anyhow::Result<Box<dyn Signer>> {
         let signer = Pkcs11Signer::open(&uri, &module, &pin).context("opening the PKCS#11 key")?;
         return Ok(Box::new(signer));
     }
-    let pem = fs_err::read_to_string(spec)?;
+    let pem = files::read_to_string(Path::new(spec), KEY)?;
     let key = PrivateKey::from_pkcs8_pem(&pem)
         .with_context(|| format!("reading the private key {spec}"))?;
     Ok(Box::new(key))
@@ -230,12 +238,12 @@ pub(crate) fn load_signer(spec: &str) -> anyhow::Result<Box<dyn Signer>> {
 
 /// Loads a public key file (SPKI PEM).
 pub(crate) fn load_public_key(path: &Path) -> anyhow::Result<PublicKey> {
-    let pem = fs_err::read_to_string(path)?;
+    let pem = files::read_to_string(path, KEY)?;
     PublicKey::from_pem(&pem).with_context(|| format!("reading the public key {}", path.display()))
 }
 
 fn load_public_key_or_private(path: &Path) -> anyhow::Result<PublicKey> {
-    let pem = fs_err::read_to_string(path)?;
+    let pem = files::read_to_string(path, KEY)?;
     if pem.contains("-----BEGIN PUBLIC KEY-----") {
         return PublicKey::from_pem(&pem).with_context(|| format!("reading {}", path.display()));
     }

@@ -14,7 +14,13 @@ pub(crate) mod verify;
 use crate::cli::{Cli, Command};
 use crate::exit::ExitStatus;
 
+/// Runs one command; what it reads and writes goes through [`crate::files`], which keeps its list
+/// of inputs for this command alone.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    crate::files::for_one_command(|| run_command(cli))
+}
+
+fn run_command(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Scan(args) => scan::run(&args),

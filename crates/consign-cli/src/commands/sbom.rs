@@ -8,6 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use consign_sbom::{FactSource, Profile, ProfileGap, ReadLimits, Requirement, SchemaIssue};
 
 use crate::exit::ExitStatus;
+use crate::files::{self, Bound, DOCUMENT};
 use crate::output;
 
 /// Subcommands of `consign sbom`.
@@ -66,8 +67,12 @@ pub(crate) fn run(command: &SbomCommand) -> anyhow::Result<ExitStatus> {
 fn validate(args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
     let path = args.file.display().to_string();
     let limits = ReadLimits::default();
-    let bytes = read_bounded(&args.file, limits.max_bytes)
-        .with_context(|| format!("reading the SBOM `{path}`"))?;
+    let bound = Bound {
+        limit: limits.max_bytes as u64,
+        ..DOCUMENT
+    };
+    let bytes =
+        files::read(&args.file, bound).with_context(|| format!("reading the SBOM `{path}`"))?;
     let json = consign_sbom::parse_json(&bytes, &limits)
         .with_context(|| format!("reading the SBOM `{path}`"))?;
     let issues = consign_sbom::validate_schema(&json);
@@ -102,15 +107,6 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Failure
     })
-}
-
-/// Reads at most `limit + 1` bytes, so a huge file is refused without being loaded.
-fn read_bounded(path: &std::path::Path, limit: usize) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let file = fs_err::File::open(path)?;
-    let mut bytes = Vec::new();
-    file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
 }
 
 fn source_label(source: FactSource) -> &'static str {

@@ -15,6 +15,7 @@ use consign_sbom::{
 
 use crate::cli::LimitArgs;
 use crate::exit::ExitStatus;
+use crate::files::{self, Bound, DOCUMENT, Output};
 use crate::output;
 
 /// Arguments of `consign scan`.
@@ -103,7 +104,7 @@ pub(crate) fn scan_image(
     path: &Path,
     limits: &consign_unpack::Limits,
 ) -> anyhow::Result<ScannedImage> {
-    let data = fs_err::read(path).context("reading the firmware image")?;
+    let data = files::read(path, Bound::firmware(limits)).context("reading the firmware image")?;
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
@@ -160,7 +161,7 @@ struct SupplierFile {
 }
 
 fn load_supplier_sbom(path: &Path) -> anyhow::Result<SupplierFile> {
-    let bytes = fs_err::read(path)?;
+    let bytes = files::read(path, DOCUMENT)?;
     let json = consign_sbom::parse_json(&bytes, &ReadLimits::default())?;
     let bom = read_supplier_bom(&json)?;
     let bsi_gaps = consign_sbom::check_profile(&json, Profile::BsiTr031832).len();
@@ -227,11 +228,21 @@ fn report_matches(supplier: &SupplierFile, report: &MatchReport, mode: SupplierM
 }
 
 pub(crate) fn load_product(path: &Path) -> anyhow::Result<ProductFile> {
-    let text = fs_err::read_to_string(path).context("reading the product file")?;
+    let text = files::read_to_string(path, DOCUMENT).context("reading the product file")?;
     ProductFile::from_toml(&text).with_context(|| format!("in the product file {}", path.display()))
 }
 
 pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+    // Refused before the work, not after: `-o` naming an image, a device or a folder.
+    files::note_inputs(
+        args.images
+            .iter()
+            .chain(&args.supplier_sbom)
+            .chain(&args.product),
+    );
+    if let Some(path) = &args.output {
+        Output::FILE.check(path)?;
+    }
     let limits = args.limits.limits();
     let product = args.product.as_deref().map(load_product).transpose()?;
     if let Some(product) = &product {
@@ -300,7 +311,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let rendered = consign_sbom::render_bom(&bom, args.format);
     match &args.output {
         Some(path) => {
-            fs_err::write(path, rendered.as_bytes()).context("writing the SBOM")?;
+            files::write(path, rendered).context("writing the SBOM")?;
             output::status(&format!("wrote {}", path.display()));
         }
         None => output::data(&rendered),

@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use consign_verify::shipment::{self, ArtifactRole, NewArtifact};
 
 use crate::exit::ExitStatus;
+use crate::files::{self, Bound};
 use crate::output;
 
 /// Arguments of `consign shipment`.
@@ -60,7 +61,12 @@ pub(crate) fn run(args: &ShipmentArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn read(role: ArtifactRole, path: &Path) -> anyhow::Result<NewArtifact> {
-    let data = fs_err::read(path)
+    // What `consign verify` reads of one shipment file, so nothing is assembled it would refuse.
+    let bound = Bound {
+        limit: shipment::ShipmentLimits::default().max_file_bytes,
+        hint: "a shipment holds files up to this size each, what `consign verify` reads",
+    };
+    let data = files::read(path, bound)
         .with_context(|| format!("reading the {} `{}`", role.as_str(), path.display()))?;
     let name = path.file_name().map_or_else(
         || "artifact".to_owned(),
@@ -90,7 +96,7 @@ fn assemble(args: &AssembleArgs) -> anyhow::Result<ExitStatus> {
     let assembled = shipment::assemble(args.name.as_deref(), files)?;
     if args.out.extension().is_some_and(|ext| ext == "tar") {
         let tar = assembled.to_tar()?;
-        fs_err::write(&args.out, tar).with_context(|| format!("writing {}", args.out.display()))?;
+        files::write(&args.out, tar).with_context(|| format!("writing {}", args.out.display()))?;
     } else {
         assembled.write_dir(&args.out)?;
     }

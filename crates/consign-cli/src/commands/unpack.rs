@@ -9,6 +9,7 @@ use consign_unpack::{BlobReport, Budget, Report};
 
 use crate::cli::{LimitArgs, ReportFormat};
 use crate::exit::ExitStatus;
+use crate::files::{self, Bound};
 use crate::output;
 
 /// Arguments of `consign unpack`.
@@ -35,7 +36,8 @@ pub(crate) struct UnpackArgs {
 }
 
 pub(crate) fn run(args: &UnpackArgs) -> anyhow::Result<ExitStatus> {
-    let data = fs_err::read(&args.image).context("reading the image")?;
+    let data = files::read(&args.image, Bound::firmware(&args.limits.limits()))
+        .context("reading the image")?;
     let name = args
         .image
         .file_name()

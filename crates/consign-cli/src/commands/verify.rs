@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use consign_verify::{Ledger, Policy, TrustStore, report};
 
 use crate::exit::ExitStatus;
+use crate::files::{self, DOCUMENT, KEY, Output};
 use crate::output;
 
 /// The format of the verdict report.
@@ -63,6 +64,16 @@ pub(crate) struct VerifyArgs {
 }
 
 pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
+    // The shipments are read by the verifier itself: no report or signed verdict may replace
+    // one, or land inside a shipment folder.
+    for shipment in &args.shipments {
+        files::check_file_or_folder(shipment)
+            .with_context(|| format!("reading the shipment `{}`", shipment.display()))?;
+    }
+    files::note_inputs(&args.shipments);
+    if let Some(report) = &args.report {
+        Output::FILE.check(report)?;
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -78,7 +89,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         Policy::builtin(&args.policy)?
     } else {
         let path = PathBuf::from(&args.policy);
-        let text = fs_err::read_to_string(&path).with_context(|| {
+        let text = files::read_to_string(&path, DOCUMENT).with_context(|| {
             format!(
                 "reading the policy file `{}` (not a built-in profile: those are `eu-cra-import`, `uk-psti-retail`)",
                 args.policy
@@ -90,7 +101,8 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
             path.extension().is_some_and(|e| e == "json"),
         )?
     };
-    let trust_text = fs_err::read_to_string(&args.trust).context("reading the trust store")?;
+    let trust_text =
+        files::read_to_string(&args.trust, DOCUMENT).context("reading the trust store")?;
     let trust = TrustStore::from_toml(&args.trust.display().to_string(), &trust_text)?;
     let mut ledger = if args.no_ledger {
         None
@@ -103,7 +115,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
     };
     let signer = match &args.sign_with {
         Some(path) => {
-            let pem = fs_err::read_to_string(path).context("reading the `--sign-with` key")?;
+            let pem = files::read_to_string(path, KEY).context("reading the `--sign-with` key")?;
             Some(
                 consign_attest::PrivateKey::from_pkcs8_pem(&pem)
                     .with_context(|| format!("reading {}", path.display()))?,
@@ -163,7 +175,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
                     sanitize(&verdict.shipment)
                 )),
             };
-            fs_err::write(&target, jsonl)?;
+            files::write(&target, jsonl)?;
             output::status(&format!("signed verdict written to {}", target.display()));
         }
         if many {
@@ -182,7 +194,7 @@ pub(crate) fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         };
         match &args.report {
             Some(path) => {
-                fs_err::write(path, rendered)?;
+                files::write(path, rendered)?;
                 output::status(&report::one_line(&verdict));
             }
             None => output::data(&rendered),
