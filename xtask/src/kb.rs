@@ -188,7 +188,7 @@ impl<'a> Run<'a> {
     fn new(archive: &'a Archive, dry_run: bool) -> Result<Self, String> {
         Ok(Self {
             archive,
-            indices: Indices::new(archive),
+            indices: Indices::new(archive, releases::HeldOut::read()?),
             preview: dry_run,
             verbose: false,
             extend: false,
@@ -352,7 +352,15 @@ impl<'a> Run<'a> {
             product,
             comment: String::new(),
             packages: package_names(product, &releases),
-            sonames: sonames(&files_of),
+            sonames: {
+                let mut all = sonames(&files_of);
+                for prefix in patterns.iter().filter_map(|p| p.bare.clone()) {
+                    if !all.contains(&prefix) {
+                        all.push(prefix);
+                    }
+                }
+                all
+            },
             cut_from: cut_from.clone(),
             patterns,
             one_release: None,
@@ -439,7 +447,12 @@ impl<'a> Run<'a> {
             let Some(file) = files.get(occurrence.file) else {
                 continue;
             };
-            for candidate in locate::candidates(&file.data, occurrence) {
+            let bare = library_prefix(file.file_name())
+                .and_then(|prefix| locate::bare_candidate(&file.data, occurrence, &prefix));
+            for candidate in locate::candidates(&file.data, occurrence)
+                .into_iter()
+                .chain(bare)
+            {
                 if !candidates.iter().any(|(c, _)| *c == candidate) {
                     candidates.push((candidate, occurrence.file));
                 }
@@ -483,7 +496,7 @@ impl<'a> Run<'a> {
         // programs also hold may sit beside their own version strings.
         let neighbours: Vec<&[u8]> = candidates
             .iter()
-            .filter(|(c, _)| !c.before)
+            .filter(|(c, _)| !c.before && c.bare.is_none())
             .map(|(c, _)| c.anchor.as_slice())
             .collect();
         if !neighbours.is_empty() {
@@ -498,7 +511,7 @@ impl<'a> Run<'a> {
                 }
             }
             candidates.retain(|(c, _)| {
-                let keep = c.before || !common.contains(&c.anchor);
+                let keep = c.before || c.bare.is_some() || !common.contains(&c.anchor);
                 if !keep && self.verbose {
                     eprintln!(
                         "  {} candidate '{}': refused, other programs carry it",
@@ -584,7 +597,7 @@ impl<'a> Run<'a> {
                             .collect::<Vec<_>>()
                             .join(", ")
                     ));
-                    if candidate.only_in.is_empty() {
+                    if candidate.only_in.is_empty() && candidate.bare.is_none() {
                         let prefixes: BTreeSet<String> = hit_files
                             .iter()
                             .filter_map(|f| files.get(*f))
@@ -629,7 +642,9 @@ impl<'a> Run<'a> {
                     .is_some_and(|f| f.data.starts_with(b"\x7fELF"))
             });
             let distinct: BTreeSet<&usize> = hit_files.iter().collect();
-            i64::from(named) * 100
+            // A bare regex only when no anchored pattern reads the release.
+            i64::from(candidate.bare.is_some()) * -1000
+                + i64::from(named) * 100
                 + i64::from(candidate.before) * 40
                 + i64::from(elf) * 30
                 + i64::from(candidate.only_in.is_empty()) * 5
@@ -640,7 +655,7 @@ impl<'a> Run<'a> {
         let mut chosen: Vec<Candidate> = Vec::new();
         let mut covered: BTreeSet<usize> = BTreeSet::new();
         for (candidate, hit_files) in passing {
-            if chosen.len() >= MAX_PATTERNS {
+            if chosen.len() >= MAX_PATTERNS || (candidate.bare.is_some() && !chosen.is_empty()) {
                 break;
             }
             if !chosen.is_empty() && hit_files.iter().all(|f| covered.contains(f)) {
@@ -738,13 +753,18 @@ impl<'a> Run<'a> {
     fn update(&mut self, product: &Product) -> Result<String, String> {
         let path = product.signature_path();
         let file_name = file_name_of(&path);
-        let text = std::fs::read_to_string(&path).map_err(|err| {
+        let original = std::fs::read_to_string(&path).map_err(|err| {
             format!(
                 "cannot read {}: {err}; use `cargo xtask kb add {}`",
                 path.display(),
                 product.name
             )
         })?;
+        // Tests from a pair `cargo xtask heldout` holds out go; the releases below replace them
+        // from pairs that are not held out.
+        let (text, dropped) = write::drop_tests(&original, |origin| {
+            self.indices.held_out().holds_origin(origin)
+        });
         let existing =
             ExistingSignature::parse(&text).map_err(|err| format!("{}: {err}", path.display()))?;
         let releases = releases::releases(&mut self.indices, product)?;
@@ -760,6 +780,9 @@ impl<'a> Run<'a> {
         };
         let mut text = text;
         let mut report = Vec::new();
+        if dropped > 0 {
+            report.push(format!("{dropped} tests from held-out pairs removed"));
+        }
         if self.extend {
             // The cut suites first, then the others: a release the patterns miss gets new ones.
             let mut order: Vec<&Release> = releases.iter().collect();
@@ -783,6 +806,24 @@ impl<'a> Run<'a> {
                     continue;
                 }
                 for candidate in chosen.iter().take(2) {
+                    if let Some(prefix) = &candidate.bare {
+                        let mut sonames: Vec<String> = toml::from_str::<toml::Table>(&text)
+                            .ok()
+                            .and_then(|t| t.get("sonames").and_then(|v| v.as_array()).cloned())
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect();
+                        if !sonames.contains(prefix) {
+                            sonames.push(prefix.clone());
+                        }
+                        let quoted: Vec<String> =
+                            sonames.iter().map(|s| format!("\"{s}\"")).collect();
+                        text = write::set_keys(
+                            &text,
+                            &[("sonames", format!("[{}]", quoted.join(", ")))],
+                        );
+                    }
                     text.push_str(&write::render_pattern(candidate));
                     report.push(format!(
                         "new pattern '{}' cut from {}",
@@ -842,7 +883,7 @@ impl<'a> Run<'a> {
         }
         let catalog = self.catalog_with(&file_name, Some(&updated))?;
         check_tests(&catalog, &product.name, &tests)?;
-        if updated != text {
+        if updated != original {
             if self.preview {
                 println!("--- {}\n{updated}", path.display());
             } else {
@@ -853,8 +894,17 @@ impl<'a> Run<'a> {
             }
         }
         report.extend(outcome);
-        Ok(if report.is_empty() {
-            "no Debian release".to_owned()
+        Ok(if releases.is_empty() {
+            "not in Debian: facts only".to_owned()
+        } else if report.is_empty() {
+            format!(
+                "every Debian release ({}) tested already",
+                releases
+                    .iter()
+                    .map(|r| format!("{} {}", r.suite, r.upstream))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         } else {
             report.join("; ")
         })
@@ -971,7 +1021,7 @@ fn file_name_of(path: &std::path::Path) -> String {
 }
 
 /// Every signature file on disk as (file name, text), sorted by name.
-fn signature_texts() -> Result<Vec<(String, String)>, String> {
+pub(crate) fn signature_texts() -> Result<Vec<(String, String)>, String> {
     let folder = crate::util::root().join(products::SIGNATURES);
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&folder)
@@ -1006,7 +1056,18 @@ fn draft(product: &Product, patterns: &[Candidate]) -> String {
 
 fn draft_named(name: &str, kind: &str, patterns: &[Candidate]) -> String {
     let mut out = format!("name = \"{name}\"\nkind = \"{kind}\"\n");
+    let sonames: Vec<String> = patterns
+        .iter()
+        .filter_map(|p| p.bare.as_ref().map(|s| format!("\"{s}\"")))
+        .collect();
+    if !sonames.is_empty() {
+        out = format!("{out}sonames = [{}]\n", sonames.join(", "));
+    }
     for pattern in patterns {
+        if pattern.bare.is_some() {
+            out = format!("{out}[[bare]]\nregex = '{}'\n", pattern.regex);
+            continue;
+        }
         out = format!(
             "{out}[[pattern]]\nanchor = '{}'\nregex = '{}'\n",
             write::escape(&pattern.anchor),
@@ -1197,7 +1258,7 @@ fn negative(
     patterns: &[Candidate],
     near: &[PackageFile],
 ) -> TestCase {
-    for pattern in patterns {
+    for pattern in patterns.iter().filter(|p| !p.anchor.is_empty()) {
         for file in near {
             for at in memchr::memmem::find_iter(&file.data, &pattern.anchor).take(8) {
                 let start = at.saturating_sub(48);
@@ -1400,6 +1461,7 @@ impl ExistingSignature {
                             .to_owned(),
                         only_in: Vec::new(),
                         before: true,
+                        bare: None,
                     })
                 })
                 .collect(),
@@ -1499,7 +1561,7 @@ fn status(products: &[Product]) -> Result<(), String> {
 /// `cargo xtask kb suggest SOURCE...`: a draft product entry per Debian source package.
 fn suggest(archive: &Archive, sources: &[String]) -> Result<(), String> {
     let cpes = nvd_cpes();
-    let mut indices = Indices::new(archive);
+    let mut indices = Indices::new(archive, releases::HeldOut::read()?);
     for source in sources {
         let draft = Product {
             name: source.clone(),

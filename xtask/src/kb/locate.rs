@@ -70,6 +70,28 @@ pub(crate) struct Candidate {
     pub(crate) only_in: Vec<String>,
     /// True when the anchor is the text right before the version (not a neighbouring string).
     pub(crate) before: bool,
+    /// For a lone version string in a library: the SONAME prefix (`libsqlite3.so`) that names
+    /// the files a `[[bare]]` regex (`regex`, no anchor) may read.
+    pub(crate) bare: Option<String>,
+}
+
+/// A `[[bare]]` candidate for a lone version string (`\03.40.1\0`) in a library that its
+/// SONAME prefix identifies: read only where exactly one such string occurs.
+pub(crate) fn bare_candidate(
+    data: &[u8],
+    occurrence: &Occurrence,
+    prefix: &str,
+) -> Option<Candidate> {
+    let start = occurrence.offset;
+    let end = start + occurrence.text.len();
+    let lone = start > 0 && data.get(start - 1) == Some(&0) && data.get(end) == Some(&0);
+    lone.then(|| Candidate {
+        anchor: Vec::new(),
+        regex: format!("\\x00({})\\x00", shape(&occurrence.text)),
+        only_in: Vec::new(),
+        before: false,
+        bare: Some(prefix.to_owned()),
+    })
 }
 
 /// Text that says how a package was built, not what it is: different in every build.
@@ -289,6 +311,7 @@ pub(crate) fn candidates(data: &[u8], occurrence: &Occurrence) -> Vec<Candidate>
             regex: format!("{}({version})(?:[^0-9A-Za-z]|$)", regex_escape(&anchor)),
             only_in: Vec::new(),
             before: true,
+            bare: None,
         });
     }
     let starts_string = start == 0 || data.get(start - 1).is_some_and(|b| !printable(*b));
@@ -332,6 +355,7 @@ pub(crate) fn candidates(data: &[u8], occurrence: &Occurrence) -> Vec<Candidate>
                     ),
                     only_in: Vec::new(),
                     before: false,
+                    bare: None,
                 });
                 break;
             }
@@ -378,6 +402,7 @@ pub(crate) fn candidates(data: &[u8], occurrence: &Occurrence) -> Vec<Candidate>
                     ),
                     only_in: Vec::new(),
                     before: false,
+                    bare: None,
                 });
                 break;
             }
@@ -407,6 +432,7 @@ pub(crate) fn candidates(data: &[u8], occurrence: &Occurrence) -> Vec<Candidate>
                 regex: format!("(?:^|[^0-9A-Za-z.])({version}){}", regex_escape(&anchor)),
                 only_in: Vec::new(),
                 before: false,
+                bare: None,
             });
         }
     }

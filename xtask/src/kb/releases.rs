@@ -1,7 +1,7 @@
 //! A product's releases in Debian: which suite and architecture, which binary packages, and
 //! their files, unpacked by consign itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use consign_model::{NodeKind, Vfs, VfsNode};
@@ -11,7 +11,9 @@ use crate::debian::{Archive, Index, Package, SUITES, compare_versions, upstream_
 
 /// The architectures tried in each suite, in order: embedded CPUs first, a different one per
 /// suite where the suite has it, so that releases also differ in architecture. `bookworm` is
-/// where new patterns are cut (the shared corpus is bookworm too); the others are held out.
+/// where new patterns are cut (the shared corpus is bookworm too). The pairs `xtask/heldout.toml`
+/// holds out for `cargo xtask heldout` ([`HeldOut`]) are skipped: nothing is cut from or tested
+/// on them.
 pub(crate) const ARCHES: [(&str, &[&str]); 4] = [
     ("bullseye", &["armhf", "arm64", "i386", "amd64"]),
     (
@@ -50,22 +52,81 @@ const SKIP_SUFFIXES: &[&str] = &[
     "-src",
 ];
 
+/// The suite/architecture pairs of the held-out evaluation, read from `xtask/heldout.toml`
+/// (`target[].suite`, `target[].arch`): the knowledge base never reads a package of one, so no
+/// pattern is cut from them and no test comes from them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HeldOut {
+    pairs: BTreeSet<(String, String)>,
+}
+
+impl HeldOut {
+    /// The pairs of the committed recipe.
+    pub(crate) fn read() -> Result<Self, String> {
+        let (recipe, _) =
+            crate::heldout::recipe::Recipe::read(&crate::heldout::Paths::new().recipe)?;
+        Ok(Self::of(&crate::heldout::recipe::pairs(&recipe)))
+    }
+
+    /// The pairs from their `suite/arch` spellings.
+    pub(crate) fn of(pairs: &[String]) -> Self {
+        Self {
+            pairs: pairs
+                .iter()
+                .filter_map(|pair| pair.split_once('/'))
+                .map(|(suite, arch)| (suite.to_owned(), arch.to_owned()))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn contains(&self, suite: &str, arch: &str) -> bool {
+        self.pairs.contains(&(suite.to_owned(), arch.to_owned()))
+    }
+
+    /// True when a test origin (`Debian bullseye radvd 1:2.18-3 (armhf), usr/sbin/radvd, ...`)
+    /// names a package of a held-out pair.
+    pub(crate) fn holds_origin(&self, origin: &str) -> bool {
+        origin_pair(origin).is_some_and(|(suite, arch)| self.contains(suite, arch))
+    }
+
+    /// The architectures of [`ARCHES`] tried in `suite`, held-out ones left out.
+    pub(crate) fn arches(&self, suite: &str) -> Vec<&'static str> {
+        ARCHES
+            .iter()
+            .filter(|(s, _)| *s == suite)
+            .flat_map(|(_, arches)| arches.iter().copied())
+            .filter(|arch| !self.contains(suite, arch))
+            .collect()
+    }
+}
+
 /// The loaded indices: (suite, arch) to index, loaded on first use.
 pub(crate) struct Indices<'a> {
     archive: &'a Archive,
+    held_out: HeldOut,
     loaded: BTreeMap<(String, String), Option<Index>>,
 }
 
 impl<'a> Indices<'a> {
-    pub(crate) fn new(archive: &'a Archive) -> Self {
+    pub(crate) fn new(archive: &'a Archive, held_out: HeldOut) -> Self {
         Self {
             archive,
+            held_out,
             loaded: BTreeMap::new(),
         }
     }
 
-    /// The `main` index of `suite`/`arch`; `None` when the suite does not carry the architecture.
+    /// The held-out pairs this never reads.
+    pub(crate) fn held_out(&self) -> &HeldOut {
+        &self.held_out
+    }
+
+    /// The `main` index of `suite`/`arch`; `None` when the suite does not carry the architecture
+    /// or the pair is held out.
     pub(crate) fn get(&mut self, suite: &str, arch: &str) -> Result<Option<&Index>, String> {
+        if self.held_out.contains(suite, arch) {
+            return Ok(None);
+        }
         let key = (suite.to_owned(), arch.to_owned());
         if !self.loaded.contains_key(&key) {
             let release = self.archive.release(suite)?;
@@ -134,10 +195,10 @@ pub(crate) fn releases(
     if product.debian.is_empty() {
         return Ok(out);
     }
-    for (suite, arches) in ARCHES {
+    for (suite, _) in ARCHES {
         debug_assert!(SUITES.contains(&suite));
         let mut chosen: Option<(String, Vec<Package>)> = None;
-        for arch in arches {
+        for arch in indices.held_out.arches(suite) {
             let Some(index) = indices.get(suite, arch)? else {
                 continue;
             };
@@ -148,7 +209,7 @@ pub(crate) fn releases(
                 .cloned()
                 .collect();
             if !found.is_empty() {
-                chosen = Some(((*arch).to_owned(), found));
+                chosen = Some((arch.to_owned(), found));
                 break;
             }
         }
@@ -391,5 +452,92 @@ pub(crate) fn vfs(files: &[PackageFile]) -> Vfs {
                 mtime: None,
             })
             .collect(),
+    }
+}
+
+/// The suite and architecture a Debian test origin names: `Debian <suite> <package> <version>
+/// (<arch>), <path>, offset <n>`.
+pub(crate) fn origin_pair(origin: &str) -> Option<(&str, &str)> {
+    let rest = origin.strip_prefix("Debian ")?;
+    let suite = rest.split(' ').next()?;
+    let open = rest.find(" (")? + 2;
+    let close = open + rest.get(open..)?.find(')')?;
+    Some((suite, rest.get(open..close)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pairs come from `xtask/heldout.toml` itself: each is left out of the architectures
+    /// tried, and every suite keeps others to cut from and test on.
+    #[test]
+    fn held_out_pairs_are_never_read() {
+        let held_out = HeldOut::read().unwrap();
+        assert!(
+            !held_out.pairs.is_empty(),
+            "xtask/heldout.toml names no pairs"
+        );
+        for (suite, arch) in &held_out.pairs {
+            assert!(
+                !held_out.arches(suite).contains(&arch.as_str()),
+                "{suite}/{arch} is held out but tried"
+            );
+        }
+        for (suite, _) in ARCHES {
+            assert!(
+                !held_out.arches(suite).is_empty(),
+                "{suite} has no architecture left"
+            );
+        }
+        let made_up = HeldOut::of(&["bookworm/mipsel".to_owned()]);
+        assert!(made_up.contains("bookworm", "mipsel"));
+        assert!(!made_up.contains("bookworm", "armhf"));
+        assert_eq!(made_up.arches("bookworm").first(), Some(&"armhf"));
+        assert!(!made_up.arches("bookworm").contains(&"mipsel"));
+        assert!(
+            made_up.holds_origin(
+                "Debian bookworm radvd 1:2.19-1+b1 (mipsel), usr/sbin/radvd, offset 1"
+            )
+        );
+        assert!(
+            !made_up.holds_origin(
+                "Debian bookworm radvd 1:2.19-1+b1 (armhf), usr/sbin/radvd, offset 1"
+            )
+        );
+        assert_eq!(
+            origin_pair("Debian sid x 1.0-1 (riscv64), usr/lib/x.so, offset 4"),
+            Some(("sid", "riscv64"))
+        );
+        assert_eq!(origin_pair("the anchor alone names nothing"), None);
+    }
+
+    /// No test of any signature comes from a held-out pair.
+    #[test]
+    fn no_signature_test_comes_from_a_held_out_pair() {
+        let held_out = HeldOut::read().unwrap();
+        let mut found = Vec::new();
+        for (file, text) in crate::kb::signature_texts().unwrap() {
+            let table: toml::Table = toml::from_str(&text).unwrap();
+            for test in table
+                .get("test")
+                .and_then(toml::Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let origin = test
+                    .get("origin")
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or("");
+                if held_out.holds_origin(origin) {
+                    found.push(format!("{file}: {origin}"));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "tests from held-out pairs:\n{}",
+            found.join("\n")
+        );
     }
 }

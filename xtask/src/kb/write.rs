@@ -83,6 +83,9 @@ pub(crate) fn facts(product: &Product) -> Vec<(&'static str, String)> {
 
 /// One `[[pattern]]` table.
 pub(crate) fn render_pattern(pattern: &Candidate) -> String {
+    if pattern.bare.is_some() {
+        return format!("\n[[bare]]\nregex = '{}'\n", pattern.regex);
+    }
     let mut out = String::from("\n[[pattern]]\n");
     let _ = writeln!(out, "anchor = '{}'", escape(&pattern.anchor));
     let _ = writeln!(out, "regex = '{}'", pattern.regex);
@@ -203,6 +206,45 @@ pub(crate) fn set_keys(text: &str, keys: &[(&str, String)]) -> String {
     out
 }
 
+/// The text without the `[[test]]` tables whose `origin` `drop` refuses, and how many went.
+/// A table runs from its header to the next table header (or the end); other text is kept.
+pub(crate) fn drop_tests(text: &str, drop: impl Fn(&str) -> bool) -> (String, usize) {
+    let mut out = String::with_capacity(text.len());
+    let mut dropped = 0;
+    let mut block: Option<String> = None;
+    let flush = |block: &mut Option<String>, out: &mut String, dropped: &mut usize| {
+        if let Some(table) = block.take() {
+            let origin = toml::from_str::<toml::Table>(table.trim_start_matches("[[test]]\n"))
+                .ok()
+                .and_then(|t| t.get("origin").and_then(|o| o.as_str()).map(str::to_owned));
+            if origin.as_deref().is_some_and(&drop) {
+                *dropped += 1;
+                // The blank line written before the table goes with it.
+                if out.ends_with("\n\n") {
+                    out.pop();
+                }
+            } else {
+                out.push_str(&table);
+            }
+        }
+    };
+    for line in text.split_inclusive('\n') {
+        let header = line.trim_end();
+        if header.starts_with('[') && header.ends_with(']') {
+            flush(&mut block, &mut out, &mut dropped);
+            if header == "[[test]]" {
+                block = Some(String::new());
+            }
+        }
+        match block.as_mut() {
+            Some(table) => table.push_str(line),
+            None => out.push_str(line),
+        }
+    }
+    flush(&mut block, &mut out, &mut dropped);
+    (out, dropped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +269,17 @@ mod tests {
             out,
             "# x\nname = \"x\"\nkind = \"library\"\npurl = \"pkg:generic/y\"\nlicense = \"MIT\"\npackages = [\"x\"]\ncut_from = [\"bookworm\"]\n\n[[pattern]]\nanchor = 'x v'\n"
         );
+    }
+
+    #[test]
+    fn tests_are_dropped_by_origin() {
+        let text = "name = \"x\"\n\n[[test]]\nexpect = \"positive\"\norigin = \"Debian bullseye x 1-1 (armhf), x, offset 0\"\n\n[[pattern]]\nanchor = 'a'\n\n[[test]]\nexpect = \"negative\"\norigin = \"keep\"\n";
+        let (kept, dropped) = drop_tests(text, |origin| origin.contains("(armhf)"));
+        assert_eq!(dropped, 1);
+        assert_eq!(
+            kept,
+            "name = \"x\"\n\n[[pattern]]\nanchor = 'a'\n\n[[test]]\nexpect = \"negative\"\norigin = \"keep\"\n"
+        );
+        assert_eq!(drop_tests(text, |_| false), (text.to_owned(), 0));
     }
 }
