@@ -112,6 +112,14 @@ fn setup(dir: &Path, manufacturer_until: &str) {
         party("Import Co", "importer", "importer", "2030-12-31"),
     );
     write(dir, "trust.toml", trust.as_bytes());
+    // No vulnerability database on this machine: the importer says so, explicitly, per check.
+    let policy = "format = \"consign-policy/v1\"\nid = \"import\"\nextends = \"eu-cra-import\"\n[checks.\"vulnerabilities.known\"]\nwhen-unavailable = \"warn\"\n";
+    write(dir, "import-policy.toml", policy.as_bytes());
+    write(
+        dir,
+        "no-rescan-policy.toml",
+        format!("{policy}[checks.\"sbom.rescan\"]\nwhen-unavailable = \"warn\"\n").as_bytes(),
+    );
     ok(
         dir,
         &[
@@ -199,7 +207,7 @@ fn issue6_chain_through_the_binary() {
             "verify",
             shipment,
             "--policy",
-            "eu-cra-import",
+            "import-policy.toml",
             "--trust",
             "trust.toml",
             "--at",
@@ -257,6 +265,44 @@ fn issue6_chain_through_the_binary() {
         out.stdout
     );
 
+    // Issue 13, item 3: what cannot run fails closed. The built-in `eu-cra-import` rejects the
+    // good shipment for want of a vulnerability database, and `--no-rescan` rejects it where
+    // the policy requires the re-scan.
+    let out = run(
+        dir,
+        &[
+            "verify",
+            "shipment",
+            "--policy",
+            "eu-cra-import",
+            "--trust",
+            "trust.toml",
+            "--at",
+            "2026-11-22",
+            "--no-ledger",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "vulnerabilities.known      cannot run, so it fails: no vulnerability database"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("consign vuln db import"),
+        "{}",
+        out.stdout
+    );
+    let out = verify("shipment", &["--no-ledger", "--no-rescan"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("sbom.rescan                cannot run, so it fails: the re-scan was turned off (`--no-rescan`)"),
+        "{}",
+        out.stdout
+    );
+
     // Several shipments at once: one line each and a summary; exit 1 because one is rejected.
     let out = verify("shipment", &["--no-ledger"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -268,7 +314,7 @@ fn issue6_chain_through_the_binary() {
             "tampered",
             "shipment.tar",
             "--policy",
-            "eu-cra-import",
+            "no-rescan-policy.toml",
             "--trust",
             "trust.toml",
             "--at",

@@ -9,6 +9,7 @@ mod chain;
 mod cli;
 mod demo;
 mod io;
+mod memory;
 mod sbom;
 mod support;
 mod unpack;

@@ -680,3 +680,141 @@ fn missing_versions_get_the_file_date_when_asked() {
     assert_eq!(gcc["purl"], "pkg:generic/gcc", "no date in the purl");
     assert_eq!(gaps, Vec::<(String, String)>::new());
 }
+
+/// `consign sbom diff` between the demo firmware's SBOM and an edited next release: every kind of
+/// change is listed in each format, `--fail-on` decides the exit status, and `new-vuln`, which
+/// needs a vulnerability database consign does not read yet, is refused rather than passed.
+#[test]
+fn sbom_diff_lists_changes_and_fails_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, sbom) = demo_scan(dir.path());
+    let mut next = sbom.clone();
+    let components = next["components"].as_array_mut().unwrap();
+    let index = |name: &str| {
+        components
+            .iter()
+            .position(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let (busybox, openssl, zlib, dropbear) = (
+        index("busybox"),
+        index("openssl"),
+        index("zlib"),
+        index("dropbear"),
+    );
+    components[busybox]["version"] = "1.37.0".into();
+    components[openssl]["version"] = "3.0.2".into();
+    components[zlib]["hashes"][0]["content"] = "ab".repeat(64).into();
+    components[dropbear]["licenses"] =
+        json!([{"license": {"id": "BSD-3-Clause", "acknowledgement": "concluded"}}]);
+    std::fs::write(
+        demo.join("next.cdx.json"),
+        serde_json::to_string(&next).unwrap(),
+    )
+    .unwrap();
+
+    let text = run(&demo, &["sbom", "diff", "plain.cdx.json", "next.cdx.json"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    for want in [
+        "upgraded (1)\n  busybox 1.36.1 -> 1.37.0",
+        "downgraded (1)\n  openssl 3.0.13 -> 3.0.2",
+        "licence changed (1)\n  dropbear 2022.83: MIT -> BSD-3-Clause",
+        "hash changed at the same version (suspicious) (1)\n  zlib 1.3",
+    ] {
+        assert!(text.stdout.contains(want), "{want}\n{}", text.stdout);
+    }
+    let json = run(
+        &demo,
+        &[
+            "sbom",
+            "diff",
+            "plain.cdx.json",
+            "next.cdx.json",
+            "--format",
+            "json",
+        ],
+    );
+    let report: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["diff"]["downgraded"][0]["new"]["version"], "3.0.2");
+    let markdown = run(
+        &demo,
+        &[
+            "sbom",
+            "diff",
+            "plain.cdx.json",
+            "next.cdx.json",
+            "--format",
+            "markdown",
+        ],
+    );
+    assert!(
+        markdown.stdout.contains("## downgraded (1)"),
+        "{}",
+        markdown.stdout
+    );
+
+    let fail = |kinds: &str| {
+        run(
+            &demo,
+            &[
+                "sbom",
+                "diff",
+                "plain.cdx.json",
+                "next.cdx.json",
+                "--fail-on",
+                kinds,
+            ],
+        )
+    };
+    assert_eq!(fail("downgrade").code, 1);
+    assert_eq!(fail("added,removed").code, 0);
+    assert_eq!(fail("hash-change").code, 1);
+    let refused = fail("downgrade,new-vuln");
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("vulnerability database"),
+        "{}",
+        refused.stderr
+    );
+    let same = run(&demo, &["sbom", "diff", "plain.cdx.json", "plain.cdx.json"]);
+    assert!(
+        same.stdout.contains("no component changed"),
+        "{}",
+        same.stdout
+    );
+    let missing = run(&demo, &["sbom", "diff", "plain.cdx.json", "nowhere.json"]);
+    assert_eq!(missing.code, 2);
+}
+
+/// `consign sbom licences` on the demo SBOM: each distribution licence with its components and the
+/// obligations of a firmware distributor, each citing the licence's clause.
+#[test]
+fn sbom_licences_lists_obligations_with_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, _) = demo_scan(dir.path());
+    let out = run(
+        &demo,
+        &["sbom", "licences", "plain.cdx.json", "--format", "json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let entries = report["licences"].as_array().unwrap();
+    let gpl = entries
+        .iter()
+        .find(|e| e["licence"] == "GPL-2.0-only")
+        .unwrap();
+    let components: Vec<&str> = gpl["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        components.iter().any(|c| c.starts_with("busybox")),
+        "{components:?}"
+    );
+    assert_eq!(gpl["obligations"][0]["kind"], "source-offer");
+    assert_eq!(gpl["obligations"][0]["source"], "GPL-2.0 section 3");
+    let text = run(&demo, &["sbom", "licences", "plain.cdx.json"]);
+    assert!(text.stdout.contains("MIT: dropbear"), "{}", text.stdout);
+}

@@ -19,7 +19,9 @@ use std::sync::OnceLock;
 
 use consign_sbom::SpecVersion;
 
-use crate::sbom::{NODE_VALIDATOR, check_jsonschema, cyclonedx_library, describe};
+use crate::sbom::{
+    NODE_VALIDATOR, SPDX3_VALIDATOR, check_jsonschema, cyclonedx_library, describe, spdx3_validator,
+};
 use crate::support::{repo_root, tool};
 
 /// One corpus image's SBOM.
@@ -172,6 +174,35 @@ fn corpus_spdx_exports_pass_pyspdxtools() {
             .arg(&one.sbom)
             .output()
             .unwrap();
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            one.name,
+            describe(&output)
+        );
+    }
+}
+
+/// The SPDX 3.0.1 export of every corpus image: read, linked and written again by the SPDX
+/// project's model bindings (`spdx-python-model`), whose refusal of broken documents is proven in
+/// `sbom.rs`.
+#[test]
+fn corpus_spdx3_exports_pass_spdx_python_model() {
+    let (images, _) = corpus();
+    let out = repo_root().join("target/interop/corpus/spdx3");
+    let exports = scan_all(images, &out, Some(&product_file()), "spdx3-json");
+    let script = out.join("validate_spdx3.py");
+    std::fs::write(&script, SPDX3_VALIDATOR).unwrap();
+    for one in &exports {
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&one.sbom).unwrap()).unwrap();
+        assert_eq!(
+            json["@context"],
+            consign_sbom::SPDX3_CONTEXT,
+            "{}",
+            one.name
+        );
+        let output = spdx3_validator(&script, &one.sbom);
         assert!(
             output.status.success(),
             "{}: {}",

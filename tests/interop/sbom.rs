@@ -16,6 +16,7 @@ use consign_model::{
 };
 use consign_sbom::{
     ImageInput, MissingVersion, SbomInput, SpecVersion, Timestamp, build, to_json, to_spdx_json,
+    to_spdx3_json,
 };
 
 use crate::support::{repo_root, tool};
@@ -34,6 +35,35 @@ validator.validate(fs.readFileSync(file, 'utf8')).then((errors) => {
   console.log(JSON.stringify(errors, null, 2)); process.exit(1);
 }).catch((err) => { console.error(String(err)); process.exit(2); });
 ";
+
+/// The SPDX 3.0.1 judge: the SPDX project's Python bindings (`spdx-python-model`, generated from
+/// the official SHACL model) read the document, resolve every reference, and write it again, which
+/// checks every required property and cardinality. Exit 0 valid, 1 invalid (the reason printed).
+pub(crate) const SPDX3_VALIDATOR: &str = r#"
+import io, sys
+from spdx_python_model import v3_0_1 as spdx
+objset = spdx.SHACLObjectSet()
+try:
+    with open(sys.argv[1], "rb") as f:
+        spdx.JSONLDDeserializer().read(f, objset)
+    missing = objset.link()
+    if missing:
+        print("references to elements not in the document:", sorted(missing))
+        sys.exit(1)
+    spdx.JSONLDSerializer().write(objset, io.BytesIO())
+except Exception as err:
+    print(f"{type(err).__name__}: {err}")
+    sys.exit(1)
+print("valid:", len(objset.objects), "objects")
+"#;
+
+/// One way to break an SPDX 3 document, given the index of a package in its graph.
+type Edit = fn(&mut serde_json::Value, usize);
+
+/// Runs [`SPDX3_VALIDATOR`] (written to `script`) on `file`.
+pub(crate) fn spdx3_validator(script: &Path, file: &Path) -> Output {
+    tool("python").arg(script).arg(file).output().unwrap()
+}
 
 fn detected(name: &str, version: Option<&str>, files: &[&str], needs: &[&str]) -> Component {
     Component {
@@ -135,6 +165,7 @@ fn sboms(dir: &Path) -> Vec<(PathBuf, SpecVersion)> {
             out.push((path, spec));
         }
         std::fs::write(dir.join(format!("{label}.spdx.json")), to_spdx_json(&bom)).unwrap();
+        std::fs::write(dir.join(format!("{label}.spdx3.json")), to_spdx3_json(&bom)).unwrap();
     }
     out
 }
@@ -279,6 +310,67 @@ fn pyspdxtools_accepts_ours_and_rejects_broken() {
             broken.display(),
             describe(&output)
         );
+    }
+}
+
+/// The SPDX 3.0.1 export passes the SPDX project's own model bindings, and each kind of break
+/// the bindings guard against is refused: an enumeration value the model lacks, a required
+/// property left out, a property the model does not have, a reference to no element, a malformed
+/// date.
+#[test]
+fn spdx_python_model_accepts_spdx3_and_rejects_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    sboms(dir.path());
+    let script = dir.path().join("validate_spdx3.py");
+    std::fs::write(&script, SPDX3_VALIDATOR).unwrap();
+    for label in ["single", "device"] {
+        let path = dir.path().join(format!("{label}.spdx3.json"));
+        let output = spdx3_validator(&script, &path);
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            describe(&output)
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let graph = json["@graph"].as_array().unwrap();
+        let package = graph
+            .iter()
+            .position(|e| e["type"] == "software_Package" && e["name"] == "openssl")
+            .unwrap();
+        let breaks: [(&str, Edit); 5] = [
+            ("purpose", |j, at| {
+                j["@graph"][at]["software_primaryPurpose"] = "gadget".into();
+            }),
+            ("creation", |j, at| {
+                j["@graph"][at]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("creationInfo");
+            }),
+            ("property", |j, at| {
+                j["@graph"][at]["bsi:component:filename"] = "x".into();
+            }),
+            ("reference", |j, at| {
+                j["@graph"][at]["originatedBy"] = serde_json::json!(["urn:uuid:0#Nowhere"]);
+            }),
+            ("date", |j, _| {
+                j["@graph"][0]["created"] = "2026-01-01".into();
+            }),
+        ];
+        for (name, edit) in breaks {
+            let broken = broken_copy(&path, |json| edit(json, package));
+            let broken_named = broken.with_extension(format!("{name}.json"));
+            std::fs::rename(&broken, &broken_named).unwrap();
+            let output = spdx3_validator(&script, &broken_named);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{name}: {}",
+                describe(&output)
+            );
+        }
     }
 }
 

@@ -45,7 +45,7 @@ fn seeds(target: &str) -> Vec<String> {
         "attest_keys" => &["fixtures/attest/cosign", "fixtures/intoto"],
         "attest_claims" => &["fixtures/attest/claims"],
         "intoto_metablock" => &["fixtures/intoto"],
-        "sbom_parse" => &["fixtures/sbom", "fuzz/seeds/attest"],
+        "sbom_parse" | "json_strict" => &["fixtures/sbom", "fuzz/seeds/attest"],
         "verify_policy" => &["crates/consign-verify/profiles"],
         _ => &[],
     };

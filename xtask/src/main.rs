@@ -12,6 +12,8 @@
 //! - `kb`: the signature knowledge base, cut from and tested on real Debian binaries ([`kb`]).
 //! - `heldout`: build firmware images from Debian suites and architectures no signature was cut
 //!   from, scan them, score the SBOMs: the honest recognition figures.
+//! - `index`: generate consign-detect's name index from the Debian archive (`index eval`:
+//!   measure it on file trees of another suite and architecture).
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A build tool talks to its user.
 
 mod bench;
@@ -20,6 +22,7 @@ mod debian;
 mod fixtures;
 mod fuzz;
 mod heldout;
+mod index;
 mod kb;
 mod manifest;
 mod schemas;
@@ -42,9 +45,10 @@ fn main() -> ExitCode {
         Some("heldout") => heldout::run(&args[1..]),
         Some("debian") => debian::run(&args[1..]),
         Some("kb") => kb::run(&args[1..]),
+        Some("index") => index::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|heldout|fuzz|debian|kb>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools: [unpack|scan|attest|verify|all] [--quick] [--runs N]\n  heldout   build images from held-out Debian suites/architectures, scan and score them [--check] [--update-lock]\n  fuzz      build and run the fuzz targets\n  debian    fetch Debian binary packages, verified, into target/kb-cache: SUITE ARCH PACKAGE...\n  kb        grow and test the signature knowledge base from real Debian binaries (see `cargo xtask kb`)"
+                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|heldout|fuzz|index|debian|kb>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools: [unpack|scan|attest|verify|all] [--quick] [--runs N]\n  heldout   build images from held-out Debian suites/architectures, scan and score them [--check] [--update-lock]\n  fuzz      build and run the fuzz targets\n  index     generate the name index from the Debian archive (`index eval` measures it)\n  debian    fetch Debian binary packages, verified, into target/kb-cache: SUITE ARCH PACKAGE...\n  kb        grow and test the signature knowledge base from real Debian binaries (see `cargo xtask kb`)"
             );
             return ExitCode::from(2);
         }

@@ -14,6 +14,9 @@ pub(crate) const PYTHON_PACKAGES: &[&str] = &[
     "check-jsonschema==0.33.0",
     // sbom: `pyspdxtools` judges the SPDX 2.3 export.
     "spdx-tools==0.8.5",
+    // sbom: the SPDX project's Python bindings of the SPDX 3.0.1 model (generated from its SHACL
+    // model) read the SPDX 3 export strictly: types, enumerations, patterns, cardinalities, links.
+    "spdx-python-model==0.0.6",
     // attest-dsse: the Python reference of DSSE verifies consign's envelopes and signs some for it.
     "securesystemslib[crypto]==1.6.0",
     // attest-intoto: the in-toto reference verifies consign's layouts and links and signs some for it.

@@ -293,11 +293,7 @@ pub fn sbom_statement(
     artifacts: &[Artifact<'_>],
     sbom_json: &[u8],
 ) -> Result<Statement, AttestError> {
-    let sbom: serde_json::Value =
-        serde_json::from_slice(sbom_json).map_err(|source| AttestError::Json {
-            what: "CycloneDX SBOM",
-            source,
-        })?;
+    let sbom: serde_json::Value = crate::read_json(sbom_json, "CycloneDX SBOM")?;
     Predicate::parse(CYCLONEDX_BOM, &sbom)?;
     Ok(Statement::new(subjects(artifacts)?, CYCLONEDX_BOM, sbom))
 }

@@ -133,10 +133,7 @@ impl Bundle {
                 limit: dsse::MAX_ENVELOPE_BYTES,
             });
         }
-        let raw: RawBundle = serde_json::from_slice(json).map_err(|source| AttestError::Json {
-            what: DOCUMENT,
-            source,
-        })?;
+        let raw: RawBundle = crate::read_json(json, DOCUMENT)?;
         if !READABLE_MEDIA_TYPES.contains(&raw.media_type.as_str()) {
             return Err(AttestError::field(
                 DOCUMENT,

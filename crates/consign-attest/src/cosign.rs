@@ -53,10 +53,7 @@ pub fn import_cosign_key(pem: &str, password: &[u8]) -> Result<PrivateKey, Attes
             reason: format!("the label is `{label}`, expected `ENCRYPTED COSIGN PRIVATE KEY`"),
         });
     }
-    let key: CosignKey = serde_json::from_slice(&json).map_err(|source| AttestError::Json {
-        what: "cosign private key",
-        source,
-    })?;
+    let key: CosignKey = crate::read_json(&json, "cosign private key")?;
     if key.kdf.name != "scrypt" {
         return Err(AttestError::CosignKey {
             field: "kdf.name",

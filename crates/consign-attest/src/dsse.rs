@@ -127,11 +127,7 @@ impl Envelope {
                 limit: MAX_ENVELOPE_BYTES,
             });
         }
-        let raw: RawEnvelope<'_> =
-            serde_json::from_slice(json).map_err(|source| AttestError::Json {
-                what: "DSSE envelope",
-                source,
-            })?;
+        let raw: RawEnvelope<'_> = crate::read_json(json, "DSSE envelope")?;
         if raw.signatures.len() > MAX_SIGNATURES {
             return Err(AttestError::field(
                 "DSSE envelope",
@@ -228,12 +224,83 @@ pub struct Verified {
     pub signed_by: Vec<PublicKey>,
 }
 
-/// Verifies that at least `threshold` distinct keys among `keys` signed the envelope.
-///
-/// Every signature is tried against the trusted keys that have not yet been counted, the key
-/// whose [`PublicKey::keyid`] equals the signature's `keyid` first. A signature that verifies
-/// with no trusted key is skipped, as the protocol says. Fails with
-/// [`AttestError::ThresholdNotMet`] when fewer than `threshold` keys verified.
+/// Trusted keys prepared once for many verifications: each distinct key (by key material) once,
+/// with its keyid hint computed once.
+#[derive(Clone, Debug)]
+pub struct TrustedKeys {
+    /// Distinct keys, their keyid, and the position of their first occurrence in the input.
+    keys: Vec<(PublicKey, String, usize)>,
+}
+
+impl TrustedKeys {
+    /// Prepares `keys`; a key given twice (however it was encoded) is kept once, at its first
+    /// position.
+    pub fn new<'k>(keys: impl IntoIterator<Item = &'k PublicKey>) -> Self {
+        let mut out: Vec<(PublicKey, String, usize)> = Vec::new();
+        for (position, key) in keys.into_iter().enumerate() {
+            if !out.iter().any(|(seen, _, _)| seen == key) {
+                out.push((key.clone(), key.keyid(), position));
+            }
+        }
+        Self { keys: out }
+    }
+
+    /// The number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when no key was given.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The one signature check of consign: the input positions of the distinct trusted keys
+    /// whose signature over the envelope's PAE verifies, in the order found, stopping at `limit`.
+    ///
+    /// Every signature is tried against the keys not yet counted, the one whose keyid equals the
+    /// signature's `keyid` first; the hint only orders the attempts. A signature that verifies
+    /// with no trusted key is skipped, as the protocol says; two signatures by one key count once.
+    pub fn signers(&self, envelope: &Envelope, limit: usize) -> Vec<usize> {
+        let message = envelope.pae();
+        let mut accepted = vec![false; self.keys.len()];
+        let mut found = Vec::new();
+        for signature in &envelope.signatures {
+            if found.len() >= limit {
+                break;
+            }
+            let hinted = signature.keyid.as_deref();
+            let order = self
+                .keys
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, keyid, _))| Some(keyid.as_str()) == hinted)
+                .chain(
+                    self.keys
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (_, keyid, _))| Some(keyid.as_str()) != hinted),
+                );
+            for (idx, (key, _, position)) in order {
+                if accepted.get(idx).copied().unwrap_or(true) {
+                    continue;
+                }
+                if key.verify(&message, &signature.sig).is_ok() {
+                    if let Some(slot) = accepted.get_mut(idx) {
+                        *slot = true;
+                    }
+                    found.push(*position);
+                    break;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Verifies that at least `threshold` distinct keys among `keys` signed the envelope
+/// ([`TrustedKeys::signers`]). Fails with [`AttestError::ThresholdNotMet`] when fewer than
+/// `threshold` keys verified.
 pub fn verify(
     envelope: &Envelope,
     keys: &[PublicKey],
@@ -242,43 +309,12 @@ pub fn verify(
     if threshold == 0 {
         return Err(AttestError::ZeroThreshold { threshold });
     }
-    let mut trusted: Vec<(&PublicKey, String)> = Vec::with_capacity(keys.len());
-    for key in keys {
-        if !trusted.iter().any(|(seen, _)| *seen == key) {
-            trusted.push((key, key.keyid()));
-        }
-    }
-    let message = envelope.pae();
-    let mut accepted = vec![false; trusted.len()];
-    let mut signed_by = Vec::new();
-    for signature in &envelope.signatures {
-        if signed_by.len() >= threshold {
-            break;
-        }
-        let hinted = signature.keyid.as_deref();
-        let order = trusted
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, keyid))| Some(keyid.as_str()) == hinted)
-            .chain(
-                trusted
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (_, keyid))| Some(keyid.as_str()) != hinted),
-            );
-        for (idx, (key, _)) in order {
-            if accepted.get(idx).copied().unwrap_or(true) {
-                continue;
-            }
-            if key.verify(&message, &signature.sig).is_ok() {
-                if let Some(slot) = accepted.get_mut(idx) {
-                    *slot = true;
-                }
-                signed_by.push((*key).clone());
-                break;
-            }
-        }
-    }
+    let trusted = TrustedKeys::new(keys);
+    let signed_by: Vec<PublicKey> = trusted
+        .signers(envelope, threshold)
+        .into_iter()
+        .filter_map(|position| keys.get(position).cloned())
+        .collect();
     if signed_by.len() < threshold {
         return Err(AttestError::ThresholdNotMet {
             threshold,
@@ -524,7 +560,15 @@ mod tests {
 
     #[test]
     fn hostile_envelopes() {
-        check_err("", "malformed DSSE envelope JSON: EOF");
+        check_err(
+            "",
+            "malformed DSSE envelope JSON: not valid JSON at byte offset 0: unexpected end of the document",
+        );
+        // Issue 13, item 2: a key repeated at any depth, named by its JSON pointer.
+        check_err(
+            r#"{"payload":"","payloadType":"t","signatures":[{"sig":"","sig":"AA=="}]}"#,
+            "duplicate key `/signatures/0/sig` at byte offset 56",
+        );
         check_err("{", "malformed DSSE envelope JSON");
         check_err("[]", "malformed DSSE envelope JSON");
         check_err(

@@ -92,6 +92,17 @@ pub enum AttestError {
         #[source]
         source: serde_json::Error,
     },
+    /// A document was refused by the strict JSON reader ([`consign_model::json`]): not JSON, a
+    /// key repeated at any depth (named by its JSON pointer), too large or too deep, or not of
+    /// the expected shape.
+    #[error("malformed {what} JSON")]
+    Document {
+        /// Which document, e.g. "DSSE envelope".
+        what: &'static str,
+        /// What the reader found, with its JSON pointer or offset.
+        #[source]
+        source: consign_model::json::JsonError,
+    },
     /// A base64 field could not be decoded.
     #[error("field `{field}` is not valid base64 (standard or URL-safe, padded or not): {reason}")]
     Base64 {

@@ -43,6 +43,22 @@ pub mod pkcs11;
 pub mod predicates;
 pub mod statement;
 
+/// Reads one JSON document strictly ([`consign_model::json`]: no duplicate key at any depth,
+/// at most [`dsse::MAX_ENVELOPE_BYTES`], at most 128 levels deep): every document consign-attest
+/// reads goes through here.
+pub(crate) fn read_json<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    what: &'static str,
+) -> Result<T, AttestError> {
+    let limits = consign_model::json::JsonLimits {
+        max_bytes: dsse::MAX_ENVELOPE_BYTES,
+        max_depth: 128,
+    };
+    consign_model::json::check(bytes, &limits)
+        .map_err(|source| AttestError::Document { what, source })?;
+    serde_json::from_slice(bytes).map_err(|source| AttestError::Json { what, source })
+}
+
 pub use attest::{Artifact, VerifiedAttestation, verify_attestation};
 pub use bundle::Bundle;
 pub use dsse::{Envelope, Signature, Verified};

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
+use consign_model::{Digests, Sha256, Sha512};
+
 use crate::AttestError;
 
 /// The `_type` of an in-toto Statement v1.
@@ -39,19 +41,94 @@ impl Subject {
         }
     }
 
-    /// True when this subject names `data`: at least one of its SHA-256 / SHA-512 equals the data's,
-    /// and none of the two it carries differs.
-    pub fn matches(&self, sha256_hex: &str, sha512_hex: &str) -> bool {
-        let mut matched = false;
-        for (algorithm, expected) in [("sha256", sha256_hex), ("sha512", sha512_hex)] {
-            if let Some(value) = self.digest.get(algorithm) {
-                if !value.eq_ignore_ascii_case(expected) {
-                    return false;
-                }
-                matched = true;
-            }
+    /// The one subject matcher of consign: true when this subject names the artifact whose
+    /// digests are `artifact`. Every digest the subject lists that consign computes (`sha256`,
+    /// `sha512`) must equal the artifact's, and it must list at least one: a subject of digests
+    /// consign cannot compute never matches, and `{sha256: A, sha512: B}` names neither A nor B,
+    /// so one subject can never cover two different artifacts.
+    pub fn matches(&self, artifact: &Digests) -> bool {
+        self.agrees_with(&KnownDigests::from(*artifact))
+    }
+
+    /// Like [`Subject::matches`], against digests that a document declares rather than digests
+    /// computed from bytes (an SBOM component's hashes, another statement's subject): every
+    /// algorithm both sides know must agree, and at least one must be known to both.
+    pub fn agrees_with(&self, known: &KnownDigests) -> bool {
+        let mine = KnownDigests::of_subject(self);
+        if mine.invalid {
+            return false;
         }
-        matched
+        let mut compared = false;
+        if let (Some(a), Some(b)) = (mine.sha256, known.sha256) {
+            if a != b {
+                return false;
+            }
+            compared = true;
+        }
+        if let (Some(a), Some(b)) = (mine.sha512, known.sha512) {
+            if a != b {
+                return false;
+            }
+            compared = true;
+        }
+        compared
+    }
+
+    /// The digests consign computes, as this subject lists them.
+    pub fn known_digests(&self) -> KnownDigests {
+        KnownDigests::of_subject(self)
+    }
+}
+
+/// The digests of one artifact that consign can compare: computed from its bytes (then both are
+/// known), or as a document declares them (then either may be absent).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KnownDigests {
+    /// SHA-256.
+    pub sha256: Option<Sha256>,
+    /// SHA-512.
+    pub sha512: Option<Sha512>,
+    /// A listed `sha256` or `sha512` is not a digest (never matches).
+    invalid: bool,
+}
+
+impl From<Digests> for KnownDigests {
+    fn from(digests: Digests) -> Self {
+        Self {
+            sha256: Some(digests.sha256),
+            sha512: Some(digests.sha512),
+            invalid: false,
+        }
+    }
+}
+
+impl KnownDigests {
+    /// Declared digests.
+    pub fn declared(sha256: Option<Sha256>, sha512: Option<Sha512>) -> Self {
+        Self {
+            sha256,
+            sha512,
+            invalid: false,
+        }
+    }
+
+    fn of_subject(subject: &Subject) -> Self {
+        let mut invalid = false;
+        let sha256 = subject.digest.get("sha256").and_then(|hex| {
+            let parsed = hex.parse::<Sha256>().ok();
+            invalid |= parsed.is_none();
+            parsed
+        });
+        let sha512 = subject.digest.get("sha512").and_then(|hex| {
+            let parsed = hex.parse::<Sha512>().ok();
+            invalid |= parsed.is_none();
+            parsed
+        });
+        Self {
+            sha256,
+            sha512,
+            invalid,
+        }
     }
 }
 
@@ -110,11 +187,7 @@ impl Statement {
     /// Parses a statement strictly: `_type` must be Statement v1, at least one subject, each with
     /// at least one digest, and `sha256` / `sha512` values must be hex of the right length.
     pub fn from_json(json: &[u8]) -> Result<Self, AttestError> {
-        let raw: RawStatement =
-            serde_json::from_slice(json).map_err(|source| AttestError::Json {
-                what: DOCUMENT,
-                source,
-            })?;
+        let raw: RawStatement = crate::read_json(json, DOCUMENT)?;
         if raw.statement_type != STATEMENT_TYPE_V1 {
             return Err(AttestError::field(
                 DOCUMENT,
@@ -174,13 +247,17 @@ impl Statement {
     /// The subject that names `data` (by SHA-256 / SHA-512), or
     /// [`AttestError::SubjectMismatch`].
     pub fn subject_for(&self, data: &[u8]) -> Result<&Subject, AttestError> {
-        let sha256 = hex::encode(sha2::Sha256::digest(data));
-        let sha512 = hex::encode(sha2::Sha512::digest(data));
+        self.subject_for_digests(&Digests::of(data))
+    }
+
+    /// The subject that names the artifact of these digests ([`Subject::matches`]), or
+    /// [`AttestError::SubjectMismatch`].
+    pub fn subject_for_digests(&self, digests: &Digests) -> Result<&Subject, AttestError> {
         self.subject
             .iter()
-            .find(|subject| subject.matches(&sha256, &sha512))
+            .find(|subject| subject.matches(digests))
             .ok_or_else(|| AttestError::SubjectMismatch {
-                sha256,
+                sha256: digests.sha256.to_hex(),
                 subjects: self.describe_subjects(),
             })
     }
@@ -245,6 +322,37 @@ mod tests {
             .digest
             .insert("md5".to_owned(), "00".repeat(16));
         assert!(statement.subject_for(b"firmware").is_err());
+    }
+
+    /// Issue 13, item 1: `{sha256: A, sha512: B}` names neither A nor B; declared digests
+    /// agree only where both sides know an algorithm.
+    #[test]
+    fn one_subject_never_covers_two_artifacts() {
+        let (a, b) = (Digests::of(b"image A"), Digests::of(b"image B"));
+        let mut subject = Subject::for_bytes("fw.img", b"image A");
+        assert!(subject.matches(&a));
+        assert!(!subject.matches(&b));
+        subject
+            .digest
+            .insert("sha512".to_owned(), b.sha512.to_hex());
+        assert!(!subject.matches(&a));
+        assert!(!subject.matches(&b));
+        // Only a digest consign cannot compute: never a match.
+        let mut unknown = Subject::for_bytes("fw.img", b"image A");
+        unknown.digest.clear();
+        unknown.digest.insert("sha384".to_owned(), "00".repeat(48));
+        assert!(!unknown.matches(&a));
+        // Unknown algorithms beside a matching one are ignored; a malformed known one is not.
+        let mut extra = Subject::for_bytes("fw.img", b"image A");
+        extra.digest.insert("sha384".to_owned(), "00".repeat(48));
+        assert!(extra.matches(&a));
+        extra.digest.insert("sha256".to_owned(), "zz".to_owned());
+        assert!(!extra.matches(&a));
+        // Declared digests: only what both know is compared, at least one must be.
+        let full = Subject::for_bytes("fw.img", b"image A");
+        assert!(full.agrees_with(&KnownDigests::declared(None, Some(a.sha512))));
+        assert!(!full.agrees_with(&KnownDigests::declared(Some(a.sha256), Some(b.sha512))));
+        assert!(!full.agrees_with(&KnownDigests::declared(None, None)));
     }
 
     #[track_caller]

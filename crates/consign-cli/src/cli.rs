@@ -88,7 +88,7 @@ pub(crate) enum Command {
     Scan(commands::scan::ScanArgs),
     /// Unpack a firmware image safely: list what is inside, or extract it into a folder.
     Unpack(commands::unpack::UnpackArgs),
-    /// Validate an SBOM against the CycloneDX schema and the BSI TR-03183-2 or NTIA profile.
+    /// Validate, compare and report on SBOMs (CycloneDX schema; BSI TR-03183-2, NTIA, CISA 2025).
     #[command(subcommand)]
     Sbom(commands::sbom::SbomCommand),
     /// Generate, import and show signing keys (Ed25519, ECDSA P-256, PKCS#11 tokens).

@@ -29,6 +29,15 @@ pub(crate) fn status(text: &str) {
     }
 }
 
+/// The process's peak resident set (`VmHWM` of `/proc/self/status`) on stderr, as
+/// `consign: peak RSS <N> kB`; nothing where the kernel does not tell.
+pub(crate) fn peak_rss() {
+    let status = fs_err::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(value) = status.lines().find_map(|line| line.strip_prefix("VmHWM:")) {
+        eprintln!("consign: peak RSS {}", value.trim());
+    }
+}
+
 /// A detail line on stderr, only with `-v`.
 pub(crate) fn verbose(text: &str) {
     if LEVEL.load(Ordering::Relaxed) >= 2 {

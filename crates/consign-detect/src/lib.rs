@@ -13,7 +13,10 @@
 //!   build info, Rust `cargo auditable`);
 //! - `pkgdb`: dpkg, opkg and apk package databases;
 //! - `manifest`: npm, Bower, Python and `LuaRocks` package manifests;
-//! - `kmod`: kernel modules that are not the kernel's own (vendor and out-of-tree drivers).
+//! - `kmod`: kernel modules that are not the kernel's own (vendor and out-of-tree drivers);
+//! - `index`: the name index generated from Debian's file lists (`names/`, `cargo xtask index`),
+//!   which names an object file by its SONAME or file name, at low confidence and without a
+//!   version, when nothing above named it.
 //!
 //! Findings are merged per (name, version). A SONAME is a name, not a release: a library's version
 //! comes from its own version string, or from its file name only where that project's ABI number is
@@ -61,6 +64,7 @@
 //! step of [`detect`], and give it unit tests with real excerpts. Never read files or the clock there.
 
 mod elf;
+mod index;
 mod kmod;
 mod manifest;
 mod pkgdb;
@@ -75,6 +79,9 @@ use consign_model::{
 };
 use rayon::prelude::*;
 
+pub use crate::index::{
+    IndexProject, NameIndex, SignatureProduct, library_base, name_index, signature_products,
+};
 use crate::scan::{FileNames, Finding};
 pub use crate::signature::unescape;
 use crate::signature::{CATALOG, Catalog, Signature};
@@ -304,6 +311,9 @@ fn analyse_file(
         && let Some(finding) = kmod::finding(info, file_name, location)
     {
         findings.push(finding);
+    }
+    if findings.is_empty() {
+        findings = index::findings(catalog, location, file_name, facts.soname.as_deref(), data);
     }
     for module in &facts.modules {
         findings.push(Finding {

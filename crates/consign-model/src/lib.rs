@@ -6,12 +6,15 @@
 //! - [`Digests`] holds the SHA-256 and SHA-512 of some bytes, the two hashes every output carries.
 //! - [`ProductFile`] holds the facts about a product that only its manufacturer can give.
 //! - [`Diagnostic`] is a problem found in the input that did not stop the work.
+//! - [`json`] is the one strict JSON reader (no duplicate keys, bounded size and depth) for every
+//!   document that is signed or verified.
 //!
 //! This crate does no I/O and holds no policy: only data and the few pure functions that belong to it.
 
 mod component;
 mod diagnostic;
 mod digest;
+pub mod json;
 mod product;
 mod vfs;
 

@@ -248,6 +248,10 @@ pub struct VulnerabilityDisclosure {
     /// Days within which a report is acknowledged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledgement_days: Option<u32>,
+    /// Where the manufacturer's `security.txt` (RFC 9116) is published
+    /// (`https://example.com/.well-known/security.txt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_txt: Option<String>,
 }
 
 /// Security properties of the product as shipped.

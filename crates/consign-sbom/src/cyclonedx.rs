@@ -110,8 +110,12 @@ string_enum! {
         Website => "website",
         /// `vcs`.
         Vcs => "vcs",
-        /// `distribution`.
+        /// `distribution`: where the deployable file is (BSI TR-03183-2 puts its SHA-512 here).
         Distribution => "distribution",
+        /// `source-distribution`: where the source code is.
+        SourceDistribution => "source-distribution",
+        /// `rfc-9116`: a `security.txt` (RFC 9116).
+        Rfc9116 => "rfc-9116",
         /// `security-contact`.
         SecurityContact => "security-contact",
         /// `support`.
@@ -120,6 +124,18 @@ string_enum! {
         Documentation => "documentation",
         /// `other`.
         OtherType => "other",
+    }
+}
+
+string_enum! {
+    /// `license.acknowledgement` / `expression.acknowledgement` (CycloneDX 1.6 and later). BSI
+    /// TR-03183-2 v2.1 reads the distribution licence from `concluded` and the original licence
+    /// from `declared`.
+    Acknowledgement {
+        /// What the authors state (the original licence).
+        Declared => "declared",
+        /// What was concluded for this copy (the distribution licence).
+        Concluded => "concluded",
     }
 }
 
@@ -311,6 +327,13 @@ pub struct PostalAddress {
     pub street_address: Option<String>,
 }
 
+/// `other`: what [`ExternalReference::default`] starts from.
+impl Default for ExternalReferenceType {
+    fn default() -> Self {
+        Self::OtherType
+    }
+}
+
 /// `library`: the commonest kind, and what [`Component::default`] starts from.
 impl Default for ComponentType {
     fn default() -> Self {
@@ -388,6 +411,9 @@ pub enum LicenseChoice {
     Expression {
         /// An SPDX licence expression.
         expression: String,
+        /// Declared or concluded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        acknowledgement: Option<Acknowledgement>,
     },
     /// `{ "license": { "id" | "name" } }`.
     License {
@@ -405,10 +431,13 @@ pub struct License {
     /// Free-text name, when no SPDX id applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Declared or concluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledgement: Option<Acknowledgement>,
 }
 
 /// A link to something outside the BOM.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExternalReference {
     /// Kind of link.
     #[serde(rename = "type")]

@@ -31,6 +31,10 @@ pub enum SbomError {
         #[source]
         source: serde_json::Error,
     },
+    /// The strict JSON reader refused the document (a key repeated at any depth, named by its
+    /// JSON pointer).
+    #[error("the SBOM is not strict JSON: {0}")]
+    Strict(consign_model::json::JsonError),
     /// A field has the wrong type or value for what consign needs from it.
     #[error("`{pointer}` {problem}")]
     Field {

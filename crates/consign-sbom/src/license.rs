@@ -10,6 +10,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::cyclonedx::{Acknowledgement, Component, LicenseChoice};
+
 /// Longest expression read, and deepest nesting: licence fields are short.
 const MAX_LEN: usize = 4096;
 const MAX_DEPTH: usize = 16;
@@ -46,6 +48,14 @@ pub fn spdx_expression(text: &str) -> Option<String> {
     (parser.at == tokens.len()).then_some(expression)
 }
 
+/// True when `expression` is one id of the SPDX licence list, as spelled there: what CycloneDX
+/// accepts as `license.id` (a `LicenseRef-`, a `+` or an operator needs the `expression` form).
+pub(crate) fn is_listed_id(expression: &str) -> bool {
+    ids()
+        .get(&expression.to_ascii_lowercase())
+        .is_some_and(|canonical| canonical == expression)
+}
+
 /// Several licences that all apply, as one expression: the only one as it is, several each in
 /// parentheses and joined with `AND`; `None` for none.
 pub(crate) fn all_of(expressions: &[String]) -> Option<String> {
@@ -59,6 +69,33 @@ pub(crate) fn all_of(expressions: &[String]) -> Option<String> {
                 .join(" AND "),
         ),
     }
+}
+
+/// The licences of `component` with `acknowledgement` (`declared` also takes licences without
+/// one, as SBOMs before CycloneDX 1.6 write them) as one valid SPDX expression joined with `AND`;
+/// `None` when there is none or any one is not an SPDX expression (a partial answer would claim
+/// less than the component carries). The SPDX 2.3 and 3.0.1 exports both ask here.
+pub(crate) fn of_component(
+    component: &Component,
+    acknowledgement: &Acknowledgement,
+) -> Option<String> {
+    let wanted = |given: Option<&Acknowledgement>| match given {
+        Some(given) => given == acknowledgement,
+        None => *acknowledgement == Acknowledgement::Declared,
+    };
+    let expressions: Option<Vec<String>> = component
+        .licenses
+        .iter()
+        .filter_map(|choice| match choice {
+            LicenseChoice::Expression {
+                expression,
+                acknowledgement,
+            } => wanted(acknowledgement.as_ref()).then(|| spdx_expression(expression)),
+            LicenseChoice::License { license } => wanted(license.acknowledgement.as_ref())
+                .then(|| license.id.as_deref().and_then(spdx_expression)),
+        })
+        .collect();
+    all_of(&expressions?)
 }
 
 fn tokens(text: &str) -> Option<Vec<String>> {
@@ -207,5 +244,39 @@ mod tests {
         let deep = format!("{}MIT{}", "(".repeat(100), ")".repeat(100));
         assert_eq!(spdx_expression(&deep), None);
         assert_eq!(spdx_expression(&"MIT AND ".repeat(1000)), None);
+    }
+
+    /// The knowledge base's facts are written into every SBOM as consign's conclusion, so each
+    /// signature's `license` must be an SPDX expression in canonical spelling and its `homepage`
+    /// a web address.
+    #[test]
+    fn signature_licences_are_canonical_spdx() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../consign-detect/signatures");
+        let mut with_facts = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let value: toml::Value =
+                toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            if let Some(licence) = value.get("license").and_then(toml::Value::as_str) {
+                assert_eq!(
+                    spdx_expression(licence).as_deref(),
+                    Some(licence),
+                    "{}",
+                    path.display()
+                );
+                with_facts += 1;
+            }
+            if let Some(homepage) = value.get("homepage").and_then(toml::Value::as_str) {
+                assert!(
+                    homepage.starts_with("https://") || homepage.starts_with("http://"),
+                    "{}: {homepage}",
+                    path.display()
+                );
+            }
+        }
+        assert!(with_facts >= 79, "{with_facts} signatures with a licence");
     }
 }

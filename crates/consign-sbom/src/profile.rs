@@ -20,6 +20,14 @@
 //!   checker's BSI module).
 //! - [`Profile::Ntia`]: the NTIA minimum elements (2021): supplier, component name, version, other
 //!   unique identifiers, dependency relationship, author of SBOM data, timestamp.
+//! - [`Profile::Cisa2025`]: CISA's "2025 Minimum Elements for a Software Bill of Materials", the
+//!   public-comment draft of 2025-08-22 (the successor of the NTIA elements; no final edition was
+//!   found when this was written, so where a final edition differs this profile follows the
+//!   draft). Its data fields, each a rule named after it: SBOM author, software producer,
+//!   component name, component version (a file date is allowed when no version exists), software
+//!   identifiers (at least one), component hash (with its algorithm), license, dependency
+//!   relationship, tool name, timestamp (ISO 8601), generation context (pre-build, build or
+//!   post-build); and of its practices, coverage with known unknowns (stated in `compositions`).
 //!
 //! Checks run over plain JSON, so they apply to any tool's SBOM, and never panic on wrong types: a
 //! field of the wrong type counts as missing. Every gap says who can supply the missing fact
@@ -46,6 +54,9 @@ pub enum Profile {
     BsiTr031832,
     /// NTIA minimum elements (`ntia`).
     Ntia,
+    /// CISA's 2025 Minimum Elements for a Software Bill of Materials (`cisa-2025`).
+    #[serde(rename = "cisa-2025")]
+    Cisa2025,
 }
 
 impl FromStr for Profile {
@@ -55,8 +66,9 @@ impl FromStr for Profile {
         match text {
             "bsi-tr-03183-2" | "bsi" => Ok(Profile::BsiTr031832),
             "ntia" => Ok(Profile::Ntia),
+            "cisa-2025" | "cisa" => Ok(Profile::Cisa2025),
             other => Err(format!(
-                "unknown profile `{}`; use `bsi-tr-03183-2` or `ntia`",
+                "unknown profile `{}`; use `bsi-tr-03183-2`, `ntia` or `cisa-2025`",
                 crate::error::excerpt(other)
             )),
         }
@@ -68,6 +80,7 @@ impl fmt::Display for Profile {
         f.write_str(match self {
             Profile::BsiTr031832 => "bsi-tr-03183-2",
             Profile::Ntia => "ntia",
+            Profile::Cisa2025 => "cisa-2025",
         })
     }
 }
@@ -214,6 +227,7 @@ pub fn check_profile(bom: &Value, profile: Profile) -> Vec<ProfileGap> {
     match profile {
         Profile::BsiTr031832 => bsi(bom, &mut checker),
         Profile::Ntia => ntia(bom, &mut checker),
+        Profile::Cisa2025 => cisa(bom, &mut checker),
     }
     checker.gaps
 }
@@ -312,9 +326,25 @@ fn bsi(bom: &Value, c: &mut Checker) {
             Required,
         );
     }
+    let covered = (!array(bom, "compositions").is_empty()).then(|| completeness_stated(bom));
     for (pointer, component) in components {
         let first_gap = c.gaps.len();
         bsi_component(c, &pointer, component, &deps);
+        // 5.2.2: the completeness of each component's dependencies is stated, by a composition
+        // whose `dependencies` (or `assemblies`) name it with an aggregate other than
+        // `not_specified`.
+        if let Some(covered) = &covered
+            && !bom_ref(component).is_some_and(|r| covered.contains(r))
+        {
+            let name = text(component, "name").unwrap_or("(unnamed)");
+            c.gap(
+                &pointer,
+                ("5.2.2", "dependencies-completeness"),
+                format!("state how complete the dependencies of `{name}` are: name its `bom-ref` in a composition's `dependencies` with an `aggregate` (`complete`, `incomplete`, `unknown`, ...)"),
+                Tool,
+                Required,
+            );
+        }
         // What a supplier's SBOM declared (nested by consign, not scanned) only that supplier can
         // complete: its file name, hash or licence are not facts the scanner saw.
         if !property_values(component, crate::supplier::SUPPLIER_SOURCE).is_empty() {
@@ -323,6 +353,20 @@ fn bsi(bom: &Value, c: &mut Checker) {
             }
         }
     }
+}
+
+/// The bom-refs some composition states the completeness of.
+fn completeness_stated(bom: &Value) -> BTreeSet<&str> {
+    array(bom, "compositions")
+        .iter()
+        .filter(|c| text(c, "aggregate").is_some_and(|a| a != "not_specified"))
+        .flat_map(|c| {
+            array(c, "dependencies")
+                .iter()
+                .chain(array(c, "assemblies"))
+        })
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 fn bsi_component(c: &mut Checker, pointer: &str, component: &Value, deps: &BTreeSet<&str>) {
@@ -409,43 +453,52 @@ fn bsi_component(c: &mut Checker, pointer: &str, component: &Value, deps: &BTree
             Required,
         ),
     }
+    // Appendix 8.2: the distribution licence is the one marked `acknowledgement: concluded`, the
+    // original licence (5.2.4) the one marked `declared`.
     let licences = array(component, "licenses");
-    if licences.is_empty() {
-        c.gap(
-            pointer,
-            ("5.2.2", "licence"),
-            format!("add the distribution licence of `{name}` as an SPDX identifier or expression"),
-            who,
-            Required,
-        );
+    let concluded: Vec<(usize, &Value)> = licences
+        .iter()
+        .enumerate()
+        .filter(|(_, choice)| acknowledgement(choice) == Some("concluded"))
+        .collect();
+    if concluded.is_empty() {
+        let message = if licences.is_empty() {
+            format!(
+                "add the distribution licence of `{name}` as an SPDX identifier or expression, marked `acknowledgement: concluded`"
+            )
+        } else {
+            format!(
+                "mark the distribution licence of `{name}` with `acknowledgement: concluded` (appendix 8.2 reads it from there; `declared` is the original licence)"
+            )
+        };
+        c.gap(pointer, ("5.2.2", "licence"), message, who, Required);
     }
     // BSI wants SPDX: a licence known only by a free-text name is a gap of its own.
     for (idx, choice) in licences.iter().enumerate() {
         let spdx = text(choice, "expression")
             .or_else(|| choice.get("license").and_then(|l| text(l, "id")))
             .is_some_and(|t| crate::spdx_expression(t).is_some());
-        if !spdx {
-            let named = choice
-                .get("license")
-                .and_then(|l| text(l, "name"))
-                .unwrap_or("(unnamed)");
-            c.gap(
-                &format!("{pointer}/licenses/{idx}"),
-                ("5.2.2", "licence-spdx"),
-                format!("`{named}` (a licence of `{name}`) is not an SPDX identifier or expression: use its SPDX identifier, or a `LicenseRef-` of your own"),
-                who,
-                Required,
-            );
+        if spdx {
+            continue;
         }
+        let named = choice
+            .get("license")
+            .and_then(|l| text(l, "name"))
+            .unwrap_or("(unnamed)");
+        let is_distribution = concluded.iter().any(|(at, _)| *at == idx);
+        c.gap(
+            &format!("{pointer}/licenses/{idx}"),
+            if is_distribution { ("5.2.2", "licence-spdx") } else { ("5.2.4", "original-licence-spdx") },
+            format!("`{named}` (a licence of `{name}`) is not an SPDX identifier or expression: use its SPDX identifier, or a `LicenseRef-` of your own"),
+            who,
+            if is_distribution { Required } else { IfExists },
+        );
     }
-    let has_sha512 = array(component, "hashes")
-        .iter()
-        .any(|h| text(h, "alg") == Some("SHA-512") && text(h, "content").is_some());
-    if !has_sha512 {
+    if !has_hash(component, Some("SHA-512")) {
         c.gap(
             pointer,
             ("5.2.2", "hash-sha-512"),
-            format!("add the SHA-512 of the deployable file of `{name}` to `hashes`"),
+            format!("add the SHA-512 of the deployable file of `{name}` (`externalReferences[type=distribution].hashes`, as appendix 8.2 maps it, or `hashes`)"),
             Tool,
             Required,
         );
@@ -478,6 +531,32 @@ fn bsi_component(c: &mut Checker, pointer: &str, component: &Value, deps: &BTree
             IfExists,
         );
     }
+}
+
+/// `acknowledgement` of a licence choice (`{"expression", "acknowledgement"}` or
+/// `{"license": {..., "acknowledgement"}}`).
+fn acknowledgement(choice: &Value) -> Option<&str> {
+    text(choice, "acknowledgement").or_else(|| {
+        choice
+            .get("license")
+            .and_then(|l| text(l, "acknowledgement"))
+    })
+}
+
+/// A hash (of `algorithm`, or any) in `hashes` or in a `distribution` external reference: BSI
+/// TR-03183-2 v2.1 appendix 8.2 places the deployable file's SHA-512 in
+/// `externalReferences[type=distribution].hashes`, and tools write it in `hashes`; both count.
+fn has_hash(component: &Value, algorithm: Option<&str>) -> bool {
+    let matches = |list: &[Value]| {
+        list.iter().any(|h| {
+            text(h, "content").is_some() && algorithm.is_none_or(|alg| text(h, "alg") == Some(alg))
+        })
+    };
+    matches(array(component, "hashes"))
+        || array(component, "externalReferences")
+            .iter()
+            .filter(|r| text(r, "type") == Some("distribution"))
+            .any(|r| matches(array(r, "hashes")))
 }
 
 fn bom_ref(component: &Value) -> Option<&str> {
@@ -583,6 +662,179 @@ fn ntia(bom: &Value, c: &mut Checker) {
                 Tool,
                 Required,
             );
+        }
+    }
+}
+
+/// The lifecycle phases CISA's generation context names, as CycloneDX writes them.
+const GENERATION_CONTEXTS: [&str; 3] = ["pre-build", "build", "post-build"];
+
+fn cisa(bom: &Value, c: &mut Checker) {
+    use FactSource::{Manufacturer, Supplier, Tool};
+    use Requirement::Required;
+    let metadata = bom.get("metadata");
+    let author = metadata.is_some_and(|m| {
+        array(m, "authors")
+            .iter()
+            .any(|a| text(a, "name").is_some() || text(a, "email").is_some())
+            || entity_has_name(m.get("manufacturer"))
+            || entity_has_name(m.get("supplier"))
+    });
+    if !author {
+        c.gap(
+            "/metadata/authors",
+            ("sbom-author", "sbom-author"),
+            "add the entity that made the SBOM data (`metadata.authors` or `metadata.manufacturer.name`); a tool is not an author".into(),
+            Manufacturer,
+            Required,
+        );
+    }
+    let tools = match metadata.and_then(|m| m.get("tools")) {
+        Some(Value::Array(list)) => list.iter().any(|t| text(t, "name").is_some()),
+        Some(tools @ Value::Object(_)) => ["components", "services"]
+            .iter()
+            .any(|key| array(tools, key).iter().any(|t| text(t, "name").is_some())),
+        _ => false,
+    };
+    if !tools {
+        c.gap(
+            "/metadata/tools",
+            ("tool-name", "tool-name"),
+            "add the name of the tool that made the SBOM (`metadata.tools.components[].name`)"
+                .into(),
+            Tool,
+            Required,
+        );
+    }
+    if metadata.and_then(|m| text(m, "timestamp")).is_none() {
+        c.gap(
+            "/metadata/timestamp",
+            ("timestamp", "timestamp"),
+            "add `metadata.timestamp` (ISO 8601)".into(),
+            Tool,
+            Required,
+        );
+    }
+    let context = metadata.is_some_and(|m| {
+        array(m, "lifecycles")
+            .iter()
+            .any(|l| text(l, "phase").is_some_and(|p| GENERATION_CONTEXTS.contains(&p)))
+    });
+    if !context {
+        c.gap(
+            "/metadata/lifecycles",
+            ("generation-context", "generation-context"),
+            "add when the SBOM was made: `metadata.lifecycles[].phase` `pre-build`, `build` or `post-build`".into(),
+            Tool,
+            Required,
+        );
+    }
+    let components = components(bom);
+    if !components.is_empty() && array(bom, "compositions").is_empty() {
+        c.gap(
+            "/compositions",
+            ("coverage", "known-unknowns"),
+            "state how complete the inventory is (`compositions[].aggregate`), so known unknowns are flagged".into(),
+            Tool,
+            Required,
+        );
+    }
+    let deps = dependency_refs(bom);
+    for (pointer, component) in components {
+        let first_gap = c.gaps.len();
+        let name = text(component, "name").unwrap_or("(unnamed)");
+        let who = if is_root(&pointer) {
+            Manufacturer
+        } else {
+            Supplier
+        };
+        let kind = text(component, "type").unwrap_or("");
+        let producer = entity_has_name(component.get("supplier"))
+            || entity_has_name(component.get("manufacturer"))
+            || text(component, "publisher").is_some();
+        if !producer {
+            c.gap(
+                &pointer,
+                ("software-producer", "software-producer"),
+                format!("add the name of the producer of `{name}` (`manufacturer.name` or `supplier.name`)"),
+                who,
+                Required,
+            );
+        }
+        if text(component, "name").is_none() {
+            c.gap(
+                &pointer,
+                ("component-name", "component-name"),
+                "add the component name".into(),
+                Tool,
+                Required,
+            );
+        }
+        if text(component, "version").is_none() {
+            c.gap(
+                &pointer,
+                ("component-version", "component-version"),
+                format!(
+                    "add the version of `{name}`, or when none exists its file's creation date"
+                ),
+                if is_root(&pointer)
+                    || property_values(component, crate::VERSION_SOURCE).contains(&"none")
+                {
+                    who
+                } else {
+                    Tool
+                },
+                Required,
+            );
+        }
+        let identified = text(component, "purl").is_some()
+            || text(component, "cpe").is_some()
+            || component.get("swid").is_some()
+            || array(component, "omniborId").iter().any(Value::is_string)
+            || array(component, "swhid").iter().any(Value::is_string);
+        if !identified && kind != "device" && !is_root(&pointer) {
+            c.gap(
+                &pointer,
+                ("software-identifiers", "software-identifiers"),
+                format!(
+                    "add at least one software identifier for `{name}` (purl, CPE, OmniBOR, SWHID)"
+                ),
+                Tool,
+                Required,
+            );
+        }
+        if kind != "device" && !has_hash(component, None) {
+            c.gap(
+                &pointer,
+                ("component-hash", "component-hash"),
+                format!("add a hash of `{name}` with its algorithm (`hashes`)"),
+                Tool,
+                Required,
+            );
+        }
+        // A device is hardware: no licence of its own, its firmware carries them.
+        if kind != "device" && array(component, "licenses").is_empty() {
+            c.gap(
+                &pointer,
+                ("license", "license"),
+                format!("add the licence of `{name}`"),
+                who,
+                Required,
+            );
+        }
+        if !bom_ref(component).is_some_and(|r| deps.contains(r)) {
+            c.gap(
+                &pointer,
+                ("dependency-relationship", "dependency-relationship"),
+                format!("add a `dependencies` entry for `{name}`"),
+                Tool,
+                Required,
+            );
+        }
+        if !property_values(component, crate::supplier::SUPPLIER_SOURCE).is_empty() {
+            for gap in &mut c.gaps[first_gap..] {
+                gap.source = Supplier;
+            }
         }
     }
 }
@@ -800,13 +1052,126 @@ mod tests {
         ] {
             assert!(pointers.contains(want), "{want}: {issues:#?}");
         }
-        for profile in [Profile::BsiTr031832, Profile::Ntia] {
+        for profile in [Profile::BsiTr031832, Profile::Ntia, Profile::Cisa2025] {
             assert!(!check_profile(&bom, profile).is_empty());
+        }
+    }
+
+    /// (pointer, rule without the profile prefix) of every gap.
+    fn rules(gaps: &[ProfileGap]) -> BTreeSet<(String, String)> {
+        gaps.iter()
+            .map(|g| {
+                (
+                    g.pointer.clone(),
+                    g.rule.split_once(':').map_or("", |(_, r)| r).to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// CISA 2025 on other tools' real SBOMs: cve-bin-tool names a producer (its CPE vendor) and
+    /// a version for each library but no hash, licence or generation context; blint's libraries
+    /// have neither producer, version, hash nor licence, but its dependency graph is complete.
+    #[test]
+    fn cisa_2025_on_other_tools_sboms() {
+        let cve_bin_tool = check_profile(&fixture("cve-bin-tool-3.4.cdx.json"), Profile::Cisa2025);
+        let got = rules(&cve_bin_tool);
+        for want in [
+            ("/metadata/authors", "sbom-author:sbom-author"),
+            (
+                "/metadata/lifecycles",
+                "generation-context:generation-context",
+            ),
+            ("/compositions", "coverage:known-unknowns"),
+            ("/components/1", "component-hash:component-hash"),
+            ("/components/1", "license:license"),
+            (
+                "/components/1",
+                "dependency-relationship:dependency-relationship",
+            ),
+        ] {
+            assert!(
+                got.contains(&(want.0.to_owned(), want.1.to_owned())),
+                "{want:?}: {got:#?}"
+            );
+        }
+        for absent in ["tool-name:tool-name", "timestamp:timestamp"] {
+            assert!(!got.iter().any(|(_, r)| r == absent), "{absent}");
+        }
+        assert!(!got.contains(&(
+            "/components/1".to_owned(),
+            "software-producer:software-producer".to_owned()
+        )));
+        let blint = rules(&check_profile(
+            &fixture("blint-4.0.1.cdx.json"),
+            Profile::Cisa2025,
+        ));
+        for want in [
+            ("/components/0", "software-producer:software-producer"),
+            ("/components/0", "component-version:component-version"),
+            ("/components/0", "component-hash:component-hash"),
+            ("/components/0", "license:license"),
+        ] {
+            assert!(
+                blint.contains(&(want.0.to_owned(), want.1.to_owned())),
+                "{want:?}: {blint:#?}"
+            );
+        }
+        // blint says when it ran (post-build) and lists every dependency.
+        assert!(
+            !blint
+                .iter()
+                .any(|(_, r)| r.starts_with("generation-context")
+                    || r.starts_with("dependency-relationship"))
+        );
+    }
+
+    /// BSI on the broken fixture and on a document with vulnerabilities: rejected with the
+    /// section that forbids it; both SHA-512 placements are accepted, neither is invented.
+    #[test]
+    fn bsi_hash_placements_and_vulnerabilities() {
+        let component = |hashes: Value, refs: Value| {
+            json!({"bomFormat": "CycloneDX", "specVersion": "1.6",
+                "components": [{"type": "library", "name": "x", "bom-ref": "x",
+                    "hashes": hashes, "externalReferences": refs}],
+                "vulnerabilities": [{"id": "CVE-2024-0001"}]})
+        };
+        let sha512 = json!([{"alg": "SHA-512", "content": "ab".repeat(64)}]);
+        let sha256 = json!([{"alg": "SHA-256", "content": "ab".repeat(32)}]);
+        for (bom, want_gap) in [
+            (component(sha512.clone(), json!([])), false),
+            (
+                component(
+                    json!([]),
+                    json!([{"type": "distribution", "url": "x", "hashes": sha512}]),
+                ),
+                false,
+            ),
+            (
+                component(
+                    sha256.clone(),
+                    json!([{"type": "website", "url": "x", "hashes": sha512}]),
+                ),
+                true,
+            ),
+            (component(sha256, json!([])), true),
+        ] {
+            let got = rules(&check_profile(&bom, Profile::BsiTr031832));
+            assert_eq!(
+                got.contains(&("/components/0".to_owned(), "5.2.2:hash-sha-512".to_owned())),
+                want_gap,
+                "{bom}"
+            );
+            assert!(got.contains(&(
+                "/vulnerabilities".to_owned(),
+                "3.1:no-vulnerabilities".to_owned()
+            )));
         }
     }
 
     #[test]
     fn profile_names() {
+        assert_eq!("cisa-2025".parse::<Profile>().unwrap(), Profile::Cisa2025);
         assert_eq!(
             "bsi-tr-03183-2".parse::<Profile>().unwrap(),
             Profile::BsiTr031832

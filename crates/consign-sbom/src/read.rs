@@ -23,52 +23,38 @@ impl Default for ReadLimits {
     }
 }
 
-/// Parses untrusted bytes as JSON within `limits`. Never panics; the error says where it failed.
+/// Parses untrusted bytes as JSON within `limits`, through the one strict JSON reader
+/// ([`consign_model::json`]): a key repeated at any depth is refused with its JSON pointer, as in
+/// every signed or verified document. Never panics; the error says where it failed.
 pub fn parse_json(bytes: &[u8], limits: &ReadLimits) -> Result<Value, SbomError> {
-    if bytes.len() > limits.max_bytes {
-        return Err(SbomError::TooLarge {
-            len: bytes.len(),
-            limit: limits.max_bytes,
-        });
-    }
-    check_depth(bytes, limits.max_depth)?;
-    serde_json::from_slice(bytes).map_err(|source| SbomError::Json {
+    use consign_model::json::{JsonError, JsonLimits, check};
+    let strict = check(
+        bytes,
+        &JsonLimits {
+            max_bytes: limits.max_bytes,
+            max_depth: limits.max_depth,
+        },
+    );
+    let syntax = match strict {
+        Ok(()) => None,
+        Err(JsonError::TooLarge { len, limit }) => return Err(SbomError::TooLarge { len, limit }),
+        Err(JsonError::TooDeep { limit, offset }) => {
+            return Err(SbomError::TooDeep { limit, offset });
+        }
+        // serde_json says where by line and column, below.
+        Err(err @ JsonError::Syntax { .. }) => Some(err),
+        Err(source) => return Err(SbomError::Strict(source)),
+    };
+    let value = serde_json::from_slice(bytes).map_err(|source| SbomError::Json {
         line: source.line(),
         column: source.column(),
         source,
-    })
-}
-
-/// One linear pass over the bytes counting brackets outside strings, so that a hostile document
-/// is refused before the recursive parser sees it.
-fn check_depth(bytes: &[u8], limit: usize) -> Result<(), SbomError> {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (offset, &byte) in bytes.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > limit {
-                    return Err(SbomError::TooDeep { limit, offset });
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+    })?;
+    match syntax {
+        // The strict reader refused what serde_json took: refuse it too.
+        Some(err) => Err(SbomError::Strict(err)),
+        None => Ok(value),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -99,6 +85,16 @@ mod tests {
             "the SBOM is not valid JSON at line 2, column 11"
         );
         assert!(parse_json(b"", &limits).is_err());
+        // Issue 13, item 2: a key repeated at any depth, named by its JSON pointer.
+        let err = parse_json(
+            br#"{"components":[{"name":"a","version":"1","version":"2"}]}"#,
+            &limits,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the SBOM is not strict JSON: duplicate key `/components/0/version` at byte offset 41: an object may name a key once (readers disagree on which value counts)"
+        );
         assert!(parse_json(&[0xff, 0xfe], &limits).is_err());
     }
 }

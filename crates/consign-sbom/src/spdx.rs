@@ -4,16 +4,16 @@
 //! Mapping: every CycloneDX component becomes a package (`filesAnalyzed: false`); the document
 //! `DESCRIBES` the root; containment (device to firmware, firmware to components) becomes
 //! `CONTAINS` and `dependsOn` becomes `DEPENDS_ON`. Checksums are written only when one file carries
-//! the component, because SPDX has one checksum per algorithm for a package. Licences are written
-//! as `licenseDeclared` when they are one valid SPDX expression (see [`crate::spdx_expression`]),
-//! else `NOASSERTION`. What the CycloneDX evidence says (occurrences, offsets, confidence) has no
+//! the component, because SPDX has one checksum per algorithm for a package. Licences marked
+//! `concluded` become `licenseConcluded`, the others `licenseDeclared`, each when they are valid
+//! SPDX expressions (see [`crate::spdx_expression`]), else `NOASSERTION`. What the CycloneDX evidence says (occurrences, offsets, confidence) has no
 //! SPDX 2.3 field and is left out.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::cyclonedx::{Bom, Component, ComponentType, HashAlgorithm, LicenseChoice};
+use crate::cyclonedx::{Acknowledgement, Bom, Component, ComponentType, HashAlgorithm};
 
 fn spdx_id(index: usize, name: &str) -> String {
     let cleaned: String = name
@@ -44,34 +44,14 @@ fn purpose(kind: &ComponentType) -> &'static str {
     }
 }
 
-/// `licenseDeclared`: every licence as a valid SPDX expression, joined with `AND`, or
-/// `NOASSERTION` when there is none or any one is not an SPDX expression (a partial answer would
-/// declare less than the component carries).
-fn license(component: &Component) -> String {
-    let expressions: Option<Vec<String>> = component
-        .licenses
-        .iter()
-        .map(|choice| match choice {
-            LicenseChoice::Expression { expression } => crate::spdx_expression(expression),
-            LicenseChoice::License { license } => {
-                license.id.as_deref().and_then(crate::spdx_expression)
-            }
-        })
-        .collect();
-    expressions
-        .as_deref()
-        .and_then(crate::license::all_of)
-        .unwrap_or_else(|| "NOASSERTION".to_owned())
-}
-
 fn package(id: &str, component: &Component) -> Value {
     let mut package = json!({
         "SPDXID": id,
         "name": component.name,
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": false,
-        "licenseConcluded": "NOASSERTION",
-        "licenseDeclared": license(component),
+        "licenseConcluded": crate::license::of_component(component, &Acknowledgement::Concluded).unwrap_or_else(|| "NOASSERTION".to_owned()),
+        "licenseDeclared": crate::license::of_component(component, &Acknowledgement::Declared).unwrap_or_else(|| "NOASSERTION".to_owned()),
         "copyrightText": "NOASSERTION",
         "primaryPackagePurpose": purpose(&component.component_type),
     });
@@ -246,7 +226,8 @@ pub fn to_spdx_json(bom: &Bom) -> String {
     // SPDX requires every `LicenseRef-` used in an expression to be declared in the document.
     let mut license_refs: Vec<String> = packages
         .iter()
-        .filter_map(|p| p.get("licenseDeclared").and_then(Value::as_str))
+        .flat_map(|p| ["licenseDeclared", "licenseConcluded"].map(|key| p.get(key)))
+        .filter_map(|value| value.and_then(Value::as_str))
         .flat_map(|expression| {
             expression
                 .split([' ', '(', ')'])

@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::SbomError;
 use crate::cyclonedx::{
-    Aggregate, Bom, Component, ComponentType, Composition, Dependency, Evidence,
+    Acknowledgement, Aggregate, Bom, Component, ComponentType, Composition, Dependency, Evidence,
     EvidenceOccurrence, ExternalReference, ExternalReferenceType, Hash, HashAlgorithm, Identity,
     IdentityMethod, License, LicenseChoice, Lifecycle, Metadata, OrganizationalContact,
     OrganizationalEntity, PostalAddress, Property, Technique, Tools,
@@ -391,6 +391,11 @@ pub fn build(input: &SbomInput<'_>) -> Bom {
         if !with_device {
             firmware.external_references = product_references(product);
         }
+        firmware.external_references.push(distribution_reference(
+            image.name,
+            &image.digests,
+            "the deployable firmware image, by its file name",
+        ));
         let firmware_deps = dependencies.entry(firmware_ref.clone()).or_default();
         let mut sorted: Vec<&model::Component> = image.components.iter().collect();
         sorted.sort_by(|a, b| (&a.name, &a.version, &a.purl).cmp(&(&b.name, &b.version, &b.purl)));
@@ -658,6 +663,15 @@ fn product_references(product: Option<&ProductFile>) -> Vec<ExternalReference> {
             hashes: Vec::new(),
         });
     }
+    // BSI TR-03183-2 v2.1 5.2.5: the URL of the creator's security.txt, type `rfc-9116`.
+    if let Some(url) = &product.vulnerability_disclosure.security_txt {
+        out.push(ExternalReference {
+            reference_type: ExternalReferenceType::Rfc9116,
+            url: url.clone(),
+            comment: Some("security.txt (RFC 9116)".to_owned()),
+            hashes: Vec::new(),
+        });
+    }
     out
 }
 
@@ -753,40 +767,184 @@ fn method_name(method: Method) -> &'static str {
     }
 }
 
-/// Licences. Valid SPDX expressions become one `expression` (several are all claimed, so they
-/// are joined with `AND`). CycloneDX cannot mix an expression with named licences, so when any
-/// text is not an SPDX expression ("GPLv2", "BSD"), each is listed on its own: an SPDX id as `id`,
-/// anything else as `name`, never passed off as an expression.
+/// Licences the manufacturer states for its own firmware (the product file's `firmware-license`):
+/// its distribution licence, so `acknowledgement: concluded`. Valid SPDX expressions become one
+/// `expression` (several are all claimed, so they are joined with `AND`). CycloneDX cannot mix an
+/// expression with named licences, so when any text is not an SPDX expression ("GPLv2", "BSD"),
+/// each is listed on its own: an SPDX id as `id`, anything else as `name`, never passed off as an
+/// expression.
 fn licenses(texts: &[String]) -> Vec<LicenseChoice> {
-    let mut cleaned: Vec<&str> = texts
-        .iter()
-        .map(|e| e.trim())
-        .filter(|e| !e.is_empty())
-        .collect();
-    cleaned.dedup();
-    let parsed: Vec<(&str, Option<String>)> = cleaned
-        .into_iter()
-        .map(|text| (text, crate::spdx_expression(text)))
-        .collect();
-    if parsed.iter().any(|(_, expression)| expression.is_none()) {
-        return parsed
-            .into_iter()
+    let stated = Stated::of(texts);
+    if let Some(expression) = stated.expression() {
+        return vec![LicenseChoice::Expression {
+            expression,
+            acknowledgement: Some(Acknowledgement::Concluded),
+        }];
+    }
+    stated.listed(&Acknowledgement::Concluded)
+}
+
+/// Licence texts as written somewhere (a package database, a product file), each with its SPDX
+/// form when it is one.
+struct Stated<'a>(Vec<(&'a str, Option<String>)>);
+
+impl<'a> Stated<'a> {
+    fn of(texts: &'a [String]) -> Self {
+        let mut cleaned: Vec<&str> = texts
+            .iter()
+            .map(|e| e.trim())
+            .filter(|e| !e.is_empty())
+            .collect();
+        cleaned.dedup();
+        Self(
+            cleaned
+                .into_iter()
+                .map(|text| (text, crate::spdx_expression(text)))
+                .collect(),
+        )
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// All of them as one SPDX expression, when every one is SPDX.
+    fn expression(&self) -> Option<String> {
+        let valid: Option<Vec<String>> = self.0.iter().map(|(_, e)| e.clone()).collect();
+        crate::license::all_of(&valid?)
+    }
+
+    /// One entry each: an SPDX id as `id`, anything else as `name`.
+    fn listed(&self, acknowledgement: &Acknowledgement) -> Vec<LicenseChoice> {
+        self.0
+            .iter()
             .map(|(text, expression)| {
-                let id = expression.filter(|e| !e.contains(' '));
+                let id = expression
+                    .clone()
+                    .filter(|e| crate::license::is_listed_id(e));
                 LicenseChoice::License {
                     license: License {
-                        name: id.is_none().then(|| text.to_owned()),
+                        name: id.is_none().then(|| (*text).to_owned()),
                         id,
+                        acknowledgement: Some(acknowledgement.clone()),
                     },
                 }
             })
-            .collect();
+            .collect()
     }
-    let valid: Vec<String> = parsed.into_iter().filter_map(|(_, e)| e).collect();
-    crate::license::all_of(&valid)
-        .map(|expression| LicenseChoice::Expression { expression })
-        .into_iter()
-        .collect()
+
+    fn joined(&self) -> String {
+        self.0
+            .iter()
+            .map(|(text, _)| *text)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Property naming where a component's distribution licence (`acknowledgement: concluded`) was
+/// concluded from: `package-database` (the supplier's own statement in the image, which wins) or
+/// `knowledge-base` (the licence the upstream project declares, from consign's signature of the
+/// product).
+pub const LICENCE_CONCLUDED_FROM: &str = "consign:licence:concluded-from";
+/// Property with the knowledge base's licence of a component whose package database states
+/// another: the supplier's statement won, and this is the difference.
+pub const LICENCE_KNOWLEDGE_BASE: &str = "consign:licence:knowledge-base";
+/// Property with the licence texts the image states (`acknowledgement: declared`) when CycloneDX
+/// cannot list them beside a concluded licence that is a compound expression.
+pub const LICENCE_DECLARED: &str = "consign:licence:declared";
+/// Property naming where a component's creator (`manufacturer.url`) comes from: `knowledge-base`.
+pub const CREATOR_SOURCE: &str = "consign:creator:source";
+
+/// A component's licences: what its image states (a package database's `License:`, the
+/// supplier's own statement, written `declared`), and the distribution licence consign concludes
+/// (`concluded`): the statement when it is SPDX, else the licence the knowledge base holds for the
+/// upstream project. The properties say where the conclusion came from and, when the statement
+/// and the knowledge base disagree, what the knowledge base says.
+fn component_licences(
+    stated: &[String],
+    upstream: Option<&str>,
+) -> (Vec<LicenseChoice>, Vec<Property>) {
+    let stated = Stated::of(stated);
+    let known = upstream.and_then(crate::spdx_expression);
+    let mut properties = Vec::new();
+    let concluded = match (stated.expression(), &known) {
+        (Some(expression), _) => Some((expression, "package-database")),
+        (None, Some(known)) => Some((known.clone(), "knowledge-base")),
+        (None, None) => None,
+    };
+    if let Some((expression, source)) = &concluded {
+        properties.push(Property::new(LICENCE_CONCLUDED_FROM, *source));
+        if let Some(known) = &known
+            && !stated.is_empty()
+            && known != expression
+        {
+            properties.push(Property::new(LICENCE_KNOWLEDGE_BASE, known.clone()));
+        }
+    }
+    let choices = match concluded {
+        None => stated.listed(&Acknowledgement::Declared),
+        // A single id sits in a list beside what the image states.
+        Some((id, _)) if crate::license::is_listed_id(&id) => {
+            let mut list = stated.listed(&Acknowledgement::Declared);
+            list.push(LicenseChoice::License {
+                license: License {
+                    id: Some(id),
+                    name: None,
+                    acknowledgement: Some(Acknowledgement::Concluded),
+                },
+            });
+            list
+        }
+        // CycloneDX allows exactly one expression and nothing beside it.
+        Some((expression, _)) => {
+            if !stated.is_empty() {
+                properties.push(Property::new(LICENCE_DECLARED, stated.joined()));
+            }
+            vec![LicenseChoice::Expression {
+                expression,
+                acknowledgement: Some(Acknowledgement::Concluded),
+            }]
+        }
+    };
+    (choices, properties)
+}
+
+/// `path` as an IRI reference (RFC 3987): characters outside the unreserved and sub-delimiter
+/// sets, `/`, `@` and `:` are percent-encoded, and a `:` before the first `/` too, so the path can
+/// never read as a scheme.
+fn iri_reference(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_first_segment = true;
+    for byte in path.bytes() {
+        let keep = byte.is_ascii_alphanumeric()
+            || b"-._~!$&'()*+,;=/@".contains(&byte)
+            || (byte == b':' && !in_first_segment);
+        if byte == b'/' {
+            in_first_segment = false;
+        }
+        if keep {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+/// The deployable file: an external reference of type `distribution` with its hashes, where BSI
+/// TR-03183-2 v2.1 (appendix 8.2) reads the SHA-512 of the deployable form. The URL is the file's
+/// logical path inside the firmware image (image, containers with their offsets, path).
+fn distribution_reference(location: &str, digests: &Digests, comment: &str) -> ExternalReference {
+    ExternalReference {
+        reference_type: ExternalReferenceType::Distribution,
+        url: iri_reference(location),
+        comment: Some(comment.to_owned()),
+        hashes: vec![
+            hash(HashAlgorithm::Sha512, digests.sha512.to_hex()),
+            hash(HashAlgorithm::Sha256, digests.sha256.to_hex()),
+        ],
+    }
 }
 
 fn component(
@@ -879,20 +1037,51 @@ fn component(
             .collect(),
     };
 
+    let (licences, licence_properties) =
+        component_licences(&detected.licenses, detected.upstream.license.as_deref());
+    properties.extend(licence_properties);
+    // The creator, from the knowledge base: the upstream project's home page (BSI TR-03183-2
+    // 5.2.2 takes a URL when no e-mail is known; appendix 8.2 maps it to `manufacturer.url`).
+    let manufacturer = detected.upstream.homepage.as_ref().map(|url| {
+        properties.push(Property::new(CREATOR_SOURCE, "knowledge-base"));
+        OrganizationalEntity {
+            url: vec![url.clone()],
+            ..OrganizationalEntity::default()
+        }
+    });
+    let mut external_references: Vec<ExternalReference> = detected
+        .upstream
+        .homepage
+        .iter()
+        .map(|url| ExternalReference {
+            reference_type: ExternalReferenceType::Website,
+            url: url.clone(),
+            comment: Some("the upstream project (consign's knowledge base)".to_owned()),
+            hashes: Vec::new(),
+        })
+        .collect();
+    external_references.extend(detected.files.iter().map(|(path, digests)| {
+        distribution_reference(
+            path,
+            digests,
+            "the deployable file, by its path inside the firmware image",
+        )
+    }));
+
     Component {
         component_type: component_type(detected.kind),
         bom_ref: Some(bom_ref),
         supplier: detected.supplier.as_deref().map(named_entity),
-        manufacturer: None,
+        manufacturer,
         group: None,
         name: detected.name.clone(),
         version,
         description: None,
         hashes,
-        licenses: licenses(&detected.licenses),
+        licenses: licences,
         cpe: detected.cpe(),
         purl: detected.purl_with_version(),
-        external_references: Vec::new(),
+        external_references,
         properties,
         components: Vec::new(),
         evidence: Some(evidence),
@@ -1127,54 +1316,139 @@ mod tests {
         assert!("date".parse::<MissingVersion>().is_err());
     }
 
-    /// SPDX expressions are written canonically; free text is named, never passed off as one.
+    /// A component's licences, one line each (`acknowledgement id= name= expression=`), then its
+    /// licence properties (`name=value`), for the statement in the image and the knowledge base.
+    #[track_caller]
+    fn check_licences(stated: &[&str], known: Option<&str>, want: &str) {
+        let texts: Vec<String> = stated.iter().map(|t| (*t).to_owned()).collect();
+        let (choices, properties) = component_licences(&texts, known);
+        let or_dash = |value: Option<&str>| value.unwrap_or("-").to_owned();
+        let mut lines: Vec<String> = choices
+            .into_iter()
+            .map(|choice| match choice {
+                LicenseChoice::Expression {
+                    expression,
+                    acknowledgement,
+                } => format!(
+                    "{} id=- name=- expression={expression}",
+                    or_dash(acknowledgement.as_ref().map(Acknowledgement::as_str))
+                ),
+                LicenseChoice::License { license } => format!(
+                    "{} id={} name={} expression=-",
+                    or_dash(
+                        license
+                            .acknowledgement
+                            .as_ref()
+                            .map(Acknowledgement::as_str)
+                    ),
+                    or_dash(license.id.as_deref()),
+                    or_dash(license.name.as_deref())
+                ),
+            })
+            .collect();
+        lines.extend(
+            properties
+                .into_iter()
+                .map(|p| format!("{}={}", p.name, p.value.unwrap_or_default())),
+        );
+        assert_eq!(lines.join("\n"), want.trim(), "{stated:?} {known:?}");
+    }
+
+    /// The statement in the image (a package database's `License:`) is `declared` and, when it
+    /// is SPDX, wins as the `concluded` distribution licence; otherwise the knowledge base's
+    /// licence is concluded. Every conclusion names its source, and a knowledge base that
+    /// disagrees with the statement is kept beside it.
     #[test]
-    fn licences_are_expressions_only_when_valid() {
-        let texts =
-            |list: &[&str]| -> Vec<String> { list.iter().map(|t| (*t).to_owned()).collect() };
-        assert_eq!(
-            licenses(&texts(&["gpl-2.0-only", "MIT or Apache-2.0"])),
-            [LicenseChoice::Expression {
-                expression: "(GPL-2.0-only) AND (MIT OR Apache-2.0)".into()
-            }]
+    fn licences_declared_concluded_and_their_source() {
+        check_licences(
+            &[],
+            Some("GPL-2.0-only"),
+            "concluded id=GPL-2.0-only name=- expression=-
+consign:licence:concluded-from=knowledge-base",
         );
-        assert_eq!(
-            licenses(&texts(&["GPLv2", "MIT", "MIT OR ISC"])),
-            [
-                LicenseChoice::License {
-                    license: License {
-                        id: None,
-                        name: Some("GPLv2".into())
-                    }
-                },
-                LicenseChoice::License {
-                    license: License {
-                        id: Some("MIT".into()),
-                        name: None
-                    }
-                },
-                LicenseChoice::License {
-                    license: License {
-                        id: None,
-                        name: Some("MIT OR ISC".into())
-                    }
-                },
-            ]
+        check_licences(
+            &["gpl-2.0-only"],
+            Some("GPL-2.0-only"),
+            "declared id=GPL-2.0-only name=- expression=-
+concluded id=GPL-2.0-only name=- expression=-
+consign:licence:concluded-from=package-database",
         );
-        let mut component = detected("dropbear", Some("2022.83"), &["/usr/sbin/dropbear"], &[]);
-        component.licenses = texts(&["MIT", "BSD"]);
-        let found = [component];
+        // The supplier's statement wins, and the difference is recorded.
+        check_licences(
+            &["MIT"],
+            Some("GPL-2.0-only"),
+            "declared id=MIT name=- expression=-
+concluded id=MIT name=- expression=-
+consign:licence:concluded-from=package-database
+consign:licence:knowledge-base=GPL-2.0-only",
+        );
+        // Free text is named, never passed off as SPDX; the knowledge base concludes.
+        check_licences(
+            &["GPLv2", "MIT"],
+            Some("GPL-2.0-only"),
+            "declared id=- name=GPLv2 expression=-
+declared id=MIT name=- expression=-
+concluded id=GPL-2.0-only name=- expression=-
+consign:licence:concluded-from=knowledge-base",
+        );
+        // CycloneDX holds one expression and nothing beside it: the statement moves to a property.
+        check_licences(
+            &["gpl-2.0-only", "MIT or Apache-2.0"],
+            None,
+            "concluded id=- name=- expression=(GPL-2.0-only) AND (MIT OR Apache-2.0)
+consign:licence:concluded-from=package-database
+consign:licence:declared=gpl-2.0-only; MIT or Apache-2.0",
+        );
+        check_licences(
+            &["BSD"],
+            Some("LicenseRef-sash"),
+            "concluded id=- name=- expression=LicenseRef-sash
+consign:licence:concluded-from=knowledge-base
+consign:licence:declared=BSD",
+        );
+        // Nothing concluded: the statement alone, declared.
+        check_licences(&["GPLv2"], None, "declared id=- name=GPLv2 expression=-");
+        check_licences(&[], None, "");
+        // A knowledge-base value that is not SPDX is never written.
+        check_licences(&[], Some("GPL v2"), "");
+    }
+
+    /// Written into a BOM: schema-valid, and BSI finds the distribution licence; a free-text
+    /// statement with nothing to conclude from is a gap the supplier must fill.
+    #[test]
+    fn licences_in_the_bom_pass_schema_and_bsi() {
+        let mut known = detected("dropbear", Some("2022.83"), &["/usr/sbin/dropbear"], &[]);
+        known.licenses = vec!["MIT".into(), "BSD".into()];
+        known.upstream.license = Some("MIT".into());
+        let mut unknown = detected("toybox", Some("0.8.9"), &["/bin/toybox"], &[]);
+        unknown.licenses = vec!["BSD".into()];
+        let found = [known, unknown];
         let images = fw_img(&found, Some("1.2"));
         let bom = build(&input(&images, None));
         let json: Value = serde_json::from_str(&to_json(&bom, SpecVersion::V1_6)).unwrap();
-        assert!(crate::validate_schema(&json).is_empty());
-        // BSI wants SPDX: the named licence is a gap, the SPDX id is not.
-        let gaps: Vec<String> = crate::check_profile(&json, crate::Profile::BsiTr031832)
+        assert_eq!(crate::validate_schema(&json), Vec::new());
+        let gaps: Vec<(String, String)> = crate::check_profile(&json, crate::Profile::BsiTr031832)
             .into_iter()
-            .filter(|g| g.rule.ends_with(":licence-spdx"))
-            .map(|g| g.pointer)
+            .filter(|g| g.rule.contains("licence") && g.pointer.starts_with("/components"))
+            .map(|g| (g.pointer, g.rule))
             .collect();
-        assert_eq!(gaps, ["/components/0/licenses/1"]);
+        assert_eq!(
+            gaps,
+            [
+                (
+                    "/components/0/licenses/1".to_owned(),
+                    "bsi-tr-03183-2:5.2.4:original-licence-spdx".to_owned()
+                ),
+                (
+                    "/components/1".to_owned(),
+                    "bsi-tr-03183-2:5.2.2:licence".to_owned()
+                ),
+                (
+                    "/components/1/licenses/0".to_owned(),
+                    "bsi-tr-03183-2:5.2.4:original-licence-spdx".to_owned()
+                ),
+            ]
+        );
         let spdx: Value = serde_json::from_str(&crate::to_spdx_json(&bom)).unwrap();
         assert!(crate::validate_spdx_schema(&spdx).is_empty());
         let dropbear = spdx["packages"]
@@ -1184,6 +1458,22 @@ mod tests {
             .find(|p| p["name"] == "dropbear")
             .unwrap();
         assert_eq!(dropbear["licenseDeclared"], "NOASSERTION");
+        assert_eq!(dropbear["licenseConcluded"], "MIT");
+    }
+
+    /// Paths become IRI references that no validator can take for a scheme or reject.
+    #[test]
+    fn paths_as_iri_references() {
+        for (path, want) in [
+            (
+                "fw.img/squashfs@0x40000/usr/lib/libz.so.1",
+                "fw.img/squashfs@0x40000/usr/lib/libz.so.1",
+            ),
+            ("a:b/c d/é", "a%3Ab/c%20d/%C3%A9"),
+            ("x/y:z%", "x/y:z%25"),
+        ] {
+            assert_eq!(iri_reference(path), want);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! from consign-unpack and consign-detect.
 
 use consign_attest::PublicKey;
-use consign_attest::dsse::Envelope;
+use consign_attest::dsse::{Envelope, TrustedKeys};
 use consign_attest::predicates::{LiabilityPredicate, Predicate};
 use consign_model::{
     Conformity, Labels, Manufacturer, Product, ProductFile, SecurityProperties, Sha256,
@@ -20,63 +20,47 @@ use crate::evidence::{
 use crate::readers::CycloneDxReader;
 use crate::trust::{KeyRef, TrustStore};
 
-/// Verifies DSSE signatures with consign-attest against every key of a trust store.
+/// Verifies DSSE signatures with consign-attest ([`TrustedKeys::signers`], the one signature
+/// check) against every key of a trust store.
 #[derive(Debug)]
 pub struct AttestSignatures {
-    keys: Vec<(KeyRef, PublicKey, String)>,
+    trusted: TrustedKeys,
+    refs: Vec<KeyRef>,
 }
 
 impl AttestSignatures {
-    /// Prepares the trust store's keys once (parsing a key costs more than a verification).
+    /// Prepares the trust store's keys once (computing keyids costs more than a verification).
     pub fn new(trust: &TrustStore) -> Result<Self, VerifyError> {
-        let mut keys = Vec::new();
-        for (key_ref, key) in trust.keys() {
-            let public =
-                PublicKey::from_spki_der(&key.spki_der).map_err(|err| VerifyError::Trust {
-                    name: "trust store".to_owned(),
-                    reason: format!(
-                        "the key {}… of party `{}` cannot be used: {err}",
-                        &key.fingerprint.to_hex()[..16],
-                        trust.party(key_ref).map_or("?", |p| p.name.as_str())
-                    ),
-                })?;
-            let keyid = public.keyid();
-            keys.push((key_ref, public, keyid));
-        }
-        Ok(Self { keys })
+        let (refs, keys): (Vec<KeyRef>, Vec<&PublicKey>) = trust
+            .keys()
+            .map(|(key_ref, key)| (key_ref, &key.public))
+            .unzip();
+        Ok(Self {
+            trusted: TrustedKeys::new(keys),
+            refs,
+        })
     }
 }
 
 impl SignatureVerifier for AttestSignatures {
     fn verify(&self, envelope: &[u8], _trust: &TrustStore) -> Result<VerifiedEnvelope, String> {
-        let envelope = Envelope::from_json(envelope).map_err(|err| format!("{err}"))?;
+        let envelope = Envelope::from_json(envelope).map_err(|err| {
+            let mut text = err.to_string();
+            if let Some(source) = std::error::Error::source(&err) {
+                text.push_str(": ");
+                text.push_str(&source.to_string());
+            }
+            text
+        })?;
         if envelope.signatures.is_empty() {
             return Err("the envelope carries no signature".to_owned());
         }
-        let message = envelope.pae();
-        let mut signers: Vec<KeyRef> = Vec::new();
-        for signature in &envelope.signatures {
-            // The keyid only orders the attempts; only a verifying signature counts.
-            let hinted = signature.keyid.as_deref();
-            let order = self
-                .keys
-                .iter()
-                .filter(|(_, _, keyid)| Some(keyid.as_str()) == hinted)
-                .chain(
-                    self.keys
-                        .iter()
-                        .filter(|(_, _, keyid)| Some(keyid.as_str()) != hinted),
-                );
-            for (key_ref, key, _) in order {
-                if signers.contains(key_ref) {
-                    continue;
-                }
-                if key.verify(&message, &signature.sig).is_ok() {
-                    signers.push(*key_ref);
-                    break;
-                }
-            }
-        }
+        let signers: Vec<KeyRef> = self
+            .trusted
+            .signers(&envelope, usize::MAX)
+            .into_iter()
+            .filter_map(|position| self.refs.get(position).copied())
+            .collect();
         if signers.is_empty() {
             return Err(format!(
                 "none of its {} signature(s) verifies with a key in the trust store (unknown signer, or the envelope was altered)",

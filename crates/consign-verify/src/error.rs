@@ -20,16 +20,15 @@ pub enum VerifyError {
         #[source]
         source: std::io::Error,
     },
-    /// The shipment manifest is not valid JSON of the expected shape.
+    /// The shipment manifest is not strict JSON of the expected shape.
     #[error(
-        "`{name}`: the manifest `shipment.json` is not a consign shipment manifest\n\nhint: assemble shipments with `consign shipment assemble`"
+        "`{name}`: the manifest `shipment.json` is not a consign shipment manifest: {source}\n\nhint: assemble shipments with `consign shipment assemble`"
     )]
     ManifestJson {
         /// The shipment.
         name: String,
-        /// The cause.
-        #[source]
-        source: serde_json::Error,
+        /// What the reader found.
+        source: JsonDocumentError,
     },
     /// The shipment manifest parsed but breaks a rule of the format.
     #[error("`{name}`: shipment manifest: {reason}")]
@@ -144,6 +143,29 @@ pub enum VerifyError {
         /// The signer's message.
         reason: String,
     },
+}
+
+/// Why a JSON document the verifier was given could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JsonDocumentError {
+    /// The strict reader refused it: not JSON, a key repeated (named by its JSON pointer), too
+    /// large or too deep.
+    #[error(transparent)]
+    Strict(#[from] consign_model::json::JsonError),
+    /// Strict JSON, but not of the expected shape (a missing or unknown field, a wrong type).
+    #[error(transparent)]
+    Shape(#[from] serde_json::Error),
+}
+
+/// Reads one JSON document: the strict reader ([`consign_model::json::check`]) first, then
+/// `serde_json`. Every JSON document the verifier is given is read through here.
+pub(crate) fn read_json<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    limits: &consign_model::json::JsonLimits,
+) -> Result<T, JsonDocumentError> {
+    consign_model::json::check(bytes, limits)?;
+    Ok(serde_json::from_slice(bytes)?)
 }
 
 /// Cuts untrusted text to a readable length for an error message.

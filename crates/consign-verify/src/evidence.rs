@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use consign_model::{ProductFile, Sha256, Sha512};
+use consign_model::{Digests, ProductFile, Sha256, Sha512};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,6 +20,12 @@ use crate::trust::{KeyRef, Role, TrustStore};
 pub const MAX_ENVELOPES: usize = 2048;
 /// Largest single envelope.
 pub const MAX_ENVELOPE_BYTES: usize = 64 << 20;
+
+/// Bounds of the strict JSON reader for attestation files and SBOMs.
+pub(crate) const STRICT: consign_model::json::JsonLimits = consign_model::json::JsonLimits {
+    max_bytes: MAX_ENVELOPE_BYTES,
+    max_depth: 128,
+};
 
 /// The in-toto Statement type this verifier reads.
 pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
@@ -186,23 +192,7 @@ pub trait Rescanner: Sync {
     fn rescan(&self, name: &str, data: &[u8]) -> Result<Vec<FoundComponent>, String>;
 }
 
-/// An in-toto subject, by digest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Subject {
-    /// The name (never used to match).
-    pub name: String,
-    /// `digest.sha256`.
-    pub sha256: Option<Sha256>,
-    /// `digest.sha512`.
-    pub sha512: Option<Sha512>,
-}
-
-impl Subject {
-    /// True if either digest matches `data`'s.
-    pub fn matches(&self, sha256: &Sha256, sha512: &Sha512) -> bool {
-        self.sha256.as_ref() == Some(sha256) || self.sha512.as_ref() == Some(sha512)
-    }
-}
+pub use consign_attest::statement::{KnownDigests, Subject};
 
 /// A statement's claims, read according to its kind.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -336,6 +326,16 @@ impl EnvelopeEvidence {
             .collect()
     }
 
+    /// True when an authorised signer (see [`EnvelopeEvidence::authorised_signers`]) belongs to
+    /// a party holding `role`.
+    pub fn signed_as(&self, trust: &TrustStore, date: Date, role: Role) -> bool {
+        self.authorised_signers(trust, date).iter().any(|key_ref| {
+            trust
+                .party(*key_ref)
+                .is_some_and(|p| p.roles.contains(&role))
+        })
+    }
+
     /// The first authorised signer's party name.
     pub fn signer_name<'t>(&self, trust: &'t TrustStore, date: Date) -> Option<&'t str> {
         let key_ref = *self.authorised_signers(trust, date).first()?;
@@ -350,6 +350,8 @@ pub struct SbomEvidence {
     pub artifact: String,
     /// SHA-256 of its bytes.
     pub sha256: Sha256,
+    /// SHA-512 of its bytes.
+    pub sha512: Sha512,
     /// Its parsed JSON, for comparison with SBOM predicates.
     pub json: Option<Value>,
     /// The facts, or why it could not be read.
@@ -367,6 +369,16 @@ pub struct FirmwareEvidence {
     pub sha512: Sha512,
     /// The re-scan, `None` when it was not run.
     pub rescan: Option<Result<Vec<FoundComponent>, String>>,
+}
+
+impl FirmwareEvidence {
+    /// Both digests, for [`Subject::matches`].
+    pub fn digests(&self) -> Digests {
+        Digests {
+            sha256: self.sha256,
+            sha512: self.sha512,
+        }
+    }
 }
 
 /// A support period recorded earlier for a product (from the ledger).
@@ -455,8 +467,34 @@ impl Evidence<'_> {
                 statement.subjects.iter().any(|subject| {
                     self.firmware
                         .iter()
-                        .any(|fw| subject.matches(&fw.sha256, &fw.sha512))
+                        .any(|fw| subject.matches(&fw.digests()))
                 })
+            })
+            .collect()
+    }
+
+    /// The SBOMs that say what the shipment's firmware holds: bound by the party that owns the
+    /// release, the manufacturer (the SBOM digest of a trusted release covering the firmware, or
+    /// a manufacturer-signed CycloneDX statement about the firmware carrying exactly that SBOM).
+    /// Only these are what the re-scan compares with: a supplier's SBOM, signed or not, is
+    /// evidence for its own component, and can never widen what the manufacturer's firmware may
+    /// hold.
+    pub fn release_sboms(&self) -> Vec<&SbomEvidence> {
+        let currents = self.current_products();
+        self.sboms
+            .iter()
+            .filter(|sbom| {
+                currents
+                    .iter()
+                    .any(|(_, _, claims)| claims.sbom_sha256 == Some(sbom.sha256))
+                    || self.trusted().any(|(envelope, statement)| {
+                        statement.kind == Some(PredicateKind::Sbom)
+                            && envelope.signed_as(self.trust, self.date, Role::Manufacturer)
+                            && statement.subjects.iter().any(|subject| {
+                                self.firmware.iter().any(|fw| subject.matches(&fw.digests()))
+                            })
+                            && matches!(&statement.claims, Claims::Sbom(value) if Some(value) == sbom.json.as_ref())
+                    })
             })
             .collect()
     }
@@ -532,7 +570,8 @@ pub fn gather<'a>(
             Some(SbomEvidence {
                 artifact: artifact.entry.path.clone(),
                 sha256: Sha256::of(data),
-                json: serde_json::from_slice(data).ok(),
+                sha512: Sha512::of(data),
+                json: crate::error::read_json(data, &STRICT).ok(),
                 facts: engines.sboms.inspect(data),
             })
         })
@@ -568,7 +607,9 @@ pub fn gather<'a>(
 /// bundle), or JSON lines. Returns (line number, envelope bytes).
 pub fn split_envelopes(data: &[u8]) -> Result<Vec<(usize, Vec<u8>)>, String> {
     let text = std::str::from_utf8(data).map_err(|_| "is not UTF-8 text".to_owned())?;
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
+    // Every document goes through the strict reader first: a key repeated anywhere in an
+    // envelope or bundle is refused with its JSON pointer before anything reads it.
+    if let Ok(value) = crate::error::read_json::<Value>(text.trim().as_bytes(), &STRICT) {
         return Ok(vec![(1, unwrap_bundle(value, text.trim().as_bytes())?)]);
     }
     let mut out = Vec::new();
@@ -583,8 +624,8 @@ pub fn split_envelopes(data: &[u8]) -> Result<Vec<(usize, Vec<u8>)>, String> {
                 idx + 1
             ));
         }
-        let value: Value = serde_json::from_str(line)
-            .map_err(|err| format!("line {} is not JSON: {err}", idx + 1))?;
+        let value: Value = crate::error::read_json(line.as_bytes(), &STRICT)
+            .map_err(|err| format!("line {} is not strict JSON: {err}", idx + 1))?;
         out.push((idx + 1, unwrap_bundle(value, line.as_bytes())?));
     }
     if out.is_empty() {
@@ -649,69 +690,17 @@ fn read_envelope(
     evidence
 }
 
-#[derive(Deserialize)]
-struct RawStatement {
-    #[serde(rename = "_type")]
-    statement_type: String,
-    subject: Vec<RawSubject>,
-    #[serde(rename = "predicateType")]
-    predicate_type: String,
-    #[serde(default)]
-    predicate: Value,
-}
-
-#[derive(Deserialize)]
-struct RawSubject {
-    #[serde(default)]
-    name: String,
-    digest: std::collections::BTreeMap<String, String>,
-}
-
-/// Parses an in-toto Statement v1 and reads its claims.
+/// Parses an in-toto Statement v1 with consign-attest (strictly: unknown fields, a wrong
+/// `_type`, no subject or a malformed digest are refused) and reads its claims.
 pub fn parse_statement(payload: &[u8], reader: &dyn ClaimsReader) -> Result<Statement, String> {
-    let raw: RawStatement = serde_json::from_slice(payload)
-        .map_err(|err| format!("not an in-toto statement: {err}"))?;
-    if raw.statement_type != STATEMENT_V1 {
-        return Err(format!(
-            "statement `_type` is `{}`, expected `{STATEMENT_V1}`",
-            crate::error::cut(&raw.statement_type, 80)
-        ));
-    }
-    if raw.subject.is_empty() {
-        return Err("the statement has no subject".to_owned());
-    }
-    let mut subjects = Vec::with_capacity(raw.subject.len());
-    for subject in raw.subject {
-        let sha256 = subject
-            .digest
-            .get("sha256")
-            .map(|hex| {
-                hex.parse::<Sha256>().map_err(|err| {
-                    format!("subject `{}`: {err}", crate::error::cut(&subject.name, 80))
-                })
-            })
-            .transpose()?;
-        let sha512 = subject
-            .digest
-            .get("sha512")
-            .map(|hex| {
-                hex.parse::<Sha512>().map_err(|err| {
-                    format!("subject `{}`: {err}", crate::error::cut(&subject.name, 80))
-                })
-            })
-            .transpose()?;
-        if sha256.is_none() && sha512.is_none() {
-            return Err(format!(
-                "subject `{}` has neither a sha256 nor a sha512 digest",
-                crate::error::cut(&subject.name, 80)
-            ));
+    let raw = consign_attest::Statement::from_json(payload).map_err(|err| {
+        let mut text = err.to_string();
+        if let Some(source) = std::error::Error::source(&err) {
+            text.push_str(": ");
+            text.push_str(&source.to_string());
         }
-        subjects.push(Subject {
-            name: subject.name,
-            sha256,
-            sha512,
-        });
-    }
+        format!("not an in-toto statement: {text}")
+    })?;
     let kind = PredicateKind::of(&raw.predicate_type);
     let (claims, claims_problem) = match kind {
         Some(kind) => match reader.read(kind, &raw.predicate_type, &raw.predicate) {
@@ -723,7 +712,7 @@ pub fn parse_statement(payload: &[u8], reader: &dyn ClaimsReader) -> Result<Stat
     Ok(Statement {
         predicate_type: raw.predicate_type,
         kind,
-        subjects,
+        subjects: raw.subject,
         claims,
         claims_problem,
     })
@@ -734,6 +723,6 @@ pub fn subject_digests(statement: &Statement) -> BTreeSet<String> {
     statement
         .subjects
         .iter()
-        .filter_map(|subject| subject.sha256.map(|d| d.to_hex()))
+        .filter_map(|subject| subject.known_digests().sha256.map(|d| d.to_hex()))
         .collect()
 }

@@ -13,10 +13,16 @@
 //!
 //! [checks."sbom.profile"]
 //! severity = "warn"                  # fail | warn | off
+//!
+//! [checks."vulnerabilities.known"]
+//! when-unavailable = "warn"          # fail (default) | warn | not-applicable
 //! ```
 //!
 //! A policy lists checks by id (see [`CHECKS`]). Each has a `severity` (`fail`: a failed check
-//! rejects the shipment; `warn`: it is reported only; `off`: not run), the `requirements` it
+//! rejects the shipment; `warn`: it is reported only; `off`: not run), what happens when it
+//! cannot run (`when-unavailable`: by default a check the policy requires that cannot run, for
+//! want of a vulnerability database or with the re-scan turned off, is a failure; `warn` or
+//! `not-applicable` says otherwise for that check, explicitly), the `requirements` it
 //! answers (`cra:art19-2`, `etsi-en-303-645:5.3-13`, `uk-psti:sch1-3`, ...) and parameters. A
 //! file that `extends` a profile starts from the profile's checks and overrides field by field;
 //! a check it adds must name its requirements. Unknown fields, check ids or parameters a check
@@ -47,59 +53,19 @@ pub enum Severity {
     Off,
 }
 
-/// A check the verifier knows: its id, group, title and which parameters it takes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CheckInfo {
-    /// The id policies use.
-    pub id: &'static str,
-    /// The group of DESIGN section 6 it belongs to.
-    pub group: &'static str,
-    /// One line saying what it checks.
-    pub title: &'static str,
-    /// The parameters it takes (kebab-case names of [`CheckConfig`] fields).
-    pub params: &'static [&'static str],
+/// What a check the policy runs does when it cannot run (see [`crate::checks`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhenUnavailable {
+    /// A failure with its reason (the default: fail closed).
+    Fail,
+    /// A warning with its reason; the shipment may still be accepted.
+    Warn,
+    /// Not-applicable with its reason: the policy accepts that the check did not run.
+    NotApplicable,
 }
 
-macro_rules! checks {
-    ($($id:literal, $group:literal, $title:literal, [$($param:literal),*];)*) => {
-        /// Every check the verifier implements.
-        pub const CHECKS: &[CheckInfo] = &[$(CheckInfo { id: $id, group: $group, title: $title, params: &[$($param),*] }),*];
-    };
-}
-
-checks! {
-    "shipment.manifest", "integrity", "every artifact the manifest lists is present, unaltered, and nothing else is", [];
-    "integrity.signatures", "integrity", "every attestation is signed by a trusted key, valid at the check date", [];
-    "integrity.roles", "integrity", "each signer holds the role its attestation needs", [];
-    "integrity.predicates", "integrity", "every predicate type and version is one the verifier knows", [];
-    "integrity.required", "integrity", "the attestations the policy requires are present", ["require"];
-    "integrity.subjects", "integrity", "attestation subjects match the shipment's artifacts by digest", [];
-    "integrity.custody", "integrity", "custody is continuous: each party's materials are the previous party's products", [];
-    "integrity.threshold", "integrity", "enough distinct trusted keys of each role signed", ["thresholds"];
-    "sbom.valid", "sbom", "the SBOM is valid CycloneDX of the required spec version", ["min-spec-version"];
-    "sbom.profile", "sbom", "the SBOM has the fields the BSI TR-03183-2 or NTIA minimum elements require", ["profile"];
-    "sbom.vulnerabilities", "sbom", "the SBOM lists no vulnerabilities", [];
-    "sbom.rescan", "sbom", "a re-scan of the firmware finds no component the SBOM does not declare, at the declared version", [];
-    "identity.product", "identity", "product and manufacturer identity and contact are present and consistent", [];
-    "support.declared", "support", "a support period end date is declared", [];
-    "support.not-expired", "support", "the support period has not ended at the check date", [];
-    "support.minimum-length", "support", "the support period lasts at least the policy's minimum from the check date", ["min-years"];
-    "support.never-shortened", "support", "the support period is never shorter than an earlier attestation of the same product", [];
-    "vulnerability.disclosure", "vulnerability-handling", "a vulnerability disclosure contact and policy are declared", [];
-    "security.passwords", "vulnerability-handling", "the password scheme is one the policy allows", ["allowed"];
-    "conformity.declaration", "conformity", "the declaration of conformity is in the shipment, matching its attested digest", [];
-    "conformity.ce-marking", "conformity", "the manufacturer claims the CE marking", [];
-    "conformity.notified-body", "conformity", "a notified body is named where the product class needs one", ["classes"];
-    "conformity.uk-statement", "conformity", "a UK statement of compliance, or an accepted label, is declared", ["accepted-labels"];
-    "vulnerabilities.known", "known-vulnerabilities", "every known vulnerability is covered by a signed VEX statement", [];
-    "suppliers.attestations", "suppliers", "supplier attestations match SBOM components by digest", [];
-    "suppliers.support-end", "suppliers", "each supplier's support end is no earlier than the product's", [];
-}
-
-/// Looks a check up by id.
-pub fn check_info(id: &str) -> Option<&'static CheckInfo> {
-    CHECKS.iter().find(|info| info.id == id)
-}
+pub use crate::checks::{CHECKS, Check, find as check_info};
 
 /// One check's settings as written in a policy file; every field is optional so that a file can
 /// override one value of a profile.
@@ -112,6 +78,10 @@ pub struct CheckConfig {
     /// The requirement references it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requirements: Option<Vec<String>>,
+    /// What happens when the check cannot run (what it needs is missing or was not built):
+    /// `fail` (the default), `warn` or `not-applicable`. Any check takes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when_unavailable: Option<WhenUnavailable>,
     /// `support.minimum-length`: years the support period must still run at the check date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_years: Option<u32>,
@@ -174,6 +144,7 @@ impl CheckConfig {
         CheckConfig {
             severity: self.severity.or(base.severity),
             requirements: self.requirements.or_else(|| base.requirements.clone()),
+            when_unavailable: self.when_unavailable.or(base.when_unavailable),
             min_years: self.min_years.or(base.min_years),
             min_spec_version: self
                 .min_spec_version
@@ -295,7 +266,14 @@ impl Policy {
 
 fn parse_file(name: &str, text: &str, json: bool) -> Result<PolicyFile, VerifyError> {
     let parsed = if json {
-        serde_json::from_str::<PolicyFile>(text).map_err(|err| err.to_string())
+        crate::error::read_json::<PolicyFile>(
+            text.as_bytes(),
+            &consign_model::json::JsonLimits {
+                max_bytes: 4 << 20,
+                max_depth: 16,
+            },
+        )
+        .map_err(|err| err.to_string())
     } else {
         toml::from_str::<PolicyFile>(text).map_err(|err| err.to_string())
     };
@@ -538,6 +516,25 @@ severity = "off"
             err.to_string(),
             "policy `p.toml`: check `sbom.valid` names no `requirements`: every check says which requirement it answers"
         );
+        // Issue 13, item 2: duplicate keys, JSON and TOML alike.
+        let err = Policy::from_text(
+            "p.json",
+            r#"{"format":"consign-policy/v1","id":"p","extends":"eu-cra-import","checks":{"sbom.valid":{"severity":"warn","severity":"off"}}}"#,
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("duplicate key `/checks/sbom.valid/severity`"),
+            "{err}"
+        );
+        let err = Policy::from_text(
+            "p.toml",
+            "format = \"consign-policy/v1\"\nid = \"p\"\nid = \"q\"\n",
+            false,
+        )
+        .unwrap_err();
+        assert!(matches!(err, VerifyError::PolicyParse { .. }), "{err}");
         let err = Policy::builtin("us-fcc").unwrap_err();
         assert_eq!(
             err.to_string(),

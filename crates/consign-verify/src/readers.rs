@@ -64,8 +64,8 @@ fn collect(list: &Value, depth: usize, out: &mut Vec<DeclaredComponent>, raw: &m
 
 impl SbomInspector for CycloneDxReader {
     fn inspect(&self, data: &[u8]) -> Result<SbomFacts, String> {
-        let value: Value =
-            serde_json::from_slice(data).map_err(|err| format!("is not JSON: {err}"))?;
+        let value: Value = crate::error::read_json(data, &crate::evidence::STRICT)
+            .map_err(|err| format!("is not strict JSON: {err}"))?;
         let mut facts = SbomFacts {
             spec_version: text(&value, "/specVersion"),
             manufacturer: text(&value, "/metadata/manufacturer/name")

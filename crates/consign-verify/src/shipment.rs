@@ -26,9 +26,11 @@
 //! - `sha256` and `size` are those of the file. A file that is missing or differs is a finding
 //!   of the verdict (the shipment is rejected), not a read error.
 //!
-//! The single-file form is a plain, uncompressed POSIX ustar archive of the folder, manifest
-//! included; only regular files and directories are accepted (no links, devices or extended
-//! headers), so nothing in it can point outside it.
+//! The single-file form is an uncompressed tar archive of the folder (ustar, PAX or GNU headers),
+//! with `shipment.json` as its first member; only regular files and directories are accepted
+//! (no links, devices, FIFOs or sparse files), so nothing in it can point outside it. It is read
+//! as a stream ([`from_tar_reader`]): each member once, its size checked against its role's limit
+//! before it is read, documents hashed and never held.
 //!
 //! # Bounds
 //!
@@ -144,14 +146,22 @@ pub struct Artifact {
     /// The manifest entry.
     pub entry: ArtifactEntry,
     /// The bytes, when the file was present and within limits (whether or not the digest matches).
+    /// Documents are hashed as they are read and never held: only their digest is needed.
     pub data: Option<Vec<u8>>,
-    /// The file's actual SHA-256, when it was read.
+    /// The file's actual SHA-256, when it was read or hashed.
     pub actual_sha256: Option<Sha256>,
+    /// The file's actual size, when it was read or hashed.
+    pub actual_size: Option<u64>,
     /// Why the file is not usable: missing, too large, not a regular file.
     pub problem: Option<String>,
 }
 
 impl Artifact {
+    /// True when the file was read or hashed and matches the manifest's digest and size.
+    pub fn verified(&self) -> bool {
+        self.actual_sha256 == Some(self.entry.sha256) && self.actual_size == Some(self.entry.size)
+    }
+
     /// The bytes, only when present and matching the manifest's digest and size.
     pub fn verified_data(&self) -> Option<&[u8]> {
         let data = self.data.as_deref()?;
@@ -185,13 +195,15 @@ impl Shipment {
 
     /// Builds a shipment from a manifest and a way to fetch each listed file.
     ///
-    /// `fetch(path, max_bytes)` returns `Ok(None)` when the file is absent, `Err(reason)` when it
-    /// is present but unusable (larger than `max_bytes`, not a regular file).
+    /// `fetch(entry, max_bytes)` returns `Ok(None)` when the file is absent, `Err(reason)` when
+    /// it is present but unusable (larger than `max_bytes`, not a regular file). `max_bytes` is
+    /// the least of the file limit, what is left of the total, and the role's own limit
+    /// ([`role_limit`]), so a document is refused by its size before anything is read.
     pub fn from_parts(
         fallback_name: &str,
         manifest_bytes: &[u8],
         limits: &ShipmentLimits,
-        mut fetch: impl FnMut(&str, u64) -> Result<Option<Vec<u8>>, String>,
+        mut fetch: impl FnMut(&ArtifactEntry, u64) -> Result<Option<Fetched>, String>,
     ) -> Result<Self, VerifyError> {
         let manifest = parse_manifest(fallback_name, manifest_bytes, limits)?;
         let name = manifest
@@ -203,23 +215,39 @@ impl Shipment {
         for entry in &manifest.artifacts {
             let budget = limits
                 .max_file_bytes
-                .min(limits.max_total_bytes.saturating_sub(total));
-            let (data, problem) = match fetch(&entry.path, budget) {
-                Ok(Some(data)) => (Some(data), None),
-                Ok(None) => (
-                    None,
-                    Some("listed in the manifest but not in the shipment".to_owned()),
-                ),
-                Err(reason) => (None, Some(reason)),
-            };
-            total = total.saturating_add(data.as_ref().map_or(0, |data| data.len() as u64));
-            let actual_sha256 = data.as_deref().map(Sha256::of);
-            artifacts.push(Artifact {
+                .min(limits.max_total_bytes.saturating_sub(total))
+                .min(role_limit(entry.role));
+            let mut artifact = Artifact {
                 entry: entry.clone(),
-                data,
-                actual_sha256,
-                problem,
-            });
+                data: None,
+                actual_sha256: None,
+                actual_size: None,
+                problem: None,
+            };
+            match fetch(entry, budget) {
+                Ok(Some(Fetched::Held(data))) if data.len() as u64 > budget => {
+                    artifact.problem = Some(format!(
+                        "is {} bytes, over the limit of {budget} bytes",
+                        data.len()
+                    ));
+                }
+                Ok(Some(Fetched::Held(data))) => {
+                    artifact.actual_sha256 = Some(Sha256::of(&data));
+                    artifact.actual_size = Some(data.len() as u64);
+                    artifact.data = Some(data);
+                }
+                Ok(Some(Fetched::Hashed { sha256, size })) => {
+                    artifact.actual_sha256 = Some(sha256);
+                    artifact.actual_size = Some(size);
+                }
+                Ok(None) => {
+                    artifact.problem =
+                        Some("listed in the manifest but not in the shipment".to_owned());
+                }
+                Err(reason) => artifact.problem = Some(reason),
+            }
+            total = total.saturating_add(artifact.actual_size.unwrap_or(0));
+            artifacts.push(artifact);
         }
         Ok(Self {
             name,
@@ -229,6 +257,71 @@ impl Shipment {
             unlisted: Vec::new(),
         })
     }
+}
+
+/// A listed file as fetched: its bytes, or (documents) only its digest and size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fetched {
+    /// The bytes, held for the checks that read them.
+    Held(Vec<u8>),
+    /// Hashed while read and not kept.
+    Hashed {
+        /// SHA-256 of the bytes.
+        sha256: Sha256,
+        /// Their number.
+        size: u64,
+    },
+}
+
+/// The largest file of a role: attestations and SBOMs are JSON documents read whole, so they
+/// are bounded by the strict JSON reader's limit before they are read; firmware and documents
+/// by [`ShipmentLimits::max_file_bytes`] alone (documents are only hashed).
+pub fn role_limit(role: ArtifactRole) -> u64 {
+    match role {
+        ArtifactRole::Attestation | ArtifactRole::Sbom => {
+            crate::evidence::MAX_ENVELOPE_BYTES as u64
+        }
+        ArtifactRole::Firmware | ArtifactRole::Document => u64::MAX,
+    }
+}
+
+/// Reads a listed file from `reader`, at most `max` bytes: documents hashed in 64 KiB pieces
+/// and dropped, everything else held once.
+fn fetch_from(
+    reader: &mut dyn std::io::Read,
+    role: ArtifactRole,
+    size_hint: u64,
+    max: u64,
+) -> std::io::Result<Result<Fetched, String>> {
+    let mut limited = reader.take(max.saturating_add(1));
+    if role == ArtifactRole::Document {
+        use sha2::Digest as _;
+        let mut hasher = sha2::Sha256::new();
+        let mut buffer = vec![0u8; 64 << 10];
+        let mut size = 0u64;
+        loop {
+            let read = limited.read(&mut buffer)?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(buffer.get(..read).unwrap_or_default());
+            size += read as u64;
+        }
+        if size > max {
+            return Ok(Err(format!("is over the limit of {max} bytes")));
+        }
+        return Ok(Ok(Fetched::Hashed {
+            sha256: Sha256(hasher.finalize().into()),
+            size,
+        }));
+    }
+    let capacity = usize::try_from(size_hint.min(max)).unwrap_or(0);
+    let mut data = Vec::with_capacity(capacity);
+    limited.read_to_end(&mut data)?;
+    if data.len() as u64 > max {
+        return Ok(Err(format!("is over the limit of {max} bytes")));
+    }
+    Ok(Ok(Fetched::Held(data)))
 }
 
 /// Parses and checks a manifest.
@@ -244,8 +337,12 @@ pub fn parse_manifest(
             limit: limits.max_manifest_bytes,
         });
     }
+    let strict = consign_model::json::JsonLimits {
+        max_bytes: usize::try_from(limits.max_manifest_bytes).unwrap_or(usize::MAX),
+        max_depth: 16,
+    };
     let manifest: Manifest =
-        serde_json::from_slice(bytes).map_err(|source| VerifyError::ManifestJson {
+        crate::error::read_json(bytes, &strict).map_err(|source| VerifyError::ManifestJson {
             name: name.to_owned(),
             source,
         })?;
@@ -384,12 +481,18 @@ impl Assembled {
             name,
             &self.manifest_bytes,
             &ShipmentLimits::default(),
-            |path, _| {
+            |entry, _| {
                 Ok(self
                     .files
                     .iter()
-                    .find(|file| file.path == path)
-                    .map(|file| file.data.clone()))
+                    .find(|file| file.path == entry.path)
+                    .map(|file| match file.role {
+                        ArtifactRole::Document => Fetched::Hashed {
+                            sha256: Sha256::of(&file.data),
+                            size: file.data.len() as u64,
+                        },
+                        _ => Fetched::Held(file.data.clone()),
+                    }))
             },
         )
     }
@@ -477,14 +580,29 @@ pub fn load(path: &Path, limits: &ShipmentLimits) -> Result<Shipment, VerifyErro
     if meta.is_dir() {
         load_dir(path, &fallback_name, limits)
     } else {
-        let bytes = read_bounded(
-            path,
-            limits
-                .max_total_bytes
-                .saturating_add(limits.max_manifest_bytes)
-                .saturating_add(1 << 20),
-        )?;
-        from_tar(&fallback_name, &bytes, limits)
+        // Bounded before reading: files, manifest, and room for headers and unlisted entries.
+        let max = limits
+            .max_total_bytes
+            .saturating_add(limits.max_manifest_bytes)
+            .saturating_add(64 << 20);
+        if meta.len() > max {
+            return Err(VerifyError::TooLarge {
+                what: path.display().to_string(),
+                size: meta.len(),
+                limit: max,
+            });
+        }
+        let file = fs_err::File::open(path).map_err(|source| VerifyError::Io {
+            action: "open",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // Streamed: no copy of the archive is held, each member is read once.
+        from_tar_reader(
+            &fallback_name,
+            std::io::BufReader::with_capacity(256 << 10, file.take(max)),
+            limits,
+        )
     }
 }
 
@@ -531,9 +649,10 @@ fn load_dir(
         });
     }
     let manifest_bytes = read_bounded(&manifest_path, limits.max_manifest_bytes)?;
-    let mut shipment = Shipment::from_parts(fallback_name, &manifest_bytes, limits, |rel, max| {
-        fetch_from_dir(dir, rel, max)
-    })?;
+    let mut shipment =
+        Shipment::from_parts(fallback_name, &manifest_bytes, limits, |entry, max| {
+            fetch_from_dir(dir, entry, max)
+        })?;
     let listed: BTreeSet<String> = shipment
         .manifest
         .artifacts
@@ -547,9 +666,9 @@ fn load_dir(
 }
 
 /// Reads `dir/rel`, refusing symbolic links anywhere on the way, so nothing outside `dir` is read.
-fn fetch_from_dir(dir: &Path, rel: &str, max: u64) -> Result<Option<Vec<u8>>, String> {
+fn fetch_from_dir(dir: &Path, entry: &ArtifactEntry, max: u64) -> Result<Option<Fetched>, String> {
     let mut current = dir.to_path_buf();
-    let parts: Vec<&str> = rel.split('/').collect();
+    let parts: Vec<&str> = entry.path.split('/').collect();
     for (idx, part) in parts.iter().enumerate() {
         current.push(part);
         let meta = match std::fs::symlink_metadata(&current) {
@@ -576,8 +695,10 @@ fn fetch_from_dir(dir: &Path, rel: &str, max: u64) -> Result<Option<Vec<u8>>, St
             ));
         }
     }
-    match read_bounded(&current, max) {
-        Ok(data) => Ok(Some(data)),
+    let mut file = std::fs::File::open(&current).map_err(|err| format!("cannot be read: {err}"))?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    match fetch_from(&mut file, entry.role, size, max) {
+        Ok(fetched) => fetched.map(Some),
         Err(err) => Err(format!("cannot be read: {err}")),
     }
 }
@@ -664,161 +785,133 @@ fn write_tar_entry(
     Ok(())
 }
 
-fn tar_field(header: &[u8], range: std::ops::Range<usize>) -> &[u8] {
-    let field = header.get(range).unwrap_or_default();
-    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    field.get(..end).unwrap_or_default()
-}
-
-fn tar_octal(field: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(field)
-        .ok()?
-        .trim_matches(|c| c == ' ' || c == '\0');
-    if text.is_empty() {
-        return Some(0);
-    }
-    u64::from_str_radix(text, 8).ok()
-}
-
-/// Reads a shipment from a plain ustar archive held in memory.
+/// Reads a shipment from a tar archive held in memory (see [`from_tar_reader`]).
 pub fn from_tar(
     name: &str,
     bytes: &[u8],
     limits: &ShipmentLimits,
 ) -> Result<Shipment, VerifyError> {
-    let tar_err = |offset: usize, reason: String| VerifyError::Tar {
+    from_tar_reader(name, bytes, limits)
+}
+
+/// Reads a shipment from a tar archive as a stream (POSIX ustar, PAX and GNU headers, through
+/// the `tar` crate). Only regular files and folders are accepted: links, devices, FIFOs and
+/// sparse files are refused, and every path passes [`check_path`], so nothing in the archive
+/// can point outside it. `shipment.json` must be the first member (as `shipment assemble`
+/// writes it): each later member is then read once, bounded by its role's limit before a byte
+/// of it is read, documents hashed and dropped, unlisted members skipped.
+pub fn from_tar_reader(
+    name: &str,
+    reader: impl std::io::Read,
+    limits: &ShipmentLimits,
+) -> Result<Shipment, VerifyError> {
+    let tar_err = |offset: u64, reason: String| VerifyError::Tar {
         name: name.to_owned(),
-        offset: offset as u64,
+        offset,
         reason,
     };
-    let mut files: Vec<(String, std::ops::Range<usize>)> = Vec::new();
-    let mut offset = 0usize;
-    loop {
-        let Some(header) = bytes.get(offset..offset + BLOCK) else {
-            return Err(tar_err(
-                offset,
-                "the archive ends without its two zero blocks".to_owned(),
-            ));
-        };
-        if header.iter().all(|&b| b == 0) {
-            break;
+    let mut archive = tar::Archive::new(reader);
+    let entries = archive
+        .entries()
+        .map_err(|err| tar_err(0, format!("cannot be read: {err}")))?;
+    let mut manifest: Option<(Vec<u8>, Manifest)> = None;
+    let mut found: std::collections::BTreeMap<String, Result<Fetched, String>> =
+        std::collections::BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    let mut unlisted = Vec::new();
+    let mut total = 0u64;
+    let mut offset = 0u64;
+    for entry in entries {
+        let mut entry = entry.map_err(|err| tar_err(offset, format!("{err}")))?;
+        offset = entry.raw_header_position();
+        let raw_path = entry.path_bytes().into_owned();
+        let path = String::from_utf8_lossy(&raw_path).into_owned();
+        let kind = entry.header().entry_type();
+        let size = entry.size();
+        if kind.is_dir() {
+            let rel = path.trim_start_matches("./").trim_end_matches('/');
+            if !rel.is_empty() && rel != "." {
+                check_path(rel)?;
+            }
+            continue;
         }
-        let stored = tar_octal(tar_field(header, 148..156)).ok_or_else(|| {
-            tar_err(
-                offset,
-                "the header checksum is not an octal number".to_owned(),
-            )
-        })?;
-        let computed: u64 = header
-            .iter()
-            .enumerate()
-            .map(|(idx, &b)| {
-                if (148..156).contains(&idx) {
-                    32
-                } else {
-                    u64::from(b)
-                }
-            })
-            .sum();
-        if stored != computed {
-            return Err(tar_err(
-                offset,
-                "header checksum mismatch: not a tar archive, or damaged".to_owned(),
-            ));
-        }
-        if tar_field(header, 257..262) != b"ustar" {
-            return Err(tar_err(offset, "not a POSIX ustar header".to_owned()));
-        }
-        let size = tar_octal(tar_field(header, 124..136))
-            .ok_or_else(|| tar_err(offset, "the size field is not an octal number".to_owned()))?;
-        let kind = header.get(156).copied().unwrap_or(0);
-        let raw_name = tar_field(header, 0..100);
-        let raw_prefix = tar_field(header, 345..500);
-        let mut path = String::new();
-        if !raw_prefix.is_empty() {
-            path.push_str(&String::from_utf8_lossy(raw_prefix));
-            path.push('/');
-        }
-        path.push_str(&String::from_utf8_lossy(raw_name));
-        let data_start = offset + BLOCK;
-        let remaining = (bytes.len() - data_start) as u64;
-        if size > remaining {
+        if !kind.is_file() {
             return Err(tar_err(
                 offset,
                 format!(
-                    "`{}` claims {size} bytes but only {remaining} follow",
-                    cut(&path, 200)
+                    "`{}` has entry type `{}`; shipments hold only regular files and folders (no links, devices, FIFOs or sparse files)",
+                    cut(&path, 200),
+                    char::from(kind.as_byte()).escape_default()
                 ),
             ));
         }
-        let size_usize = size as usize;
-        match kind {
-            b'0' | 0 => {
-                let rel = path.trim_start_matches("./").to_owned();
-                if rel != MANIFEST_NAME {
-                    check_path(&rel)?;
-                }
-                if files.iter().any(|(seen, _)| *seen == rel) {
-                    return Err(tar_err(offset, format!("`{rel}` appears twice")));
-                }
-                if files.len() > limits.max_artifacts {
-                    return Err(tar_err(
-                        offset,
-                        format!("more than {} files", limits.max_artifacts),
-                    ));
-                }
-                files.push((rel, data_start..data_start + size_usize));
-            }
-            b'5' => {
-                let rel = path.trim_start_matches("./").trim_end_matches('/');
-                if !rel.is_empty() && rel != "." {
-                    check_path(rel)?;
-                }
-            }
-            other => {
+        let rel = path.trim_start_matches("./").to_owned();
+        if !seen.insert(rel.clone()) {
+            return Err(tar_err(
+                offset,
+                format!("`{}` appears twice", cut(&rel, 200)),
+            ));
+        }
+        if seen.len() > limits.max_artifacts.saturating_add(1) {
+            return Err(tar_err(
+                offset,
+                format!("more than {} files", limits.max_artifacts),
+            ));
+        }
+        let Some((_, listed)) = &manifest else {
+            if rel != MANIFEST_NAME {
                 return Err(tar_err(
                     offset,
                     format!(
-                        "`{}` has entry type `{}`; shipments hold only regular files and folders (no links, devices or extended headers)",
-                        cut(&path, 200),
-                        char::from(other).escape_default()
+                        "the first member is `{}`; a shipment archive starts with `{MANIFEST_NAME}` (`consign shipment assemble` writes it so)",
+                        cut(&rel, 200)
                     ),
                 ));
             }
-        }
-        let padded = size_usize.div_ceil(BLOCK) * BLOCK;
-        offset = data_start
-            .checked_add(padded)
-            .ok_or_else(|| tar_err(offset, "size overflows".to_owned()))?;
-    }
-    let manifest_range = files
-        .iter()
-        .find(|(path, _)| path == MANIFEST_NAME)
-        .map(|(_, range)| range.clone())
-        .ok_or_else(|| tar_err(0, format!("the archive has no `{MANIFEST_NAME}`")))?;
-    let manifest_bytes = bytes.get(manifest_range).unwrap_or_default();
-    let mut shipment = Shipment::from_parts(name, manifest_bytes, limits, |rel, max| match files
-        .iter()
-        .find(|(path, _)| path == rel)
-    {
-        None => Ok(None),
-        Some((_, range)) => {
-            if (range.len() as u64) > max {
-                return Err(format!(
-                    "is {} bytes, over the limit of {max} bytes",
-                    range.len()
-                ));
+            if size > limits.max_manifest_bytes {
+                return Err(VerifyError::TooLarge {
+                    what: format!("{name}/{MANIFEST_NAME}"),
+                    size,
+                    limit: limits.max_manifest_bytes,
+                });
             }
-            Ok(bytes.get(range.clone()).map(<[u8]>::to_vec))
+            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            (&mut entry)
+                .take(limits.max_manifest_bytes)
+                .read_to_end(&mut bytes)
+                .map_err(|err| tar_err(offset, format!("`{MANIFEST_NAME}`: {err}")))?;
+            let parsed = parse_manifest(name, &bytes, limits)?;
+            manifest = Some((bytes, parsed));
+            continue;
+        };
+        check_path(&rel)?;
+        let Some(listed) = listed.artifacts.iter().find(|e| e.path == rel) else {
+            // Not read: the tar reader skips its data.
+            unlisted.push(rel);
+            continue;
+        };
+        let budget = limits
+            .max_file_bytes
+            .min(limits.max_total_bytes.saturating_sub(total))
+            .min(role_limit(listed.role));
+        if size > budget {
+            found.insert(
+                rel,
+                Err(format!("is {size} bytes, over the limit of {budget} bytes")),
+            );
+            continue;
         }
+        let fetched = fetch_from(&mut entry, listed.role, size, budget)
+            .map_err(|err| tar_err(offset, format!("`{}`: {err}", cut(&rel, 200))))?;
+        total = total.saturating_add(size);
+        found.insert(rel, fetched);
+    }
+    let (manifest_bytes, _) =
+        manifest.ok_or_else(|| tar_err(0, format!("the archive has no `{MANIFEST_NAME}`")))?;
+    let mut shipment = Shipment::from_parts(name, &manifest_bytes, limits, |entry, _| {
+        found.remove(&entry.path).transpose()
     })?;
-    shipment.unlisted = files
-        .iter()
-        .map(|(path, _)| path.clone())
-        .filter(|path| {
-            path != MANIFEST_NAME && !shipment.manifest.artifacts.iter().any(|e| &e.path == path)
-        })
-        .collect();
+    shipment.unlisted = unlisted;
     Ok(shipment)
 }
 
@@ -924,57 +1017,134 @@ mod tests {
         assert!(check_path("firmware/fw-1.2+b@x.img").is_ok());
     }
 
+    fn reseal(tar: &mut [u8], at: usize) {
+        let sum: u32 = tar[at..at + 512]
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| {
+                if (148..156).contains(&i) {
+                    32
+                } else {
+                    u32::from(b)
+                }
+            })
+            .sum();
+        tar[at + 148..at + 156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    }
+
+    #[track_caller]
+    fn tar_err(tar: &[u8], expect: &str) {
+        let err = from_tar("x.tar", tar, &ShipmentLimits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expect), "{err}\n  does not contain\n{expect}");
+    }
+
     #[test]
     fn hostile_tar_headers() {
         let tar = sample().to_tar().unwrap();
-        // A size far beyond the data.
+        // A manifest claiming far more than its limit is refused before it is read.
         let mut big = tar.clone();
         big[124..136].copy_from_slice(b"77777777777\0");
-        let sum: u32 = big[..512]
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    u32::from(b)
-                }
-            })
-            .sum();
-        big[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-        let err = from_tar("x.tar", &big, &ShipmentLimits::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("claims 8589934591 bytes"), "{err}");
-        // A truncated archive.
-        let err = from_tar("x.tar", &tar[..700], &ShipmentLimits::default())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("claims 604 bytes but only 188 follow"),
-            "{err}"
+        reseal(&mut big, 0);
+        tar_err(&big, "is 8589934591 bytes, over the limit of 4194304 bytes");
+        // A member claiming more than follows: the stream ends early.
+        let truncated = &tar[..tar.len() - 1024 - 600];
+        assert!(from_tar("x.tar", truncated, &ShipmentLimits::default()).is_err());
+        // A symlink entry (and any other non-regular type).
+        for (kind, name) in [(b'2', "`2`"), (b'1', "`1`"), (b'3', "`3`"), (b'6', "`6`")] {
+            let mut link = tar.clone();
+            link[156] = kind;
+            reseal(&mut link, 0);
+            tar_err(&link, &format!("has entry type {name}"));
+        }
+        // A traversing path, in the name and through a PAX `path` record.
+        let mut header = tar::Header::new_ustar();
+        header.set_size(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        let mut builder = tar::Builder::new(Vec::new());
+        let manifest = &sample().manifest_bytes;
+        let mut manifest_header = tar::Header::new_ustar();
+        manifest_header.set_size(manifest.len() as u64);
+        manifest_header.set_mode(0o644);
+        manifest_header.set_cksum();
+        builder
+            .append_data(&mut manifest_header, MANIFEST_NAME, manifest.as_slice())
+            .unwrap();
+        builder
+            .append_pax_extensions([("path", b"../../etc/passwd".as_slice())])
+            .unwrap();
+        header.set_path("harmless").unwrap();
+        header.set_cksum();
+        builder.append(&header, std::io::empty()).unwrap();
+        let traversal = builder.into_inner().unwrap();
+        tar_err(
+            &traversal,
+            "`../../etc/passwd` is not an allowed path inside a shipment",
         );
-        // A symlink entry.
-        let mut link = tar.clone();
-        link[156] = b'2';
-        let sum: u32 = link[..512]
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    u32::from(b)
-                }
-            })
-            .sum();
-        link[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-        let err = from_tar("x.tar", &link, &ShipmentLimits::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("entry type `2`"), "{err}");
+        // The manifest must come first.
+        let mut builder = tar::Builder::new(Vec::new());
+        header.set_path("firmware/fw.img").unwrap();
+        header.set_cksum();
+        builder.append(&header, std::io::empty()).unwrap();
+        tar_err(
+            &builder.into_inner().unwrap(),
+            "the first member is `firmware/fw.img`; a shipment archive starts with `shipment.json`",
+        );
         // Garbage.
         assert!(from_tar("x.tar", &[7u8; 2048], &ShipmentLimits::default()).is_err());
+    }
+
+    /// PAX and GNU headers (long paths, as GNU tar and Python write them) are read.
+    #[test]
+    fn pax_and_gnu_archives() {
+        let assembled = assemble(
+            Some("lot-1"),
+            vec![NewArtifact {
+                path: format!("documents/{}/doc.txt", "d".repeat(120)),
+                role: ArtifactRole::Document,
+                data: b"declaration".to_vec(),
+            }],
+        )
+        .unwrap();
+        for gnu in [false, true] {
+            let mut builder = tar::Builder::new(Vec::new());
+            for (path, data) in [
+                (MANIFEST_NAME.to_owned(), assembled.manifest_bytes.clone()),
+                (
+                    assembled.files[0].path.clone(),
+                    assembled.files[0].data.clone(),
+                ),
+            ] {
+                let mut header = if gnu {
+                    tar::Header::new_gnu()
+                } else {
+                    tar::Header::new_ustar()
+                };
+                header.set_size(data.len() as u64);
+                header.set_mode(0o644);
+                if gnu {
+                    builder
+                        .append_data(&mut header, &path, data.as_slice())
+                        .unwrap();
+                } else {
+                    builder
+                        .append_pax_extensions([("path", path.as_bytes())])
+                        .unwrap();
+                    header.set_path("placeholder").unwrap();
+                    header.set_cksum();
+                    builder.append(&header, data.as_slice()).unwrap();
+                }
+            }
+            let tar = builder.into_inner().unwrap();
+            let shipment = from_tar("x.tar", &tar, &ShipmentLimits::default()).unwrap();
+            assert!(shipment.artifacts[0].verified(), "gnu {gnu}: {shipment:?}");
+            assert!(
+                shipment.artifacts[0].data.is_none(),
+                "documents are not held"
+            );
+            assert!(shipment.unlisted.is_empty());
+        }
     }
 
     #[test]
@@ -987,6 +1157,18 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, VerifyError::ManifestJson { .. }));
+        // Issue 13, item 2: a repeated key, at any depth, is named by its JSON pointer.
+        let err = parse_manifest(
+            "s",
+            br#"{"format":"consign-shipment/v1","artifacts":[{"path":"a","path":"b"}]}"#,
+            &limits,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("duplicate key `/artifacts/0/path` at byte offset 57"),
+            "{err}"
+        );
         let err = parse_manifest("s", br#"{"format":"v0","artifacts":[]}"#, &limits).unwrap_err();
         assert_eq!(
             err.to_string(),

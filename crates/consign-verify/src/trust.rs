@@ -21,14 +21,14 @@
 //! ```
 //!
 //! Roles are `supplier`, `manufacturer`, `distributor`, `importer` and `retailer`. Unknown fields
-//! and roles are errors, a key may belong to one party only, and `valid-from` must not be after
+//! and roles are errors, a key (its key material, however the PEM encodes it) may belong to one
+//! party only, and `valid-from` must not be after
 //! `valid-until`. A key is judged at the check date the caller passes, never at a time a signer
 //! claims. The JSON schema is `schemas/trust/trust-store.schema.json`.
 
 use std::collections::BTreeSet;
 use std::fmt;
 
-use base64::Engine as _;
 use consign_model::Sha256;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -81,7 +81,9 @@ pub enum KeyAlgorithm {
 /// One trusted key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrustedKey {
-    /// The `SubjectPublicKeyInfo` DER.
+    /// The key, read by consign-attest (the one reader of keys).
+    pub public: consign_attest::PublicKey,
+    /// The `SubjectPublicKeyInfo` DER, re-encoded canonically: equal keys have equal DER.
     pub spki_der: Vec<u8>,
     /// The PEM text as written in the store.
     pub pem: String,
@@ -199,39 +201,6 @@ pub fn parse_date(text: &str, field: &str) -> Result<Date, VerifyError> {
     text.parse::<Date>().map_err(|_| bad())
 }
 
-/// Decodes one PEM `PUBLIC KEY` block into SPKI DER.
-pub fn decode_spki_pem(pem: &str) -> Result<Vec<u8>, String> {
-    let text = pem.trim();
-    let body = text
-        .strip_prefix("-----BEGIN PUBLIC KEY-----")
-        .and_then(|rest| rest.strip_suffix("-----END PUBLIC KEY-----"))
-        .ok_or("is not a PEM `PUBLIC KEY` block (SPKI)")?;
-    let joined: String = body.chars().filter(|ch| !ch.is_whitespace()).collect();
-    if joined.len() > 16 * 1024 {
-        return Err("is too long for a public key".to_owned());
-    }
-    base64::engine::general_purpose::STANDARD
-        .decode(joined)
-        .map_err(|err| format!("has invalid base64: {err}"))
-}
-
-/// Tells the algorithm from the algorithm identifier at the start of an SPKI.
-pub fn spki_algorithm(der: &[u8]) -> Option<KeyAlgorithm> {
-    const ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
-    const EC_PUBLIC_KEY: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-    const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-    // The algorithm identifier sits in the first 32 bytes of every SPKI of these algorithms.
-    let head = der.get(..der.len().min(32))?;
-    let has = |needle: &[u8]| head.windows(needle.len()).any(|window| window == needle);
-    if der.len() == 44 && has(ED25519) {
-        Some(KeyAlgorithm::Ed25519)
-    } else if der.len() == 91 && has(EC_PUBLIC_KEY) && has(P256) {
-        Some(KeyAlgorithm::EcdsaP256)
-    } else {
-        None
-    }
-}
-
 impl TrustStore {
     /// Parses a trust store from TOML text; `name` (the file name) is for messages.
     pub fn from_toml(name: &str, text: &str) -> Result<Self, VerifyError> {
@@ -276,14 +245,14 @@ impl TrustStore {
             let mut keys = Vec::with_capacity(party.key.len());
             for (idx, key) in party.key.into_iter().enumerate() {
                 let field = |what: &str| format!("party `{}` key {} `{what}`", party.name, idx + 1);
-                let spki_der = decode_spki_pem(&key.public_key)
-                    .map_err(|reason| bad(format!("{} {reason}", field("public-key"))))?;
-                let algorithm = spki_algorithm(&spki_der).ok_or_else(|| {
-                    bad(format!(
-                        "{} is neither an Ed25519 nor an ECDSA P-256 public key",
-                        field("public-key")
-                    ))
-                })?;
+                let public = consign_attest::PublicKey::from_pem(&key.public_key)
+                    .map_err(|err| bad(format!("{} cannot be used: {err}", field("public-key"))))?;
+                let algorithm = match public.algorithm() {
+                    consign_attest::KeyAlgorithm::Ed25519 => KeyAlgorithm::Ed25519,
+                    _ => KeyAlgorithm::EcdsaP256,
+                };
+                // The canonical encoding: one key is one fingerprint, however its PEM was written.
+                let spki_der = public.to_spki_der();
                 let valid_from = toml_date(&key.valid_from, &field("valid-from"))?;
                 let valid_until = toml_date(&key.valid_until, &field("valid-until"))?;
                 if valid_from > valid_until {
@@ -300,6 +269,7 @@ impl TrustStore {
                     )));
                 }
                 keys.push(TrustedKey {
+                    public,
                     spki_der,
                     pem: key.public_key.trim().to_owned(),
                     fingerprint,
@@ -352,18 +322,26 @@ impl TrustStore {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use base64::Engine as _;
+    use consign_attest::Signer as _;
+
     use super::*;
 
-    /// An Ed25519 SPKI with the given 32 key bytes, as PEM.
+    /// The public key, as PEM, of the Ed25519 key whose seed is 32 times `seed`.
     pub(crate) fn ed25519_pem(seed: u8) -> String {
         let mut der = vec![
-            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
         ];
         der.extend_from_slice(&[seed; 32]);
-        format!(
-            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
             base64::engine::general_purpose::STANDARD.encode(der)
-        )
+        );
+        consign_attest::PrivateKey::from_pkcs8_pem(&pem)
+            .unwrap()
+            .public_key()
+            .to_pem()
     }
 
     fn store(body: &str) -> Result<TrustStore, VerifyError> {
@@ -431,6 +409,41 @@ pub(crate) mod tests {
         check_err(
             "",
             "trust store `t.toml`: it lists no `[[party]]`: nothing could be trusted",
+        );
+        // Issue 13, item 2: TOML refuses a repeated key as JSON does.
+        let twice = format!(
+            "{}valid-until = 2027-01-01\n",
+            party("M", "[\"manufacturer\"]", 1, "2025-01-01", "2026-01-01")
+        );
+        let err = store(&twice).unwrap_err();
+        assert!(matches!(err, VerifyError::TrustToml { .. }), "{err}");
+        // Issue 13, item 4: one key is one party's, whatever its encoding: a P-256 key written
+        // with its point compressed is the same key material as the uncompressed one.
+        let p256 =
+            consign_attest::PrivateKey::generate(consign_attest::KeyAlgorithm::EcdsaP256Sha256)
+                .unwrap();
+        let der = p256.public_key().to_spki_der();
+        let (x, y) = (&der[der.len() - 64..der.len() - 32], &der[der.len() - 32..]);
+        let mut compressed = vec![
+            0x30, 0x39, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x22, 0x00,
+        ];
+        compressed.push(if y[31] & 1 == 1 { 0x03 } else { 0x02 });
+        compressed.extend_from_slice(x);
+        let pem = |der: &[u8]| {
+            format!(
+                "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+                base64::engine::general_purpose::STANDARD.encode(der)
+            )
+        };
+        let two_ways = format!(
+            "[[party]]\nname = \"M\"\nroles = [\"manufacturer\"]\n[[party.key]]\npublic-key = \"\"\"\n{}\"\"\"\nvalid-from = 2025-01-01\nvalid-until = 2026-01-01\n[[party]]\nname = \"D\"\nroles = [\"distributor\"]\n[[party.key]]\npublic-key = \"\"\"\n{}\"\"\"\nvalid-from = 2025-01-01\nvalid-until = 2026-01-01\n",
+            pem(&der),
+            pem(&compressed)
+        );
+        check_err(
+            &two_ways,
+            "trust store `t.toml`: party `D` key 1 `public-key` is also listed elsewhere: a key belongs to one party",
         );
         let unknown_field = format!(
             "{}extra = 1\n",

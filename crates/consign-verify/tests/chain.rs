@@ -174,14 +174,34 @@ struct Variant {
     support_end: Option<&'static str>,
     two_distributors_missing_first: bool,
     unknown_predicate_version: bool,
+    /// Issue 13, item 1: the whole chain is about image B, but the manufacturer's product
+    /// statement names `{sha256: A, sha512: B}`.
+    mixed_subject: bool,
+    /// Issue 13, item 2: text replaced in the product statement's signed bytes (a key repeated).
+    duplicate_key: Option<(&'static str, &'static str)>,
+    /// Issue 13, item 5: the supplier signs a CycloneDX statement about the firmware whose SBOM
+    /// (shipped too) declares OpenSSL.
+    supplier_sbom: bool,
 }
 
 fn jsonl(envelopes: &[dsse::Envelope]) -> Vec<u8> {
     dsse::to_jsonl(envelopes).into_bytes()
 }
 
+/// Another image than [`firmware`]: one byte of BusyBox's version changed.
+fn other_firmware() -> Vec<u8> {
+    let mut bad = firmware();
+    let at = bad.windows(6).position(|w| w == b"1.36.1").unwrap();
+    bad[at + 5] = b'9';
+    bad
+}
+
 fn shipment(keys: &Keys, variant: &Variant) -> consign_verify::shipment::Shipment {
-    let fw = firmware();
+    let fw = if variant.mixed_subject {
+        other_firmware()
+    } else {
+        firmware()
+    };
     let sbom_bytes = variant.sbom.clone().unwrap_or_else(good_sbom);
     let component_claims = ComponentClaims::from_toml(
         r#"
@@ -236,6 +256,57 @@ statement = "none-known"
         "https://devices.example/build",
     )
     .unwrap();
+    if variant.mixed_subject {
+        let mut statement = consign_attest::attest::product_statement(
+            &[Artifact {
+                name: "fw.img",
+                data: &fw,
+            }],
+            &product,
+            Artifact {
+                name: "fw.cdx.json",
+                data: &sbom_bytes,
+            },
+            None,
+            &[Artifact {
+                name: "supplier.intoto.jsonl",
+                data: &supplier_file,
+            }],
+        )
+        .unwrap();
+        statement.subject[0]
+            .digest
+            .insert("sha256".to_owned(), Sha256::of(&firmware()).to_hex());
+        release[0] = sign_statement(&statement, &[release_signer]).unwrap();
+    }
+    if let Some((find, replace)) = variant.duplicate_key {
+        let statement = consign_attest::attest::product_statement(
+            &[Artifact {
+                name: "fw.img",
+                data: &fw,
+            }],
+            &product,
+            Artifact {
+                name: "fw.cdx.json",
+                data: &sbom_bytes,
+            },
+            None,
+            &[Artifact {
+                name: "supplier.intoto.jsonl",
+                data: &supplier_file,
+            }],
+        )
+        .unwrap();
+        let text = String::from_utf8(statement.to_json()).unwrap();
+        assert!(text.contains(find), "{text}");
+        let payload = text.replacen(find, replace, 1);
+        release[0] = dsse::sign(
+            dsse::INTOTO_PAYLOAD_TYPE,
+            payload.as_bytes(),
+            &[release_signer],
+        )
+        .unwrap();
+    }
     if variant.unknown_predicate_version {
         let statement = Statement::new(
             vec![Subject::for_bytes("fw.img", &fw)],
@@ -266,10 +337,7 @@ statement = "none-known"
     .unwrap()]);
     let mut files = vec![];
     let shipped_fw = if variant.tamper_firmware {
-        let mut bad = fw.clone();
-        let at = bad.windows(6).position(|w| w == b"1.36.1").unwrap();
-        bad[at + 5] = b'9';
-        bad
+        other_firmware()
     } else {
         fw.clone()
     };
@@ -321,6 +389,28 @@ statement = "none-known"
             custody_file,
         ));
     }
+    if variant.supplier_sbom {
+        let supplier_sbom = sbom(vec![component("openssl", "3.0.13", LIBSSL, "Apache-2.0")]);
+        let statement = consign_attest::attest::attest_sbom(
+            &keys.supplier,
+            &[Artifact {
+                name: "fw.img",
+                data: &fw,
+            }],
+            &supplier_sbom,
+        )
+        .unwrap();
+        files.push(NewArtifact::named(
+            ArtifactRole::Sbom,
+            "supplier.cdx.json",
+            supplier_sbom,
+        ));
+        files.push(NewArtifact::named(
+            ArtifactRole::Attestation,
+            "supplier-sbom.intoto.jsonl",
+            jsonl(&[statement]),
+        ));
+    }
     files.push(NewArtifact::named(
         ArtifactRole::Document,
         "eu-doc.txt",
@@ -357,12 +447,23 @@ fn verify_with(
     )
 }
 
+/// `eu-cra-import` as an importer without a vulnerability database yet must write it: the known
+/// vulnerabilities check stays required, and the policy says explicitly that it cannot run.
+fn import_policy() -> Policy {
+    Policy::from_text(
+        "no-vuln-db.toml",
+        "format = \"consign-policy/v1\"\nid = \"no-vuln-db\"\nextends = \"eu-cra-import\"\n[checks.\"vulnerabilities.known\"]\nwhen-unavailable = \"warn\"\n",
+        false,
+    )
+    .unwrap()
+}
+
 fn verify(keys: &Keys, variant: &Variant) -> Verdict {
     verify_with(
         keys,
         variant,
         &trust_store(keys, "2030-12-31"),
-        &Policy::builtin("eu-cra-import").unwrap(),
+        &import_policy(),
         "2026-11-22",
         &[],
     )
@@ -415,9 +516,80 @@ fn the_good_chain_is_accepted() {
     );
     assert_eq!(
         verdict.result("vulnerabilities.known").unwrap().status,
-        Status::NotApplicable
+        Status::Warn
     );
     assert_eq!(verdict.support_end.as_deref(), Some("2032-12-31"));
+}
+
+/// Issue 13, item 3: a check the policy requires that cannot run fails with its reason. Under
+/// the built-in `eu-cra-import`, no vulnerability database rejects the good chain, and so does
+/// `--no-rescan`; a policy that says otherwise for one check, explicitly, turns only that one
+/// into a warning.
+#[test]
+fn issue13_checks_that_cannot_run_fail_closed() {
+    let keys = keys();
+    let trust = trust_store(&keys, "2030-12-31");
+    let cra = Policy::builtin("eu-cra-import").unwrap();
+    let verdict = verify_with(&keys, &Variant::default(), &trust, &cra, "2026-11-22", &[]);
+    rejected_by(
+        &verdict,
+        "vulnerabilities.known",
+        "cannot run, so it fails: no vulnerability database",
+    );
+    let fix = verdict.result("vulnerabilities.known").unwrap().fix.clone();
+    assert!(
+        fix.unwrap().contains("consign vuln db import"),
+        "{}",
+        consign_verify::report::text(&verdict)
+    );
+    assert_eq!(
+        verdict.counts.fail,
+        1,
+        "{}",
+        consign_verify::report::text(&verdict)
+    );
+
+    let shipment = shipment(&keys, &Variant::default());
+    let signatures = AttestSignatures::new(&trust).unwrap();
+    let no_rescan = |policy: &Policy| {
+        consign_verify::verify(
+            &shipment,
+            policy,
+            &trust,
+            date("2026-11-22"),
+            &[],
+            standard_engines(&signatures, None),
+        )
+    };
+    let verdict = no_rescan(&import_policy());
+    rejected_by(
+        &verdict,
+        "sbom.rescan",
+        "cannot run, so it fails: the re-scan was turned off (`--no-rescan`)",
+    );
+    let relaxed = Policy::from_text(
+        "relaxed.toml",
+        "format = \"consign-policy/v1\"\nid = \"relaxed\"\nextends = \"eu-cra-import\"\n[checks.\"vulnerabilities.known\"]\nwhen-unavailable = \"not-applicable\"\n[checks.\"sbom.rescan\"]\nwhen-unavailable = \"warn\"\n",
+        false,
+    )
+    .unwrap();
+    let verdict = no_rescan(&relaxed);
+    assert!(
+        verdict.accepted,
+        "{}",
+        consign_verify::report::text(&verdict)
+    );
+    let rescan = verdict.result("sbom.rescan").unwrap();
+    assert_eq!(rescan.status, Status::Warn);
+    assert!(
+        rescan.reason.contains("`when-unavailable = \"warn\"`"),
+        "{}",
+        rescan.reason
+    );
+    assert_eq!(
+        verdict.result("vulnerabilities.known").unwrap().status,
+        Status::NotApplicable
+    );
 }
 
 #[test]
@@ -462,7 +634,7 @@ fn expired_key() {
         &keys,
         &Variant::default(),
         &trust,
-        &Policy::builtin("eu-cra-import").unwrap(),
+        &import_policy(),
         "2026-11-22",
         &[],
     );
@@ -491,6 +663,113 @@ fn tampered_firmware() {
     );
 }
 
+/// Issue 13, item 1: a manufacturer-signed statement whose one subject lists the SHA-256 of image
+/// A and the SHA-512 of image B covers neither: the shipment of B is rejected by `verify`, and
+/// `verify-attestation` rejects A (and B) with the same statement.
+#[test]
+fn issue13_mixed_digest_subject_covers_no_artifact() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            mixed_subject: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "integrity.subjects",
+        "is not the subject of any trusted release attestation",
+    );
+    let shipment = shipment(
+        &keys,
+        &Variant {
+            mixed_subject: true,
+            ..Variant::default()
+        },
+    );
+    let release = shipment
+        .artifacts
+        .iter()
+        .find(|a| a.entry.path.ends_with("release.intoto.jsonl"))
+        .unwrap();
+    let release = release.data.as_deref().unwrap();
+    let first_line = release.split(|b| *b == b'\n').next().unwrap();
+    for image in [firmware(), other_firmware()] {
+        let err = consign_attest::verify_attestation(
+            first_line,
+            &image,
+            &[keys.manufacturer.public_key()],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, consign_attest::AttestError::SubjectMismatch { .. }),
+            "{err}"
+        );
+    }
+}
+
+/// Issue 13, item 2: a key repeated inside a signed predicate (`end` of the support period,
+/// `model` of the product identity) is refused with its JSON pointer, by `verify` and by
+/// `verify-attestation`, instead of the last value silently winning.
+#[test]
+fn issue13_duplicate_keys_inside_a_signed_predicate() {
+    let keys = keys();
+    for (find, replace, pointer) in [
+        (
+            r#""end":"2032-12-31""#,
+            r#""end":"2020-01-01","end":"2032-12-31""#,
+            "/predicate/claims/2/value/end",
+        ),
+        (
+            r#""model":"SP-200""#,
+            r#""model":"SP-200","model":"EVIL-1""#,
+            "/predicate/claims/0/value/model",
+        ),
+    ] {
+        let variant = Variant {
+            duplicate_key: Some((find, replace)),
+            ..Variant::default()
+        };
+        let verdict = verify(&keys, &variant);
+        rejected_by(
+            &verdict,
+            "integrity.signatures",
+            &format!("duplicate key `{pointer}`"),
+        );
+        assert!(
+            verdict.product.is_none(),
+            "a refused statement names no product"
+        );
+        let shipment = shipment(&keys, &variant);
+        let release = shipment
+            .artifacts
+            .iter()
+            .find(|a| a.entry.path.ends_with("release.intoto.jsonl"))
+            .unwrap();
+        let first_line = release
+            .data
+            .as_deref()
+            .unwrap()
+            .split(|b| *b == b'\n')
+            .next()
+            .unwrap();
+        let err = consign_attest::verify_attestation(
+            first_line,
+            &firmware(),
+            &[keys.manufacturer.public_key()],
+        )
+        .unwrap_err();
+        let text = format!(
+            "{err}: {}",
+            std::error::Error::source(&err)
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        );
+        assert!(text.contains(pointer), "{text}");
+    }
+}
+
 #[test]
 fn sbom_missing_a_component_the_rescan_finds() {
     let keys = keys();
@@ -506,6 +785,35 @@ fn sbom_missing_a_component_the_rescan_finds() {
             sbom: Some(sbom),
             ..Variant::default()
         },
+    );
+    rejected_by(&verdict, "sbom.rescan", "`openssl`");
+    rejected_by(&verdict, "sbom.rescan", "is not declared in the SBOM");
+}
+
+/// Issue 13, item 5: a supplier's signed SBOM is evidence for its component only; it cannot
+/// declare what the re-scan of the manufacturer's firmware accepts. The release SBOM omits
+/// OpenSSL, a trusted supplier's SBOM statement about the firmware lists it: still rejected.
+#[test]
+fn issue13_supplier_sbom_does_not_widen_the_rescan() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            sbom: Some(sbom(vec![component(
+                "busybox",
+                "1.36.1",
+                BUSYBOX,
+                "GPL-2.0-only",
+            )])),
+            supplier_sbom: true,
+            ..Variant::default()
+        },
+    );
+    assert_eq!(
+        verdict.result("integrity.signatures").unwrap().status,
+        Status::Pass,
+        "{}",
+        consign_verify::report::text(&verdict)
     );
     rejected_by(&verdict, "sbom.rescan", "`openssl`");
     rejected_by(&verdict, "sbom.rescan", "is not declared in the SBOM");
@@ -553,7 +861,7 @@ fn support_period_over() {
 fn support_period_shortened_versus_the_ledger() {
     let keys = keys();
     let trust = trust_store(&keys, "2030-12-31");
-    let policy = Policy::builtin("eu-cra-import").unwrap();
+    let policy = import_policy();
     let mut ledger = Ledger::in_memory().unwrap();
     let first = verify_with(
         &keys,
@@ -607,7 +915,7 @@ fn threshold_not_met() {
     let keys = keys();
     let policy = Policy::from_text(
         "two-signers.toml",
-        "format = \"consign-policy/v1\"\nid = \"two-signers\"\nextends = \"eu-cra-import\"\n[checks.\"integrity.threshold\"]\nthresholds = { manufacturer = 2 }\n",
+        "format = \"consign-policy/v1\"\nid = \"two-signers\"\nextends = \"eu-cra-import\"\n[checks.\"integrity.threshold\"]\nthresholds = { manufacturer = 2 }\n[checks.\"vulnerabilities.known\"]\nwhen-unavailable = \"warn\"\n",
         false,
     )
     .unwrap();
@@ -674,13 +982,17 @@ fn redact(report: &str) -> String {
 #[test]
 fn the_reports_an_officer_reads() {
     let keys = keys();
-    let verdict = verify(
+    let verdict = verify_with(
         &keys,
         &Variant {
             support_end: Some("2026-06-30"),
             tamper_firmware: true,
             ..Variant::default()
         },
+        &trust_store(&keys, "2030-12-31"),
+        &Policy::builtin("eu-cra-import").unwrap(),
+        "2026-11-22",
+        &[],
     );
     assert!(!verdict.accepted);
     insta::assert_snapshot!("text", redact(&consign_verify::report::text(&verdict)));

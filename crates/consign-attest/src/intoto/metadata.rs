@@ -85,8 +85,7 @@ impl Metadata {
                 limit: MAX_METADATA_BYTES,
             });
         }
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|source| AttestError::Json { what, source })?;
+        let value: Value = crate::read_json(bytes, what)?;
         let object = value.as_object().ok_or_else(|| {
             AttestError::field(what, "$", "a JSON object (Metablock or DSSE envelope)")
         })?;
@@ -152,11 +151,7 @@ impl Metadata {
             .and_then(Value::as_str)
             .ok_or_else(|| AttestError::field(what, "payload", "a base64 string"))?;
         let payload = decode_base64(payload_b64, "payload")?;
-        let signed: Value =
-            serde_json::from_slice(&payload).map_err(|source| AttestError::Json {
-                what: "DSSE payload (in-toto link or layout)",
-                source,
-            })?;
+        let signed: Value = crate::read_json(&payload, "DSSE payload (in-toto link or layout)")?;
         let kind = kind_of(&signed, what, "payload._type")?;
         let list = signature_list(object, what)?;
         let mut signatures = Vec::with_capacity(list.len());

@@ -5,7 +5,8 @@
 //! 2. the layout has not expired at the caller's check date (`expires <= at` is expired);
 //! 3. per step, link files `<step>.<keyid[..8]>.link` are found for at least `threshold` of the
 //!    authorized keys;
-//! 4. per step, at least `threshold` distinct authorized functionaries signed a valid link;
+//! 4. per step, at least `threshold` distinct authorized functionaries signed a valid link,
+//!    counted by key material: a key listed twice, or under two keyids, counts once;
 //! 5. each link's command is compared with `expected_command` (a mismatch is a warning only);
 //! 6. for steps with `threshold > 1`, all counted links report the same materials and products;
 //! 7. one link per step is kept; inspections are run, but only through an [`InspectionRunner`]
@@ -137,8 +138,10 @@ pub fn verify(
                 looked_for: looked_for.join(", "),
             });
         }
-        // 4. Count valid links by distinct authorized keys.
+        // 4. Count valid links by distinct authorized keys: distinct key material, not keyids,
+        // since a layout may list one key twice or under two keyids.
         let mut valid: Vec<(String, Link)> = Vec::new();
+        let mut counted: Vec<&crate::keys::PublicKey> = Vec::new();
         let mut skipped = Vec::new();
         for (keyid, bytes) in found {
             let file_name = Link::file_name(&step.name, keyid);
@@ -162,6 +165,12 @@ pub fn verify(
                 skipped.push(format!("{file_name}: {err}"));
                 continue;
             }
+            if counted.contains(&key.public_key()) {
+                skipped.push(format!(
+                    "{file_name}: signed by a key already counted for this step (one functionary counts once, whatever its keyids)"
+                ));
+                continue;
+            }
             let link = Link::from_value(metadata.signed())?;
             if link.name != step.name {
                 skipped.push(format!(
@@ -170,6 +179,7 @@ pub fn verify(
                 ));
                 continue;
             }
+            counted.push(key.public_key());
             valid.push((keyid.to_owned(), link));
         }
         for reason in &skipped {
@@ -483,6 +493,52 @@ mod tests {
             err.to_string()
                 .starts_with("the in-toto layout is not validly signed by layout key"),
             "{err}"
+        );
+    }
+
+    /// Issue 13, item 4: a threshold counts distinct key material, not keyids. Bob's key listed
+    /// twice in `pubkeys`, or stored under a second keyid, with his one link copied under each
+    /// name, is one functionary and does not meet threshold 2.
+    #[test]
+    fn threshold_counts_distinct_keys_not_keyids() {
+        let chain = Chain::new();
+        let bob = Chain::id(&chain.bob);
+        let (bob_file, bob_link) = chain
+            .links("aa")
+            .into_iter()
+            .find(|(name, _)| name == &Link::file_name("package", &bob))
+            .unwrap();
+        // The same keyid twice.
+        let mut layout = chain.layout("2030-01-01T00:00:00Z", 2);
+        layout["steps"][1]["pubkeys"] = json!([bob, bob]);
+        let mut links = chain.links("aa");
+        links.insert(bob_file.clone(), bob_link.clone());
+        check(
+            &chain,
+            layout,
+            &links,
+            "2026-01-01T00:00:00Z",
+            Err(
+                "step `package` requires links validly signed by 2 different authorized functionaries, found 1",
+            ),
+        );
+        // The same key under a second keyid (the layout keeps the keyid it gives a key).
+        let alias = "ab".repeat(32);
+        let mut layout = chain.layout("2030-01-01T00:00:00Z", 2);
+        let mut dict = layout["keys"][&bob].clone();
+        dict["keyid"] = json!(alias);
+        layout["keys"][&alias] = dict;
+        layout["steps"][1]["pubkeys"] = json!([bob, alias]);
+        let mut links = chain.links("aa");
+        links.insert(Link::file_name("package", &alias), bob_link);
+        check(
+            &chain,
+            layout,
+            &links,
+            "2026-01-01T00:00:00Z",
+            Err(
+                "step `package` requires links validly signed by 2 different authorized functionaries, found 1",
+            ),
         );
     }
 

@@ -127,6 +127,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     )?;
     write("component.toml", COMPONENT.as_bytes())?;
     write("lot.toml", LOT.as_bytes())?;
+    write("import-policy.toml", IMPORT_POLICY.as_bytes())?;
     output::status(
         "wrote firmware.bin, libcrypto.so.3, product.toml, component.toml, lot.toml, eu-declaration.txt",
     );
@@ -158,9 +159,9 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     if validity != ExitStatus::Success {
         // Exit 1 here is expected: say why, so a first-time reader does not take it for a fault.
         output::status(
-            "(the SBOM is valid CycloneDX; what the BSI profile still misses is each component's \
-             licence and creator: facts no binary carries, which only the suppliers can give. The \
-             import policy below reports them as a warning, not a rejection.)",
+            "(the SBOM is valid CycloneDX; what the BSI profile still misses are facts no binary \
+             carries and consign's knowledge base does not hold, which only the suppliers can give. \
+             The import policy below reports them as a warning, not a rejection.)",
         );
     }
 
@@ -212,11 +213,16 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
     assemble("shipment", "firmware.bin")?;
 
     step("Importer: verify the shipment against the EU CRA import policy, and sign the verdict");
+    output::status(
+        "(`import-policy.toml` is `eu-cra-import` with one line more: this machine has no \
+         vulnerability database yet, and the importer says so explicitly, so the known \
+         vulnerabilities check warns instead of rejecting; under `eu-cra-import` itself it fails.)",
+    );
     let accepted = consign(&[
         "verify",
         "shipment",
         "--policy",
-        "eu-cra-import",
+        "import-policy.toml",
         "--trust",
         "trust.toml",
         "--ledger",
@@ -238,7 +244,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitStatus> {
         "verify",
         "shipment-tampered",
         "--policy",
-        "eu-cra-import",
+        "import-policy.toml",
         "--trust",
         "trust.toml",
         "--ledger",
@@ -289,6 +295,18 @@ fn prepare_dir(dir: &Path) -> anyhow::Result<()> {
 fn step(title: &str) {
     output::status(&format!("\n== {title}"));
 }
+
+/// The importer's policy: `eu-cra-import`, and what to do without a vulnerability database.
+const IMPORT_POLICY: &str =
+    "# The EU CRA import checks, on a machine without a vulnerability database yet.
+format = \"consign-policy/v1\"
+id = \"demo-import\"
+extends = \"eu-cra-import\"
+
+# No database: say so explicitly (the default, `fail`, rejects the shipment).
+[checks.\"vulnerabilities.known\"]
+when-unavailable = \"warn\"
+";
 
 fn write(name: &str, data: &[u8]) -> anyhow::Result<()> {
     files::write(Path::new(name), data)

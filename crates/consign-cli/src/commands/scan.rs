@@ -55,7 +55,8 @@ pub(crate) struct ScanArgs {
     /// Write the SBOM here instead of stdout.
     #[arg(short, long)]
     pub(crate) output: Option<PathBuf>,
-    /// `cyclonedx-json` (1.6), `cyclonedx-json@1.7`, `spdx-json` (SPDX 2.3) or `table`.
+    /// `cyclonedx-json` (1.6), `cyclonedx-json@1.7`, `spdx-json` (SPDX 2.3), `spdx3-json` (SPDX
+    /// 3.0.1 JSON-LD) or `table`.
     #[arg(long, default_value = "cyclonedx-json", value_parser = parse_format)]
     pub(crate) format: OutputFormat,
     /// The manufacturer's product file (TOML): identity, support period, security contact.
