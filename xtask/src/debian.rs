@@ -299,7 +299,7 @@ impl Archive {
         self.get(filename, &path, Some(sha256)).map_err(|err| {
             format!("{err}\n\nhint: a point release may have replaced this version; pick the packages again from today's index (held-out images: `cargo xtask heldout --update-lock`)")
         })?;
-        let got = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let got = fs::metadata(&path).map_or(0, |m| m.len());
         if got != size {
             let _ = fs::remove_file(&path);
             return Err(format!(
