@@ -9,8 +9,9 @@
 //! - `pack`: staging a root file system and packing it with Debian's tools;
 //! - `truth`: `truth.json` and the release evidence of each component.
 //!
-//! Everything is written under `target/heldout/`: `cache/` (the verified `.deb` files and the apt
-//! indexes; reused), `work/` (staging), `images/<name>/` (the image and its `truth.json`, the corpus
+//! The `.deb` files and signed indices come through the one Debian client ([`crate::debian`]) and
+//! its verifying cache (`target/kb-cache/debian/`, shared with `cargo xtask kb`). Everything else
+//! is written under `target/heldout/`: `cache/kernel/` (kernels taken out of their packages), `work/` (staging), `images/<name>/` (the image and its `truth.json`, the corpus
 //! layout), `sbom/`, `report.md` and `report.json`.
 
 pub(crate) mod pack;
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::debian::{self, Index, Mirror};
+use crate::debian::{self, Archive};
 use crate::util::root;
 use recipe::{Lock, LockedImage, Recipe};
 
@@ -182,9 +183,11 @@ pub(crate) fn build(paths: &Paths, mode: LockMode) -> Result<Vec<Built>, String>
         pack::TOOLS,
         "`cargo xtask heldout` (packing firmware images)",
     )?;
-    let mirror = Mirror::from_system()?;
-    let mut lock = if mode == LockMode::Update || !paths.lock.exists() {
-        let lock = take_lock(&recipe, &mirror, paths)?;
+    let taking = mode == LockMode::Update || !paths.lock.exists();
+    // Taking the lock reads today's signed indices, never cached ones.
+    let archive = Archive::open(Archive::default_cache())?.refreshing(taking);
+    let mut lock = if taking {
+        let lock = take_lock(&recipe, &archive)?;
         lock.write(&paths.lock)?;
         eprintln!("heldout: wrote {}", paths.lock.display());
         lock
@@ -198,7 +201,6 @@ pub(crate) fn build(paths: &Paths, mode: LockMode) -> Result<Vec<Built>, String>
             paths.recipe.display()
         ));
     }
-    let cache = paths.base.join("cache/debs");
     let mut built = Vec::new();
     let mut changed = Vec::new();
     for target in &recipe.target {
@@ -223,7 +225,7 @@ pub(crate) fn build(paths: &Paths, mode: LockMode) -> Result<Vec<Built>, String>
                 image
             } else {
                 let started = Instant::now();
-                let image = build_image(&recipe, target, spec, locked, &mirror, &cache, paths)?;
+                let image = build_image(&recipe, target, spec, locked, &archive, paths)?;
                 eprintln!(
                     "heldout: built {} in {:.1} s",
                     spec.name,
@@ -305,15 +307,11 @@ fn reuse(
 }
 
 /// Picks every image's packages from today's indexes.
-fn take_lock(recipe: &Recipe, mirror: &Mirror, paths: &Paths) -> Result<Lock, String> {
+fn take_lock(recipe: &Recipe, archive: &Archive) -> Result<Lock, String> {
     let mut images = Vec::new();
     let mut dates = Vec::new();
     for target in &recipe.target {
-        let state = paths
-            .base
-            .join("cache/apt")
-            .join(format!("{}-{}", target.suite, target.arch));
-        let index = Index::fetch(mirror, &state, &target.suite, &target.arch)?;
+        let index = archive.index(&target.suite, "main", &target.arch)?;
         dates.push(format!(
             "{}/{}: {}",
             target.suite,
@@ -344,8 +342,7 @@ fn build_image(
     target: &recipe::Target,
     spec: &recipe::ImageSpec,
     locked: &LockedImage,
-    mirror: &Mirror,
-    cache: &Path,
+    archive: &Archive,
     paths: &Paths,
 ) -> Result<Built, String> {
     eprintln!(
@@ -362,13 +359,7 @@ fn build_image(
     let mut installed = Vec::new();
     let mut kernel_file = None;
     for package in &locked.packages {
-        let deb = debian::download(
-            mirror,
-            cache,
-            &package.filename,
-            package.size,
-            &package.sha256,
-        )?;
+        let deb = archive.download(&package.filename, package.size, &package.sha256)?;
         let control = deb.control()?;
         let field = |name: &str| control.get(name).cloned().unwrap_or_default();
         if field("Package") != package.package || field("Version") != package.version {

@@ -7,6 +7,9 @@
 //! - `fixtures [--check]`: rebuild `fixtures/` from their recipes, or check they are current.
 //! - `bench`: the benchmarks, side by side with the peer tools.
 //! - `fuzz`: build (and with `--run SECONDS`, run) the fuzz targets.
+//! - `debian SUITE ARCH PACKAGE...`: fetch real Debian binary packages into the verified cache
+//!   ([`debian`], the one Debian client, shared by `kb` and `heldout`).
+//! - `kb`: the signature knowledge base, cut from and tested on real Debian binaries ([`kb`]).
 //! - `heldout`: build firmware images from Debian suites and architectures no signature was cut
 //!   from, scan them, score the SBOMs: the honest recognition figures.
 //! - `index`: generate consign-detect's name index from the Debian archive (`index eval`:
@@ -20,6 +23,7 @@ mod fixtures;
 mod fuzz;
 mod heldout;
 mod index;
+mod kb;
 mod manifest;
 mod schemas;
 mod score;
@@ -39,10 +43,12 @@ fn main() -> ExitCode {
         Some("fixtures") => fixtures::run(&args[1..]),
         Some("bench") => bench::run_bench(&args[1..]),
         Some("heldout") => heldout::run(&args[1..]),
+        Some("debian") => debian::run(&args[1..]),
+        Some("kb") => kb::run(&args[1..]),
         Some("index") => index::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|heldout|fuzz|index>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools: [unpack|scan|attest|verify|all] [--quick] [--runs N]\n  heldout   build images from held-out Debian suites/architectures, scan and score them [--check] [--update-lock]\n  fuzz      build and run the fuzz targets\n  index     generate the name index from the Debian archive (`index eval` measures it)"
+                "usage: cargo xtask <ci|tools|schemas|fixtures|bench|heldout|fuzz|index|debian|kb>\n\n  ci        format check, clippy, all tests, interop tests with the outside tools\n  tools     install the outside tools the interop tests run\n  schemas   check schemas/ against its sha256 manifest\n  fixtures  rebuild fixtures/ from their recipes (--check to verify)\n  bench     benchmarks against the peer tools: [unpack|scan|attest|verify|all] [--quick] [--runs N]\n  heldout   build images from held-out Debian suites/architectures, scan and score them [--check] [--update-lock]\n  fuzz      build and run the fuzz targets\n  index     generate the name index from the Debian archive (`index eval` measures it)\n  debian    fetch Debian binary packages, verified, into target/kb-cache: SUITE ARCH PACKAGE...\n  kb        grow and test the signature knowledge base from real Debian binaries (see `cargo xtask kb`)"
             );
             return ExitCode::from(2);
         }

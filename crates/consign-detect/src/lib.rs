@@ -85,6 +85,7 @@ pub use crate::index::{
     IndexProject, NameIndex, SignatureProduct, library_base, name_index, signature_products,
 };
 use crate::scan::{FileNames, Finding};
+pub use crate::signature::unescape;
 use crate::signature::{CATALOG, Catalog, Signature};
 
 /// Everything [`detect`] found in one tree.
@@ -222,6 +223,37 @@ pub fn detect(vfs: &Vfs) -> Detection {
             None
         }
     };
+    detect_with(catalog, vfs, diagnostics)
+}
+
+/// Signature files given as text, compiled and applied exactly as the embedded ones are: for
+/// tools that write signatures and test them on real binaries before they are embedded
+/// (`cargo xtask kb`).
+pub struct Signatures(Catalog);
+
+impl Signatures {
+    /// Parses and compiles signature files given as (file name, TOML text).
+    pub fn parse<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, DetectError> {
+        Catalog::build(files).map(Self)
+    }
+
+    /// [`detect`] with these signatures instead of the embedded ones.
+    pub fn detect(&self, vfs: &Vfs) -> Detection {
+        detect_with(Some(&self.0), vfs, Vec::new())
+    }
+
+    /// The product names, one per signature file.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .signatures
+            .iter()
+            .map(|signature| signature.name.as_str())
+    }
+}
+
+fn detect_with(catalog: Option<&Catalog>, vfs: &Vfs, diagnostics: Vec<Diagnostic>) -> Detection {
     let files: Vec<_> = vfs.files().collect();
     let results: Vec<FileResult> = files
         .par_iter()

@@ -48,6 +48,12 @@ struct RawSignature {
         reason = "free text for readers of the file; kept so unknown fields stay an error"
     )]
     note: Option<String>,
+    /// The Debian suites (or other sources) whose binaries the patterns were cut from; test
+    /// excerpts from anywhere else are held out.
+    #[serde(default)]
+    cut_from: Vec<String>,
+    /// Why the version tests cover one upstream release only (Debian has shipped no other).
+    one_release: Option<String>,
     #[serde(default)]
     pattern: Vec<RawPattern>,
     #[serde(default)]
@@ -108,6 +114,9 @@ struct RawTest {
     version: Option<String>,
     file: Option<String>,
     origin: String,
+    /// True when the excerpt's release was not used to write the patterns.
+    #[serde(default)]
+    heldout: bool,
 }
 
 /// Whether a test excerpt must be recognised or must not be.
@@ -161,6 +170,7 @@ pub(crate) struct SignatureTest {
     pub(crate) version: Option<String>,
     pub(crate) file: Option<String>,
     pub(crate) origin: String,
+    pub(crate) heldout: bool,
 }
 
 /// One product's signature, parsed and compiled.
@@ -173,7 +183,7 @@ pub(crate) struct SignatureTest {
 )]
 pub(crate) struct Signature {
     /// The signature file it came from.
-    pub(crate) file: &'static str,
+    pub(crate) file: String,
     pub(crate) name: String,
     pub(crate) kind: ComponentKind,
     pub(crate) cpe_vendor: Option<String>,
@@ -197,6 +207,10 @@ pub(crate) struct Signature {
     /// Files known by their name (and content), which name the product and may carry its release.
     pub(crate) named_files: Vec<NamedFile>,
     pub(crate) tests: Vec<SignatureTest>,
+    /// Where the patterns were cut from (Debian suites).
+    pub(crate) cut_from: Vec<String>,
+    /// Why only one release is tested, when that is so.
+    pub(crate) one_release: Option<String>,
 }
 
 /// All signatures and the automaton over their anchors.
@@ -210,14 +224,14 @@ pub(crate) struct Catalog {
 
 /// The catalog built from the embedded files, once per process.
 pub(crate) static CATALOG: LazyLock<Result<Catalog, DetectError>> =
-    LazyLock::new(|| Catalog::build(SIGNATURE_FILES));
+    LazyLock::new(|| Catalog::build(SIGNATURE_FILES.iter().copied()));
 
 impl Catalog {
     /// Parses and compiles signature files given as (file name, text).
-    pub(crate) fn build(
-        files: &'static [(&'static str, &'static str)],
+    pub(crate) fn build<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, DetectError> {
-        let mut signatures = Vec::with_capacity(files.len());
+        let mut signatures = Vec::new();
         for (file, text) in files {
             signatures.push(parse_signature(file, text)?);
         }
@@ -256,7 +270,7 @@ impl Catalog {
     }
 }
 
-fn parse_signature(file: &'static str, text: &str) -> Result<Signature, DetectError> {
+fn parse_signature(file: &str, text: &str) -> Result<Signature, DetectError> {
     let raw: RawSignature = toml::from_str(text).map_err(|source| DetectError::SignatureToml {
         file: file.to_owned(),
         source: Box::new(source),
@@ -364,10 +378,11 @@ fn parse_signature(file: &'static str, text: &str) -> Result<Signature, DetectEr
             version: test.version,
             file: test.file,
             origin: test.origin,
+            heldout: test.heldout,
         });
     }
     Ok(Signature {
-        file,
+        file: file.to_owned(),
         name: raw.name,
         kind: match raw.kind {
             RawKind::Library => ComponentKind::Library,
@@ -393,6 +408,8 @@ fn parse_signature(file: &'static str, text: &str) -> Result<Signature, DetectEr
         bare,
         named_files,
         tests,
+        cut_from: raw.cut_from,
+        one_release: raw.one_release,
     })
 }
 
@@ -428,7 +445,7 @@ fn compile(text: &str, file: &str, field: &str) -> Result<Regex, DetectError> {
 /// Decodes the escapes used in signature files: `\xNN`, `\n`, `\r`, `\t`, `\0`, `\\`.
 ///
 /// Returns the byte offset of a bad escape on error.
-pub(crate) fn unescape(text: &str) -> Result<Vec<u8>, usize> {
+pub fn unescape(text: &str) -> Result<Vec<u8>, usize> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut idx = 0;
@@ -485,6 +502,63 @@ mod tests {
         );
     }
 
+    /// The Debian suites the knowledge base cuts signatures from and tests them on.
+    const SUITES: [&str; 4] = ["bullseye", "bookworm", "trixie", "sid"];
+
+    /// The suite a test's origin names (`Debian trixie busybox ...`), if it is a Debian one.
+    fn origin_suite(origin: &str) -> Option<&'static str> {
+        SUITES
+            .into_iter()
+            .find(|suite| origin.contains(&format!("Debian {suite} ")))
+    }
+
+    /// The knowledge base's rules for where tests come from: a held-out test is from a suite
+    /// the patterns were not cut from, and every Debian test from such a suite says so.
+    #[test]
+    fn held_out_tests_are_from_suites_not_cut_from() {
+        let catalog = CATALOG.as_ref().unwrap();
+        let mut failures = Vec::new();
+        for signature in &catalog.signatures {
+            for suite in &signature.cut_from {
+                if !SUITES.contains(&suite.as_str()) {
+                    failures.push(format!(
+                        "{}: cut_from names `{suite}`, not one of {SUITES:?}",
+                        signature.file
+                    ));
+                }
+            }
+            for (index, test) in signature.tests.iter().enumerate() {
+                let suite = origin_suite(&test.origin);
+                let cut = suite.is_some_and(|s| signature.cut_from.iter().any(|c| c == s));
+                if test.heldout && (suite.is_none() || cut) {
+                    failures.push(format!(
+                        "{} test[{index}]: held out, but its origin is not a Debian suite outside cut_from {:?}: {}",
+                        signature.file, signature.cut_from, test.origin
+                    ));
+                }
+                if !test.heldout
+                    && !signature.cut_from.is_empty()
+                    && test.expect == TestExpect::Positive
+                    && suite.is_some()
+                    && !cut
+                {
+                    failures.push(format!(
+                        "{} test[{index}]: from a suite the patterns were not cut from, so `heldout = true`: {}",
+                        signature.file, test.origin
+                    ));
+                }
+            }
+            if signature
+                .one_release
+                .as_deref()
+                .is_some_and(|reason| reason.trim().is_empty())
+            {
+                failures.push(format!("{}: one_release must say why", signature.file));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
     #[test]
     fn bad_signatures_are_errors() {
         static LOOSE_NAME: &[(&str, &str)] = &[(
@@ -499,16 +573,16 @@ mod tests {
             "y.toml",
             "name = \"y\"\nkind = \"library\"\n[[pattern]]\nanchor = \"ab\"\n[[test]]\nexpect = \"positive\"\nexcerpt = \"ab\"\norigin = \"o\"\n",
         )];
-        let err = Catalog::build(NO_TEST).err().unwrap();
+        let err = Catalog::build(NO_TEST.iter().copied()).err().unwrap();
         assert_eq!(
             err.to_string(),
             "signature file `x.toml` is invalid: a signature needs at least one positive `test`"
         );
 
-        let err = Catalog::build(SHORT).err().unwrap();
+        let err = Catalog::build(SHORT.iter().copied()).err().unwrap();
         assert!(err.to_string().contains("at least 4 bytes"), "{err}");
 
-        let err = Catalog::build(LOOSE_NAME).err().unwrap();
+        let err = Catalog::build(LOOSE_NAME.iter().copied()).err().unwrap();
         assert!(err.to_string().contains("whole name"), "{err}");
     }
 }

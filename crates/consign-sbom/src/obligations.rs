@@ -161,6 +161,42 @@ const NOTICE_OFL: Obligation = Obligation {
     source: "OFL-1.1 conditions 1 and 2",
 };
 
+const SOURCE_OFFER_MPL2: Obligation = Obligation {
+    kind: "source-offer",
+    text: "make the source code of the MPL-covered files available and tell recipients of the binaries how to obtain it",
+    source: "MPL-2.0 section 3.2",
+};
+const SOURCE_OFFER_MPL11: Obligation = Obligation {
+    kind: "source-offer",
+    text: "make the source code of the covered code available and include a notice in the binaries' documentation saying where it is",
+    source: "MPL-1.1 sections 3.2 and 3.6",
+};
+const SOURCE_OFFER_SLEEPYCAT: Obligation = Obligation {
+    kind: "source-offer",
+    text: "accompany every distribution with information on how to obtain the complete source of the DB software and of any software that uses it",
+    source: "Sleepycat licence, clause 3",
+};
+const SOURCE_OFFER_GPL1: Obligation = Obligation {
+    kind: "source-offer",
+    text: "accompany the binaries with the complete source, or a written offer valid for at least three years to give it",
+    source: "GPL-1.0 section 3",
+};
+const SOURCE_OFFER_ARTISTIC: Obligation = Obligation {
+    kind: "source-offer",
+    text: "distribute the standard version's source with the compiled form, or complete instructions on how to get it",
+    source: "Artistic licence (1.0 clause 4, 2.0 section 5)",
+};
+const SOURCE_OFFER_RUBY: Obligation = Obligation {
+    kind: "source-offer",
+    text: "distribute the binaries with the source, or with instructions on where to get the original distribution, or rename non-standard binaries",
+    source: "Ruby licence, clause 3",
+};
+const NOTICE_PERMISSIVE: Obligation = Obligation {
+    kind: "notice",
+    text: "keep the copyright notice and the permission notice in all copies, including the documentation shipped with the binaries",
+    source: "the licence's notice condition (MIT style)",
+};
+
 /// What the distributor of binaries must do under `id` (an SPDX licence id, without `+`).
 fn obligations(id: &str) -> Option<Vec<Obligation>> {
     let id = id.trim_end_matches('+');
@@ -191,6 +227,22 @@ fn obligations(id: &str) -> Option<Vec<Obligation>> {
         "AFL-2.1" => vec![NOTICE_AFL],
         "EPL-2.0" => vec![SOURCE_OFFER_EPL],
         "CC-BY-4.0" => vec![ATTRIBUTION_CC_BY],
+        "MPL-2.0" => vec![SOURCE_OFFER_MPL2],
+        "MPL-1.1" => vec![SOURCE_OFFER_MPL11],
+        "Sleepycat" => vec![SOURCE_OFFER_SLEEPYCAT],
+        "GPL-1.0-only" | "GPL-1.0-or-later" => vec![SOURCE_OFFER_GPL1],
+        "Artistic-1.0-Perl" | "Artistic-1.0" | "Artistic-2.0" => vec![SOURCE_OFFER_ARTISTIC],
+        "Ruby" => vec![SOURCE_OFFER_RUBY],
+        "OLDAP-2.8"
+        | "BSD-3-Clause-LBNL"
+        | "BSD-Attribution-HPND-disclaimer"
+        | "PHP-3.01"
+        | "radvd"
+        | "lsof" => vec![NOTICE_BSD_STYLE],
+        "MIT-Modern-Variant" | "PostgreSQL" | "TCL" | "libtiff" | "xinetd" | "Python-2.0" => {
+            vec![NOTICE_PERMISSIVE]
+        }
+        "BSL-1.0" => vec![NOTICE_SOURCE_ONLY],
         "OFL-1.1" => vec![NOTICE_OFL],
         // Public-domain dedications and the like ask nothing of a distributor.
         "0BSD" | "Unlicense" | "blessing" | "CC0-1.0" | "WTFPL" => Vec::new(),

@@ -7,7 +7,7 @@ use aho_corasick::AhoCorasick;
 use bytes::Bytes;
 
 use crate::Budget;
-use crate::formats::{cpio, dtb, esp, kernel, sparse, streams, tar, tplink, trx, uimage, zip};
+use crate::formats::{ar, cpio, dtb, esp, kernel, sparse, streams, tar, tplink, trx, uimage, zip};
 use crate::fs::{self, FsListing, Probe};
 
 /// One known format.
@@ -144,6 +144,13 @@ pub(crate) static FORMATS: &[Format] = &[
         magic_offset: 257,
         probe: tar::probe,
         extract: tar::extract,
+    },
+    Format {
+        name: "ar",
+        magics: &[b"!<arch>\n"],
+        magic_offset: 0,
+        probe: ar::probe,
+        extract: ar::extract,
     },
     Format {
         name: "cpio",

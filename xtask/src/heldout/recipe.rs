@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::debian::{BinaryPackage, Index};
+use crate::debian::{Index, Package as BinaryPackage};
 
 /// The recipe: `xtask/heldout.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -425,7 +425,7 @@ pub(crate) fn pick(
                 image.name, target.suite, target.arch, recipe.max_kernel_deb_bytes
             )
         })?;
-        chosen.insert(kernel.package.clone(), (kernel.clone(), "kernel"));
+        chosen.insert(kernel.name.clone(), (kernel.clone(), "kernel"));
     }
     let mut queue: VecDeque<BinaryPackage> = VecDeque::new();
     for name in &drawn {
@@ -438,12 +438,9 @@ pub(crate) fn pick(
         for alternatives in &package.depends {
             if let Resolution::Install(dependency) =
                 resolve(index, &target.arch, alternatives, &excluded)
-                && !chosen.contains_key(&dependency.package)
+                && !chosen.contains_key(&dependency.name)
             {
-                chosen.insert(
-                    dependency.package.clone(),
-                    (dependency.clone(), "dependency"),
-                );
+                chosen.insert(dependency.name.clone(), (dependency.clone(), "dependency"));
                 queue.push_back(dependency.clone());
             }
         }
@@ -451,7 +448,7 @@ pub(crate) fn pick(
     let packages = chosen
         .into_values()
         .map(|(package, role)| LockedPackage {
-            package: package.package,
+            package: package.name,
             version: package.version,
             architecture: package.architecture,
             role: role.to_owned(),
@@ -502,7 +499,8 @@ fn resolve<'a>(
         if let Some(package) = index.newest(name) {
             return install(package);
         }
-        if let Some(providers) = index.providers.get(name) {
+        let providers = index.providers(name);
+        if !providers.is_empty() {
             let mut real = providers
                 .iter()
                 .filter(|p| !excluded(p))
@@ -520,18 +518,18 @@ fn resolve<'a>(
 fn newest_kernel<'a>(index: &'a Index, flavour: &str, max_bytes: u64) -> Option<&'a BinaryPackage> {
     let suffix = format!("-{flavour}");
     index
-        .packages
-        .iter()
-        .filter(|(name, _)| {
-            name.strip_prefix("linux-image-")
+        .newest_each()
+        .filter(|package| {
+            package
+                .name
+                .strip_prefix("linux-image-")
                 .and_then(|rest| rest.strip_suffix(&suffix))
                 .is_some_and(is_kernel_abi)
         })
-        .filter_map(|(_, versions)| versions.last())
         .filter(|package| package.size <= max_bytes)
         .max_by(|a, b| {
             crate::debian::compare_versions(&a.version, &b.version)
-                .then_with(|| a.package.cmp(&b.package))
+                .then_with(|| a.name.cmp(&b.name))
         })
 }
 
@@ -680,7 +678,7 @@ mod tests {
              Package: linux-image-6.13.1+deb13-rpi\nVersion: 6.13.1-1\nArchitecture: armel\nFilename: e\nSize: 1000\nSHA256: ee\n",
         );
         assert_eq!(
-            newest_kernel(&index, "rpi", 500).map(|p| p.package.as_str()),
+            newest_kernel(&index, "rpi", 500).map(|p| p.name.as_str()),
             Some("linux-image-6.12.117+deb13-rpi")
         );
         assert!(newest_kernel(&index, "rpi", 50).is_none());
