@@ -219,8 +219,17 @@ fn obligations(id: &str) -> Option<Vec<Obligation>> {
         "Zlib" => vec![NOTICE_ZLIB],
         "curl" => vec![NOTICE_CURL],
         "OpenSSL" | "SSLeay" => vec![NOTICE_OPENSSL],
-        "SSH-OpenSSH" | "BSD-2-Clause-Patent" => vec![NOTICE_BSD_STYLE],
-        "bzip2-1.0.6" | "libpng-2.0" => vec![NOTICE_SOURCE_ONLY],
+        "SSH-OpenSSH"
+        | "BSD-2-Clause-Patent"
+        | "OLDAP-2.8"
+        | "BSD-3-Clause-LBNL"
+        | "BSD-Attribution-HPND-disclaimer"
+        | "PHP-3.01"
+        | "radvd"
+        | "lsof" => {
+            vec![NOTICE_BSD_STYLE]
+        }
+        "bzip2-1.0.6" | "libpng-2.0" | "BSL-1.0" => vec![NOTICE_SOURCE_ONLY],
         "NTP" => vec![NOTICE_NTP],
         "TCP-wrappers" => vec![NOTICE_TCP_WRAPPERS],
         "IJG" => vec![NOTICE_IJG],
@@ -233,16 +242,9 @@ fn obligations(id: &str) -> Option<Vec<Obligation>> {
         "GPL-1.0-only" | "GPL-1.0-or-later" => vec![SOURCE_OFFER_GPL1],
         "Artistic-1.0-Perl" | "Artistic-1.0" | "Artistic-2.0" => vec![SOURCE_OFFER_ARTISTIC],
         "Ruby" => vec![SOURCE_OFFER_RUBY],
-        "OLDAP-2.8"
-        | "BSD-3-Clause-LBNL"
-        | "BSD-Attribution-HPND-disclaimer"
-        | "PHP-3.01"
-        | "radvd"
-        | "lsof" => vec![NOTICE_BSD_STYLE],
         "MIT-Modern-Variant" | "PostgreSQL" | "TCL" | "libtiff" | "xinetd" | "Python-2.0" => {
             vec![NOTICE_PERMISSIVE]
         }
-        "BSL-1.0" => vec![NOTICE_SOURCE_ONLY],
         "OFL-1.1" => vec![NOTICE_OFL],
         // Public-domain dedications and the like ask nothing of a distributor.
         "0BSD" | "Unlicense" | "blessing" | "CC0-1.0" | "WTFPL" => Vec::new(),
