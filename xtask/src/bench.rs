@@ -374,7 +374,8 @@ mod tests {
                 Bench::Scan,
                 Bench::Attest,
                 Bench::Verify,
-                Bench::Vuln
+                Bench::Vuln,
+                Bench::Audit
             ]
         );
         assert_eq!((options.quick, options.runs), (false, 3));
