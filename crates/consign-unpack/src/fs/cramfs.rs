@@ -172,15 +172,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 .unwrap_or(raw_name.len());
             let path = format!("{dir}/{}", String::from_utf8_lossy(&raw_name[..name_end]));
             if let Err(limit) = budget.take_entry_with(path.len() as u64) {
-                listing.cut(
-                    Diagnostic::warning(
-                        path,
-                        format!("{limit}; the rest of the filesystem is skipped"),
-                    )
-                    .with_hint(limit.hint()),
-                    "this entry and the rest of the filesystem",
-                    limit.into(),
-                );
+                listing.cut_rest(path, limit);
                 return listing;
             }
             let mode = Some(u32::from(inode.mode & 0o7777));

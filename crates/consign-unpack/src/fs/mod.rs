@@ -81,6 +81,20 @@ impl FsListing {
         });
         self.diagnostics.push(diagnostic);
     }
+
+    /// Records that `limit` stopped the walk at the entry `path`: that entry and everything after
+    /// it in the filesystem are not listed. Every filesystem reader says it the same way.
+    pub(crate) fn cut_rest(&mut self, path: String, limit: crate::Limit) {
+        self.cut(
+            Diagnostic::warning(
+                path,
+                format!("{limit}; the rest of the filesystem is skipped"),
+            )
+            .with_hint(limit.hint()),
+            "this entry and the rest of the filesystem",
+            limit.into(),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -146,15 +146,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             }
             let path = format!("{dir}/{name}");
             if let Err(limit) = budget.take_entry_with(path.len() as u64) {
-                listing.cut(
-                    Diagnostic::warning(
-                        path,
-                        format!("{limit}; the rest of the filesystem is skipped"),
-                    )
-                    .with_hint(limit.hint()),
-                    "this entry and the rest of the filesystem",
-                    limit.into(),
-                );
+                listing.cut_rest(path, limit);
                 return listing;
             }
             let exec = next & 8 != 0;

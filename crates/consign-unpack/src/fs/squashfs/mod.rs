@@ -910,15 +910,7 @@ fn walk(
             if let Some((first, mode, mtime)) = seen_inodes.get(&entry.inode_ref) {
                 // A hard link: the inode is not read again.
                 if let Err(limit) = budget.take_entry_with(path.len() as u64) {
-                    listing.cut(
-                        Diagnostic::warning(
-                            path,
-                            format!("{limit}; the rest of the filesystem is skipped"),
-                        )
-                        .with_hint(limit.hint()),
-                        "this entry and the rest of the filesystem",
-                        limit.into(),
-                    );
+                    listing.cut_rest(path, limit);
                     return;
                 }
                 listing.entries.push(FsEntry {
@@ -952,15 +944,7 @@ fn walk(
                 }
             };
             if let Err(limit) = budget.take_entry_with(path.len() as u64) {
-                listing.cut(
-                    Diagnostic::warning(
-                        path,
-                        format!("{limit}; the rest of the filesystem is skipped"),
-                    )
-                    .with_hint(limit.hint()),
-                    "this entry and the rest of the filesystem",
-                    limit.into(),
-                );
+                listing.cut_rest(path, limit);
                 return;
             }
             let mode = Some(inode.mode);
