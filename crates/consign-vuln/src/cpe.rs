@@ -164,7 +164,7 @@ impl Cpe {
             }
             let mut values = fields
                 .into_iter()
-                .map(|raw| Value::read(&percent_decode(raw)));
+                .map(|raw| Value::read(&crate::purl::percent_decode(raw)));
             let mut next = || values.next().unwrap_or(Value::Any);
             let part = next();
             let vendor = next();
@@ -231,25 +231,6 @@ impl Cpe {
             None => version.to_owned(),
         })
     }
-}
-
-fn percent_decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut idx = 0;
-    while idx < bytes.len() {
-        if bytes[idx] == b'%'
-            && let Some(hex) = raw.get(idx + 1..idx + 3)
-            && let Ok(byte) = u8::from_str_radix(hex, 16)
-        {
-            out.push(byte);
-            idx += 3;
-            continue;
-        }
-        out.push(bytes[idx]);
-        idx += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

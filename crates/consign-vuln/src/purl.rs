@@ -27,7 +27,9 @@ impl fmt::Display for PurlError {
     }
 }
 
-fn decode(raw: &str) -> String {
+/// RFC 3986 percent-decoding, as purls and CPE 2.3 URI bindings encode their fields; a `%` not
+/// followed by two hex digits stays as it is.
+pub(crate) fn percent_decode(raw: &str) -> String {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut idx = 0;
@@ -71,7 +73,9 @@ impl Purl {
         let body = body.split('?').next().unwrap_or_default();
         let (path, version) = match body.rsplit_once('@') {
             // An `@` inside the namespace (npm scopes are written `%40`) is not a version.
-            Some((path, version)) if !version.contains('/') => (path, Some(decode(version))),
+            Some((path, version)) if !version.contains('/') => {
+                (path, Some(percent_decode(version)))
+            }
             _ => (body, None),
         };
         let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -89,14 +93,14 @@ impl Purl {
         let name_raw = segments.pop().unwrap_or_default();
         let fold = CASE_INSENSITIVE.contains(&kind.as_str());
         let norm = |text: String| if fold { text.to_lowercase() } else { text };
-        let name = norm(decode(name_raw));
+        let name = norm(percent_decode(name_raw));
         let namespace = if segments.is_empty() {
             None
         } else {
             Some(norm(
                 segments
                     .iter()
-                    .map(|s| decode(s))
+                    .map(|s| percent_decode(s))
                     .collect::<Vec<_>>()
                     .join("/"),
             ))
