@@ -31,15 +31,45 @@ use crate::debian::{self, Archive};
 use crate::util::root;
 use recipe::{Lock, LockedImage, Recipe};
 
-const USAGE: &str = "usage: cargo xtask heldout [--check] [--update-lock] [--record-outputs] [--consign PATH]
-       cargo xtask heldout --pairs
+const USAGE: &str = "usage: cargo xtask heldout [--set heldout|dev] [--check] [--update-lock] [--record-outputs] [--consign PATH]
+       cargo xtask heldout [--set heldout|dev] --pairs
 
   (no flag)         build the images from the lock, scan them with the release consign, score them
   --check           also fail when a total falls below heldout.toml's [floor] (what CI runs)
   --update-lock     pick the packages again from today's Debian indexes and rewrite heldout.lock.json
   --record-outputs  accept the images' new sha256 in the lock (after a deliberate packing change)
   --consign PATH    scan with this consign binary instead of building the release one
-  --pairs           print the held-out suite/architecture pairs, one per line (no signature may be cut from them)";
+  --pairs           print the set's suite/architecture pairs, one per line (no signature may be cut from the held-out ones)
+  --set dev         the development set instead (xtask/devset.toml, its lock, target/devset/): the same recipe
+                    and package pool on other suite/architecture pairs, for finding what to fix; the held-out
+                    set stays a measure nobody writes rules from";
+
+/// Which set of images: the held-out one (the measure) or the development one (for finding what
+/// to fix, so that nobody writes rules from the held-out set's misses).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Set {
+    #[default]
+    HeldOut,
+    Dev,
+}
+
+impl Set {
+    /// (recipe, lock, output folder under `target/`).
+    fn files(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::HeldOut => ("xtask/heldout.toml", "xtask/heldout.lock.json", "heldout"),
+            Self::Dev => ("xtask/devset.toml", "xtask/devset.lock.json", "devset"),
+        }
+    }
+
+    /// The report's title.
+    fn title(self) -> &'static str {
+        match self {
+            Self::HeldOut => "held-out recognition",
+            Self::Dev => "development-set recognition",
+        }
+    }
+}
 
 /// The recipe, the lock, the output folder.
 pub(crate) struct Paths {
@@ -47,16 +77,24 @@ pub(crate) struct Paths {
     pub(crate) lock: PathBuf,
     pub(crate) base: PathBuf,
     pub(crate) score_py: PathBuf,
+    pub(crate) set: Set,
 }
 
 impl Paths {
+    /// The held-out set's.
     pub(crate) fn new() -> Self {
+        Self::of(Set::HeldOut)
+    }
+
+    pub(crate) fn of(set: Set) -> Self {
         let root = root();
+        let (recipe, lock, base) = set.files();
         Self {
-            recipe: root.join("xtask/heldout.toml"),
-            lock: root.join("xtask/heldout.lock.json"),
-            base: root.join("target/heldout"),
+            recipe: root.join(recipe),
+            lock: root.join(lock),
+            base: root.join("target").join(base),
             score_py: shared_score_py(&root),
+            set,
         }
     }
 
@@ -98,6 +136,7 @@ pub(crate) enum LockMode {
 struct Options {
     check: bool,
     pairs: bool,
+    set: Set,
     lock: LockMode,
     consign: Option<PathBuf>,
 }
@@ -111,6 +150,18 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--update-lock" => options.lock = LockMode::Update,
             "--record-outputs" => options.lock = LockMode::RecordOutputs,
             "--pairs" => options.pairs = true,
+            "--set" => {
+                options.set = match args.next().map(String::as_str) {
+                    Some("heldout") => Set::HeldOut,
+                    Some("dev") => Set::Dev,
+                    Some(other) => {
+                        return Err(format!(
+                            "`--set {other}`: the sets are `heldout` and `dev`\n\n{USAGE}"
+                        ));
+                    }
+                    None => return Err("`--set` needs `heldout` or `dev`".to_owned()),
+                };
+            }
             "--consign" => {
                 options.consign = Some(args.next().ok_or("`--consign` needs a path")?.into());
             }
@@ -124,8 +175,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
 /// `cargo xtask heldout ...`.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
+    let paths = Paths::of(options.set);
+    if options.set == Set::Dev {
+        let (dev, _) = Recipe::read(&paths.recipe)?;
+        let (held_out, _) = Recipe::read(&Paths::new().recipe)?;
+        disjoint(&dev, &held_out)?;
+    }
     if options.pairs {
-        let (recipe, _) = Recipe::read(&Paths::new().recipe)?;
+        let (recipe, _) = Recipe::read(&paths.recipe)?;
         for pair in recipe::pairs(&recipe) {
             println!("{pair}");
         }
@@ -140,12 +197,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         )?;
         root().join("target/release/consign")
     };
-    let paths = Paths::new();
     let started = Instant::now();
     let built = build(&paths, options.lock)?;
     let build_time = started.elapsed();
     let result = evaluate(&paths, &built, &consign)?;
-    let report = Report { result, build_time };
+    let report = Report {
+        result,
+        build_time,
+        set: options.set,
+    };
     println!("{}", report.text());
     report.write(&paths.base)?;
     println!("report: {}", paths.base.join("report.md").display());
@@ -154,6 +214,24 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         report.result.check_floor(&recipe.floor)?;
     }
     Ok(())
+}
+
+/// The development set's pairs must all be pairs the held-out set does not use: otherwise rules
+/// written from the development set's misses would be tested on held-out images.
+pub(crate) fn disjoint(dev: &Recipe, held_out: &Recipe) -> Result<(), String> {
+    let held_out = recipe::pairs(held_out);
+    let shared: Vec<String> = recipe::pairs(dev)
+        .into_iter()
+        .filter(|pair| held_out.contains(pair))
+        .collect();
+    if shared.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the development set uses the held-out pair(s) {}\n\nhint: pick other suite/architecture pairs in xtask/devset.toml (`cargo xtask heldout --pairs` lists the held-out ones)",
+            shared.join(", ")
+        ))
+    }
 }
 
 /// What `cargo xtask ci` runs: the images from the lock, scanned with `consign` (the debug build CI
@@ -521,6 +599,7 @@ pub(crate) struct Evaluation {
     pub(crate) evidence: (usize, usize),
     pub(crate) scan_time: Duration,
     pub(crate) consign: PathBuf,
+    pub(crate) set: Set,
 }
 
 #[derive(Debug, Clone)]
@@ -603,6 +682,7 @@ pub(crate) fn evaluate(
         evidence: evidence_total,
         scan_time: times.values().sum(),
         consign: consign.to_path_buf(),
+        set: paths.set,
     })
 }
 
@@ -668,15 +748,18 @@ impl Evaluation {
         }
         if below.is_empty() {
             eprintln!(
-                "heldout: every total is at or above the floor of xtask/heldout.toml ({})",
+                "heldout: every total is at or above the floor of {} ({})",
+                self.set.files().0,
                 floor.measured
             );
             Ok(())
         } else {
             Err(format!(
-                "recognition on the held-out images fell below the floor: {}\n\nhint: the report ({}) lists each image's misses; the floor is in xtask/heldout.toml [floor]",
+                "recognition on the {} images fell below the floor: {}\n\nhint: the report (target/{}/report.md) lists each image's misses; the floor is in {} [floor]",
+                self.set.title(),
                 below.join(", "),
-                "target/heldout/report.md"
+                self.set.files().2,
+                self.set.files().0
             ))
         }
     }
@@ -893,7 +976,12 @@ pub(crate) fn bench_sections(
         "corpus_images": corpus_images,
         "heldout": result.json(),
     });
-    let detail = Report { result, build_time }.section();
+    let detail = Report {
+        result,
+        build_time,
+        set: Set::HeldOut,
+    }
+    .section();
     Ok(vec![section, detail])
 }
 
@@ -901,13 +989,25 @@ pub(crate) fn bench_sections(
 struct Report {
     result: Evaluation,
     build_time: Duration,
+    set: Set,
 }
 
 impl Report {
     fn section(&self) -> crate::bench::report::Section {
+        let (recipe, lock, _) = self.set.files();
+        let (title, command) = match self.set {
+            Set::HeldOut => (
+                "held-out recognition: images from Debian suites and architectures no signature was cut from",
+                "cargo xtask heldout",
+            ),
+            Set::Dev => (
+                "development-set recognition: the held-out recipe and package pool on other Debian suites and architectures, for finding what to fix",
+                "cargo xtask heldout --set dev",
+            ),
+        };
         let mut section = crate::bench::report::Section::new(
-            "held-out recognition: images from Debian suites and architectures no signature was cut from",
-            "Images built by `cargo xtask heldout` from the packages `xtask/heldout.toml` picks (pinned in `xtask/heldout.lock.json`), truth from the packages' control data, scored by `../shared/corpus/score.py`. The evidence ceiling is the share of truth components whose code states their release at all: no detector reading the binaries can find a version beyond it.",
+            title,
+            &format!("Images built by `{command}` from the packages `{recipe}` picks (pinned in `{lock}`), truth from the packages' control data, scored by `../shared/corpus/score.py`. The evidence ceiling is the share of truth components whose code states their release at all: no detector reading the binaries can find a version beyond it."),
             &Evaluation::HEADER,
         );
         for row in self.result.rows() {
@@ -933,7 +1033,8 @@ impl Report {
     fn write(&self, dir: &Path) -> Result<(), String> {
         let section = self.section();
         let markdown = format!(
-            "# consign held-out recognition\n\n{}## What was missed\n\n`(stated)`: the component's code states its release, so a detector could have found it.\n\n{}",
+            "# consign {}\n\n{}## What was missed\n\n`(stated)`: the component's code states its release, so a detector could have found it.\n\n{}",
+            self.set.title(),
             section.markdown(),
             self.result.details()
         );
@@ -961,6 +1062,9 @@ mod tests {
         };
         let options = parse(&args("--check --consign target/debug/consign")).unwrap();
         assert!(options.check && options.lock == LockMode::Keep);
+        assert_eq!(options.set, Set::HeldOut);
+        assert_eq!(parse(&args("--set dev")).unwrap().set, Set::Dev);
+        assert!(parse(&args("--set train")).unwrap_err().contains("`heldout` and `dev`"));
         assert_eq!(
             parse(&args("--update-lock")).unwrap().lock,
             LockMode::Update
@@ -999,6 +1103,7 @@ mod tests {
             evidence: (0, 0),
             scan_time: Duration::ZERO,
             consign: PathBuf::new(),
+            set: Set::HeldOut,
         };
         let floor = |name_recall, recall_nv, precision| recipe::Floor {
             measured: String::new(),
@@ -1015,8 +1120,62 @@ mod tests {
     }
 
     #[test]
-    fn the_committed_lock_matches_the_recipe() {
-        let paths = Paths::new();
+    fn the_dev_set_shares_no_pair_with_the_held_out_set() {
+        let (held_out, _) = Recipe::read(&Paths::of(Set::HeldOut).recipe).unwrap();
+        let (dev, dev_text) = Recipe::read(&Paths::of(Set::Dev).recipe).unwrap();
+        disjoint(&dev, &held_out).unwrap();
+        // The same pool, pruning and truth names, from the one file.
+        assert!(dev_text.contains("shares = \"heldout.toml\""));
+        assert_eq!(dev.pool.packages, held_out.pool.packages);
+        assert_eq!(dev.product.len(), held_out.product.len());
+        assert_ne!(dev.seed, held_out.seed);
+        // A pair in both fails.
+        let mut overlapping = dev.clone();
+        overlapping.target[0].suite.clone_from(&held_out.target[0].suite);
+        overlapping.target[0].arch.clone_from(&held_out.target[0].arch);
+        let err = disjoint(&overlapping, &held_out).unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "{}/{}",
+                held_out.target[0].suite, held_out.target[0].arch
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_shared_recipe_may_not_repeat_the_pool() {
+        let dir = std::env::temp_dir().join(format!("consign-devset-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let held_out = std::fs::read_to_string(Paths::new().recipe).unwrap();
+        std::fs::write(dir.join("heldout.toml"), &held_out).unwrap();
+        let dev = std::fs::read_to_string(Paths::of(Set::Dev).recipe).unwrap();
+        std::fs::write(dir.join("devset.toml"), &dev).unwrap();
+        assert!(Recipe::read(&dir.join("devset.toml")).is_ok());
+        std::fs::write(
+            dir.join("devset.toml"),
+            format!("{dev}\n[pool]\npackages = [\"busybox\"]\nexclude = []\n"),
+        )
+        .unwrap();
+        let err = Recipe::read(&dir.join("devset.toml")).unwrap_err();
+        assert!(err.contains("come from there"), "{err}");
+        std::fs::write(
+            dir.join("devset.toml"),
+            dev.replace("shares = \"heldout.toml\"", "shares = \"../heldout.toml\""),
+        )
+        .unwrap();
+        assert!(Recipe::read(&dir.join("devset.toml")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_committed_locks_match_their_recipes() {
+        for set in [Set::HeldOut, Set::Dev] {
+            committed_lock_matches_recipe(&Paths::of(set));
+        }
+    }
+
+    fn committed_lock_matches_recipe(paths: &Paths) {
         let (recipe, _) = Recipe::read(&paths.recipe).unwrap();
         let lock = Lock::read(&paths.lock).unwrap();
         assert_eq!(lock.selection_digest, recipe.selection_digest());

@@ -10,9 +10,9 @@ use sha2::{Digest as _, Sha256};
 
 use crate::debian::{Index, Package as BinaryPackage};
 
-/// The recipe: `xtask/heldout.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The recipe: `xtask/heldout.toml` (or `xtask/devset.toml`, which takes its pool, pruning and
+/// truth names from the file its `shares` names, so both sets are built from one package pool).
+#[derive(Debug, Clone)]
 pub(crate) struct Recipe {
     pub(crate) format: u32,
     pub(crate) seed: String,
@@ -23,9 +23,40 @@ pub(crate) struct Recipe {
     pub(crate) pool: Pool,
     pub(crate) prune: Prune,
     pub(crate) product: Vec<Product>,
-    #[serde(default)]
     pub(crate) version_alias: Vec<VersionAlias>,
     pub(crate) floor: Floor,
+}
+
+/// A recipe file as written. A file with `shares = "heldout.toml"` names no pool, pruning, truth
+/// names or version aliases: they come from that file (beside it), the one list of each.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecipeFile {
+    format: u32,
+    seed: String,
+    epoch: u64,
+    apps_per_image: usize,
+    max_kernel_deb_bytes: u64,
+    #[serde(default)]
+    shares: Option<String>,
+    target: Vec<Target>,
+    #[serde(default)]
+    pool: Option<Pool>,
+    #[serde(default)]
+    prune: Option<Prune>,
+    #[serde(default)]
+    product: Option<Vec<Product>>,
+    #[serde(default)]
+    version_alias: Option<Vec<VersionAlias>>,
+    floor: Floor,
+}
+
+/// What a recipe takes from the file it shares.
+struct Shared {
+    pool: Pool,
+    prune: Prune,
+    product: Vec<Product>,
+    version_alias: Vec<VersionAlias>,
 }
 
 /// Another version a source's binaries state, with the fact that explains it.
@@ -143,15 +174,75 @@ pub(crate) struct Floor {
 }
 
 impl Recipe {
+    /// Reads a recipe, and the file it `shares` when it names one. The text returned is both
+    /// files' (what the images were built from).
     pub(crate) fn read(path: &Path) -> Result<(Self, String), String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|err| format!("reading {}: {err}", path.display()))?;
-        let recipe = Self::parse(&text).map_err(|err| format!("{}: {err}", path.display()))?;
-        Ok((recipe, text))
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|err| format!("reading {}: {err}", path.display()))
+        };
+        let text = read(path)?;
+        let file = parse_file(&text).map_err(|err| format!("{}: {err}", path.display()))?;
+        let Some(shares) = file.shares.clone() else {
+            let recipe = Self::parse(&text).map_err(|err| format!("{}: {err}", path.display()))?;
+            return Ok((recipe, text));
+        };
+        if shares.contains('/') || shares.contains('\\') {
+            return Err(format!(
+                "{}: `shares = \"{shares}\"`: name a file beside this one",
+                path.display()
+            ));
+        }
+        let base_path = path.with_file_name(&shares);
+        let base_text = read(&base_path)?;
+        let base = parse_file(&base_text).map_err(|err| format!("{}: {err}", base_path.display()))?;
+        if base.shares.is_some() {
+            return Err(format!(
+                "{}: shares {}, which itself shares another file; share the file that holds the pool",
+                path.display(),
+                base_path.display()
+            ));
+        }
+        let shared = owned(base).map_err(|err| format!("{}: {err}", base_path.display()))?;
+        let recipe = Self::from_file(file, Some(shared))
+            .map_err(|err| format!("{}: {err}", path.display()))?;
+        Ok((recipe, format!("{text}\n# shares {shares}:\n{base_text}")))
     }
 
+    /// A recipe that holds its own pool, pruning and truth names.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        let recipe: Self = toml::from_str(text).map_err(|err| err.to_string())?;
+        Self::from_file(parse_file(text)?, None)
+    }
+
+    fn from_file(file: RecipeFile, shared: Option<Shared>) -> Result<Self, String> {
+        let own = match shared {
+            None => owned(file.clone())?,
+            Some(shared) => {
+                if file.pool.is_some()
+                    || file.prune.is_some()
+                    || file.product.is_some()
+                    || file.version_alias.is_some()
+                {
+                    return Err(format!(
+                        "it shares `{}`, so `[pool]`, `[prune]`, `[[product]]` and `[[version_alias]]` come from there; remove them here",
+                        file.shares.as_deref().unwrap_or_default()
+                    ));
+                }
+                shared
+            }
+        };
+        let recipe = Self {
+            format: file.format,
+            seed: file.seed,
+            epoch: file.epoch,
+            apps_per_image: file.apps_per_image,
+            max_kernel_deb_bytes: file.max_kernel_deb_bytes,
+            target: file.target,
+            pool: own.pool,
+            prune: own.prune,
+            product: own.product,
+            version_alias: own.version_alias,
+            floor: file.floor,
+        };
         if recipe.format != 1 {
             return Err(format!(
                 "format {} is not known (expected 1)",
@@ -225,6 +316,21 @@ impl Recipe {
                 && (product.packages.is_empty() || product.packages.iter().any(|p| p == package))
         })
     }
+}
+
+fn parse_file(text: &str) -> Result<RecipeFile, String> {
+    toml::from_str(text).map_err(|err| err.to_string())
+}
+
+/// The pool, pruning and truth names a recipe file holds itself.
+fn owned(file: RecipeFile) -> Result<Shared, String> {
+    let missing = |what: &str| format!("no `{what}` (and no `shares` naming a file that has it)");
+    Ok(Shared {
+        pool: file.pool.ok_or_else(|| missing("[pool]"))?,
+        prune: file.prune.ok_or_else(|| missing("[prune]"))?,
+        product: file.product.ok_or_else(|| missing("[[product]]"))?,
+        version_alias: file.version_alias.unwrap_or_default(),
+    })
 }
 
 /// The held-out pairs as `suite/arch`, for anyone who must avoid them.
