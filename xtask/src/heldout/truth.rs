@@ -79,14 +79,23 @@ pub(crate) fn truth(recipe: &Recipe, image: &Value, installed: &[Installed]) -> 
             || default_name(&package.source),
             |product| product.name.clone(),
         );
-        let version = upstream_version(&package.source_version);
+        // A kernel's release is its binary package's version. The signed kernels of amd64, arm64
+        // and i386 come from a template source (`linux-signed-amd64 5.10.223+1`) whose version
+        // only wraps the kernel's: the binary package `linux-image-5.10.0-32-cloud-amd64
+        // 5.10.223-1` is built from `linux 5.10.223-1`, and its vmlinuz says "Debian 5.10.223-1".
+        let source_version = if package.kernel {
+            &package.version
+        } else {
+            &package.source_version
+        };
+        let version = upstream_version(source_version);
         let component = components
             .entry((name.clone(), version.clone()))
             .or_insert_with(|| Component {
                 name: name.clone(),
                 version: version.clone(),
                 source: package.source.clone(),
-                source_version: package.source_version.clone(),
+                source_version: source_version.clone(),
                 ..Component::default()
             });
         if let Some(product) = product {
@@ -488,5 +497,28 @@ mod tests {
         );
         assert_eq!(openssl["release_evidence"]["found"], false);
         assert_eq!(truth["not_scored"][0]["package"], "openssl-provider-legacy");
+    }
+
+    #[test]
+    fn a_signed_kernel_takes_its_binary_packages_release() {
+        let recipe = Recipe::parse(
+            &std::fs::read_to_string(crate::util::root().join("xtask/heldout.toml")).unwrap(),
+        )
+        .unwrap();
+        let kernel = Installed {
+            package: "linux-image-5.10.0-32-cloud-amd64".into(),
+            version: "5.10.223-1".into(),
+            architecture: "amd64".into(),
+            source: "linux-signed-amd64".into(),
+            source_version: "5.10.223+1".into(),
+            built_using: Vec::new(),
+            kernel: true,
+            files: vec![("kernel".into(), PathBuf::from("/nonexistent"), true)],
+        };
+        let truth = truth(&recipe, &json!({"name": "t"}), &[kernel]);
+        let component = &truth["components"][0];
+        assert_eq!(component["name"], "linux_kernel");
+        assert_eq!(component["version"], "5.10.223");
+        assert_eq!(component["debian_version"], "5.10.223-1");
     }
 }
