@@ -1007,7 +1007,9 @@ impl Report {
         };
         let mut section = crate::bench::report::Section::new(
             title,
-            &format!("Images built by `{command}` from the packages `{recipe}` picks (pinned in `{lock}`), truth from the packages' control data, scored by `../shared/corpus/score.py`. The evidence ceiling is the share of truth components whose code states their release at all: no detector reading the binaries can find a version beyond it."),
+            &format!(
+                "Images built by `{command}` from the packages `{recipe}` picks (pinned in `{lock}`), truth from the packages' control data, scored by `../shared/corpus/score.py`. The evidence ceiling is the share of truth components whose code states their release at all: no detector reading the binaries can find a version beyond it."
+            ),
             &Evaluation::HEADER,
         );
         for row in self.result.rows() {
@@ -1064,7 +1066,11 @@ mod tests {
         assert!(options.check && options.lock == LockMode::Keep);
         assert_eq!(options.set, Set::HeldOut);
         assert_eq!(parse(&args("--set dev")).unwrap().set, Set::Dev);
-        assert!(parse(&args("--set train")).unwrap_err().contains("`heldout` and `dev`"));
+        assert!(
+            parse(&args("--set train"))
+                .unwrap_err()
+                .contains("`heldout` and `dev`")
+        );
         assert_eq!(
             parse(&args("--update-lock")).unwrap().lock,
             LockMode::Update
@@ -1131,8 +1137,12 @@ mod tests {
         assert_ne!(dev.seed, held_out.seed);
         // A pair in both fails.
         let mut overlapping = dev.clone();
-        overlapping.target[0].suite.clone_from(&held_out.target[0].suite);
-        overlapping.target[0].arch.clone_from(&held_out.target[0].arch);
+        overlapping.target[0]
+            .suite
+            .clone_from(&held_out.target[0].suite);
+        overlapping.target[0]
+            .arch
+            .clone_from(&held_out.target[0].arch);
         let err = disjoint(&overlapping, &held_out).unwrap_err();
         assert!(
             err.contains(&format!(

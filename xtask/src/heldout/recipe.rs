@@ -178,7 +178,8 @@ impl Recipe {
     /// files' (what the images were built from).
     pub(crate) fn read(path: &Path) -> Result<(Self, String), String> {
         let read = |path: &Path| {
-            std::fs::read_to_string(path).map_err(|err| format!("reading {}: {err}", path.display()))
+            std::fs::read_to_string(path)
+                .map_err(|err| format!("reading {}: {err}", path.display()))
         };
         let text = read(path)?;
         let file = parse_file(&text).map_err(|err| format!("{}: {err}", path.display()))?;
@@ -194,7 +195,8 @@ impl Recipe {
         }
         let base_path = path.with_file_name(&shares);
         let base_text = read(&base_path)?;
-        let base = parse_file(&base_text).map_err(|err| format!("{}: {err}", base_path.display()))?;
+        let base =
+            parse_file(&base_text).map_err(|err| format!("{}: {err}", base_path.display()))?;
         if base.shares.is_some() {
             return Err(format!(
                 "{}: shares {}, which itself shares another file; share the file that holds the pool",
