@@ -512,10 +512,11 @@ pub(crate) fn run(archive: &Archive, selected: &[&Product], dry_run: bool) -> Re
     Ok(())
 }
 
+/// (suite, arch) to package to the paths it installs.
+type Listed = BTreeMap<(String, String), HashMap<String, Vec<String>>>;
+
 /// The files each wanted package installs, from each pair's `Contents-<arch>.gz`.
-fn list_files(
-    wanted: &BTreeMap<(String, String), BTreeSet<String>>,
-) -> Result<BTreeMap<(String, String), HashMap<String, Vec<String>>>, String> {
+fn list_files(wanted: &BTreeMap<(String, String), BTreeSet<String>>) -> Result<Listed, String> {
     let archive = contents::Archive::new(contents::MIRROR, &crate::index::cache_dir());
     let mut out = BTreeMap::new();
     for ((suite, arch), packages) in wanted {
