@@ -15,7 +15,7 @@
 //!
 //! Usage: `cargo xtask index [--suites a,b] [--archs a,b] [--mirror URL] [--nvd DIR] [--out DIR]`.
 
-mod archive;
+pub(crate) mod archive;
 mod eval;
 mod rules;
 

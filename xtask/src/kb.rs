@@ -28,9 +28,11 @@
 //! - `check`: every signature on every release of every product, whole binaries, with the
 //!   held-out ones counted apart; nothing is written;
 //! - `status`: counts from the files alone (no network): products, releases tested, held-out;
+//! - `filever`: release rules from the file names the packages install ([`filever`]);
 //! - `suggest SOURCE...`: a draft product entry from Debian (home page, licence from the
 //!   machine-readable copyright file, versions per suite, CPE spellings NVD records use).
 
+mod filever;
 mod locate;
 mod products;
 mod releases;
@@ -133,6 +135,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let archive = Archive::open(Archive::default_cache())?.refreshing(refresh);
             suggest(&archive, names)
         }
+        "filever" => {
+            let archive = Archive::open(Archive::default_cache())?.refreshing(refresh);
+            let selected = products::select(&products, names)?;
+            filever::run(&archive, &selected, dry_run)
+        }
         "add" | "update" | "check" => {
             let archive = Archive::open(Archive::default_cache())?.refreshing(refresh);
             let selected = products::select(&products, names)?;
@@ -150,12 +157,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 }
 
 const USAGE: &str =
-    "usage: cargo xtask kb <add|update|check|status|suggest> [--refresh] [--dry-run] [PRODUCT...]
+    "usage: cargo xtask kb <add|update|check|status|suggest|filever> [--refresh] [--dry-run] [PRODUCT...]
 
   add      new signature files, cut from Debian bookworm, tested on bullseye, trixie and sid
   update   product-list facts into existing signatures, plus a test per untested Debian release
   check    every signature on every Debian release of its product (whole binaries)
   status   what the signature files cover (no network)
+  filever  file-name release rules learnt from the files Debian's packages install, proved
+           at >= 2 releases and wrong at none ([[named_file]] + [[file_test]])
   suggest  a draft product entry for Debian source packages: suggest SOURCE...
 
   --refresh  fetch Debian's signed indices again (suites move; cached packages stay)
@@ -1371,6 +1380,8 @@ struct ExistingSignature {
     patterns: Vec<Candidate>,
     homepage: bool,
     license: bool,
+    /// True if a `cargo xtask kb filever` rule reads the release from file names.
+    learnt: bool,
 }
 
 impl ExistingSignature {
@@ -1419,6 +1430,15 @@ impl ExistingSignature {
                 }
             }
         }
+        // A real file name whose release a learnt rule reads is a tested release too.
+        for test in tables("file_test") {
+            if let Some(version) = test.get("version").and_then(|v| v.as_str()) {
+                versions.insert(version.to_owned());
+            }
+        }
+        let learnt = tables("named_file")
+            .iter()
+            .any(|n| n.contains_key("learnt"));
         let versioned = tables("pattern").iter().any(|p| p.contains_key("regex"))
             || !tables("bare").is_empty()
             || tables("named_file").iter().any(|n| {
@@ -1467,6 +1487,7 @@ impl ExistingSignature {
                 .collect(),
             homepage: value.contains_key("homepage"),
             license: value.contains_key("license"),
+            learnt,
         })
     }
 }
@@ -1477,9 +1498,13 @@ fn status(products: &[Product]) -> Result<(), String> {
     let mut rows = Vec::new();
     let listed: BTreeSet<&str> = products.iter().map(|p| p.name.as_str()).collect();
     let (mut two, mut heldout, mut facts, mut one, mut versioned) = (0, 0, 0, 0, 0);
+    let mut learnt = 0;
     for (file, text) in &texts {
         let existing = ExistingSignature::parse(text).map_err(|err| format!("{file}: {err}"))?;
         let releases = existing.versions.len();
+        if existing.learnt {
+            learnt += 1;
+        }
         if existing.versioned {
             versioned += 1;
         }
@@ -1530,7 +1555,7 @@ fn status(products: &[Product]) -> Result<(), String> {
         .map(|p| p.name.as_str())
         .collect();
     println!(
-        "\n{} signatures ({versioned} read a version); {two} tested at >= 2 releases, {one} say Debian has one; {heldout} with held-out tests; {facts} with homepage and licence",
+        "\n{} signatures ({versioned} read a version); {two} tested at >= 2 releases, {one} say Debian has one; {heldout} with held-out tests; {facts} with homepage and licence; {learnt} read releases from file names by a learnt rule",
         texts.len()
     );
     let mut sets: BTreeMap<&str, usize> = BTreeMap::new();

@@ -19,8 +19,10 @@
 //!   version, when nothing above named it.
 //!
 //! Findings are merged per (name, version). A SONAME is a name, not a release: a library's version
-//! comes from its own version string, or from its file name only where that project's ABI number is
-//! its release (the signature says `soname_release = true`). Otherwise the version is left unknown.
+//! comes from its own version string, or from its file name only where a signature's file-name rule
+//! reads it: a rule `cargo xtask kb filever` learnt and proved on the real file names of several
+//! releases (`[[named_file]]` with its `[[file_test]]` records), or `soname_release = true` where the
+//! project's ABI number is its release. Otherwise the version is left unknown.
 //!
 //! ```
 //! use consign_model::Vfs;
@@ -54,6 +56,8 @@
 //!    if any, is the release, as in `libuClibc-0.9.30.1.so`); `objects_only = false` lets it match a
 //!    non-ELF file, and a `content` regex over the file's first 4 KiB must then also match (its first
 //!    group, when it takes part, is the release). A pattern over such a file says `manifest = true`.
+//!    A `[[file_test]]` (`path`, `version`, `origin`) is a real file name a package installed and the
+//!    release its name alone must give (no `version`: none); learnt rules carry one per release.
 //! 5. Add `[[test]]` entries: `expect = "positive"` with an `excerpt` (the bytes around a real match),
 //!    the expected `version`, the `file` name when a pattern needs one, and the `origin` (package,
 //!    version, file, offset); and `expect = "negative"` excerpts that look similar but must not match.
@@ -869,8 +873,38 @@ mod tests {
             // Every signature proves both that it finds its product and that it stays quiet on
             // a near miss.
             for expect in [TestExpect::Positive, TestExpect::Negative] {
-                if !signature.tests.iter().any(|t| t.expect == expect) {
+                let by_name = signature
+                    .file_tests
+                    .iter()
+                    .any(|t| t.version.is_some() == (expect == TestExpect::Positive));
+                if !by_name && !signature.tests.iter().any(|t| t.expect == expect) {
                     failures.push(format!("{}: no {expect:?} test case", signature.file));
+                }
+            }
+            // A real file name gives the release it must (or no release at all), from its name
+            // alone: the file is empty.
+            for (idx, test) in signature.file_tests.iter().enumerate() {
+                let detection = detect(&Vfs {
+                    nodes: vec![file(&test.path, b"")],
+                });
+                let versions: Vec<Option<&str>> = detection
+                    .components
+                    .iter()
+                    .filter(|c| c.name == signature.name)
+                    .map(|c| c.version.as_deref())
+                    .collect();
+                let ok = match test.version.as_deref() {
+                    Some(version) => {
+                        positives += 1;
+                        versions == [Some(version)]
+                    }
+                    None => versions.iter().all(Option::is_none),
+                };
+                if !ok {
+                    failures.push(format!(
+                        "{} file_test[{idx}] ({} {}): expected version {:?}, got {versions:?}",
+                        signature.file, test.path, test.origin, test.version
+                    ));
                 }
             }
             for (idx, test) in signature.tests.iter().enumerate() {

@@ -5,10 +5,11 @@
 //!
 //! Every product that has a signature file: version strings (`BusyBox v1.35.0`, `expat_2.5.0`, the
 //! Linux banner), bare version strings inside a library or program that its SONAME or file name
-//! identifies, releases that a project encodes in its library file name (`libzstd.so.1.5.4`) when the
-//! signature says that this project's ABI number is its release, files a product installs under a
-//! name of its own (`libuClibc-0.9.30.1.so`, `/etc/openwrt_version`, checked by content
-//! where the name alone is not enough), GCC runtime libraries through their own `.comment`, and
+//! identifies, files a product installs under a name of its own, with the release in the name where
+//! the signature's rule reads it (`libuClibc-0.9.30.1.so`, `libelf-0.188.so`, `libzstd.so.1.5.4`
+//! for a project whose ABI number is its release; rules learnt by `cargo xtask kb filever` from the
+//! file names Debian installs, or written by hand) and `/etc/openwrt_version` checked by content
+//! where the name alone is not enough, GCC runtime libraries through their own `.comment`, and
 //! product names alone from SONAMEs and file names. A library belongs to one product: when one
 //! product reads its release in a file whose name it claims, other products' claims on that file
 //! from the name alone are dropped (a `libcrypto.so.50` that says `LibreSSL 3.7.3` is not OpenSSL's).
@@ -18,7 +19,8 @@
 //! Anchored version strings are `binary-analysis` with high confidence, or `manifest-analysis` for
 //! patterns over release files the build wrote (`/etc/openwrt_release`). Bare version strings in an
 //! identified file and GCC's `.comment` are medium. Release numbers read from a file name are
-//! `filename`, medium; a named file whose content was checked is `manifest-analysis`. A SONAME or file
+//! `filename`, medium, after the bytes' own statements (which win a tie); a named file whose content
+//! was checked is `manifest-analysis`. A SONAME or file
 //! name without a version is low confidence and carries no version.
 //!
 //! # Limits
@@ -171,18 +173,14 @@ pub(crate) fn scan_file(
     }
 
     for (sig_idx, signature) in catalog.signatures.iter().enumerate() {
-        let by_name = named_file(&mut findings, sig_idx, signature, location, data, names);
         let by_soname = !signature.sonames.is_empty() && names.matches(&signature.sonames);
         let by_file = names.is_object && signature.files.iter().any(|file| file == names.file_name);
-        if !by_soname && !by_file {
-            continue;
-        }
         let has_version = |findings: &[(usize, Finding)]| {
             findings
                 .iter()
                 .any(|(idx, f)| *idx == sig_idx && f.version.is_some())
         };
-        if !has_version(&findings) {
+        if (by_soname || by_file) && !has_version(&findings) {
             bare_version(&mut findings, sig_idx, signature, location, data);
         }
         if by_soname && signature.version_from_comment && !has_version(&findings) {
@@ -215,22 +213,11 @@ pub(crate) fn scan_file(
                 }
             }
         }
-        if by_soname
-            && signature.soname_release
-            && !has_version(&findings)
-            && let Some(version) = release_from_file_name(names.file_name, &signature.sonames)
-        {
-            push(
-                &mut findings,
-                sig_idx,
-                signature,
-                Some(version),
-                location,
-                0,
-                names.file_name.to_owned(),
-                Method::Filename,
-                Confidence::Medium,
-            );
+        // After what the bytes state, so a release read from the file's name (`filename`,
+        // medium) comes after them: in `choose_versions` the bytes win a tie.
+        let by_name = named_file(&mut findings, sig_idx, signature, location, data, names);
+        if !by_soname && !by_file {
+            continue;
         }
         if !by_name && !findings.iter().any(|(idx, _)| *idx == sig_idx) {
             let (method, confidence, matched) =
@@ -473,19 +460,6 @@ fn bare_version(
     }
 }
 
-/// `libzstd.so.1.5.4` with prefix `libzstd.so` gives `1.5.4`; needs at least two numeric parts.
-fn release_from_file_name(file_name: &str, prefixes: &[String]) -> Option<String> {
-    prefixes.iter().find_map(|prefix| {
-        let rest = file_name.strip_prefix(prefix.as_str())?.strip_prefix('.')?;
-        let parts: Vec<&str> = rest.split('.').collect();
-        (parts.len() >= 2
-            && parts
-                .iter()
-                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit())))
-        .then(|| rest.to_owned())
-    })
-}
-
 /// Makes matched bytes readable: printable ASCII kept, runs of anything else shown as one `.`.
 pub(crate) fn printable(bytes: &[u8]) -> String {
     let mut out = String::new();
@@ -515,17 +489,6 @@ mod tests {
         assert!(!name_has_prefix("libzstd.so.1", "libz.so"));
         assert!(name_has_prefix("busybox", "busybox"));
         assert!(!name_has_prefix("busyboxx", "busybox"));
-    }
-
-    #[test]
-    fn releases_from_file_names() {
-        let prefixes = vec!["libzstd.so".to_owned()];
-        assert_eq!(
-            release_from_file_name("libzstd.so.1.5.4", &prefixes).as_deref(),
-            Some("1.5.4")
-        );
-        assert_eq!(release_from_file_name("libzstd.so.1", &prefixes), None);
-        assert_eq!(release_from_file_name("libzstd.so.1.x", &prefixes), None);
     }
 
     #[test]

@@ -62,6 +62,8 @@ struct RawSignature {
     named_file: Vec<RawNamedFile>,
     #[serde(default)]
     test: Vec<RawTest>,
+    #[serde(default)]
+    file_test: Vec<RawFileTest>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -94,6 +96,12 @@ struct RawNamedFile {
     content: Option<String>,
     #[serde(default = "default_true")]
     objects_only: bool,
+    /// How the rule was learnt (`cargo xtask kb filever`: the releases it read); free text.
+    #[allow(
+        dead_code,
+        reason = "free text for readers of the file; kept so unknown fields stay an error"
+    )]
+    learnt: Option<String>,
 }
 
 const fn default_true() -> bool {
@@ -117,6 +125,18 @@ struct RawTest {
     /// True when the excerpt's release was not used to write the patterns.
     #[serde(default)]
     heldout: bool,
+}
+
+/// A real file name a product installed, and the release its name must give (none: the name alone
+/// must give no release of the product).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFileTest {
+    /// The path the package installs (`usr/lib/arm-linux-gnueabihf/libelf-0.188.so`).
+    path: String,
+    version: Option<String>,
+    /// Suite, package, package version and architecture it came from.
+    origin: String,
 }
 
 /// Whether a test excerpt must be recognised or must not be.
@@ -173,6 +193,18 @@ pub(crate) struct SignatureTest {
     pub(crate) heldout: bool,
 }
 
+/// A real file name a product installed and the release its name alone must give (`None`: no
+/// release of the product, though it may name the product).
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "only the signature test cases read them")
+)]
+pub(crate) struct FileTest {
+    pub(crate) path: String,
+    pub(crate) version: Option<String>,
+    pub(crate) origin: String,
+}
+
 /// One product's signature, parsed and compiled.
 #[cfg_attr(
     not(test),
@@ -195,8 +227,6 @@ pub(crate) struct Signature {
     pub(crate) packages: Vec<String>,
     /// SONAME or file-name prefixes (`libz.so`) of this product's libraries.
     pub(crate) sonames: Vec<String>,
-    /// True when the numbers after `.so.` in the real file name are the release (zlib, zstd).
-    pub(crate) soname_release: bool,
     /// True when this product's own libraries are built by itself and `.comment` gives the release (GCC).
     pub(crate) version_from_comment: bool,
     /// File names that raise confidence.
@@ -204,9 +234,12 @@ pub(crate) struct Signature {
     pub(crate) patterns: Vec<Pattern>,
     /// Version regexes run over a whole file that `sonames` or `files` identified as this product.
     pub(crate) bare: Vec<Regex>,
-    /// Files known by their name (and content), which name the product and may carry its release.
+    /// Files known by their name (and content), which name the product and may carry its release:
+    /// the one mechanism for releases read from file names (`soname_release` is written as one).
     pub(crate) named_files: Vec<NamedFile>,
     pub(crate) tests: Vec<SignatureTest>,
+    /// Real file names and the release each must give.
+    pub(crate) file_tests: Vec<FileTest>,
     /// Where the patterns were cut from (Debian suites).
     pub(crate) cut_from: Vec<String>,
     /// Why only one release is tested, when that is so.
@@ -298,8 +331,11 @@ fn parse_signature(file: &str, text: &str) -> Result<Signature, DetectError> {
         .test
         .iter()
         .any(|test| test.expect == TestExpect::Positive)
+        && !raw.file_test.iter().any(|test| test.version.is_some())
     {
-        return Err(invalid("a signature needs at least one positive `test`"));
+        return Err(invalid(
+            "a signature needs at least one positive `test` (or a `file_test` with a version)",
+        ));
     }
     let mut patterns = Vec::with_capacity(raw.pattern.len());
     for (index, pattern) in raw.pattern.iter().enumerate() {
@@ -365,6 +401,21 @@ fn parse_signature(file: &str, text: &str) -> Result<Signature, DetectError> {
             objects_only: entry.objects_only,
         });
     }
+    if raw.soname_release {
+        if raw.sonames.is_empty() {
+            return Err(invalid("`soname_release` needs `sonames`"));
+        }
+        // `libzstd.so.1.5.4`: the numbers after the SONAME prefix, at least two of them, are the
+        // release. The same rule as a learnt one, written for the product by hand.
+        for (index, prefix) in raw.sonames.iter().enumerate() {
+            let text = format!(r"^{}\.(\d+(?:\.\d+)+)$", regex::escape(prefix));
+            named_files.push(NamedFile {
+                name: build_regex(&text, file, &format!("sonames[{index}] (soname_release)"))?,
+                content: None,
+                objects_only: false,
+            });
+        }
+    }
     let mut tests = Vec::with_capacity(raw.test.len());
     for (index, test) in raw.test.into_iter().enumerate() {
         let excerpt = unescape(&test.excerpt).map_err(|offset| DetectError::SignatureEscape {
@@ -381,6 +432,15 @@ fn parse_signature(file: &str, text: &str) -> Result<Signature, DetectError> {
             heldout: test.heldout,
         });
     }
+    let file_tests = raw
+        .file_test
+        .into_iter()
+        .map(|test| FileTest {
+            path: test.path,
+            version: test.version,
+            origin: test.origin,
+        })
+        .collect();
     Ok(Signature {
         file: file.to_owned(),
         name: raw.name,
@@ -401,13 +461,13 @@ fn parse_signature(file: &str, text: &str) -> Result<Signature, DetectError> {
         },
         packages: raw.packages,
         sonames: raw.sonames,
-        soname_release: raw.soname_release,
         version_from_comment: raw.version_from_comment,
         files: raw.files,
         patterns,
         bare,
         named_files,
         tests,
+        file_tests,
         cut_from: raw.cut_from,
         one_release: raw.one_release,
     })
@@ -576,7 +636,7 @@ mod tests {
         let err = Catalog::build(NO_TEST.iter().copied()).err().unwrap();
         assert_eq!(
             err.to_string(),
-            "signature file `x.toml` is invalid: a signature needs at least one positive `test`"
+            "signature file `x.toml` is invalid: a signature needs at least one positive `test` (or a `file_test` with a version)"
         );
 
         let err = Catalog::build(SHORT.iter().copied()).err().unwrap();

@@ -209,16 +209,26 @@ pub(crate) fn set_keys(text: &str, keys: &[(&str, String)]) -> String {
 /// The text without the `[[test]]` tables whose `origin` `drop` refuses, and how many went.
 /// A table runs from its header to the next table header (or the end); other text is kept.
 pub(crate) fn drop_tests(text: &str, drop: impl Fn(&str) -> bool) -> (String, usize) {
+    drop_tables(text, |header, table| {
+        header == "[[test]]"
+            && toml::from_str::<toml::Table>(table.trim_start_matches("[[test]]\n"))
+                .ok()
+                .and_then(|t| t.get("origin").and_then(|o| o.as_str()).map(str::to_owned))
+                .as_deref()
+                .is_some_and(&drop)
+    })
+}
+
+/// The text without the tables `drop` refuses (given the header line and the table's text), and
+/// how many went. A table runs from its header to the next table header (or the end); the blank
+/// line after it (before the next table) goes with it; other text is kept.
+pub(crate) fn drop_tables(text: &str, drop: impl Fn(&str, &str) -> bool) -> (String, usize) {
     let mut out = String::with_capacity(text.len());
     let mut dropped = 0;
-    let mut block: Option<String> = None;
-    let flush = |block: &mut Option<String>, out: &mut String, dropped: &mut usize| {
-        if let Some(table) = block.take() {
-            let origin = toml::from_str::<toml::Table>(table.trim_start_matches("[[test]]\n"))
-                .ok()
-                .and_then(|t| t.get("origin").and_then(|o| o.as_str()).map(str::to_owned));
-            if origin.as_deref().is_some_and(&drop) {
-                // The blank line after it (before the next table) goes with it.
+    let mut block: Option<(String, String)> = None;
+    let flush = |block: &mut Option<(String, String)>, out: &mut String, dropped: &mut usize| {
+        if let Some((header, table)) = block.take() {
+            if drop(&header, &table) {
                 *dropped += 1;
             } else {
                 out.push_str(&table);
@@ -229,12 +239,10 @@ pub(crate) fn drop_tests(text: &str, drop: impl Fn(&str) -> bool) -> (String, us
         let header = line.trim_end();
         if header.starts_with('[') && header.ends_with(']') {
             flush(&mut block, &mut out, &mut dropped);
-            if header == "[[test]]" {
-                block = Some(String::new());
-            }
+            block = Some((header.to_owned(), String::new()));
         }
         match block.as_mut() {
-            Some(table) => table.push_str(line),
+            Some((_, table)) => table.push_str(line),
             None => out.push_str(line),
         }
     }
