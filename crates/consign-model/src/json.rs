@@ -278,7 +278,29 @@ impl Checker<'_> {
         self.pos - start
     }
 
+    /// A number of RFC 8259's grammar, and one `serde_json` can hold: like it, a number whose
+    /// value is past the largest `f64` (`1e400`, or 400 digits) is refused, so no reader after
+    /// this one sees a different value (infinity, a saturated integer) in the same bytes.
     fn number(&mut self) -> Result<(), JsonError> {
+        let start = self.pos;
+        self.number_grammar()?;
+        let text = self
+            .bytes
+            .get(start..self.pos)
+            .and_then(|text| std::str::from_utf8(text).ok())
+            .unwrap_or("0");
+        let integer = text.parse::<u64>().is_ok() || text.parse::<i64>().is_ok();
+        if !integer && text.parse::<f64>().is_ok_and(f64::is_infinite) {
+            let here = self.pos;
+            self.pos = start;
+            let err = self.error("number out of range (past the largest 64-bit float)");
+            self.pos = here;
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    fn number_grammar(&mut self) -> Result<(), JsonError> {
         if self.peek() == Some(b'-') {
             self.pos += 1;
         }
@@ -468,6 +490,8 @@ mod tests {
             "\"only a string\"",
             "0",
             r#"{"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]}"#,
+            // Numbers at the edges of what serde_json holds.
+            "[1e-400, 18446744073709551616, -9223372036854775809, 1.7976931348623157e308]",
         ] {
             check_ok(input);
         }
@@ -513,6 +537,12 @@ mod tests {
             ("nul", 0),
             ("{} {}", 3),
             ("{1:2}", 1),
+            // Found by the `json_strict` fuzz target (fuzz/README.md): past the largest f64,
+            // which serde_json refuses and this reader accepted.
+            (" \n\n888888881888888E8888", 3),
+            ("[1e309]", 1),
+            ("[-1e309]", 1),
+            (&format!("[{}]", "9".repeat(400)), 1),
         ] {
             let err = check(input.as_bytes(), &JsonLimits::default()).unwrap_err();
             assert!(

@@ -115,7 +115,11 @@ pub fn decompress(
     max_output: u64,
 ) -> Result<Decompressed, DecompressError> {
     if codec == Codec::Lz4Block {
-        let size = usize::try_from(max_output).unwrap_or(usize::MAX);
+        // The output buffer is allocated whole, before decoding. `max_output` is often a number
+        // from the input (a block size in a header), so the buffer is sized by what this input
+        // can decode to as well: an LZ4 block yields at most 255 bytes per input byte.
+        let size =
+            usize::try_from(max_output.min(lz4_block_bound(input.len()))).unwrap_or(usize::MAX);
         let mut out = vec![0; size];
         let written = lz4_flex::block::decompress_into(input, &mut out).map_err(|err| {
             corrupt(
@@ -138,6 +142,12 @@ pub fn decompress(
         data: data?,
         consumed: Some(consumed),
     })
+}
+
+/// The most an LZ4 block of `input_len` bytes can decode to: a match's length grows by at most
+/// 255 for each byte spent on it, and literals are copied one for one.
+fn lz4_block_bound(input_len: usize) -> u64 {
+    (input_len as u64).saturating_mul(255)
 }
 
 /// Runs `read` on a decoder of `input` and returns what it returned and how many input bytes the
@@ -287,6 +297,26 @@ mod tests {
         let out = decompress(Codec::Gzip, &input, 1000).unwrap();
         assert_eq!(out.data, b"hello firmware");
         assert_eq!(out.consumed, Some(len));
+    }
+
+    #[test]
+    fn lz4_block_buffer_is_sized_by_the_input_not_the_bound() {
+        // A caller's bound of 16 TiB (a header's number) for a 2-byte block: the buffer was
+        // allocated at the bound, which aborts the process.
+        let out = decompress(Codec::Lz4Block, &[0x10, b'a'], 1 << 44).unwrap();
+        assert_eq!(out.data, b"a");
+        // The bound holds for the densest block there is: one literal, then a match extended
+        // by 0xff bytes.
+        let mut dense = vec![0x1f, b'a', 1, 0];
+        dense.extend(std::iter::repeat_n(0xff, 100));
+        dense.extend([0x00, 0x10, b'a']);
+        let out = decompress(Codec::Lz4Block, &dense, 1 << 44).unwrap();
+        assert!(out.data.len() as u64 <= lz4_block_bound(dense.len()));
+        assert!(out.data.iter().all(|&b| b == b'a'));
+        assert_eq!(
+            out.data,
+            lz4_flex::block::decompress(&dense, 1 << 20).unwrap()
+        );
     }
 
     #[test]

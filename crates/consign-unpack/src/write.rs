@@ -76,6 +76,157 @@ pub enum WriteError {
         "extracting into a folder is not supported on this platform\n\nhint: run without `-o` to list what is inside"
     )]
     Unsupported,
+    /// An entry's stored path holds a NUL byte. The variants from here on are why one entry was
+    /// not written: [`write_tree`] lists them in [`WriteReport::refused`] and goes on.
+    #[error("path `{}` contains a NUL byte; not written", .path.escape_debug())]
+    PathNul {
+        /// The stored path.
+        path: String,
+    },
+    /// An entry's stored path climbs with `..`.
+    #[error("path `{path}` contains `..`; not written outside its container's folder")]
+    PathClimbs {
+        /// The stored path.
+        path: String,
+    },
+    /// A container's format name is not one file name.
+    #[error("container format `{}` is not a file name", .format.escape_debug())]
+    FormatName {
+        /// The format name.
+        format: String,
+    },
+    /// A file holding containers has an empty path, so its `.extracted` folder has no name.
+    #[error("a container file has an empty path; its contents are not written")]
+    EmptyContainerPath,
+    /// An entry's path is empty once normalised (`/`, `.`).
+    #[error("entry has an empty path; not written")]
+    EmptyPath,
+    /// A symlink's target is absolute.
+    #[error(
+        "symlink target `{target}` is absolute; not created (it would point outside the output folder)"
+    )]
+    LinkAbsolute {
+        /// The target.
+        target: String,
+    },
+    /// A symlink's target is empty or holds a NUL byte.
+    #[error("symlink target `{}` is empty or contains NUL; not created", .target.escape_debug())]
+    LinkEmpty {
+        /// The target.
+        target: String,
+    },
+    /// A symlink's target has `..` after a name, which a chain of links could use to climb out.
+    #[error("symlink target `{target}` has `..` after a name; not created")]
+    LinkClimbsAfterName {
+        /// The target.
+        target: String,
+    },
+    /// A symlink's target, resolved from its folder, lies above the output folder.
+    #[error("symlink target `{target}` resolves outside the output folder; not created")]
+    LinkOutside {
+        /// The target.
+        target: String,
+    },
+    /// A hard link's target is not a path this writer can use.
+    #[error("hard link target")]
+    HardLinkTarget {
+        /// Why.
+        #[source]
+        source: Box<WriteError>,
+    },
+    /// A hard link names a file not written in this run; it is never copied from the disk.
+    #[error("hard link target `{target}` is not a file written here; not created")]
+    HardLinkNotWritten {
+        /// The target.
+        target: String,
+    },
+    /// A device node, FIFO or socket.
+    #[error("{what} is never created")]
+    Special {
+        /// What it is (`char-device`).
+        what: String,
+    },
+    /// An entry kind this writer does not know.
+    #[error("unknown entry kind; not written")]
+    UnknownKind,
+    /// The output folder's descriptor could not be duplicated (out of descriptors).
+    #[error("cannot duplicate the output folder's descriptor")]
+    Descriptor {
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A folder below the output folder is a symlink (made or swapped in by another process).
+    #[error("`{path}` is a symlink; not writing through it")]
+    EntrySymlink {
+        /// The folder, relative to the output folder.
+        path: String,
+    },
+    /// A path below the output folder that must be a folder is something else.
+    #[error("`{path}` exists and is not a folder; not writing into it")]
+    EntryNotAFolder {
+        /// The path, relative to the output folder.
+        path: String,
+    },
+    /// A file or symlink of that name exists already (the output folder was not empty, or the
+    /// archive holds the name twice).
+    #[error("`{path}` exists already; not overwriting it (hint: unpack into a new folder)")]
+    Exists {
+        /// The path, relative to the output folder.
+        path: String,
+    },
+    /// A folder below the output folder could not be created.
+    #[error("cannot create the folder `{path}`")]
+    CreateFolder {
+        /// The folder, relative to the output folder.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A folder below the output folder could not be opened.
+    #[error("cannot open the folder `{path}`")]
+    OpenFolder {
+        /// The folder, relative to the output folder.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file could not be created, written or given its mode or time.
+    #[error("cannot {what} `{path}`")]
+    File {
+        /// What failed (`create`, `write`, `set permissions of`, `set the modification time of`).
+        what: &'static str,
+        /// The file, relative to the output folder.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A symlink could not be created.
+    #[error("cannot create the symlink `{path}`")]
+    CreateSymlink {
+        /// The symlink, relative to the output folder.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl WriteError {
+    /// This error and its causes on one line, as [`Refusal::reason`] shows them.
+    fn reason(&self) -> String {
+        let mut out = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(err) = source {
+            out.push_str(": ");
+            out.push_str(&err.to_string());
+            source = err.source();
+        }
+        out
+    }
 }
 
 /// One entry that was not written, and why.
@@ -107,15 +258,21 @@ type Components = Vec<String>;
 
 /// Normalises a stored path: drops empty, `.` and leading `/`; refuses `..` and NUL.
 #[cfg_attr(not(unix), allow(dead_code))]
-fn normalise(path: &str) -> Result<Components, String> {
+fn normalise(path: &str) -> Result<Components, WriteError> {
     if path.contains('\0') {
-        return Err("path contains a NUL byte".into());
+        return Err(WriteError::PathNul {
+            path: path.to_owned(),
+        });
     }
     let mut out = Vec::new();
     for part in path.split('/') {
         match part {
             "" | "." => {}
-            ".." => return Err(format!("path `{path}` contains `..`")),
+            ".." => {
+                return Err(WriteError::PathClimbs {
+                    path: path.to_owned(),
+                });
+            }
             name => out.push(name.to_owned()),
         }
     }
@@ -125,16 +282,18 @@ fn normalise(path: &str) -> Result<Components, String> {
 /// The folder name of a container: `FORMAT@OFFSET`. The format name comes from the registry, but
 /// it is still never allowed to be more than one file name.
 #[cfg_attr(not(unix), allow(dead_code))]
-fn container_folder(format: &str, offset: u64) -> Result<String, String> {
+fn container_folder(format: &str, offset: u64) -> Result<String, WriteError> {
     if format.is_empty() || format.contains(['/', '\0']) {
-        return Err(format!("container format `{format}` is not a file name"));
+        return Err(WriteError::FormatName {
+            format: format.to_owned(),
+        });
     }
     Ok(format!("{format}@{offset:#x}"))
 }
 
 /// Where a node goes, relative to DIR, from its provenance chain. `None` for the input itself.
 #[cfg_attr(not(unix), allow(dead_code))]
-fn disk_path(node: &VfsNode) -> Result<Option<Components>, String> {
+fn disk_path(node: &VfsNode) -> Result<Option<Components>, WriteError> {
     let Some((last, outer)) = node.provenance.split_last() else {
         return Ok(None);
     };
@@ -144,14 +303,14 @@ fn disk_path(node: &VfsNode) -> Result<Option<Components>, String> {
         let mut inner = normalise(step.path.as_deref().unwrap_or("data"))?;
         match inner.last_mut() {
             Some(name) => name.push_str(".extracted"),
-            None => return Err("a container file has an empty path".into()),
+            None => return Err(WriteError::EmptyContainerPath),
         }
         out.extend(inner);
     }
     out.push(container_folder(&last.format, last.offset)?);
     let inner = normalise(last.path.as_deref().unwrap_or("data"))?;
     if inner.is_empty() {
-        return Err("entry has an empty path".into());
+        return Err(WriteError::EmptyPath);
     }
     out.extend(inner);
     Ok(Some(out))
@@ -160,12 +319,16 @@ fn disk_path(node: &VfsNode) -> Result<Option<Components>, String> {
 /// Checks a symlink target: relative, only leading `..`, and not climbing above DIR from the
 /// link's folder (`depth` components below DIR).
 #[cfg_attr(not(unix), allow(dead_code))]
-fn link_target_ok(target: &str, depth: usize) -> Result<(), String> {
+fn link_target_ok(target: &str, depth: usize) -> Result<(), WriteError> {
     if target.starts_with('/') {
-        return Err(format!("symlink target `{target}` is absolute"));
+        return Err(WriteError::LinkAbsolute {
+            target: target.to_owned(),
+        });
     }
     if target.contains('\0') || target.is_empty() {
-        return Err("symlink target is empty or contains NUL".into());
+        return Err(WriteError::LinkEmpty {
+            target: target.to_owned(),
+        });
     }
     let mut ups = 0usize;
     let mut seen_name = false;
@@ -173,16 +336,18 @@ fn link_target_ok(target: &str, depth: usize) -> Result<(), String> {
         match part {
             "" | "." => {}
             ".." if seen_name => {
-                return Err(format!("symlink target `{target}` has `..` after a name"));
+                return Err(WriteError::LinkClimbsAfterName {
+                    target: target.to_owned(),
+                });
             }
             ".." => ups += 1,
             _ => seen_name = true,
         }
     }
     if ups > depth {
-        return Err(format!(
-            "symlink target `{target}` resolves outside the output folder"
-        ));
+        return Err(WriteError::LinkOutside {
+            target: target.to_owned(),
+        });
     }
     Ok(())
 }
@@ -209,17 +374,17 @@ fn write_nodes(vfs: &Vfs, root: &disk::Root) -> WriteReport {
     // Regular files written in this run, by relative disk path, for hard links.
     let mut written: HashMap<Components, Bytes> = HashMap::new();
     for node in &vfs.nodes {
-        let refuse = |report: &mut WriteReport, reason: String| {
+        let refuse = |report: &mut WriteReport, err: &WriteError| {
             report.refused.push(Refusal {
                 path: node.path.clone(),
-                reason,
+                reason: err.reason(),
             });
         };
         let components = match disk_path(node) {
             Ok(Some(components)) => components,
             Ok(None) => continue,
-            Err(reason) => {
-                refuse(&mut report, reason);
+            Err(err) => {
+                refuse(&mut report, &err);
                 continue;
             }
         };
@@ -227,7 +392,7 @@ fn write_nodes(vfs: &Vfs, root: &disk::Root) -> WriteReport {
             continue;
         };
         if let NodeKind::Special { what } = &node.kind {
-            refuse(&mut report, format!("{what} is never created"));
+            refuse(&mut report, &WriteError::Special { what: what.clone() });
             continue;
         }
         let shown = components.join("/");
@@ -255,16 +420,18 @@ fn write_nodes(vfs: &Vfs, root: &disk::Root) -> WriteReport {
                             report.bytes += data.len() as u64;
                             written.insert(components.clone(), data);
                         }),
-                    None => Err(format!(
-                        "hard link target `{target}` is not a file written here"
-                    )),
+                    None => Err(WriteError::HardLinkNotWritten {
+                        target: target.clone(),
+                    }),
                 },
-                Err(reason) => Err(format!("hard link target: {reason}")),
+                Err(err) => Err(WriteError::HardLinkTarget {
+                    source: Box::new(err),
+                }),
             },
-            _ => Err("unknown entry kind".into()),
+            _ => Err(WriteError::UnknownKind),
         };
-        if let Err(reason) = result {
-            refuse(&mut report, reason);
+        if let Err(err) = result {
+            refuse(&mut report, &err);
         }
     }
     report
@@ -278,7 +445,7 @@ fn hard_link_source(
     node: &VfsNode,
     components: &[String],
     target: &str,
-) -> Result<Components, String> {
+) -> Result<Components, WriteError> {
     let inner = node
         .provenance
         .last()
@@ -391,7 +558,7 @@ mod disk {
             &self,
             components: &[String],
             report: &mut WriteReport,
-        ) -> Result<OwnedFd, String> {
+        ) -> Result<OwnedFd, WriteError> {
             if self.resolve == Resolve::Openat2
                 && let Some(fd) = self.beneath(components)
             {
@@ -430,11 +597,15 @@ mod disk {
 
         /// One component at a time, each opened relative to its parent's descriptor with
         /// `O_NOFOLLOW`; a missing one is made with `mkdirat` and then opened the same way.
-        fn walk(&self, components: &[String], report: &mut WriteReport) -> Result<OwnedFd, String> {
+        fn walk(
+            &self,
+            components: &[String],
+            report: &mut WriteReport,
+        ) -> Result<OwnedFd, WriteError> {
             let mut current = self
                 .fd
                 .try_clone()
-                .map_err(|err| format!("cannot duplicate the output folder's descriptor: {err}"))?;
+                .map_err(|source| WriteError::Descriptor { source })?;
             for (depth, part) in components.iter().enumerate() {
                 let shown = || components.get(..=depth).unwrap_or_default().join("/");
                 current = match openat(&current, part.as_str(), FOLDER, Mode::empty()) {
@@ -445,11 +616,10 @@ mod disk {
                             // Made meanwhile: opened like any other below.
                             Err(Errno::EXIST) => {}
                             Err(err) => {
-                                return Err(format!(
-                                    "cannot create `{}`: {}",
-                                    shown(),
-                                    std::io::Error::from(err)
-                                ));
+                                return Err(WriteError::CreateFolder {
+                                    path: shown(),
+                                    source: err.into(),
+                                });
                             }
                         }
                         openat(&current, part.as_str(), FOLDER, Mode::empty())
@@ -463,11 +633,15 @@ mod disk {
     }
 
     /// Says why a folder could not be opened.
-    fn refusal(shown: &str, err: Errno) -> String {
+    fn refusal(shown: &str, err: Errno) -> WriteError {
+        let path = shown.to_owned();
         match err {
-            Errno::LOOP => format!("`{shown}` is a symlink; not writing through it"),
-            Errno::NOTDIR => format!("`{shown}` exists and is not a folder"),
-            err => format!("cannot open `{shown}`: {}", std::io::Error::from(err)),
+            Errno::LOOP => WriteError::EntrySymlink { path },
+            Errno::NOTDIR => WriteError::EntryNotAFolder { path },
+            err => WriteError::OpenFolder {
+                path,
+                source: err.into(),
+            },
         }
     }
 
@@ -506,20 +680,22 @@ mod disk {
         shown: &str,
         data: &[u8],
         node: &VfsNode,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         use std::os::unix::fs::PermissionsExt as _;
         let fd =
             openat(folder.as_fd(), name, NEW_FILE, Mode::from(0o666)).map_err(|err| match err {
-                Errno::EXIST => format!("`{shown}` exists already; not overwriting it"),
-                err => format!("cannot create `{shown}`: {}", std::io::Error::from(err)),
+                Errno::EXIST => WriteError::Exists {
+                    path: shown.to_owned(),
+                },
+                err => file_error("create", shown, err.into()),
             })?;
         let mut file = fs::File::from(fd);
         file.write_all(data)
-            .map_err(|err| format!("cannot write `{shown}`: {err}"))?;
+            .map_err(|err| file_error("write", shown, err))?;
         if let Some(mode) = node.mode {
             let permissions = fs::Permissions::from_mode((mode & 0o755) | 0o600);
             file.set_permissions(permissions)
-                .map_err(|err| format!("cannot set permissions of `{shown}`: {err}"))?;
+                .map_err(|err| file_error("set permissions of", shown, err))?;
         }
         if let Some(seconds) = node.mtime {
             let offset = std::time::Duration::from_secs(seconds.unsigned_abs());
@@ -529,9 +705,8 @@ mod disk {
                 std::time::UNIX_EPOCH.checked_sub(offset)
             };
             if let Some(time) = time {
-                file.set_modified(time).map_err(|err| {
-                    format!("cannot set the modification time of `{shown}`: {err}")
-                })?;
+                file.set_modified(time)
+                    .map_err(|err| file_error("set the modification time of", shown, err))?;
             }
         }
         Ok(())
@@ -543,14 +718,24 @@ mod disk {
         name: &str,
         shown: &str,
         target: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         symlinkat(target, folder.as_fd(), name).map_err(|err| match err {
-            Errno::EXIST => format!("`{shown}` exists already; not replacing it"),
-            err => format!(
-                "cannot create symlink `{shown}`: {}",
-                std::io::Error::from(err)
-            ),
+            Errno::EXIST => WriteError::Exists {
+                path: shown.to_owned(),
+            },
+            err => WriteError::CreateSymlink {
+                path: shown.to_owned(),
+                source: err.into(),
+            },
         })
+    }
+
+    fn file_error(what: &'static str, shown: &str, source: std::io::Error) -> WriteError {
+        WriteError::File {
+            what,
+            path: shown.to_owned(),
+            source,
+        }
     }
 }
 
@@ -671,6 +856,77 @@ mod tests {
         }
         assert_eq!(report.files, 3);
         assert_eq!(report.symlinks, 2);
+    }
+
+    #[test]
+    fn refusals_are_typed_and_name_what_was_refused() {
+        assert!(
+            matches!(normalise("a/../b"), Err(WriteError::PathClimbs { path }) if path == "a/../b")
+        );
+        assert!(matches!(normalise("a\0b"), Err(WriteError::PathNul { .. })));
+        assert!(matches!(
+            container_folder("a/b", 0),
+            Err(WriteError::FormatName { .. })
+        ));
+        assert!(matches!(
+            link_target_ok("/etc", 3),
+            Err(WriteError::LinkAbsolute { .. })
+        ));
+        assert!(matches!(
+            link_target_ok("", 3),
+            Err(WriteError::LinkEmpty { .. })
+        ));
+        assert!(matches!(
+            link_target_ok("a/../..", 3),
+            Err(WriteError::LinkClimbsAfterName { .. })
+        ));
+        assert!(matches!(
+            link_target_ok("../../..", 2),
+            Err(WriteError::LinkOutside { .. })
+        ));
+        assert!(link_target_ok("../..", 2).is_ok());
+        let mut empty = file("x", b"");
+        empty.provenance[0].path = Some("/".into());
+        assert!(matches!(disk_path(&empty), Err(WriteError::EmptyPath)));
+        // A cause is kept on the reason's one line.
+        let err = WriteError::File {
+            what: "write",
+            path: "tar@0x0/a".into(),
+            source: std::io::Error::other("disk full"),
+        };
+        assert_eq!(err.reason(), "cannot write `tar@0x0/a`: disk full");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refusals_on_disk_say_which_path_and_what_to_do() {
+        let outer = tempfile::tempdir().unwrap();
+        let dir = outer.path().join("out");
+        let vfs = Vfs {
+            nodes: vec![
+                file("a", b"1"),
+                file("a", b"2"),
+                file("a/b", b"3"),
+                node(
+                    "h",
+                    NodeKind::Hardlink {
+                        target: "../x".into(),
+                    },
+                ),
+                node("g", NodeKind::Hardlink { target: "y".into() }),
+            ],
+        };
+        let report = write_tree(&vfs, &dir).unwrap();
+        let reasons: Vec<&str> = report.refused.iter().map(|r| r.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "`tar@0x0/a` exists already; not overwriting it (hint: unpack into a new folder)",
+                "`tar@0x0/a` exists and is not a folder; not writing into it",
+                "hard link target: path `../x` contains `..`; not written outside its container's folder",
+                "hard link target `y` is not a file written here; not created",
+            ]
+        );
     }
 
     #[test]
