@@ -27,7 +27,7 @@ const MIN_CPU: Duration = Duration::from_millis(500);
 const MAX_RUNS: u32 = 1000;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    consign_detect::check_signatures().map_err(|err| err.to_string())?;
+    consign_detect::check_signatures().map_err(ToString::to_string)?;
     for path in std::env::args().skip(1) {
         let data = std::fs::read(&path).map_err(|err| format!("reading {path}: {err}"))?;
         let name = std::path::Path::new(&path)
