@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use consign_model::{ComponentKind, Upstream};
+use rayon::prelude::*;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
@@ -264,10 +265,15 @@ impl Catalog {
     pub(crate) fn build<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, DetectError> {
-        let mut signatures = Vec::new();
-        for (file, text) in files {
-            signatures.push(parse_signature(file, text)?);
-        }
+        // Parsing and compiling the regexes is most of a scan's start-up (443 files): each file
+        // is independent, so every core takes a share. The order, and the first error in file
+        // order, are those of a sequential loop.
+        let files: Vec<(&str, &str)> = files.into_iter().collect();
+        let parsed: Vec<Result<Signature, DetectError>> = files
+            .par_iter()
+            .map(|&(file, text)| parse_signature(file, text))
+            .collect();
+        let signatures = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
         let mut anchors: Vec<&[u8]> = Vec::new();
         let mut anchor_owner = Vec::new();
         for (sig_idx, signature) in signatures.iter().enumerate() {

@@ -315,6 +315,21 @@ pub(crate) fn rss(kib: Option<u64>) -> String {
     kib.map_or_else(|| "?".to_owned(), |kib| megabytes(kib * 1024))
 }
 
+/// Bytes per CPU second, which is a rate per core: `1.25 GB/s`, `480 MB/s`; `-` without CPU time.
+#[allow(clippy::cast_precision_loss)] // Rounded for display.
+pub(crate) fn per_core(bytes: u64, cpu: Duration) -> String {
+    let secs = cpu.as_secs_f64();
+    if secs <= 0.0 {
+        return "-".to_owned();
+    }
+    let rate = bytes as f64 / secs;
+    if rate >= 1e9 {
+        format!("{:.2} GB/s", rate / 1e9)
+    } else {
+        format!("{:.0} MB/s", rate / 1e6)
+    }
+}
+
 /// `a / b` as a ratio printed `3.2x`; `-` when `b` is zero.
 pub(crate) fn ratio(numerator: f64, denominator: f64) -> String {
     if denominator > 0.0 {
@@ -400,6 +415,9 @@ mod tests {
             exit_code: Some(0),
         };
         assert_eq!(cores(&sample(1000, 1800)), "1.8");
+        assert_eq!(per_core(2_500_000_000, Duration::from_secs(2)), "1.25 GB/s");
+        assert_eq!(per_core(480_000_000, Duration::from_secs(1)), "480 MB/s");
+        assert_eq!(per_core(1, Duration::ZERO), "-");
         assert_eq!(cores(&sample(20, 10)), "-");
     }
 }

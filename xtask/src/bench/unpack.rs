@@ -199,12 +199,7 @@ fn binwalk_section(
         for (idx, image) in images.iter().enumerate() {
             let peer_out = options.out("binwalk").join(&image.name);
             let consign_out = options.out("consign").join("unpack").join(&image.name);
-            let peer = Job::new(binwalk, logs.join(format!("binwalk-{}.log", image.name)))
-                .args(["-e", "-M", "-q", "-C"])
-                .arg(&peer_out)
-                .arg(&image.file)
-                .envs(&env)
-                .cwd(&scratch);
+            let peer = binwalk_job(binwalk, image, &peer_out, &env, &scratch, &logs);
             let ours = Job::new(consign, logs.join(format!("consign-{}.log", image.name)))
                 .arg("unpack")
                 .arg(&image.file)
@@ -313,6 +308,25 @@ fn binwalk_section(
     }
     section.data = json!({ "images": data, "speedup": speedup });
     Ok(section)
+}
+
+/// binwalk v3 extracting every layer of `image` into `out` (run in `scratch`, where its helpers
+/// leave their scratch files): the peer of `consign unpack` here and of `consign scan` in the scan
+/// bench.
+pub(crate) fn binwalk_job(
+    binwalk: &Path,
+    image: &Image,
+    out: &Path,
+    env: &[(String, std::ffi::OsString)],
+    scratch: &Path,
+    logs: &Path,
+) -> Job {
+    Job::new(binwalk, logs.join(format!("binwalk-{}.log", image.name)))
+        .args(["-e", "-M", "-q", "-C"])
+        .arg(out)
+        .arg(&image.file)
+        .envs(env)
+        .cwd(scratch)
 }
 
 /// Carves every squashfs 4 filesystem out of the images (and out of the files of a tar bundle)

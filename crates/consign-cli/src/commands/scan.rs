@@ -132,8 +132,17 @@ pub(crate) fn scan_image(
         || path.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
     );
-    let digests = Digests::of(&data);
-    let unpacked = consign_unpack::unpack(&name, data.into(), limits);
+    // The image's own digests and its unpacking read the same bytes independently: one core
+    // hashes while the other starts unpacking.
+    let data: bytes::Bytes = data.into();
+    let (digests, unpacked) = std::thread::scope(|scope| {
+        let digests = scope.spawn(|| Digests::of(&data));
+        let unpacked = consign_unpack::unpack(&name, data.clone(), limits);
+        let digests = digests
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (digests, unpacked)
+    });
     let detection = consign_detect::detect(&unpacked.vfs);
     let totals = &unpacked.report.totals;
     let incomplete = if totals.cuts > 0 {
@@ -326,6 +335,11 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             output::status(&format!("warning: product file: {gap}"));
         }
     }
+    // Compiling the signatures is start-up that does not depend on the image: it runs while
+    // the first image is read and unpacked (detection waits for it if it is not done).
+    drop(std::thread::spawn(|| {
+        consign_detect::check_signatures().is_ok()
+    }));
     let scanned = args
         .images
         .iter()
