@@ -728,3 +728,213 @@ fn sbom_diff_lists_fixed_and_introduced_vulnerabilities() {
         out.stderr
     );
 }
+
+/// `sbom diff --vex`: the manufacturer's statements decide what each release counts. The way
+/// back to 2.6.33.1 introduces CVE-2010-0727 unless an OpenVEX statement says 2.6.33.1 is not
+/// affected: then `--fail-on new-vuln` passes and the diff lists it apart with the reason. The
+/// CSAF example of a `fixed` statement (`2022-evd-uc-01-f-001.json`, its product given the
+/// kernel's CPE and its CVE changed to Dirty COW) turns Dirty COW in 2.6.33.2 from kept into
+/// fixed, reason shown; a VEX that does not read is refused with its path.
+#[test]
+fn sbom_diff_filters_fixed_and_introduced_by_vex() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = kernel_shipment(dir);
+    let db = db.to_str().unwrap();
+    for version in ["2.6.33.1", "2.6.33.2"] {
+        let bom = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+            "metadata": {"component": {"type": "firmware", "name": "fw", "version": version}},
+            "components": [{"type": "operating-system", "bom-ref": format!("linux@{version}"),
+                "name": "linux_kernel", "version": version,
+                "cpe": format!("cpe:2.3:o:linux:linux_kernel:{version}:*:*:*:*:*:*:*")}]});
+        crate::chain::write(
+            dir,
+            &format!("{version}.cdx.json"),
+            serde_json::to_string(&bom).unwrap().as_bytes(),
+        );
+    }
+    crate::chain::write(
+        dir,
+        "back.openvex.json",
+        br#"{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://devices.example/vex/2", "author": "Example Devices GmbH", "timestamp": "2026-11-01T00:00:00Z", "version": 1,
+            "statements": [{"vulnerability": {"name": "CVE-2010-0727"},
+              "products": [{"@id": "cpe:2.3:o:linux:linux_kernel:2.6.33.1:*:*:*:*:*:*:*"}],
+              "status": "not_affected", "justification": "vulnerable_code_not_present",
+              "impact_statement": "GFS2 is not built"}]}"#,
+    );
+    let mut csaf: Value =
+        serde_json::from_slice(
+            &std::fs::read(shared().join(
+                "vulndata/vex/csaf/csaf_2.0/examples/csaf/csaf_vex/2022-evd-uc-01-f-001.json",
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+    let product = csaf
+        .pointer_mut("/product_tree/branches/0/branches/0/branches/0/product")
+        .unwrap();
+    product["product_identification_helper"] =
+        serde_json::json!({"cpe": "cpe:2.3:o:linux:linux_kernel:2.6.33.2:*:*:*:*:*:*:*"});
+    csaf["vulnerabilities"][0]["cve"] = Value::from("CVE-2016-5195");
+    crate::chain::write(
+        dir,
+        "fixed.csaf.json",
+        serde_json::to_string(&csaf).unwrap().as_bytes(),
+    );
+    let diff = |old: &str, new: &str, extra: &[&str]| {
+        let (old, new) = (format!("{old}.cdx.json"), format!("{new}.cdx.json"));
+        let mut args = vec!["sbom", "diff", old.as_str(), new.as_str(), "--vuln-db", db];
+        args.extend_from_slice(extra);
+        run(dir, &args)
+    };
+    let back = diff(
+        "2.6.33.2",
+        "2.6.33.1",
+        &["--fail-on", "new-vuln", "--vex", "back.openvex.json"],
+    );
+    assert_eq!(back.code, 0, "{}\n{}", back.stdout, back.stderr);
+    assert!(
+        back.stdout.contains("vulnerabilities introduced (0)\n"),
+        "{}",
+        back.stdout
+    );
+    assert!(
+        back.stdout.contains("vulnerabilities set aside by the VEX statements (1)\n  CVE-2010-0727 in linux_kernel (none) -> 2.6.33.1; VEX (new): not_affected: vulnerable_code_not_present (GFS2 is not built)"),
+        "{}",
+        back.stdout
+    );
+    let forward = diff(
+        "2.6.33.1",
+        "2.6.33.2",
+        &["--format", "json", "--vex", "fixed.csaf.json"],
+    );
+    assert_eq!(forward.code, 0, "{}\n{}", forward.stdout, forward.stderr);
+    let json: Value = serde_json::from_str(&forward.stdout).unwrap();
+    let vulns = &json["vulnerabilities"];
+    let ids = |list: &str| -> Vec<String> {
+        vulns[list]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|c| c["id"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(ids("fixed"), ["CVE-2010-0727", "CVE-2016-5195"], "{vulns}");
+    assert!(ids("unchanged").is_empty(), "{vulns}");
+    let cow = vulns["fixed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "CVE-2016-5195")
+        .unwrap();
+    assert_eq!(cow["after"], "2.6.33.2");
+    assert!(
+        cow["vex_after"].as_str().unwrap().starts_with("fixed"),
+        "{cow}"
+    );
+    // Without the statement, Dirty COW stays in both.
+    let plain = diff("2.6.33.1", "2.6.33.2", &["--format", "json"]);
+    let json: Value = serde_json::from_str(&plain.stdout).unwrap();
+    assert_eq!(
+        json["vulnerabilities"]["unchanged"][0]["id"],
+        "CVE-2016-5195"
+    );
+    // A VEX that does not read is refused, naming it.
+    crate::chain::write(dir, "bad.vex.json", br#"{"hello": 1}"#);
+    let bad = diff("2.6.33.1", "2.6.33.2", &["--vex", "bad.vex.json"]);
+    assert_eq!(bad.code, 2, "{}\n{}", bad.stdout, bad.stderr);
+    assert!(bad.stderr.contains("bad.vex.json"), "{}", bad.stderr);
+}
+
+/// Issue 14: `consign attest vex` signs a CSAF 2.0 VEX document (the CSAF TC's own
+/// `2022-evd-uc-01-na-001.json` example, its product given the firmware's SHA-256 and its CVE
+/// changed to Dirty COW) and `verify` applies it like an OpenVEX `not_affected` statement: the
+/// KEV-listed vulnerability is resolved, with the CSAF impact statement as the reason. A CSAF
+/// security advisory (not VEX) is refused before signing.
+#[test]
+fn a_signed_csaf_vex_resolves_like_openvex() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = kernel_shipment(dir);
+    let db = db.to_str().unwrap();
+    let mut csaf: Value =
+        serde_json::from_slice(
+            &std::fs::read(shared().join(
+                "vulndata/vex/csaf/csaf_2.0/examples/csaf/csaf_vex/2022-evd-uc-01-na-001.json",
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+    let fw = consign_model::Sha256::of(&std::fs::read(dir.join("fw.img")).unwrap()).to_hex();
+    csaf.pointer_mut("/product_tree/branches/0/branches/0/branches/0/product")
+        .unwrap()["product_identification_helper"] = serde_json::json!({"hashes": [
+            {"filename": "fw.img", "file_hashes": [{"algorithm": "sha256", "value": fw}]}]});
+    csaf["vulnerabilities"][0]["cve"] = Value::from("CVE-2016-5195");
+    crate::chain::write(
+        dir,
+        "vex.csaf.json",
+        serde_json::to_string(&csaf).unwrap().as_bytes(),
+    );
+    crate::chain::ok(
+        dir,
+        &[
+            "attest",
+            "vex",
+            "--key",
+            "mfr.key",
+            "fw.img",
+            "--vex",
+            "vex.csaf.json",
+            "-o",
+            "csaf.intoto.jsonl",
+        ],
+    );
+    let signed = std::fs::read_to_string(dir.join("csaf.intoto.jsonl")).unwrap();
+    let envelope =
+        consign_attest::dsse::Envelope::from_json(signed.lines().next().unwrap().as_bytes())
+            .unwrap();
+    let statement: Value = serde_json::from_slice(&envelope.payload).unwrap();
+    assert_eq!(
+        statement["predicateType"],
+        "https://docs.oasis-open.org/csaf/csaf/v2.0"
+    );
+    crate::chain::assemble_shipment_with(dir, "csaf", "fw.img", &["csaf.intoto.jsonl"]);
+    let out = verify_with(dir, "csaf", &["--vuln-db", db]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let verdict: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(verdict["accepted"], true);
+    let check = known(&verdict);
+    assert_eq!(check["status"], "pass", "{check}");
+    let reason = check["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("resolved by the manufacturer's signed VEX: CVE-2016-5195 in linux_kernel 2.6.33.2: not_affected (Class with vulnerable code was removed before shipping.)"),
+        "{reason}"
+    );
+    // A CSAF advisory is not VEX: refused, naming the field.
+    let mut advisory = csaf.clone();
+    advisory["document"]["category"] = Value::from("csaf_security_advisory");
+    crate::chain::write(
+        dir,
+        "advisory.csaf.json",
+        serde_json::to_string(&advisory).unwrap().as_bytes(),
+    );
+    let out = run(
+        dir,
+        &[
+            "attest",
+            "vex",
+            "--key",
+            "mfr.key",
+            "fw.img",
+            "--vex",
+            "advisory.csaf.json",
+            "-o",
+            "advisory.intoto.jsonl",
+        ],
+    );
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("advisory.csaf.json"), "{}", out.stderr);
+    assert!(!dir.join("advisory.intoto.jsonl").exists());
+}

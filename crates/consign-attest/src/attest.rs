@@ -299,9 +299,10 @@ pub fn sbom_statement(
 }
 
 /// A VEX statement about artifacts: subjects = the artifacts (the firmware), predicate = the
-/// VEX document, typed [`predicates::OPENVEX_V020`] for OpenVEX and
-/// [`predicates::CYCLONEDX_VEX`] for CycloneDX VEX. The caller checks the statements
-/// themselves (consign-vuln reads them); this checks the document's shape.
+/// VEX document, typed [`predicates::OPENVEX_V020`] for OpenVEX,
+/// [`predicates::CSAF_VEX_V20`] for CSAF 2.0 VEX and [`predicates::CYCLONEDX_VEX`] for
+/// CycloneDX VEX. The caller checks the statements themselves (consign-vuln reads them); this
+/// checks the document's shape.
 pub fn vex_statement(
     artifacts: &[Artifact<'_>],
     vex_json: &[u8],
@@ -313,6 +314,8 @@ pub fn vex_statement(
         })?;
     let predicate_type = if vex.get("@context").is_some() {
         predicates::OPENVEX_V020
+    } else if vex.get("document").is_some() {
+        predicates::CSAF_VEX_V20
     } else {
         predicates::CYCLONEDX_VEX
     };

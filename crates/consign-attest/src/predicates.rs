@@ -39,6 +39,10 @@ pub const OPENVEX_V020: &str = "https://openvex.dev/ns/v0.2.0";
 /// CycloneDX VEX (the predicate is a CycloneDX document with `vulnerabilities`); the type the
 /// CycloneDX project suggested for VEX apart from SBOMs (CycloneDX/specification#132).
 pub const CYCLONEDX_VEX: &str = "https://cyclonedx.org/vex";
+/// CSAF 2.0 VEX (the predicate is a CSAF 2.0 document of category `csaf_vex`). Neither OASIS nor
+/// in-toto registers a predicate type for CSAF; this is the CSAF 2.0 specification's namespace
+/// (its JSON schema is `<this>/csaf_json_schema.json`), so the version is in the type.
+pub const CSAF_VEX_V20: &str = "https://docs.oasis-open.org/csaf/csaf/v2.0";
 
 /// Every predicate type [`Predicate::parse`] reads.
 pub const KNOWN_PREDICATE_TYPES: &[&str] = &[
@@ -52,6 +56,7 @@ pub const KNOWN_PREDICATE_TYPES: &[&str] = &[
     INTOTO_LINK_V03,
     OPENVEX_V020,
     CYCLONEDX_VEX,
+    CSAF_VEX_V20,
 ];
 
 /// A digest of a piece of evidence, with a name saying what it is.
@@ -260,6 +265,8 @@ pub enum Predicate {
     OpenVex(serde_json::Value),
     /// [`CYCLONEDX_VEX`]: the CycloneDX VEX document itself.
     CycloneDxVex(serde_json::Value),
+    /// [`CSAF_VEX_V20`]: the CSAF 2.0 VEX document itself.
+    CsafVex(serde_json::Value),
 }
 
 impl Predicate {
@@ -354,6 +361,38 @@ impl Predicate {
                 }
                 Self::CycloneDxVex(predicate.clone())
             }
+            CSAF_VEX_V20 => {
+                let text = |pointer: &str| {
+                    predicate
+                        .pointer(pointer)
+                        .and_then(serde_json::Value::as_str)
+                };
+                if text("/document/category") != Some("csaf_vex") {
+                    return Err(AttestError::field(
+                        "predicate",
+                        "document.category",
+                        "`csaf_vex` (the predicate must be a CSAF VEX document)",
+                    ));
+                }
+                if text("/document/csaf_version") != Some("2.0") {
+                    return Err(AttestError::field(
+                        "predicate",
+                        "document.csaf_version",
+                        format!("`2.0` for `{CSAF_VEX_V20}`"),
+                    ));
+                }
+                if !predicate
+                    .get("vulnerabilities")
+                    .is_some_and(serde_json::Value::is_array)
+                {
+                    return Err(AttestError::field(
+                        "predicate",
+                        "vulnerabilities",
+                        "an array (a CSAF VEX document states the status of vulnerabilities)",
+                    ));
+                }
+                Self::CsafVex(predicate.clone())
+            }
             other => {
                 return Err(AttestError::UnknownPredicate {
                     predicate_type: other.chars().take(200).collect(),
@@ -376,6 +415,7 @@ impl Predicate {
             Self::IntotoLink(_) => INTOTO_LINK_V03,
             Self::OpenVex(_) => OPENVEX_V020,
             Self::CycloneDxVex(_) => CYCLONEDX_VEX,
+            Self::CsafVex(_) => CSAF_VEX_V20,
         }
     }
 
@@ -386,9 +426,10 @@ impl Predicate {
             | Self::Product(body)
             | Self::Custody(body)
             | Self::MarketCheck(body) => serde_json::to_value(body),
-            Self::CycloneDx(value) | Self::OpenVex(value) | Self::CycloneDxVex(value) => {
-                Ok(value.clone())
-            }
+            Self::CycloneDx(value)
+            | Self::OpenVex(value)
+            | Self::CycloneDxVex(value)
+            | Self::CsafVex(value) => Ok(value.clone()),
             Self::SlsaProvenance(body) => serde_json::to_value(body),
             Self::SlsaVsa(body) => serde_json::to_value(body),
             Self::IntotoLink(body) => serde_json::to_value(body),
@@ -626,6 +667,18 @@ mod tests {
             Predicate::parse(CYCLONEDX_VEX, &bom).is_err(),
             "an SBOM without vulnerabilities is not VEX"
         );
+        let csaf = json!({"document": {"category": "csaf_vex", "csaf_version": "2.0"}, "vulnerabilities": []});
+        assert_eq!(
+            Predicate::parse(CSAF_VEX_V20, &csaf).unwrap().to_value(),
+            csaf
+        );
+        let advisory = json!({"document": {"category": "csaf_security_advisory", "csaf_version": "2.0"}, "vulnerabilities": []});
+        assert!(Predicate::parse(CSAF_VEX_V20, &advisory).is_err());
+        let csaf21 = json!({"document": {"category": "csaf_vex", "csaf_version": "2.1"}, "vulnerabilities": []});
+        let err = Predicate::parse(CSAF_VEX_V20, &csaf21)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("csaf_version"), "{err}");
         let link = json!({"name": "build", "command": ["make"]});
         assert!(matches!(
             Predicate::parse(INTOTO_LINK_V03, &link).unwrap(),

@@ -199,9 +199,12 @@ impl ClaimsReader for AttestClaims {
                 upstream: evidence_sha256(&body, "upstream-attestations")?,
             }),
             (PredicateKind::Sbom, Predicate::CycloneDx(value)) => Claims::Sbom(value),
-            (PredicateKind::Vex, Predicate::OpenVex(value) | Predicate::CycloneDxVex(value)) => {
-                Claims::Vex(value)
-            }
+            (
+                PredicateKind::Vex,
+                Predicate::OpenVex(value)
+                | Predicate::CycloneDxVex(value)
+                | Predicate::CsafVex(value),
+            ) => Claims::Vex(value),
             _ => Claims::Other,
         })
     }

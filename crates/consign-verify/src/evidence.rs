@@ -33,10 +33,10 @@ pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 /// Known predicate types (consign-attest's constants).
 pub mod predicate_types {
     pub use consign_attest::predicates::{
-        COMPONENT_V01 as COMPONENT, CUSTODY_V01 as CUSTODY, CYCLONEDX_BOM as CYCLONEDX,
-        CYCLONEDX_VEX, INTOTO_LINK_V03 as LINK, MARKET_CHECK_V01 as MARKET_CHECK,
-        OPENVEX_V020 as OPENVEX, PRODUCT_V01 as PRODUCT, SLSA_PROVENANCE_V1 as PROVENANCE,
-        SLSA_VSA_V1 as VSA,
+        COMPONENT_V01 as COMPONENT, CSAF_VEX_V20 as CSAF_VEX, CUSTODY_V01 as CUSTODY,
+        CYCLONEDX_BOM as CYCLONEDX, CYCLONEDX_VEX, INTOTO_LINK_V03 as LINK,
+        MARKET_CHECK_V01 as MARKET_CHECK, OPENVEX_V020 as OPENVEX, PRODUCT_V01 as PRODUCT,
+        SLSA_PROVENANCE_V1 as PROVENANCE, SLSA_VSA_V1 as VSA,
     };
 }
 
@@ -61,7 +61,7 @@ pub enum PredicateKind {
     Vsa,
     /// An in-toto link.
     Link,
-    /// A VEX document (OpenVEX or CycloneDX VEX, `consign attest vex`): what the manufacturer
+    /// A VEX document (OpenVEX, CycloneDX VEX or CSAF 2.0 VEX, `consign attest vex`): what the manufacturer
     /// states about vulnerabilities in its firmware.
     Vex,
 }
@@ -80,7 +80,7 @@ impl PredicateKind {
             p::PROVENANCE => Self::Provenance,
             p::VSA => Self::Vsa,
             p::LINK => Self::Link,
-            p::OPENVEX | p::CYCLONEDX_VEX => Self::Vex,
+            p::OPENVEX | p::CYCLONEDX_VEX | p::CSAF_VEX => Self::Vex,
             _ => return None,
         })
     }

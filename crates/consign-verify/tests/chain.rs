@@ -189,6 +189,8 @@ struct Variant {
     /// Issue 13, item 5: the supplier signs a CycloneDX statement about the firmware whose SBOM
     /// (shipped too) declares OpenSSL.
     supplier_sbom: bool,
+    /// Issue 14: a VEX document the manufacturer signs about the firmware (`consign attest vex`).
+    vex: Option<serde_json::Value>,
 }
 
 fn jsonl(envelopes: &[dsse::Envelope]) -> Vec<u8> {
@@ -416,6 +418,21 @@ statement = "none-known"
             ArtifactRole::Attestation,
             "supplier-sbom.intoto.jsonl",
             jsonl(&[statement]),
+        ));
+    }
+    if let Some(vex) = &variant.vex {
+        let statement = consign_attest::attest::vex_statement(
+            &[Artifact {
+                name: "fw.img",
+                data: &fw,
+            }],
+            &serde_json::to_vec(vex).unwrap(),
+        )
+        .unwrap();
+        files.push(NewArtifact::named(
+            ArtifactRole::Attestation,
+            "vex.intoto.jsonl",
+            jsonl(&[sign_statement(&statement, &[&keys.manufacturer]).unwrap()]),
         ));
     }
     files.push(NewArtifact::named(
@@ -1035,5 +1052,151 @@ fn the_reports_an_officer_reads() {
     insta::assert_snapshot!(
         "one_line",
         redact(&consign_verify::report::one_line(&verdict))
+    );
+}
+
+/// `../shared/vulndata/<path>` (`CONSIGN_SHARED_DIR` moves it).
+fn vulndata(path: &str) -> std::path::PathBuf {
+    std::env::var_os("CONSIGN_SHARED_DIR")
+        .map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+            std::path::PathBuf::from,
+        )
+        .join("vulndata")
+        .join(path)
+}
+
+/// Issue 14, `vulnerabilities.known` under `eu-cra-import`, with a database of the real records
+/// for Dirty COW (KEV-listed since 2022-03-03; its ranges include 2.6.33.2), CVE-2010-0727 (its
+/// range ends at 2.6.33.1) and CISA's catalogue, and the kernel declared in the release SBOM:
+/// un-VEXed, the check fails with the CVE, the KEV date and the fix; with the manufacturer's
+/// signed OpenVEX `not_affected`, and with the same statement as CSAF 2.0 VEX, it passes with
+/// the justification; a database that is not there fails with the command that builds one.
+#[test]
+fn issue14_known_vulnerabilities_kev_vex_and_no_database() {
+    let keys = keys();
+    let trust = trust_store(&keys, "2030-12-31");
+    let policy = Policy::builtin("eu-cra-import").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let db_path = tmp.path().join("vuln.db");
+    let mut db = consign_vuln::db::Database::create(&db_path).unwrap();
+    let options = consign_vuln::import::ImportOptions {
+        limits: consign_vuln::document::ReadLimits::default(),
+        imported_at: "2026-11-20T00:00:00Z".to_owned(),
+    };
+    for path in [
+        "nvd/CVE-2016/CVE-2016-5195.json",
+        "nvd/CVE-2010/CVE-2010-0727.json",
+        "kev/known_exploited_vulnerabilities.json",
+    ] {
+        consign_vuln::import::import_path(&mut db, &vulndata(path), &options).unwrap();
+    }
+    drop(db);
+    let kernel = serde_json::json!({"type": "operating-system", "bom-ref": "pkg:generic/linux@2.6.33.2",
+        "name": "linux_kernel", "version": "2.6.33.2", "supplier": {"name": "kernel.org"},
+        "cpe": "cpe:2.3:o:linux:linux_kernel:2.6.33.2:*:*:*:*:*:*:*", "purl": "pkg:generic/linux@2.6.33.2",
+        "licenses": [{"license": {"id": "GPL-2.0-only"}}]});
+    let with_kernel = sbom(vec![
+        component("busybox", "1.36.1", BUSYBOX, "GPL-2.0-only"),
+        component("openssl", "3.0.13", LIBSSL, "Apache-2.0"),
+        kernel,
+    ]);
+    let signatures = AttestSignatures::new(&trust).unwrap();
+    let rescan = FirmwareRescan::default();
+    let run = |variant: &Variant, db: &std::path::Path| {
+        let shipment = shipment(&keys, variant);
+        consign_verify::verify(
+            &shipment,
+            &policy,
+            &trust,
+            date("2026-11-22"),
+            &[],
+            standard_engines(&signatures, Some(&rescan)).with_vulnerability_database(Some(db)),
+        )
+    };
+    let plain = Variant {
+        sbom: Some(with_kernel.clone()),
+        ..Variant::default()
+    };
+    let verdict = run(&plain, &db_path);
+    for part in [
+        "1 known vulnerability the policy rejects: CVE-2016-5195 in linux_kernel 2.6.33.2",
+        "KEV-listed since 2022-03-03",
+        "fix: update to",
+    ] {
+        rejected_by(&verdict, "vulnerabilities.known", part);
+    }
+    let known = verdict.result("vulnerabilities.known").unwrap();
+    let findings = known.reason.split("; database").next().unwrap();
+    assert!(!findings.contains("CVE-2010-0727"), "{}", known.reason);
+    assert!(
+        known.fix.as_deref().unwrap().contains("consign attest vex"),
+        "{known:?}"
+    );
+    assert_eq!(
+        verdict.counts.fail,
+        1,
+        "{}",
+        consign_verify::report::text(&verdict)
+    );
+    // The manufacturer's signed statement, about this firmware (by its digest).
+    let fw_sha256 = Sha256::of(&firmware(false)).to_hex();
+    let openvex = serde_json::json!({
+        "@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://devices.example/vex/sp-200-2.4.1",
+        "author": "Example Devices GmbH", "timestamp": "2026-11-01T00:00:00Z", "version": 1,
+        "statements": [{"vulnerability": {"name": "CVE-2016-5195"},
+            "products": [{"@id": "pkg:generic/example/sp-200@2.4.1", "hashes": {"sha-256": fw_sha256},
+                "subcomponents": [{"@id": "pkg:generic/linux@2.6.33.2"}]}],
+            "status": "not_affected", "justification": "vulnerable_code_not_present",
+            "impact_statement": "the kernel is built without the copy-on-write path for private mappings"}]
+    });
+    let csaf = serde_json::json!({
+        "document": {"category": "csaf_vex", "csaf_version": "2.0", "title": "SP-200 2.4.1",
+            "publisher": {"category": "vendor", "name": "Example Devices GmbH", "namespace": "https://devices.example"},
+            "tracking": {"id": "SP-200-VEX-1", "status": "final", "version": "1",
+                "initial_release_date": "2026-11-01T00:00:00Z", "current_release_date": "2026-11-01T00:00:00Z",
+                "revision_history": [{"date": "2026-11-01T00:00:00Z", "number": "1", "summary": "Initial."}]}},
+        "product_tree": {"full_product_names": [{"name": "Smart Plug SP-200 2.4.1", "product_id": "SP200",
+            "product_identification_helper": {"hashes": [{"filename": "fw.img",
+                "file_hashes": [{"algorithm": "sha256", "value": fw_sha256}]}]}}]},
+        "vulnerabilities": [{"cve": "CVE-2016-5195",
+            "product_status": {"known_not_affected": ["SP200"]},
+            "flags": [{"label": "vulnerable_code_not_present", "product_ids": ["SP200"]}],
+            "threats": [{"category": "impact", "details": "the kernel is built without the copy-on-write path for private mappings", "product_ids": ["SP200"]}]}]
+    });
+    for vex in [openvex, csaf] {
+        let verdict = run(
+            &Variant {
+                sbom: Some(with_kernel.clone()),
+                vex: Some(vex),
+                ..Variant::default()
+            },
+            &db_path,
+        );
+        let known = verdict.result("vulnerabilities.known").unwrap();
+        assert_eq!(known.status, Status::Pass, "{}", known.reason);
+        assert!(
+            known.reason.contains("resolved by the manufacturer's signed VEX: CVE-2016-5195 in linux_kernel 2.6.33.2: not_affected: vulnerable_code_not_present (the kernel is built without the copy-on-write path for private mappings)"),
+            "{}",
+            known.reason
+        );
+        assert!(
+            verdict.accepted,
+            "{}",
+            consign_verify::report::text(&verdict)
+        );
+    }
+    // No database there: fails closed, naming the command that builds one.
+    let verdict = run(&plain, &tmp.path().join("missing.db"));
+    rejected_by(
+        &verdict,
+        "vulnerabilities.known",
+        "cannot run, so it fails: the vulnerability database cannot be used",
+    );
+    let fix = verdict.result("vulnerabilities.known").unwrap().fix.clone();
+    assert!(
+        fix.unwrap().contains("consign vuln db import --db FILE"),
+        "{}",
+        consign_verify::report::text(&verdict)
     );
 }

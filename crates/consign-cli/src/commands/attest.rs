@@ -46,11 +46,13 @@ pub(crate) enum AttestCommand {
         after_help = "Example:\n  consign attest provenance --key mfr.key fw.img --builder-id https://ci.example.com/fw --materials src.tar.gz"
     )]
     Provenance(ProvenanceArgs),
-    /// Manufacturer or supplier: sign a VEX document (OpenVEX 0.2 or CycloneDX VEX) about firmware.
+    /// Manufacturer or supplier: sign a VEX document (OpenVEX 0.2, CSAF 2.0 VEX or CycloneDX VEX)
+    /// about firmware.
     #[command(
         after_help = "Example:\n  consign attest vex --key mfr.key fw.img --vex fw.openvex.json -o fw.vex.intoto.jsonl\n\n\
-        The predicate type is `https://openvex.dev/ns/v0.2.0` for OpenVEX and `https://cyclonedx.org/vex`\n\
-        for CycloneDX VEX; the subjects are the firmware files. Every statement is checked first\n\
+        The predicate type is `https://openvex.dev/ns/v0.2.0` for OpenVEX, `https://cyclonedx.org/vex`\n\
+        for CycloneDX VEX and `https://docs.oasis-open.org/csaf/csaf/v2.0` for CSAF 2.0 VEX (no type is\n\
+        registered for CSAF: this is its specification's namespace); the subjects are the firmware files. Every statement is checked first\n\
         (`not_affected` needs a justification or an impact statement). `consign verify` applies the\n\
         statements of VEX signed by a key holding the manufacturer role to `vulnerabilities.known`."
     )]
@@ -170,7 +172,7 @@ pub(crate) struct VexArgs {
     /// The firmware files the statements are about.
     #[arg(required = true)]
     pub(crate) artifacts: Vec<PathBuf>,
-    /// The VEX document: OpenVEX 0.2 or CycloneDX VEX (JSON).
+    /// The VEX document: OpenVEX 0.2, CSAF 2.0 VEX or CycloneDX VEX (JSON).
     #[arg(long)]
     pub(crate) vex: PathBuf,
 }
@@ -379,11 +381,6 @@ pub(crate) fn run(command: &AttestCommand) -> anyhow::Result<ExitStatus> {
             let vex = files::read(&args.vex, DOCUMENT)?;
             let shown = args.vex.display().to_string();
             let document = consign_vuln::vex::parse(&shown, &vex)?;
-            if document.format == consign_vuln::vex::VexFormat::Csaf {
-                anyhow::bail!(
-                    "`{shown}` is CSAF VEX, which has no in-toto predicate type consign signs\n\nhint: write the statements as OpenVEX 0.2 or CycloneDX VEX; CSAF documents can still be read by `consign vuln match --vex`"
-                );
-            }
             let statement = lib::vex_statement(&artifacts, &vex)
                 .with_context(|| format!("reading the VEX document {shown}"))?;
             output::status(&format!(

@@ -37,8 +37,11 @@ Components are matched by purl without its version, else by name. A hash change 
 is suspicious: a rebuilt, patched or replaced binary under an old version. With a vulnerability
 database (`--vuln-db FILE`, else the default one, built by `consign vuln db import`), the diff also
 lists the vulnerabilities each release is affected by that the other is not (fixed, introduced);
-`--fail-on new-vuln` needs one.
-  consign sbom diff old.cdx.json new.cdx.json --vuln-db vuln.db --fail-on new-vuln")]
+`--fail-on new-vuln` needs one. The manufacturer's VEX documents (`--vex FILE...`: OpenVEX,
+CycloneDX VEX, CSAF VEX) decide what counts in each release: a vulnerability stated `not_affected`
+or `fixed` is neither introduced nor kept, and is listed apart with the statement's reason.
+  consign sbom diff old.cdx.json new.cdx.json --vuln-db vuln.db --fail-on new-vuln
+  consign sbom diff old.cdx.json new.cdx.json --vuln-db vuln.db --vex fw.openvex.json")]
     Diff(DiffArgs),
     /// List the distribution licences of an SBOM's components and what a distributor of the
     /// firmware must do for each (source offer, licence text, notices), with the clause it comes
@@ -100,6 +103,11 @@ pub(crate) struct DiffArgs {
     /// introduced (default with `--fail-on new-vuln`: the database in the user's data folder).
     #[arg(long, value_name = "FILE")]
     pub(crate) vuln_db: Option<PathBuf>,
+    /// The manufacturer's VEX documents (OpenVEX, CycloneDX VEX, CSAF VEX; repeatable): a
+    /// vulnerability they state `not_affected` or `fixed` in a release does not count in it,
+    /// and the diff shows their reason (implies matching against the database).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub(crate) vex: Vec<PathBuf>,
 }
 
 /// Arguments of `consign sbom licences`.
@@ -168,25 +176,21 @@ fn read_sbom(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
     consign_sbom::parse_json(&bytes, &limits).with_context(|| format!("reading the SBOM `{shown}`"))
 }
 
-/// What each release is affected by, matched against the vulnerability database (consign-vuln
-/// owns matching and the fixed/introduced diff).
+/// What each release is affected by, matched against the vulnerability database and decided by
+/// the VEX statements (consign-vuln owns matching, VEX and the fixed/introduced diff).
 fn vuln_diff(
     db_path: Option<&std::path::Path>,
+    vex: &[PathBuf],
     sides: [(&str, &serde_json::Value); 2],
 ) -> anyhow::Result<consign_vuln::diff::VulnDiff> {
+    let statements = super::vuln::load_vex(vex)?;
     let path = super::vuln::resolve_db(db_path)?;
     let db = consign_vuln::db::Database::open(&path)?;
     let mut findings = Vec::new();
     for (name, bom) in sides {
         let targets = consign_vuln::sbom::targets_of(name, bom)?;
-        let report = consign_vuln::match_targets(&db, name, &targets, &[])?;
-        findings.push(
-            report
-                .findings
-                .into_iter()
-                .map(|assessed| assessed.finding)
-                .collect::<Vec<_>>(),
-        );
+        let report = consign_vuln::match_targets(&db, name, &targets, &statements)?;
+        findings.push(report.findings);
     }
     Ok(consign_vuln::diff::diff(&findings[0], &findings[1]))
 }
@@ -199,13 +203,17 @@ fn diff(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
         args.old.display().to_string(),
         args.new.display().to_string(),
     );
-    let vulns = if args.vuln_db.is_some() || args.fail_on.contains(&FailOn::NewVuln) {
+    let vulns = if args.vuln_db.is_some()
+        || !args.vex.is_empty()
+        || args.fail_on.contains(&FailOn::NewVuln)
+    {
         Some(
             vuln_diff(
                 args.vuln_db.as_deref(),
+                &args.vex,
                 [(&old_name, &old), (&new_name, &new)],
             )
-            .context("`--fail-on new-vuln` and `--vuln-db` match both SBOMs against a vulnerability database")?,
+            .context("`--fail-on new-vuln`, `--vuln-db` and `--vex` match both SBOMs against a vulnerability database")?,
         )
     } else {
         None
@@ -255,16 +263,25 @@ fn vuln_text(vulns: &consign_vuln::diff::VulnDiff, markdown: bool) -> String {
     } else {
         ("", "  ")
     };
-    for (title, list) in [
-        ("vulnerabilities introduced", &vulns.introduced),
-        ("vulnerabilities fixed", &vulns.fixed),
+    // The VEX section appears only when statements set something aside.
+    for (title, list, always) in [
+        ("vulnerabilities introduced", &vulns.introduced, true),
+        ("vulnerabilities fixed", &vulns.fixed, true),
+        (
+            "vulnerabilities set aside by the VEX statements",
+            &vulns.resolved_by_vex,
+            false,
+        ),
     ] {
+        if list.is_empty() && !always {
+            continue;
+        }
         let _ = writeln!(out, "{heading}{title} ({})", list.len());
         if markdown && !list.is_empty() {
             out.push('\n');
         }
         for change in list {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "{item}{} in {} {} -> {}",
                 change.id,
@@ -272,6 +289,12 @@ fn vuln_text(vulns: &consign_vuln::diff::VulnDiff, markdown: bool) -> String {
                 change.before.as_deref().unwrap_or("(none)"),
                 change.after.as_deref().unwrap_or("(none)")
             );
+            for (side, reason) in [("old", &change.vex_before), ("new", &change.vex_after)] {
+                if let Some(reason) = reason {
+                    let _ = write!(out, "; VEX ({side}): {reason}");
+                }
+            }
+            out.push('\n');
         }
     }
     let _ = writeln!(out, "{item}{} affect both releases", vulns.unchanged.len());
