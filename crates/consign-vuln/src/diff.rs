@@ -164,7 +164,7 @@ mod tests {
         assert_eq!(out.resolved_by_vex.len(), 1, "{out:?}");
         let reason = out.resolved_by_vex[0].vex_after.as_deref().unwrap();
         assert!(
-            reason.starts_with("not_affected: code_not_reachable (Automated dataflow analysis"),
+            reason.starts_with("not_affected: vulnerable_code_not_in_execute_path (code_not_reachable) (Automated dataflow analysis"),
             "{reason}"
         );
         // The BOM as shipped is another one: the same change introduces it.
