@@ -210,6 +210,27 @@ pub fn product_statement(
                 json!({"debug-interfaces-disabled": debug_off}),
             ));
         }
+        if let Some(keys) = security.device_keys {
+            list.push(predicates::claim(
+                "device-keys",
+                predicates::REQ_KEYS,
+                serde_json::to_value(keys).unwrap_or_default(),
+            ));
+        }
+        if let Some(services) = &security.exposed_services {
+            list.push(predicates::claim(
+                "exposed-services",
+                predicates::REQ_SERVICES,
+                serde_json::to_value(services).unwrap_or_default(),
+            ));
+        }
+        if !security.declared_findings.is_empty() {
+            list.push(predicates::claim(
+                "declared-findings",
+                predicates::REQ_DEFAULTS,
+                serde_json::to_value(&security.declared_findings).unwrap_or_default(),
+            ));
+        }
     }
     list.push(predicates::claim_with(
         "sbom",

@@ -524,6 +524,8 @@ pub(crate) const REQ_UPDATES: &[&str] = &[
     "etsi-en-303-645:5.3-3",
 ];
 pub(crate) const REQ_DEFAULTS: &[&str] = &["cra:annexI-1-3-b", "etsi-en-303-645:5.6-4"];
+pub(crate) const REQ_KEYS: &[&str] = &["etsi-en-303-645:5.4-3", "etsi-en-303-645:5.4-4"];
+pub(crate) const REQ_SERVICES: &[&str] = &["cra:annexI-1-3-j", "etsi-en-303-645:5.6-1"];
 pub(crate) const REQ_SBOM: &[&str] = &["cra:annexI-2-1", "bsi-tr-03183-2:5"];
 pub(crate) const REQ_VULNS: &[&str] = &["cra:annexI-1-2-a", "cra:annexI-2-2"];
 pub(crate) const REQ_CONFORMITY: &[&str] = &["cra:art28", "cra:art30", "cra:art32"];

@@ -367,7 +367,10 @@ fn check_account(
         tried => {
             let tried_note = match (tried, scheme) {
                 (Tried::NotFound, Some(_)) => "; it is none of the published defaults tried",
-                (Tried::Skipped, Some(Scheme::Bcrypt | Scheme::Yescrypt | Scheme::Other)) => {
+                (Tried::Skipped, Some(Scheme::Bcrypt | Scheme::Yescrypt)) => {
+                    "; its scheme is strong, and consign cannot check it against the default list (no bcrypt or yescrypt implementation yet)"
+                }
+                (Tried::Skipped, Some(Scheme::Other)) => {
                     "; its scheme is not tried against the default list"
                 }
                 (Tried::Skipped, _) => "; not tried against the default list (budget spent)",

@@ -40,8 +40,13 @@ pub fn markdown(audit: &Audit, image: &str) -> String {
     let _ = writeln!(out, "# Secure-defaults audit of `{}`\n", cell(image));
     let _ = writeln!(
         out,
-        "{} file systems ({} with an operating system), {} files, {} ELF files checked{}.\n",
+        "{} file system{} ({} with an operating system), {} files, {} ELF files checked{}.\n",
         audit.summary.filesystems,
+        if audit.summary.filesystems == 1 {
+            ""
+        } else {
+            "s"
+        },
         audit.summary.os_roots,
         audit.summary.files,
         audit.summary.elf_checked,

@@ -173,6 +173,46 @@ fn shadow_accounts_empty_default_fixed_and_weak() {
     );
 }
 
+/// bcrypt and yescrypt (Debian 11+ writes `$y$`) are strong schemes: a fixed password in the
+/// image, never a weak hash; consign has no implementation of either, so the finding says the
+/// default list was not tried on them rather than pretending it was. The Markdown report of one
+/// file system says "1 file system".
+#[test]
+fn bcrypt_and_yescrypt_are_strong_and_said_unverified() {
+    let audit = run(&[
+        ("/sbin/init", "", 0o755),
+        (
+            "/etc/shadow",
+            "root:$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy:19000::::::\nadmin:$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7:19000::::::\nop:$2y$12$QjSH496pcT5CEbzjD/vtVeH03tfHKFy36d4J0Ltp3lRtee9HDxY3K:19000::::::\n",
+            0o600,
+        ),
+    ]);
+    let got = ids(&audit);
+    for line in 1..=3 {
+        let place = format!("/etc/shadow:{line}");
+        assert!(has(&audit, Rule::FixedPassword, &place), "{got:?}");
+        assert!(!has(&audit, Rule::WeakHash, &place), "{got:?}");
+        assert!(!has(&audit, Rule::DefaultPassword, &place), "{got:?}");
+    }
+    let fixed = audit
+        .findings
+        .iter()
+        .find(|f| f.rule == Rule::FixedPassword)
+        .unwrap();
+    assert!(
+        fixed.message.contains("bcrypt hash")
+            && fixed.message.contains("its scheme is strong")
+            && fixed
+                .message
+                .contains("cannot check it against the default list"),
+        "{}",
+        fixed.message
+    );
+    let markdown = consign_audit::report::markdown(&audit, "img");
+    assert_eq!(audit.summary.filesystems, 1, "{markdown}");
+    assert!(markdown.contains("1 file system ("), "{markdown}");
+}
+
 #[test]
 fn inittab_getty_and_console_shells() {
     let audit = run(&[

@@ -25,9 +25,9 @@ pub use cut::{Cut, CutReason};
 pub use diagnostic::{Diagnostic, Severity};
 pub use digest::{Digests, HexDigestError, Sha256, Sha512};
 pub use product::{
-    Conformity, CraClass, Date, DateError, Identifier, Labels, Manufacturer,
-    PRODUCT_FILE_MAX_BYTES, PasswordScheme, Product, ProductFile, ProductFileError, ProductGap,
-    SecurityProperties, SupportPeriod, UkStatementOfCompliance, UpdateMechanism,
+    Conformity, CraClass, Date, DateError, DeclaredFinding, DeviceKeys, Identifier, Labels,
+    Manufacturer, PRODUCT_FILE_MAX_BYTES, PasswordScheme, Product, ProductFile, ProductFileError,
+    ProductGap, SecurityProperties, SupportPeriod, UkStatementOfCompliance, UpdateMechanism,
     VulnerabilityDisclosure, gtin_is_valid,
 };
 pub use vfs::{NodeKind, Provenance, Vfs, VfsNode};

@@ -267,6 +267,42 @@ pub struct SecurityProperties {
     /// Debug interfaces (JTAG, UART console, telnet) are off in the shipped configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug_interfaces_disabled: Option<bool>,
+    /// Where the product's private keys (TLS keys, SSH host keys) come from; `per-device` and
+    /// `none` both say the image holds no private key (`consign verify`'s `security.secrets`
+    /// holds this against the firmware).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_keys: Option<DeviceKeys>,
+    /// The network services and consoles the product starts by default, by the names of the
+    /// audit's service rules (`ssh`, `telnet`, `ftp`, `tftp`, `adb`, `debug-shell`,
+    /// `serial-console`) or others (`https`, `mqtt`); `[]` says none (`security.services`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposed_services: Option<Vec<String>>,
+    /// Secure-defaults findings the manufacturer declares and justifies, so `verify` shows them
+    /// instead of failing them (secrets and services only; never passwords).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declared_findings: Vec<DeclaredFinding>,
+}
+
+/// Where a product's private keys come from (ETSI EN 303 645 5.4-3, 5.4-4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceKeys {
+    /// Made on each device (at first boot) or provisioned per unit: none is in the image.
+    PerDevice,
+    /// The product holds no private keys.
+    None,
+}
+
+/// One audit finding the manufacturer declares, with where it is and why it is acceptable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DeclaredFinding {
+    /// The audit rule id (`service.telnet`, `secret.host-key`).
+    pub rule: String,
+    /// The file inside the image, as the audit names it (`/etc/init.d/S50telnet`).
+    pub path: String,
+    /// Why it is acceptable (`telnetd on the UART-only debug build, disabled by default`).
+    pub justification: String,
 }
 
 /// How the product's passwords are set (ETSI EN 303 645 provision 5.1-1, UK PSTI schedule 1 §1).
@@ -421,6 +457,33 @@ impl ProductFile {
                 "vulnerability-disclosure.contact",
                 "a security contact (e-mail or URL)",
             );
+        }
+        for (index, declared) in self
+            .security
+            .iter()
+            .flat_map(|security| security.declared_findings.iter())
+            .enumerate()
+        {
+            for (field, value, what) in [
+                (
+                    "rule",
+                    &declared.rule,
+                    "the audit rule id (`service.telnet`)",
+                ),
+                ("path", &declared.path, "the file inside the image"),
+                (
+                    "justification",
+                    &declared.justification,
+                    "why the finding is acceptable",
+                ),
+            ] {
+                if value.trim().is_empty() {
+                    gaps.push(ProductGap {
+                        field: format!("security.declared-findings[{index}].{field}"),
+                        message: format!("missing: add {what}"),
+                    });
+                }
+            }
         }
         if let (Some(start), Some(end)) = (self.support.start, self.support.end)
             && end < start

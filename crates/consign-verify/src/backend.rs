@@ -126,13 +126,22 @@ fn product_claims(body: &LiabilityPredicate) -> Result<ProductClaims, String> {
         .claim("secure-defaults")
         .and_then(|c| c.value.get("debug-interfaces-disabled"))
         .and_then(Value::as_bool);
+    let device_keys = claim_value(body, "device-keys")?;
+    let exposed_services = claim_value(body, "exposed-services")?;
+    let declared_findings: Vec<_> = claim_value(body, "declared-findings")?.unwrap_or_default();
     let security = (password_scheme.is_some()
         || update_mechanism.is_some()
-        || debug_interfaces_disabled.is_some())
+        || debug_interfaces_disabled.is_some()
+        || device_keys.is_some()
+        || exposed_services.is_some()
+        || !declared_findings.is_empty())
     .then_some(SecurityProperties {
         password_scheme,
         update_mechanism,
         debug_interfaces_disabled,
+        device_keys,
+        exposed_services,
+        declared_findings,
     });
     let product = ProductFile {
         manufacturer: claim_value::<Manufacturer>(body, "manufacturer-contact")?
@@ -289,6 +298,7 @@ impl Rescanner for FirmwareRescan {
                 rule: finding.rule.id().to_owned(),
                 severity: finding.severity.name().to_owned(),
                 place: finding.place(),
+                file: finding.file.clone().unwrap_or_else(|| finding.path.clone()),
                 message: finding.message.clone(),
             })
             .collect();

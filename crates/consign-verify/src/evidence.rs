@@ -201,6 +201,9 @@ pub struct AuditFinding {
     pub severity: String,
     /// `file:line` or `file@offset` inside the image.
     pub place: String,
+    /// The file inside its file system (`/etc/inittab`), else its logical path; declared
+    /// findings are matched on it.
+    pub file: String,
     /// What was found.
     pub message: String,
 }

@@ -45,7 +45,29 @@ fn keys() -> Keys {
 /// abcdefgh admin`).
 const SHADOW_ADMIN: &[u8] = b"root:$1$abcdefgh$l/LAqC8oJERu7Cmx6trtY/:19000:0:99999:7:::\n";
 
+/// An init script that starts a telnet daemon (issue 16: a service the claims do not list).
+const TELNET_SCRIPT: &[u8] = b"#!/bin/sh\n/usr/sbin/telnetd -l /bin/login\n";
+
+/// BusyBox init's table and start script, which run every `/etc/init.d/S??*` at boot.
+const INITTAB: &[u8] = b"::sysinit:/etc/init.d/rcS\n";
+const RCS: &[u8] = b"#!/bin/sh\nfor s in /etc/init.d/S??* ; do $s start; done\n";
+
+/// The throwaway OpenSSH host key of consign-audit's rule tests (`ssh-keygen -q -t ed25519 -N ''
+/// -C test`), shipped in the image so every unit shares it.
+const HOST_KEY: &[u8] = b"-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACDuG5m6ITpkHGJ27OyuQeXtAvKJftU0FMLIW+MuVRRf3wAAAIhJ28KkSdvC
+pAAAAAtzc2gtZWQyNTUxOQAAACDuG5m6ITpkHGJ27OyuQeXtAvKJftU0FMLIW+MuVRRf3w
+AAAECKEjK2KUIYa3gkOPxXAbhQE/s8/+wb5EpnLSdXStOiv+4bmbohOmQcYnbs7K5B5e0C
+8ol+1TQUwshb4y5VFF/fAAAABHRlc3QB
+-----END OPENSSH PRIVATE KEY-----
+";
+
 fn firmware(shadow: bool) -> Vec<u8> {
+    firmware_with(shadow, false, false)
+}
+
+fn firmware_with(shadow: bool, telnet: bool, host_key: bool) -> Vec<u8> {
     let mut artifacts = vec![
         NewArtifact {
             path: "bin/busybox".into(),
@@ -63,6 +85,29 @@ fn firmware(shadow: bool) -> Vec<u8> {
             path: "etc/shadow".into(),
             role: ArtifactRole::Firmware,
             data: SHADOW_ADMIN.to_vec(),
+        });
+    }
+    if telnet {
+        // BusyBox init reaches the script through inittab and rcS's `S??*` loop, as on a real
+        // image; a script nothing starts would not be a service.
+        for (path, data) in [("etc/inittab", INITTAB), ("etc/init.d/rcS", RCS)] {
+            artifacts.push(NewArtifact {
+                path: path.into(),
+                role: ArtifactRole::Firmware,
+                data: data.to_vec(),
+            });
+        }
+        artifacts.push(NewArtifact {
+            path: "etc/init.d/S50telnet".into(),
+            role: ArtifactRole::Firmware,
+            data: TELNET_SCRIPT.to_vec(),
+        });
+    }
+    if host_key {
+        artifacts.push(NewArtifact {
+            path: "etc/ssh/ssh_host_ed25519_key".into(),
+            role: ArtifactRole::Firmware,
+            data: HOST_KEY.to_vec(),
         });
     }
     assemble(None, artifacts).unwrap().to_tar().unwrap()
@@ -109,7 +154,12 @@ fn good_sbom() -> Vec<u8> {
     ])
 }
 
-fn product(support_end: &str) -> ProductFile {
+fn product(support_end: &str, declared: &str, defaults_claims: bool) -> ProductFile {
+    let claims = if defaults_claims {
+        "device-keys = \"per-device\"\nexposed-services = [\"https\"]\n"
+    } else {
+        ""
+    };
     ProductFile::from_toml(&format!(
         r#"
 [manufacturer]
@@ -128,6 +178,7 @@ contact = "security@devices.example"
 policy-url = "https://devices.example/cvd"
 [security]
 password-scheme = "unique-per-device"
+{claims}{declared}
 [conformity]
 ce-marking = true
 route = "A"
@@ -181,6 +232,14 @@ struct Variant {
     two_distributors_missing_first: bool,
     unknown_predicate_version: bool,
     default_password_in_firmware: bool,
+    /// Issue 16: the firmware starts telnetd from `/etc/init.d/S50telnet`.
+    telnet_in_firmware: bool,
+    /// Issue 16: the firmware ships an SSH host private key.
+    host_key_in_firmware: bool,
+    /// Issue 16: `[[security.declared-findings]]` TOML in the product file.
+    declared: &'static str,
+    /// Issue 16: the product file makes no `device-keys` or `exposed-services` claim.
+    no_defaults_claims: bool,
     /// Issue 13, item 1: the whole chain is about image B, but the manufacturer's product
     /// statement names `{sha256: A, sha512: B}`.
     mixed_subject: bool,
@@ -209,7 +268,11 @@ fn shipment(keys: &Keys, variant: &Variant) -> consign_verify::shipment::Shipmen
     let fw = if variant.mixed_subject {
         other_firmware()
     } else {
-        firmware(variant.default_password_in_firmware)
+        firmware_with(
+            variant.default_password_in_firmware,
+            variant.telnet_in_firmware,
+            variant.host_key_in_firmware,
+        )
     };
     let sbom_bytes = variant.sbom.clone().unwrap_or_else(good_sbom);
     let component_claims = ComponentClaims::from_toml(
@@ -245,7 +308,11 @@ statement = "none-known"
     } else {
         &keys.manufacturer
     };
-    let product = product(variant.support_end.unwrap_or("2032-12-31"));
+    let product = product(
+        variant.support_end.unwrap_or("2032-12-31"),
+        variant.declared,
+        !variant.no_defaults_claims,
+    );
     let mut release = attest_release(
         release_signer,
         &[Artifact {
@@ -569,6 +636,125 @@ fn firmware_contradicting_the_password_claim() {
     );
 }
 
+/// Issue 16: the release claims `device-keys = "per-device"`, the firmware ships an SSH host
+/// key; the verdict names the claim and the file.
+#[test]
+fn firmware_contradicting_the_device_keys_claim() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            host_key_in_firmware: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "security.secrets",
+        "the manufacturer claims `device-keys = \"per-device\"`, but firmware firmware/fw.img has secret.host-key at /etc/ssh/ssh_host_ed25519_key",
+    );
+    assert_eq!(
+        verdict.result("security.services").unwrap().status,
+        Status::Pass
+    );
+}
+
+const DECLARED_TELNET: &str = r#"[[security.declared-findings]]
+rule = "service.telnet"
+path = "/etc/init.d/S50telnet"
+justification = "telnetd on the UART-only debug build, disabled by default"
+"#;
+
+const DECLARED_ELSEWHERE: &str = r#"[[security.declared-findings]]
+rule = "service.telnet"
+path = "/etc/init.d/S99debug"
+justification = "telnetd on the UART-only debug build, disabled by default"
+"#;
+
+/// Issue 16: telnetd started from an init script while the claims list only `https`: an
+/// undeclared one fails with the claim and the line; declared and justified for that file, it
+/// is shown and passes; declared for another file, it still fails.
+#[test]
+fn firmware_services_against_the_exposed_services_claim() {
+    let keys = keys();
+    let undeclared = verify(
+        &keys,
+        &Variant {
+            telnet_in_firmware: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &undeclared,
+        "security.services",
+        "the manufacturer claims `exposed-services = [\"https\"]`, but firmware firmware/fw.img has service.telnet at /etc/init.d/S50telnet:2",
+    );
+
+    let declared = verify(
+        &keys,
+        &Variant {
+            telnet_in_firmware: true,
+            declared: DECLARED_TELNET,
+            ..Variant::default()
+        },
+    );
+    let result = declared.result("security.services").unwrap();
+    assert_eq!(
+        result.status,
+        Status::Pass,
+        "{}",
+        consign_verify::report::text(&declared)
+    );
+    assert!(
+        result.reason.contains("shown, not failed: service.telnet at /etc/init.d/S50telnet:2 in firmware firmware/fw.img is declared by the manufacturer: telnetd on the UART-only debug build, disabled by default"),
+        "{}",
+        result.reason
+    );
+    assert!(
+        declared.accepted,
+        "{}",
+        consign_verify::report::text(&declared)
+    );
+
+    let elsewhere = verify(
+        &keys,
+        &Variant {
+            telnet_in_firmware: true,
+            declared: DECLARED_ELSEWHERE,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &elsewhere,
+        "security.services",
+        "but firmware firmware/fw.img has service.telnet at /etc/init.d/S50telnet:2",
+    );
+}
+
+/// Issue 16: a release that makes no claim on keys or services cannot be held against its
+/// firmware, and the required checks fail with that reason (fail closed).
+#[test]
+fn secure_defaults_without_claims_fail_closed() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            no_defaults_claims: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "security.secrets",
+        "cannot run, so it fails: `attestations/release.intoto.jsonl` declares no `security.device-keys`",
+    );
+    rejected_by(
+        &verdict,
+        "security.services",
+        "cannot run, so it fails: `attestations/release.intoto.jsonl` declares no `security.exposed-services`",
+    );
+}
+
 /// Issue 13, item 3: a check the policy requires that cannot run fails with its reason. Under
 /// the built-in `eu-cra-import`, no vulnerability database rejects the good chain, and so does
 /// `--no-rescan`; a policy that says otherwise for one check, explicitly, turns only that one
@@ -617,7 +803,7 @@ fn issue13_checks_that_cannot_run_fail_closed() {
     );
     let relaxed = Policy::from_text(
         "relaxed.toml",
-        "format = \"consign-policy/v1\"\nid = \"relaxed\"\nextends = \"eu-cra-import\"\n[checks.\"vulnerabilities.known\"]\nwhen-unavailable = \"not-applicable\"\n[checks.\"sbom.rescan\"]\nwhen-unavailable = \"warn\"\n",
+        "format = \"consign-policy/v1\"\nid = \"relaxed\"\nextends = \"eu-cra-import\"\n[checks.\"vulnerabilities.known\"]\nwhen-unavailable = \"not-applicable\"\n[checks.\"sbom.rescan\"]\nwhen-unavailable = \"warn\"\n[checks.\"security.secrets\"]\nwhen-unavailable = \"warn\"\n[checks.\"security.services\"]\nwhen-unavailable = \"warn\"\n",
         false,
     )
     .unwrap();

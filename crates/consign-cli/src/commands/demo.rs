@@ -53,6 +53,8 @@ policy-url = "https://devices.example/cvd"
 
 [security]
 password-scheme = "unique-per-device"
+device-keys = "per-device"
+exposed-services = ["ssh"]
 
 [conformity]
 ce-marking = true

@@ -17,6 +17,7 @@
 //! make a check pass.
 
 mod conformity;
+mod defaults;
 mod handling;
 mod identity;
 mod integrity;
@@ -90,8 +91,8 @@ impl Input {
                 "ask the manufacturer for the firmware as flashed and add it to the shipment (`consign shipment assemble --firmware`)",
             )),
             Self::Rescan if !evidence.rescanned => Some(unavailable(
-                "the re-scan was turned off (`--no-rescan`): the SBOM was not compared with the firmware",
-                "run `consign verify` without `--no-rescan`, or set `when-unavailable` for `sbom.rescan` in the policy",
+                "the re-scan was turned off (`--no-rescan`): the firmware was not re-scanned or audited, so nothing was compared with it",
+                "run `consign verify` without `--no-rescan`, or set `when-unavailable` for this check in the policy",
             )),
             Self::VulnerabilityDatabase => vulnerabilities::database_missing(evidence),
             _ => None,
@@ -301,6 +302,22 @@ pub const CHECKS: &[Check] = &[
         params: &["allowed"],
         needs: &[Release],
         run: handling::passwords,
+    },
+    Check {
+        id: "security.secrets",
+        group: "secure-defaults",
+        title: "the firmware ships no private key when the signed claims say keys are per device or none",
+        params: &[],
+        needs: &[Release, Firmware, Rescan],
+        run: |e, _| defaults::secrets(e),
+    },
+    Check {
+        id: "security.services",
+        group: "secure-defaults",
+        title: "the firmware starts no telnet, FTP, TFTP, adb, debug-shell, console or SSH service the signed claims do not list",
+        params: &[],
+        needs: &[Release, Firmware, Rescan],
+        run: |e, _| defaults::services(e),
     },
     Check {
         id: "conformity.declaration",
