@@ -655,7 +655,7 @@ pub(crate) fn run(options: &Options) -> Result<Vec<Section>, String> {
                 Some(theirs > ours),
             );
             section.note(format!(
-                "Side by side on the first {peer_records} records{}. cve-bin-tool's import ran once; at its measured rate 300,000 records would take about {:.0} s (scaled, not measured). Its matcher was given {sampled} of the 1,000 components because it reads its `cve_range` table ({} rows here, its database {} on disk) with a full scan per query (its only index leads with the CVE id), two queries per vendor it tries: at that rate the whole SBOM would take about {:.0} s against these {peer_records} records (scaled, not measured), and longer against more.",
+                "Side by side on the first {peer_records} records{}. cve-bin-tool's import ran once; at its measured rate 300,000 records would take about {:.0} s (scaled, not measured). Its matcher was given {sampled} of the 1,000 components because it reads its `cve_range` table ({} rows here, its database {} on disk) with a full scan per query (its only index leads with the CVE id), two queries per vendor it tries: at the sample's rate per component the whole SBOM would take about {:.0} s against these {peer_records} records (scaled, not measured; the sample holds both kernels, the product with the most records, so this leans high), and longer against more records.",
                 if peer_records < total {
                     format!(" of {total} (the --quick set; its SBOM components all come from the first 7,302 records, so both tools' own-vendor findings are the same as against all of them)")
                 } else {
