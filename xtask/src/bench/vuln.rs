@@ -25,10 +25,11 @@
 //!
 //! - it imports the first [`PEER_RECORDS`] records (the `--quick` set; consign imports those
 //!   same records too, in the full run, for the like-for-like ratio);
-//! - it matches every [`PEER_SAMPLE_EVERY`]th component and the kernels (consign matches the same
-//!   sample against the same records): it reads its range table with a full scan per query, two
-//!   per vendor it tries, and it tries every vendor with the component's product name, which the
-//!   synthetic vendor copies multiply, so the whole SBOM would take it tens of minutes.
+//! - it matches every [`PEER_SAMPLE_EVERY`]th component and every `linux_kernel` (consign
+//!   matches the same sample against the same records): it reads its range table with a full
+//!   scan per query, two per vendor it tries, and it tries every vendor with the component's
+//!   product name, which the synthetic vendor copies multiply, so the whole SBOM would take it
+//!   tens of minutes (about 40 at the sample's rate, scaled).
 //!
 //! Findings are compared as (component, CVE) pairs; cve-bin-tool's rows on vendors other than
 //! the component's CPE vendor are counted apart.
@@ -326,7 +327,8 @@ fn read_json(path: &Path) -> Result<Value, String> {
 }
 
 /// The SBOM cve-bin-tool matches: every [`PEER_SAMPLE_EVERY`]th component of the 1,000 and
-/// every Linux kernel (the product with the most records, under two vendors).
+/// every `linux_kernel` (the product with the most records; six components, vendors `linux`,
+/// `kernel` and `ubuntu` and their first synthetic copies).
 fn write_sample(sbom: &Path, sample: &Path) -> Result<usize, String> {
     let mut bom = read_json(sbom)?;
     let components: Vec<Value> = bom["components"]
@@ -543,7 +545,7 @@ pub(crate) fn run(options: &Options) -> Result<Vec<Section>, String> {
     let mut section = Section::new(
         "vuln: database import and SBOM matching, consign vs cve-bin-tool",
         &format!(
-            "{total} synthetic NVD CVE 2.0 records made from the shapes of the 3,651 real ones in ../shared/vulndata/nvd (new ids; vendors suffixed per pass), in gzip feeds of {PER_FEED}, plus the real KEV catalogue: `consign vuln db import --db vuln.db feeds/ kev.json` into a fresh database ({} on disk). Then `consign vuln match --db vuln.db sbom.cdx.json --format json` on 1,000 components (one release of each of the 936 products the real records name as vulnerable, the kernel among them, then 64 of the first synthetic pass). The peer is cve-bin-tool 3.4 (PyPI, target/bench/venv), which fills its database only over the network: our driver (xtask/src/bench/cve_bin_tool_import.py) feeds the same gzip feeds' items to its own `NVD_Source.format_data_api2` and `CVEDB.populate_db`, and the same KEV file to its `CVEDB.update_exploits` with only the download answered locally, into a fresh database under target/bench/home-vuln; then `cve-bin-tool --offline --sbom cyclonedx --sbom-file SBOM --format json` matches every {PEER_SAMPLE_EVERY}th component of the same SBOM and both Linux kernels ({sampled} components), and consign matches the same {sampled} against the same {peer_records} records. Findings = (component, CVE) pairs.",
+            "{total} synthetic NVD CVE 2.0 records made from the shapes of the 3,651 real ones in ../shared/vulndata/nvd (new ids; vendors suffixed per pass), in gzip feeds of {PER_FEED}, plus the real KEV catalogue: `consign vuln db import --db vuln.db feeds/ kev.json` into a fresh database ({} on disk). Then `consign vuln match --db vuln.db sbom.cdx.json --format json` on 1,000 components (one release of each of the 936 products the real records name as vulnerable, the kernel among them, then 64 of the first synthetic pass). The peer is cve-bin-tool 3.4 (PyPI, target/bench/venv), which fills its database only over the network: our driver (xtask/src/bench/cve_bin_tool_import.py) feeds the same gzip feeds' items to its own `NVD_Source.format_data_api2` and `CVEDB.populate_db`, and the same KEV file to its `CVEDB.update_exploits` with only the download answered locally, into a fresh database under target/bench/home-vuln; then `cve-bin-tool --offline --sbom cyclonedx --sbom-file SBOM --format json` matches every {PEER_SAMPLE_EVERY}th component of the same SBOM and every `linux_kernel` ({sampled} components), and consign matches the same {sampled} against the same {peer_records} records. Findings = (component, CVE) pairs.",
             measure::megabytes(db_bytes)
         ),
         &["step", "time", "rate", "peak RSS", "cores used", "findings"],
@@ -655,7 +657,7 @@ pub(crate) fn run(options: &Options) -> Result<Vec<Section>, String> {
                 Some(theirs > ours),
             );
             section.note(format!(
-                "Side by side on the first {peer_records} records{}. cve-bin-tool's import ran once; at its measured rate 300,000 records would take about {:.0} s (scaled, not measured). Its matcher was given {sampled} of the 1,000 components because it reads its `cve_range` table ({} rows here, its database {} on disk) with a full scan per query (its only index leads with the CVE id), two queries per vendor it tries: at the sample's rate per component the whole SBOM would take about {:.0} s against these {peer_records} records (scaled, not measured; the sample holds both kernels, the product with the most records, so this leans high), and longer against more records.",
+                "Side by side on the first {peer_records} records{}. cve-bin-tool's import ran once; at its measured rate 300,000 records would take about {:.0} s (scaled, not measured). Its matcher was given {sampled} of the 1,000 components because it reads its `cve_range` table ({} rows here, its database {} on disk) with a full scan per query (its only index leads with the CVE id), two queries per vendor it tries: at the sample's rate per component the whole SBOM would take about {:.0} s against these {peer_records} records (scaled, not measured; the sample holds every `linux_kernel`, the product with the most records, so this leans high), and longer against more records.",
                 if peer_records < total {
                     format!(" of {total} (the --quick set; its SBOM components all come from the first 7,302 records, so both tools' own-vendor findings are the same as against all of them)")
                 } else {
