@@ -11,7 +11,7 @@
 //! - `verify` (issue 6): 1,000 generated shipments, in process (the `bench_verify` example) and
 //!   through `consign verify` itself.
 //! - `vuln` (issue 14): importing 300,000 synthetic NVD records and matching a 1,000-component
-//!   SBOM.
+//!   SBOM, against cve-bin-tool's own loader and matcher on the same records and components.
 //!
 //! consign is always the release binary a user runs (`cargo build --release -p consign-cli`),
 //! timed here around spawn and wait; the peers are installed under `target/bench/` by
@@ -96,7 +96,7 @@ const USAGE: &str = "usage: cargo xtask bench [unpack|scan|attest|verify|vuln|au
   scan     consign scan vs unblob + cve-bin-tool, image file to SBOM, with score.py accuracy
   attest   DSSE sign/verify per core (Ed25519, P-256) vs securesystemslib on the same envelopes
   verify   1,000 generated shipments, in process and through `consign verify`
-  vuln     import 300,000 synthetic NVD records; match a 1,000-component SBOM
+  vuln     import 300,000 synthetic NVD records; match a 1,000-component SBOM; vs cve-bin-tool
   audit    consign scan with and without --audit: what the secure-defaults audit adds
   --quick  a smoke run: 4 images, fewer envelopes and shipments, one run each
   --runs N repetitions of each consign command and cheap peer command (median; default 3)";
@@ -164,7 +164,7 @@ fn parse(args: &[String]) -> Result<(Options, Vec<Bench>), String> {
         runs: 3,
         corpus: root().join("../shared/corpus"),
         base: root().join("target/bench"),
-        consign: root().join("target/release/consign"),
+        consign: release_dir().join("consign"),
     };
     let mut runs = None;
     let mut benches = Vec::new();
@@ -272,6 +272,16 @@ fn corpus_images(options: &Options) -> Result<Vec<Image>, String> {
     Ok(images)
 }
 
+/// Where `cargo build --release` puts its binaries: under `CARGO_TARGET_DIR` when that is set
+/// (cargo reads a relative one from the directory it runs in, the repository root here), else
+/// under `target/`. The bench's own files stay in `target/bench` either way.
+fn release_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| root().join("target"), |dir| root().join(dir))
+        .join("release")
+}
+
 fn build_consign() -> Result<(), String> {
     run(
         "cargo",
@@ -293,7 +303,7 @@ pub(crate) fn build_example(package: &str, example: &str) -> Result<PathBuf, Str
             example,
         ],
     )?;
-    Ok(root().join("target/release/examples").join(example))
+    Ok(release_dir().join("examples").join(example))
 }
 
 /// The circumstances of the run, so figures from different days are not compared blindly.

@@ -7,7 +7,8 @@
 //! - the Debian helper programs both call (squashfs-tools, sleuthkit, p7zip, ...), with apt-get;
 //! - a stand-in for `sasquatch` (not packaged anywhere reachable) that calls Debian's `unsquashfs`;
 //! - for cve-bin-tool, which refuses to run offline without a CVE database, an empty database made
-//!   with its own schema under `target/bench/home`.
+//!   with its own schema under `target/bench/home` (the vuln bench fills its own under
+//!   `target/bench/home-vuln` instead, see `vuln.rs`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -46,17 +47,25 @@ os.execvp("unsquashfs", ["unsquashfs"] + [a for a in sys.argv[1:] if a not in ("
 "#;
 
 /// Gives cve-bin-tool an empty CVE database with its own schema (one placeholder row, since an
-/// empty table means "never updated" to it) and a freshly time-stamped, empty `SQLite` version map
-/// (else its `SQLite` checker downloads one from sqlite.org when imported). Rerun on every bench so
-/// the time stamp stays fresh; every statement is idempotent.
+/// empty table means "never updated" to it). Every statement is idempotent.
 const CVE_DB_PY: &str = r#"
-import sqlite3, time
+import sqlite3
 from cve_bin_tool.cvedb import CVEDB
 db = CVEDB(); db.init_database()
 c = sqlite3.connect(db.dbpath)
 c.execute("insert or ignore into cve_severity values('PLACEHOLDER-0000-0000','NONE','placeholder',0,3,'','NONE','2024-01-01')")
 c.commit()
-v = sqlite3.connect(str(db.cachedir / "version_map.db"))
+"#;
+
+/// A freshly time-stamped, empty `SQLite` version map in cve-bin-tool's cache (else its `SQLite`
+/// checker downloads one from sqlite.org when imported). Rerun on every bench so the time stamp
+/// stays fresh; every statement is idempotent.
+const VERSION_MAP_PY: &str = r#"
+import sqlite3, time
+from pathlib import Path
+cache = Path.home() / ".cache" / "cve-bin-tool"
+cache.mkdir(parents=True, exist_ok=True)
+v = sqlite3.connect(str(cache / "version_map.db"))
 v.execute("CREATE TABLE IF NOT EXISTS sqlite(version TEXT, sourceId TEXT PRIMARY KEY)")
 v.execute("CREATE TABLE IF NOT EXISTS latest_update_sqlite(datestamp DATETIME PRIMARY KEY)")
 v.execute("DELETE FROM latest_update_sqlite"); v.execute("INSERT INTO latest_update_sqlite VALUES (?)", (time.time(),))
@@ -96,13 +105,20 @@ impl Peers {
     /// `PATH` with the stand-ins, the venv and the cargo root first, and `HOME` under
     /// `target/bench` so cve-bin-tool's caches never touch the user's home.
     pub(crate) fn env(&self) -> Vec<(String, OsString)> {
+        self.env_with_home(&self.home())
+    }
+
+    /// [`Self::env`] with another `HOME` under `target/bench`: cve-bin-tool keeps its database
+    /// in `$HOME/.cache/cve-bin-tool`, so a bench that fills one (vuln) uses its own home and
+    /// leaves the empty one the scan bench relies on alone.
+    pub(crate) fn env_with_home(&self, home: &Path) -> Vec<(String, OsString)> {
         let inherited = std::env::var_os("PATH").unwrap_or_default();
         let mut dirs = vec![self.helper_bin(), self.venv_bin(), self.cargo_bin()];
         dirs.extend(std::env::split_paths(&inherited));
         let path = std::env::join_paths(dirs).unwrap_or(inherited);
         vec![
             ("PATH".to_owned(), path),
-            ("HOME".to_owned(), self.home().into_os_string()),
+            ("HOME".to_owned(), home.as_os_str().to_owned()),
         ]
     }
 
@@ -202,13 +218,25 @@ impl Peers {
     }
 
     fn ensure_cve_database(&self) -> Result<(), String> {
-        let cache = self.home().join(".cache/cve-bin-tool");
+        let home = self.home();
+        self.python_snippet(&home, CVE_DB_PY)?;
+        self.ensure_version_map(&home)
+    }
+
+    /// cve-bin-tool's `SQLite` version map under `home` (see [`VERSION_MAP_PY`]); needed before
+    /// every offline run of cve-bin-tool with that home.
+    pub(crate) fn ensure_version_map(&self, home: &Path) -> Result<(), String> {
+        self.python_snippet(home, VERSION_MAP_PY)
+    }
+
+    fn python_snippet(&self, home: &Path, code: &str) -> Result<(), String> {
+        let cache = home.join(".cache/cve-bin-tool");
         std::fs::create_dir_all(&cache)
             .map_err(|err| format!("creating {}: {err}", cache.display()))?;
         let python = self.venv_bin().join("python");
         let status = std::process::Command::new(&python)
-            .args(["-c", CVE_DB_PY])
-            .envs(self.env())
+            .args(["-c", code])
+            .envs(self.env_with_home(home))
             .stdout(std::process::Stdio::null())
             .status()
             .map_err(|err| format!("could not start {}: {err}", python.display()))?;
@@ -216,7 +244,7 @@ impl Peers {
             Ok(())
         } else {
             Err(format!(
-                "creating cve-bin-tool's empty offline database under {} failed ({status})",
+                "preparing cve-bin-tool's offline cache under {} failed ({status})",
                 cache.display()
             ))
         }
