@@ -78,6 +78,30 @@ fn exact_shape(version: &str, lead: &str) -> String {
     format!(r"\x00{lead}({group})\x00")
 }
 
+/// A bare regex for a release of exactly as many dotted parts as `version` (at least three, so
+/// that a stray byte before `1.2` in code is not read), after any non-printable byte.
+fn any_lead_shape(version: &str) -> String {
+    let parts = version.split('.').count();
+    format!(
+        r"[^\x20-\x7e](\d+(?:\.\d+){{{}}})\x00",
+        parts.saturating_sub(1)
+    )
+}
+
+/// `text` with `heldout = true` removed from the tests whose origin is a package of `suite`.
+fn not_held_out(text: &str, suite: &str) -> String {
+    let marker = format!("origin = \"Debian {suite} ");
+    text.split_inclusive("\n[[")
+        .map(|block| {
+            if block.starts_with("test]]") && block.contains(&marker) {
+                block.replace("\nheldout = true", "")
+            } else {
+                block.to_owned()
+            }
+        })
+        .collect()
+}
+
 /// Runs one candidate (`regex` read in files named by `prefix`) over every release's files.
 pub(crate) fn judge(
     regex: &regex::bytes::Regex,
@@ -136,6 +160,18 @@ impl Run<'_> {
                 let Some(prefix) = library_prefix(file.file_name()) else {
                     continue;
                 };
+                // A release right after binary data (a table's last byte, not a NUL), as gmp's
+                // and dav1d's builds place it on some architectures.
+                let start = occurrence.offset;
+                let end = start + occurrence.text.len();
+                let after_binary = start
+                    .checked_sub(1)
+                    .and_then(|i| file.data.get(i))
+                    .is_some_and(|b| !(0x20..0x7f).contains(b) && *b != 0)
+                    && file.data.get(end) == Some(&0);
+                if after_binary && occurrence.text.split('.').count() >= 3 {
+                    candidates.push((any_lead_shape(&occurrence.text), prefix.clone()));
+                }
                 if let Some(candidate) = locate::bare_candidate(&file.data, &occurrence, &prefix) {
                     let lead = if candidate.regex.starts_with(r"\x00v") {
                         "v"
@@ -152,8 +188,14 @@ impl Run<'_> {
         if candidates.is_empty() {
             return Ok("no lone release string in its libraries".to_owned());
         }
-        // The general shape first, so that it wins a tie.
-        candidates.sort_by_key(|(regex, prefix)| (!regex.contains(",3}"), prefix.clone()));
+        // The general shape first, so that it wins a tie; a lead of any byte last.
+        candidates.sort_by_key(|(regex, prefix)| {
+            (
+                regex.starts_with('['),
+                !regex.contains(",3}"),
+                prefix.clone(),
+            )
+        });
         candidates.dedup();
         let by_release: Vec<(&str, &[PackageFile])> = files_of
             .iter()
@@ -228,6 +270,12 @@ impl Run<'_> {
             keys.push(("cut_from", format!("[{}]", quoted.join(", "))));
         }
         let mut updated = write::set_keys(&text, &keys);
+        // Tests of a suite that joins cut_from are no longer held out.
+        if let Some(suite) = &cut_suite
+            && !existing.cut_from.contains(suite)
+        {
+            updated = not_held_out(&updated, suite);
+        }
         let _ = write!(
             updated,
             "\n# A lone-release fallback (`cargo xtask kb bare`): read only where no pattern gave a release,\n# in files named {prefix}*, where exactly one such string occurs; right at {}, wrong nowhere.\n[[bare]]\nregex = '{regex}'\n",
@@ -360,6 +408,26 @@ mod tests {
             lone_value(&regex(&shape), b"\x00v1.15.0\x00<invalid interface>"),
             Some(("1.15.0".to_owned(), 2))
         );
+    }
+
+    #[test]
+    fn a_release_after_binary_data_is_read_with_any_lead() {
+        // gmp 6.2.1 (Debian bookworm armhf) follows a table's last byte, 0xff.
+        let shape = any_lead_shape("6.2.1");
+        assert_eq!(shape, r"[^\x20-\x7e](\d+(?:\.\d+){2})\x00");
+        assert_eq!(
+            lone_value(&regex(&shape), b"U\xff6.2.1\x00\x00\x000123456789ABCDEF"),
+            Some(("6.2.1".to_owned(), 2))
+        );
+        assert_eq!(lone_value(&regex(&shape), b"x6.2.1\x00"), None);
+    }
+
+    #[test]
+    fn a_suite_that_joins_cut_from_has_no_held_out_tests() {
+        let text = "name = \"x\"\n\n[[test]]\norigin = \"Debian trixie x 1-1 (arm64), f, offset 0\"\nheldout = true\n\n[[test]]\norigin = \"Debian sid x 2-1 (riscv64), f, offset 0\"\nheldout = true\n";
+        let out = not_held_out(text, "trixie");
+        assert_eq!(out.matches("heldout = true").count(), 1);
+        assert!(out.contains("sid x 2-1 (riscv64), f, offset 0\"\nheldout = true"));
     }
 
     #[test]
