@@ -105,13 +105,13 @@ fn not_held_out(text: &str, suite: &str) -> String {
 /// Runs one candidate (`regex` read in files named by `prefix`) over every release's files.
 pub(crate) fn judge(
     regex: &regex::bytes::Regex,
-    prefix: &str,
+    prefixes: &[&str],
     releases: &[(&str, &[PackageFile])],
 ) -> Reading {
     let mut reading = Reading::default();
     for (upstream, files) in releases {
         for (index, file) in files.iter().enumerate() {
-            if !has_prefix(file.file_name(), prefix) {
+            if !prefixes.iter().any(|p| has_prefix(file.file_name(), p)) {
                 continue;
             }
             let Some((value, offset)) = lone_value(regex, &file.data) else {
@@ -188,11 +188,12 @@ impl Run<'_> {
         if candidates.is_empty() {
             return Ok("no lone release string in its libraries".to_owned());
         }
-        // The general shape first, so that it wins a tie; a lead of any byte last.
+        // The exact shape first, so that it wins a tie (a stray `0.0.0.0` in another library of
+        // the product on an architecture not read here cannot match it); a lead of any byte last.
         candidates.sort_by_key(|(regex, prefix)| {
             (
                 regex.starts_with('['),
-                !regex.contains(",3}"),
+                regex.contains(",3}"),
                 prefix.clone(),
             )
         });
@@ -200,6 +201,13 @@ impl Run<'_> {
         let by_release: Vec<(&str, &[PackageFile])> = files_of
             .iter()
             .map(|(release, files)| (release.upstream.as_str(), files.as_slice()))
+            .collect();
+        let existing_sonames: Vec<String> = table
+            .get("sonames")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
             .collect();
         let mut best: Option<(String, String, Reading)> = None;
         let mut refusals = Vec::new();
@@ -210,7 +218,11 @@ impl Run<'_> {
             else {
                 continue;
             };
-            let reading = judge(&regex, &prefix, &by_release);
+            // The detector reads a [[bare]] in every file any of the signature's SONAME prefixes
+            // names, not only the library it was found in: all of them are judged.
+            let mut prefixes: Vec<&str> = existing_sonames.iter().map(String::as_str).collect();
+            prefixes.push(&prefix);
+            let reading = judge(&regex, &prefixes, &by_release);
             if let Some((upstream, file, value)) = &reading.wrong {
                 refusals.push(format!(
                     "/{text_regex}/ in {prefix}* reads {value} in {file} of {upstream}"
@@ -234,13 +246,8 @@ impl Run<'_> {
         let Some((regex, prefix, reading)) = best else {
             return Ok(format!("no fallback: {}", refusals.join("; ")));
         };
-        let mut sonames: Vec<String> = table
-            .get("sonames")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect();
+
+        let mut sonames = existing_sonames.clone();
         if !sonames.contains(&prefix) {
             sonames.push(prefix.clone());
         }
@@ -380,11 +387,11 @@ mod tests {
             file("usr/lib/x/libgmp.so.10.5.0", b"GNU MP\x006.3.0\x00-0.%se"),
             file("usr/bin/other", b"\x009.9\x00"),
         ];
-        let reading = judge(&r, "libgmp.so", &[("6.2.1", &old), ("6.3.0", &new)]);
+        let reading = judge(&r, &["libgmp.so"], &[("6.2.1", &old), ("6.3.0", &new)]);
         assert_eq!(reading.right.len(), 2);
         assert_eq!(reading.wrong, None);
         // A release the lone string does not state is a wrong reading.
-        let reading = judge(&r, "libgmp.so", &[("6.2.2", &old)]);
+        let reading = judge(&r, &["libgmp.so"], &[("6.2.2", &old)]);
         assert_eq!(
             reading.wrong,
             Some((
@@ -439,7 +446,7 @@ mod tests {
             Some(("5.9".to_owned(), 2))
         );
         let files = [file("usr/lib/libsnmp.so.40", b"\x002.4\x00\x005.9\x00")];
-        let reading = judge(&r, "libsnmp.so", &[("5.9", &files)]);
+        let reading = judge(&r, &["libsnmp.so"], &[("5.9", &files)]);
         assert_eq!(reading, Reading::default());
     }
 }
