@@ -29,9 +29,12 @@
 //!   held-out ones counted apart; nothing is written;
 //! - `status`: counts from the files alone (no network): products, releases tested, held-out;
 //! - `filever`: release rules from the file names the packages install ([`filever`]);
+//! - `bare`: a lone-release fallback where anchored patterns depend on one string layout
+//!   ([`bare`]);
 //! - `suggest SOURCE...`: a draft product entry from Debian (home page, licence from the
 //!   machine-readable copyright file, versions per suite, CPE spellings NVD records use).
 
+mod bare;
 mod filever;
 mod locate;
 mod products;
@@ -140,7 +143,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let selected = products::select(&products, names)?;
             filever::run(&archive, &selected, dry_run)
         }
-        "add" | "update" | "check" => {
+        "add" | "update" | "check" | "bare" => {
             let archive = Archive::open(Archive::default_cache())?.refreshing(refresh);
             let selected = products::select(&products, names)?;
             let mut run = Run::new(&archive, dry_run)?;
@@ -149,6 +152,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             match command.as_str() {
                 "add" => run.each(&selected, Run::add),
                 "update" => run.each(&selected, Run::update),
+                "bare" => run.each(&selected, Run::bare),
                 _ => run.check(&selected),
             }
         }
@@ -157,7 +161,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 }
 
 const USAGE: &str =
-    "usage: cargo xtask kb <add|update|check|status|suggest|filever> [--refresh] [--dry-run] [PRODUCT...]
+    "usage: cargo xtask kb <add|update|check|status|suggest|filever|bare> [--refresh] [--dry-run] [PRODUCT...]
 
   add      new signature files, cut from Debian bookworm, tested on bullseye, trixie and sid
   update   product-list facts into existing signatures, plus a test per untested Debian release
@@ -166,6 +170,8 @@ const USAGE: &str =
   filever  file-name release rules learnt from the files Debian's packages install, proved
            at >= 2 releases and wrong at none ([[named_file]] + [[file_test]])
   suggest  a draft product entry for Debian source packages: suggest SOURCE...
+  bare     a lone-release fallback ([[bare]]) for libraries that keep their release as a lone
+           string, proved at >= 2 releases and wrong at none, with a test per release
 
   --refresh  fetch Debian's signed indices again (suites move; cached packages stay)
   --dry-run  print what would be written

@@ -180,6 +180,15 @@ fn candidates(name: &str, at: usize, spelling: &str) -> Vec<(String, u8)> {
         .collect()
 }
 
+/// True if a name reads the release exactly as upstream spells it. A name that adds or drops a
+/// `.0` (`libbpf.so.0.3.0` of libbpf 0.3) cannot tell `0.3` from `0.3.0`, and an SBOM's purl and
+/// CPE name the release as upstream spells it, so such a reading is wrong and refuses the rule.
+fn exact_release(found: &str, upstream: &str) -> bool {
+    super::locate::variants(upstream)
+        .iter()
+        .any(|spelling| spelling == found)
+}
+
 /// Learns the file-name rules of one product from every file its packages install.
 pub(crate) fn learn(files: &[InstalledFile]) -> Verdict {
     let files: Vec<&InstalledFile> = files.iter().filter(|f| eligible(&f.path)).collect();
@@ -217,7 +226,7 @@ pub(crate) fn learn(files: &[InstalledFile]) -> Verdict {
             else {
                 continue;
             };
-            if super::same_release(&value, &file.upstream) {
+            if exact_release(&value, &file.upstream) {
                 reads
                     .entry(file.upstream.clone())
                     .or_insert((value, (*file).clone()));
@@ -438,6 +447,9 @@ pub(crate) fn run(archive: &Archive, selected: &[&Product], dry_run: bool) -> Re
             Verdict::NotInNames => tally.not_in_names += 1,
             Verdict::Refused(reason) => {
                 println!("{}: refused: {reason}", product.name);
+                if drop_rules(product, dry_run)? {
+                    println!("{}: its earlier file-name rules removed", product.name);
+                }
                 tally.refused.push(product.name.clone());
             }
             Verdict::OneRelease(reason) => {
@@ -554,6 +566,26 @@ fn list_files(wanted: &BTreeMap<(String, String), BTreeSet<String>>) -> Result<L
         out.insert((suite.clone(), arch.clone()), by_package);
     }
     Ok(out)
+}
+
+/// Removes the rules an earlier run wrote from a product whose names now refuse a rule (the
+/// learning became stricter); true if there were any.
+fn drop_rules(product: &Product, dry_run: bool) -> Result<bool, String> {
+    let path = product.signature_path();
+    let Ok(original) = std::fs::read_to_string(&path) else {
+        return Ok(false);
+    };
+    let (kept, dropped) = write::drop_tables(&original, learnt_table);
+    if dropped == 0 {
+        return Ok(false);
+    }
+    if dry_run {
+        println!("--- {}\n{kept}", path.display());
+    } else {
+        std::fs::write(&path, kept)
+            .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
+    }
+    Ok(true)
 }
 
 /// Writes the rules into the product's signature file, replacing what an earlier run wrote;
@@ -802,6 +834,43 @@ mod tests {
             "{:?}",
             learn(&chance)
         );
+    }
+
+    #[test]
+    fn a_name_that_adds_a_zero_to_the_release_is_refused() {
+        // libbpf: Debian bullseye's 1:0.3-2, bookworm's 1:1.1.2 and sid's 1:1.7.0 install
+        // these names; `0.3.0` is not how upstream spells release 0.3 (tag v0.3).
+        let files = files(&[
+            (
+                "bullseye",
+                "libbpf0",
+                "1:0.3-2",
+                "0.3",
+                &["usr/lib/aarch64-linux-gnu/libbpf.so.0.3.0"],
+            ),
+            (
+                "bookworm",
+                "libbpf1",
+                "1:1.1.2-0+deb12u1",
+                "1.1.2",
+                &["usr/lib/arm-linux-gnueabihf/libbpf.so.1.1.2"],
+            ),
+            (
+                "sid",
+                "libbpf1",
+                "1:1.7.0-1",
+                "1.7.0",
+                &["usr/lib/riscv64-linux-gnu/libbpf.so.1.7.0"],
+            ),
+        ]);
+        assert!(
+            matches!(learn(&files), Verdict::Refused(ref why) if why.contains("reads 0.3.0")),
+            "{:?}",
+            learn(&files)
+        );
+        assert!(exact_release("0.3", "0.3"));
+        assert!(!exact_release("0.3.0", "0.3"));
+        assert!(!exact_release("1.7", "1.7.0"));
     }
 
     #[test]

@@ -84,10 +84,18 @@ pub(crate) fn bare_candidate(
 ) -> Option<Candidate> {
     let start = occurrence.offset;
     let end = start + occurrence.text.len();
-    let lone = start > 0 && data.get(start - 1) == Some(&0) && data.get(end) == Some(&0);
-    lone.then(|| Candidate {
+    if data.get(end) != Some(&0) {
+        return None;
+    }
+    // `\x001.2.3\x00`, or `\x00v1.2.3\x00` as libvpx and libplacebo keep theirs.
+    let lead = match start.checked_sub(1).and_then(|i| data.get(i)) {
+        Some(0) => "",
+        Some(b'v') if start >= 2 && data.get(start - 2) == Some(&0) => "v",
+        _ => return None,
+    };
+    Some(Candidate {
         anchor: Vec::new(),
-        regex: format!("\\x00({})\\x00", shape(&occurrence.text)),
+        regex: format!("\\x00{lead}({})\\x00", shape(&occurrence.text)),
         only_in: Vec::new(),
         before: false,
         bare: Some(prefix.to_owned()),
