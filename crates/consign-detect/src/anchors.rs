@@ -76,7 +76,7 @@ struct Entry {
 pub(crate) struct Anchors {
     /// The anchors' bytes, by index.
     texts: Vec<Box<[u8]>>,
-    filter: Box<[u64]>,
+    filter: Box<[u64; FILTER_WORDS]>,
     slots: Vec<Slot>,
     slot_bits: u32,
     entries: Vec<Entry>,
@@ -98,7 +98,12 @@ impl Anchors {
         }
         // Grouped by gram, anchors in their own order inside a group.
         keyed.sort_by_key(|(gram, entry)| (*gram, entry.anchor));
-        let mut filter = vec![0u64; FILTER_WORDS].into_boxed_slice();
+        #[allow(
+            clippy::large_stack_arrays,
+            reason = "a fixed-size filter lets the pass index it without a bounds check per byte; \
+                      a zeroed box is allocated zeroed, not built on the stack, in release builds"
+        )]
+        let mut filter = Box::new([0u64; FILTER_WORDS]);
         let grams = keyed.windows(2).filter(|w| w[0].0 != w[1].0).count() + 1;
         // At most half full, so a lookup ends after a probe or two.
         let slot_bits = (grams * 2).next_power_of_two().trailing_zeros().max(4);
@@ -143,11 +148,7 @@ impl Anchors {
         for (position, window) in data.windows(4).enumerate() {
             let gram = u32::from_le_bytes([window[0], window[1], window[2], window[3]]);
             let bit = filter_index(gram);
-            let set = self
-                .filter
-                .get(bit >> 6)
-                .is_some_and(|word| word & (1 << (bit & 63)) != 0);
-            if !set {
+            if self.filter[bit >> 6] & (1 << (bit & 63)) == 0 {
                 continue;
             }
             self.verify(data, position, gram, max_per_anchor, &mut counts, &mut hits);
