@@ -8,7 +8,7 @@
 //!
 //! Detectors, each in its own module with "What it detects", "Evidence" and "Limits":
 //! - `scan`: version signatures, one TOML file per product under `signatures/`, all anchors compiled
-//!   into one Aho-Corasick automaton so each file is read once for all products;
+//!   into one anchor finder (`anchors`) so each file is read once for all products;
 //! - `elf`: object-file facts through goblin (SONAME, `DT_NEEDED`, `.comment`, symbol versions, Go
 //!   build info, Rust `cargo auditable`);
 //! - `pkgdb`: dpkg, opkg and apk package databases;
@@ -69,6 +69,7 @@
 //! findings, document it with "What it detects", "Evidence" and "Limits", call it from the per-file
 //! step of [`detect`], and give it unit tests with real excerpts. Never read files or the clock there.
 
+mod anchors;
 mod elf;
 mod index;
 mod kmod;
@@ -161,13 +162,6 @@ pub enum DetectError {
         /// Which rule.
         problem: &'static str,
     },
-    /// The anchors could not be compiled into one automaton.
-    #[error("the signature anchors could not be compiled into one automaton")]
-    Automaton {
-        /// What the automaton builder said.
-        #[source]
-        source: aho_corasick::BuildError,
-    },
 }
 
 /// Loads and checks the embedded signatures, returning how many products they cover.
@@ -208,7 +202,9 @@ struct FileResult {
     findings: Vec<Finding>,
     comments: Vec<String>,
     diagnostics: Vec<Diagnostic>,
-    digests: Option<Digests>,
+    /// The file's position in the tree's file list, which stands for its digests until the end of
+    /// [`detect`] (see [`pending_digests`]).
+    index: usize,
 }
 
 /// Finds the components in `vfs`. See the crate docs.
@@ -261,9 +257,11 @@ fn detect_with(catalog: Option<&Catalog>, vfs: &Vfs, diagnostics: Vec<Diagnostic
     let files: Vec<_> = vfs.files().collect();
     let results: Vec<FileResult> = files
         .par_iter()
-        .map(|(node, data)| {
+        .enumerate()
+        .map(|(index, (node, data))| {
             analyse_file(
                 catalog,
+                index,
                 &node.path,
                 node.file_name(),
                 node.inner_path(),
@@ -272,6 +270,7 @@ fn detect_with(catalog: Option<&Catalog>, vfs: &Vfs, diagnostics: Vec<Diagnostic
         })
         .collect();
     let mut detection = merge(results, diagnostics);
+    hash_evidence(&mut detection, &files);
     let mtimes: HashMap<&str, i64> = files
         .iter()
         .filter_map(|(node, _)| Some((node.path.as_str(), node.mtime?)))
@@ -288,6 +287,7 @@ fn detect_with(catalog: Option<&Catalog>, vfs: &Vfs, diagnostics: Vec<Diagnostic
 
 fn analyse_file(
     catalog: Option<&Catalog>,
+    index: usize,
     location: &str,
     file_name: &str,
     inner_path: &str,
@@ -345,7 +345,6 @@ fn analyse_file(
         });
     }
     let findings = choose_versions(findings);
-    let digests = (!findings.is_empty()).then(|| Digests::of(data));
     FileResult {
         location: location.to_owned(),
         file_name: file_name.to_owned(),
@@ -354,8 +353,68 @@ fn analyse_file(
         findings,
         comments: facts.comments,
         diagnostics,
-        digests,
+        index,
     }
+}
+
+/// The placeholder [`merge`] files a component's file under: the file's index in the tree's file
+/// list, in the first bytes of the SHA-256, until [`hash_evidence`] puts the real digests there.
+fn pending_digests(index: usize) -> Digests {
+    let mut sha256 = [0u8; 32];
+    sha256[..8].copy_from_slice(&(index as u64).to_le_bytes());
+    Digests {
+        sha256: consign_model::Sha256(sha256),
+        sha512: consign_model::Sha512([0u8; 64]),
+    }
+}
+
+/// The file index a [`pending_digests`] placeholder stands for.
+fn pending_index(digests: &Digests) -> usize {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digests.sha256.0[..8]);
+    usize::try_from(u64::from_le_bytes(bytes)).unwrap_or(usize::MAX)
+}
+
+/// Hashes the files that are still some component's evidence after merging, each once, on every
+/// core. Hashing is most of the detector's cost per byte, and most of the bytes are containers (the
+/// image, a filesystem, a kernel) whose evidence `keep_innermost` replaces by the files inside them,
+/// so only the files that stay are hashed.
+fn hash_evidence<D: AsRef<[u8]> + Sync>(
+    detection: &mut Detection,
+    files: &[(&consign_model::VfsNode, &D)],
+) {
+    let wanted: BTreeSet<usize> = detection
+        .components
+        .iter()
+        .flat_map(|component| component.files.iter().map(|(_, d)| pending_index(d)))
+        .collect();
+    let digests: HashMap<usize, Digests> = wanted
+        .into_par_iter()
+        .filter_map(|index| {
+            let (_, data) = files.get(index)?;
+            Some((index, digests_of(data.as_ref())))
+        })
+        .collect();
+    for component in &mut detection.components {
+        for (_, file) in &mut component.files {
+            if let Some(real) = digests.get(&pending_index(file)) {
+                *file = *real;
+            }
+        }
+    }
+}
+
+/// SHA-256 and SHA-512 of one file, the two side by side when the file is large enough for it to pay.
+fn digests_of(data: &[u8]) -> Digests {
+    const SPLIT_BYTES: usize = 1 << 20;
+    if data.len() < SPLIT_BYTES {
+        return Digests::of(data);
+    }
+    let (sha256, sha512) = rayon::join(
+        || consign_model::Sha256::of(data),
+        || consign_model::Sha512::of(data),
+    );
+    Digests { sha256, sha512 }
 }
 
 fn package_findings(
@@ -601,13 +660,14 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
                 component.licenses.push(license);
             }
             component.occurrences.push(finding.occurrence);
-            if let Some(digests) = result.digests
-                && !component
-                    .files
-                    .iter()
-                    .any(|(path, _)| *path == result.location)
+            if !component
+                .files
+                .iter()
+                .any(|(path, _)| *path == result.location)
             {
-                component.files.push((result.location.clone(), digests));
+                component
+                    .files
+                    .push((result.location.clone(), pending_digests(result.index)));
             }
         }
     }

@@ -1,4 +1,4 @@
-//! The signature detector: one pass of the anchor automaton over a file's bytes, then the version
+//! The signature detector: one pass of the anchor finder over a file's bytes, then the version
 //! regexes near each anchor, then the file-name and SONAME rules of each signature.
 //!
 //! # What it detects
@@ -34,7 +34,7 @@ use consign_model::{Confidence, Method, Occurrence};
 
 use crate::Identity;
 use crate::elf::{ObjectFacts, toolchain_of};
-use crate::signature::{Catalog, NAMED_FILE_CONTENT_BYTES, Signature};
+use crate::signature::{Catalog, NAMED_FILE_CONTENT_BYTES, Signature, VersionRegex};
 
 /// How many hits of one anchor in one file are examined.
 pub(crate) const MAX_HITS_PER_PATTERN: usize = 64;
@@ -96,17 +96,8 @@ pub(crate) fn scan_file(
     facts: &ObjectFacts,
 ) -> Vec<Finding> {
     let mut findings: Vec<(usize, Finding)> = Vec::new();
-    let mut hits = vec![0usize; catalog.anchor_owner.len()];
-    for hit in catalog.automaton.find_overlapping_iter(data) {
-        let anchor_idx = hit.pattern().as_usize();
-        let Some(count) = hits.get_mut(anchor_idx) else {
-            continue;
-        };
-        *count += 1;
-        if *count > MAX_HITS_PER_PATTERN {
-            continue;
-        }
-        let Some(&(sig_idx, pattern_idx)) = catalog.anchor_owner.get(anchor_idx) else {
+    for hit in catalog.anchors.find(data, MAX_HITS_PER_PATTERN) {
+        let Some(&(sig_idx, pattern_idx)) = catalog.anchor_owner.get(hit.anchor) else {
             continue;
         };
         let Some(signature) = catalog.signatures.get(sig_idx) else {
@@ -123,27 +114,31 @@ pub(crate) fn scan_file(
         } else {
             Method::BinaryAnalysis
         };
-        let Some(regex) = &pattern.regex else {
+        let Some(regex) = pattern.regex.as_ref().map(VersionRegex::get) else {
             push(
                 &mut findings,
                 sig_idx,
                 signature,
                 None,
                 location,
-                hit.start(),
-                printable(data.get(hit.range()).unwrap_or_default()),
+                hit.start,
+                printable(data.get(hit.start..hit.end).unwrap_or_default()),
                 method,
                 Confidence::Medium,
             );
             continue;
         };
-        let window_start = hit.start().saturating_sub(pattern.window);
-        let window_end = hit.end().saturating_add(pattern.window).min(data.len());
+        // A version regex that does not compile never matches (the crate's tests compile them all).
+        let Some(regex) = regex else {
+            continue;
+        };
+        let window_start = hit.start.saturating_sub(pattern.window);
+        let window_end = hit.end.saturating_add(pattern.window).min(data.len());
         let Some(window) = data.get(window_start..window_end) else {
             continue;
         };
-        let anchor_start = hit.start() - window_start;
-        let anchor_end = hit.end() - window_start;
+        let anchor_start = hit.start - window_start;
+        let anchor_end = hit.end - window_start;
         for captures in regex.captures_iter(window) {
             let Some(whole) = captures.get(0) else {
                 continue;

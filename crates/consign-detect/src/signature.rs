@@ -1,18 +1,18 @@
-//! Signature files: what they hold, how they are checked, and how they are compiled into one automaton.
+//! Signature files: what they hold, how they are checked, and how they are compiled into one finder.
 //!
 //! A signature file describes one product (see the crate docs for the walkthrough). This module turns
-//! the embedded TOML texts into a [`Catalog`]: the parsed signatures plus a single Aho-Corasick
-//! automaton over every anchor of every product, so each file is read once for all products.
+//! the embedded TOML texts into a [`Catalog`]: the parsed signatures plus one finder over every
+//! anchor of every product (`anchors.rs`), so each file is read once for all products.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use consign_model::{ComponentKind, Upstream};
 use rayon::prelude::*;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::DetectError;
+use crate::anchors::{Anchors, MIN_ANCHOR};
 
 include!(concat!(env!("OUT_DIR"), "/signatures.rs"));
 
@@ -155,7 +155,7 @@ pub(crate) struct Pattern {
     /// The literal bytes that must occur.
     pub(crate) anchor: Vec<u8>,
     /// Reads the version around the anchor; `None` names the product without a version.
-    pub(crate) regex: Option<Regex>,
+    pub(crate) regex: Option<VersionRegex>,
     /// Bytes on each side of the anchor the regex may see.
     pub(crate) window: usize,
     /// File-name or SONAME prefixes the pattern is limited to; empty means any file.
@@ -163,6 +163,36 @@ pub(crate) struct Pattern {
     /// True when the file the pattern reads is a record the build system wrote (a release file),
     /// so a match is `manifest-analysis` evidence rather than `binary-analysis`.
     pub(crate) manifest: bool,
+}
+
+/// A pattern's version regex, compiled the first time one of its anchors is found (or when the
+/// signatures are parsed, for [`Catalog::build`]).
+///
+/// The embedded catalog has some 750 of them and a small image meets a handful: compiling them all
+/// was most of a scan's start-up. The crate's tests compile every embedded one
+/// (`every_embedded_signature_compiles`), so a regex that does not compile cannot ship; if one
+/// did, its pattern would never match.
+pub(crate) struct VersionRegex {
+    text: String,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl VersionRegex {
+    /// The compiled regex; `None` if it does not compile or has no version group.
+    pub(crate) fn get(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| compile(&self.text, "", "").ok())
+            .as_ref()
+    }
+}
+
+/// When a catalog compiles its patterns' version regexes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Compile {
+    /// While parsing, so that a regex that does not compile is an error of the catalog.
+    Now,
+    /// The first time a pattern's anchor is found.
+    OnFirstUse,
 }
 
 /// Most bytes of a file that a [`NamedFile`] content regex reads: release files are a few lines.
@@ -247,23 +277,31 @@ pub(crate) struct Signature {
     pub(crate) one_release: Option<String>,
 }
 
-/// All signatures and the automaton over their anchors.
+/// All signatures and the finder of their anchors.
 pub(crate) struct Catalog {
     pub(crate) signatures: Vec<Signature>,
     /// Anchors of every pattern of every signature, in the order of `anchor_owner`.
-    pub(crate) automaton: AhoCorasick,
-    /// For each automaton pattern: (signature index, pattern index).
+    pub(crate) anchors: Anchors,
+    /// For each anchor of `anchors`: (signature index, pattern index).
     pub(crate) anchor_owner: Vec<(usize, usize)>,
 }
 
 /// The catalog built from the embedded files, once per process.
 pub(crate) static CATALOG: LazyLock<Result<Catalog, DetectError>> =
-    LazyLock::new(|| Catalog::build(SIGNATURE_FILES.iter().copied()));
+    LazyLock::new(|| Catalog::build_with(SIGNATURE_FILES.iter().copied(), Compile::OnFirstUse));
 
 impl Catalog {
-    /// Parses and compiles signature files given as (file name, text).
+    /// Parses and compiles signature files given as (file name, text); any regex that does not
+    /// compile is an error.
     pub(crate) fn build<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, DetectError> {
+        Self::build_with(files, Compile::Now)
+    }
+
+    fn build_with<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+        when: Compile,
     ) -> Result<Self, DetectError> {
         // Parsing and compiling the regexes is most of a scan's start-up (443 files): each file
         // is independent, so every core takes a share. The order, and the first error in file
@@ -271,7 +309,7 @@ impl Catalog {
         let files: Vec<(&str, &str)> = files.into_iter().collect();
         let parsed: Vec<Result<Signature, DetectError>> = files
             .par_iter()
-            .map(|&(file, text)| parse_signature(file, text))
+            .map(|&(file, text)| parse_signature(file, text, when))
             .collect();
         let signatures = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
         let mut anchors: Vec<&[u8]> = Vec::new();
@@ -282,14 +320,19 @@ impl Catalog {
                 anchor_owner.push((sig_idx, pattern_idx));
             }
         }
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&anchors)
-            .map_err(|source| DetectError::Automaton { source })?;
+        let anchors = Anchors::new(&anchors).map_err(|index| {
+            let file = anchor_owner
+                .get(index)
+                .and_then(|(sig_idx, _)| signatures.get(*sig_idx))
+                .map_or_else(String::new, |signature| signature.file.clone());
+            DetectError::SignatureInvalid {
+                file,
+                problem: "an anchor must be at least 4 bytes, or it matches everywhere",
+            }
+        })?;
         Ok(Self {
             signatures,
-            automaton,
+            anchors,
             anchor_owner,
         })
     }
@@ -309,7 +352,7 @@ impl Catalog {
     }
 }
 
-fn parse_signature(file: &str, text: &str) -> Result<Signature, DetectError> {
+fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, DetectError> {
     let raw: RawSignature = toml::from_str(text).map_err(|source| DetectError::SignatureToml {
         file: file.to_owned(),
         source: Box::new(source),
@@ -350,16 +393,26 @@ fn parse_signature(file: &str, text: &str) -> Result<Signature, DetectError> {
             field: format!("pattern[{index}].anchor"),
             offset,
         })?;
-        if anchor.len() < 4 {
+        if anchor.len() < MIN_ANCHOR {
             return Err(invalid(
                 "an anchor must be at least 4 bytes, or it matches everywhere",
             ));
         }
-        let regex = pattern
-            .regex
-            .as_deref()
-            .map(|text| compile(text, file, &format!("pattern[{index}].regex")))
-            .transpose()?;
+        let regex = match (&pattern.regex, when) {
+            (None, _) => None,
+            (Some(text), Compile::Now) => Some(VersionRegex {
+                compiled: OnceLock::from(Some(compile(
+                    text,
+                    file,
+                    &format!("pattern[{index}].regex"),
+                )?)),
+                text: text.clone(),
+            }),
+            (Some(text), Compile::OnFirstUse) => Some(VersionRegex {
+                text: text.clone(),
+                compiled: OnceLock::new(),
+            }),
+        };
         let window = pattern.window.unwrap_or(DEFAULT_WINDOW);
         if window > MAX_WINDOW {
             return Err(invalid("`window` is larger than 512 bytes"));
@@ -555,6 +608,9 @@ mod tests {
 
     #[test]
     fn every_embedded_signature_compiles() {
+        // Every regex now, as `cargo xtask kb` compiles them; the embedded catalog compiles a
+        // pattern's version regex when its anchor is first found.
+        Catalog::build(SIGNATURE_FILES.iter().copied()).unwrap();
         let catalog = CATALOG.as_ref().unwrap();
         assert_eq!(catalog.signatures.len(), SIGNATURE_FILES.len());
         let mut names: Vec<&str> = catalog.signatures.iter().map(|s| s.name.as_str()).collect();

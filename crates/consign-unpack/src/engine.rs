@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::formats::zip;
 use crate::fs::{FsListing, Probe};
-use crate::registry::{FORMATS, automaton};
+use crate::registry::{FORMATS, magics};
 use crate::report::{BlobReport, ContainerReport, Region, entropy};
 use crate::{Budget, Limit};
 
@@ -60,18 +60,18 @@ fn max_magic_offset() -> usize {
 /// Where a format's structure could start, for magics found in `data[from..from + PIECE]`:
 /// `(offset, format index)`, sorted, without duplicates.
 fn piece_candidates(data: &[u8], from: usize) -> Vec<(usize, usize)> {
-    let (automaton, owners) = automaton();
+    let magics = magics();
     // Each piece is searched a little past its end, so a magic that straddles the cut is found,
     // and keeps only the matches that start inside it, so none is found twice.
-    let overlap = automaton.max_pattern_len().saturating_sub(1);
+    let overlap = magics.longest().saturating_sub(1);
     let end = data.len().min(from + PIECE);
     let piece = &data[from..data.len().min(end + overlap)];
-    let mut out: Vec<(usize, usize)> = automaton
-        .find_overlapping_iter(piece)
-        .filter(|hit| from + hit.start() < end)
-        .filter_map(|hit| {
-            let format = *owners.get(hit.pattern().as_usize())?;
-            let at = from + hit.start();
+    let mut out: Vec<(usize, usize)> = magics
+        .find(piece)
+        .into_iter()
+        .filter(|&(hit, _)| from + hit < end)
+        .filter_map(|(hit, format)| {
+            let at = from + hit;
             let start = at.checked_sub(FORMATS.get(format)?.magic_offset)?;
             Some((start, format))
         })
