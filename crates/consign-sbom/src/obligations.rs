@@ -212,7 +212,9 @@ fn obligations(id: &str) -> Option<Vec<Obligation>> {
         "LGPL-3.0-only" | "LGPL-3.0-or-later" | "LGPL-3.0" => {
             vec![SOURCE_OFFER_LGPL3, LICENCE_TEXT_GPL3]
         }
-        "BSD-2-Clause" | "BSD-3-Clause" | "BSD-4-Clause" => vec![NOTICE_BSD],
+        "BSD-2-Clause" | "BSD-3-Clause" | "BSD-3-Clause-Clear" | "BSD-4-Clause" => {
+            vec![NOTICE_BSD]
+        }
         "MIT" | "X11" | "X11-distribute-modifications-variant" => vec![NOTICE_MIT],
         "ISC" => vec![NOTICE_ISC],
         "Apache-2.0" => vec![NOTICE_APACHE, NOTICE_FILE_APACHE, CHANGES_APACHE],
