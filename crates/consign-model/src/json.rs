@@ -540,6 +540,7 @@ mod tests {
             // Found by the `json_strict` fuzz target (fuzz/README.md): past the largest f64,
             // which serde_json refuses and this reader accepted.
             (" \n\n888888881888888E8888", 3),
+            (" \n\n88888888188e8888881888876", 3),
             ("[1e309]", 1),
             ("[-1e309]", 1),
             (&format!("[{}]", "9".repeat(400)), 1),
