@@ -262,6 +262,22 @@ impl<'a> Run<'a> {
         Ok(self.background.as_deref().unwrap_or_default())
     }
 
+    /// Writes a signature file that passed its tests (or prints it under `--preview`) and keeps
+    /// the in-memory catalog texts in step, so later products are judged against it.
+    fn save(
+        &mut self,
+        path: &std::path::Path,
+        file_name: String,
+        text: String,
+    ) -> Result<(), String> {
+        write_or_print(path, &text, self.preview)?;
+        if !self.preview {
+            self.texts.retain(|(name, _)| *name != file_name);
+            self.texts.push((file_name, text));
+        }
+        Ok(())
+    }
+
     /// The on-disk signatures with `file`'s text replaced by `text` (or added).
     fn catalog_with(&self, file: &str, text: Option<&str>) -> Result<Signatures, String> {
         let mut files: Vec<(&str, &str)> = self
@@ -433,14 +449,7 @@ impl<'a> Run<'a> {
         // The file must load and pass its own tests before it is written.
         let catalog = self.catalog_with(&file_name, Some(&text))?;
         check_tests(&catalog, &product.name, &signature.tests)?;
-        if self.preview {
-            println!("--- {}\n{text}", path.display());
-        } else {
-            std::fs::write(&path, &text)
-                .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
-            self.texts.retain(|(name, _)| *name != file_name);
-            self.texts.push((file_name, text));
-        }
+        self.save(&path, file_name, text)?;
         report.extend(outcome);
         Ok(report.join("; "))
     }
@@ -899,14 +908,7 @@ impl<'a> Run<'a> {
         let catalog = self.catalog_with(&file_name, Some(&updated))?;
         check_tests(&catalog, &product.name, &tests)?;
         if updated != original {
-            if self.preview {
-                println!("--- {}\n{updated}", path.display());
-            } else {
-                std::fs::write(&path, &updated)
-                    .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
-                self.texts.retain(|(name, _)| *name != file_name);
-                self.texts.push((file_name, updated));
-            }
+            self.save(&path, file_name, updated)?;
         }
         report.extend(outcome);
         Ok(if releases.is_empty() {
@@ -1028,6 +1030,15 @@ impl<'a> Run<'a> {
 }
 
 /// A signature file's name (`busybox.toml`).
+/// Writes a signature file, or under a preview (`--preview`, `--dry-run`) prints it instead.
+fn write_or_print(path: &std::path::Path, text: &str, preview: bool) -> Result<(), String> {
+    if preview {
+        println!("--- {}\n{text}", path.display());
+        return Ok(());
+    }
+    std::fs::write(path, text).map_err(|err| format!("cannot write {}: {err}", path.display()))
+}
+
 fn file_name_of(path: &std::path::Path) -> String {
     path.file_name()
         .and_then(|n| n.to_str())

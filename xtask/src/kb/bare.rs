@@ -328,14 +328,7 @@ impl Run<'_> {
         }
         let catalog = self.catalog_with(&file_name, Some(&updated))?;
         check_tests(&catalog, &product.name, &tests)?;
-        if self.preview {
-            println!("--- {}\n{updated}", path.display());
-        } else {
-            std::fs::write(&path, &updated)
-                .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
-            self.texts.retain(|(name, _)| *name != file_name);
-            self.texts.push((file_name, updated));
-        }
+        self.save(&path, file_name, updated)?;
         Ok(format!(
             "[[bare]] /{regex}/ in {prefix}*: {} tests ({})",
             tests.len(),

@@ -579,12 +579,7 @@ fn drop_rules(product: &Product, dry_run: bool) -> Result<bool, String> {
     if dropped == 0 {
         return Ok(false);
     }
-    if dry_run {
-        println!("--- {}\n{kept}", path.display());
-    } else {
-        std::fs::write(&path, kept)
-            .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
-    }
+    super::write_or_print(&path, &kept, dry_run)?;
     Ok(true)
 }
 
@@ -656,12 +651,7 @@ fn write_rules(
         }
     }
     load(&text)?;
-    if dry_run {
-        println!("--- {}\n{text}", path.display());
-    } else {
-        std::fs::write(&path, &text)
-            .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
-    }
+    super::write_or_print(&path, &text, dry_run)?;
     Ok(created)
 }
 
