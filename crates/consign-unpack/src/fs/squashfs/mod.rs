@@ -855,7 +855,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         );
     }
     drop(meta);
-    fill_files(data, &sb, &decoder, &fragments, &jobs, &mut listing);
+    fill_files(data, &sb, &decoder, &fragments, &jobs, budget, &mut listing);
     drop(held);
     listing
 }
@@ -1158,6 +1158,8 @@ fn data_block(
 struct FileOutput {
     data: Vec<u8>,
     diagnostics: Vec<Diagnostic>,
+    /// Blocks the budget refused to decode (zero-filled): the first one's index and the limit.
+    refused: Option<(usize, Limit)>,
 }
 
 fn fill_files(
@@ -1166,21 +1168,41 @@ fn fill_files(
     decoder: &Decoder,
     fragments: &Fragments,
     jobs: &[FileJob],
+    budget: &Budget,
     listing: &mut FsListing,
 ) {
     // Sizes were accounted while walking, in listing order, so which files a limit skips does
     // not depend on scheduling.
     let outputs: Vec<(usize, FileOutput)> = jobs
         .par_iter()
-        .map(|job| (job.entry_idx, read_file(image, sb, decoder, fragments, job)))
+        .map(|job| {
+            let output = read_file(image, sb, decoder, fragments, job, budget);
+            (job.entry_idx, output)
+        })
         .collect();
-    for (entry_idx, output) in outputs {
+    for ((entry_idx, output), job) in outputs.into_iter().zip(jobs) {
         if let Some(entry) = listing.entries.get_mut(entry_idx) {
             entry.kind = NodeKind::File {
                 data: Bytes::from(output.data),
             };
         }
         listing.diagnostics.extend(output.diagnostics);
+        if let Some((idx, limit)) = output.refused {
+            let block_size = u64::from(sb.block_size);
+            listing.cut(
+                Diagnostic::warning(
+                    job.path.clone(),
+                    format!("data blocks from {idx} on not decoded: {limit}; zero-filled"),
+                )
+                .at(job.inode.blocks_start)
+                .with_hint(limit.hint()),
+                format!(
+                    "bytes from {} on of the file (some blocks)",
+                    idx as u64 * block_size
+                ),
+                limit.into(),
+            );
+        }
     }
 }
 
@@ -1190,6 +1212,7 @@ fn read_file(
     decoder: &Decoder,
     fragments: &Fragments,
     job: &FileJob,
+    budget: &Budget,
 ) -> FileOutput {
     let inode = &job.inode;
     let block_size = sb.block_size as usize;
@@ -1210,7 +1233,7 @@ fn read_file(
         .saturating_mul(block_size)
         .min(file_size);
     let (blocks, tail_space) = data.split_at_mut(blocks_len);
-    let mut diagnostics: Vec<Diagnostic> = blocks
+    let problems: Vec<BlockProblem> = blocks
         .par_chunks_mut(block_size)
         .zip(inode.block_sizes.par_iter())
         .zip(positions.par_iter())
@@ -1220,22 +1243,40 @@ fn read_file(
                 // A sparse block: zeros, nothing stored.
                 return None;
             }
+            // Each block decodes into a buffer of its own before it is copied into the file:
+            // drawn from the budget first, so parallel decoders cannot together hold more than
+            // the limits allow (a block may be 1 MiB, times every thread).
+            let mut scratch = budget.working_memory();
+            if let Err(limit) = scratch.grow(chunk.len() as u64) {
+                return Some(BlockProblem::Refused(idx, limit));
+            }
             match data_block(image, decoder, block_size, start, word, Some(chunk.len())) {
                 Ok(bytes) => {
                     let len = bytes.len().min(chunk.len());
                     chunk[..len].copy_from_slice(&bytes[..len]);
                     None
                 }
-                Err(err) => Some(
+                Err(err) => Some(BlockProblem::Damaged(
                     Diagnostic::warning(
                         job.path.clone(),
                         format!("data block {idx} at {start:#x}: {err}; zero-filled"),
                     )
                     .at(inode.blocks_start),
-                ),
+                )),
             }
         })
         .collect();
+    let mut diagnostics = Vec::new();
+    let mut refused = None;
+    for problem in problems {
+        match problem {
+            BlockProblem::Damaged(diagnostic) => diagnostics.push(diagnostic),
+            // In block order, so the first refused block is the one named.
+            BlockProblem::Refused(idx, limit) => {
+                refused.get_or_insert((idx, limit));
+            }
+        }
+    }
     if let Some((idx, offset)) = inode.fragment {
         let tail = tail_space.len();
         let res = match fragments.get(&idx) {
@@ -1262,7 +1303,19 @@ fn read_file(
             }
         }
     }
-    FileOutput { data, diagnostics }
+    FileOutput {
+        data,
+        diagnostics,
+        refused,
+    }
+}
+
+/// Why one data block of a file was left as zeros.
+enum BlockProblem {
+    /// It could not be read or decoded.
+    Damaged(Diagnostic),
+    /// The budget refused the memory to decode it (block index, the limit).
+    Refused(usize, Limit),
 }
 
 #[cfg(test)]
@@ -1541,6 +1594,44 @@ mod tests {
             .unwrap();
         assert!(big.message.contains("single file size limit"), "{big}");
         assert_eq!(file(&listing, "/etc/motd"), b"hello from consign\n");
+    }
+
+    /// A data block decodes into a buffer of its own before it is copied into the file: that
+    /// buffer is drawn from the budget too, so with no room left for one block the file's blocks
+    /// are cut (zero-filled, said in a cut) instead of held past the limits.
+    #[test]
+    fn block_buffers_are_drawn_from_the_budget() {
+        let data = fixture("sq-xz.img");
+        let sb = read_superblock(&data).unwrap();
+        let decoder = Decoder::new(sb.compressor);
+        let budget = Budget::new(Limits::default());
+        let mut meta = Metadata::new(&data, &sb, &decoder, &budget);
+        let mut listing = FsListing::default();
+        let mut jobs = Vec::new();
+        walk(&mut meta, &budget, &mut listing, &mut jobs);
+        let (fragments, _held) = read_fragments(&mut meta, &jobs, &budget, &mut listing);
+        drop(meta);
+        // The files' contents were reserved while walking; a block more does not fit.
+        let full = Budget::new(Limits {
+            max_total_bytes: u64::from(sb.block_size) - 1,
+            ..Limits::default()
+        });
+        let mut cut = listing.clone();
+        fill_files(&data, &sb, &decoder, &fragments, &jobs, &full, &mut cut);
+        let big = cut.cuts.iter().find(|cut| cut.location == "/bin/big");
+        let big = big.unwrap_or_else(|| panic!("no cut for /bin/big: {:?}", cut.cuts));
+        assert!(big.what.contains("bytes from 0 on"), "{big:?}");
+        // Its whole blocks are zeros; its tail sits in a fragment block, read before: it is there.
+        let blocks = 10_400 / sb.block_size as usize * sb.block_size as usize;
+        let (zeros, tail) = file(&cut, "/bin/big").split_at(blocks);
+        assert!(zeros.iter().all(|&byte| byte == 0));
+        assert_eq!(tail, &big_file()[blocks..]);
+        assert_eq!(full.bytes_used(), 0, "scratch buffers are released");
+        // With room, every block is decoded.
+        let room = Budget::new(Limits::default());
+        fill_files(&data, &sb, &decoder, &fragments, &jobs, &room, &mut listing);
+        assert_eq!(listing.cuts, Vec::new());
+        assert_eq!(file(&listing, "/bin/big"), big_file());
     }
 
     #[test]
