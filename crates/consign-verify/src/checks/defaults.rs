@@ -24,14 +24,8 @@ const SERVICE_RULES: &[(&str, &str)] = &[
 
 pub(super) fn secrets(evidence: &Evidence<'_>) -> Outcome {
     let mut claims = BTreeSet::new();
-    let mut declared = Vec::new();
     let missing = match with_current_products(evidence, |place, product| {
         let security = product.product.security.as_ref();
-        declared.extend(
-            security
-                .map(|s| s.declared_findings.clone())
-                .unwrap_or_default(),
-        );
         match security.and_then(|s| s.device_keys) {
             None => Some(format!("{place} declares no `security.device-keys`")),
             Some(keys) => {
@@ -63,7 +57,6 @@ pub(super) fn secrets(evidence: &Evidence<'_>) -> Outcome {
         .join(", ");
     judge(
         evidence,
-        &declared,
         |finding| {
             SECRET_RULES
                 .contains(&finding.rule.as_str())
@@ -76,14 +69,8 @@ pub(super) fn secrets(evidence: &Evidence<'_>) -> Outcome {
 
 pub(super) fn services(evidence: &Evidence<'_>) -> Outcome {
     let mut listed: Option<BTreeSet<String>> = None;
-    let mut declared = Vec::new();
     let missing = match with_current_products(evidence, |place, product| {
         let security = product.product.security.as_ref();
-        declared.extend(
-            security
-                .map(|s| s.declared_findings.clone())
-                .unwrap_or_default(),
-        );
         match security.and_then(|s| s.exposed_services.as_ref()) {
             None => Some(format!("{place} declares no `security.exposed-services`")),
             Some(services) => {
@@ -127,7 +114,6 @@ pub(super) fn services(evidence: &Evidence<'_>) -> Outcome {
     };
     judge(
         evidence,
-        &declared,
         |finding| {
             let (_, name) = SERVICE_RULES
                 .iter()
@@ -145,7 +131,6 @@ pub(super) fn services(evidence: &Evidence<'_>) -> Outcome {
 /// audited fails (fail closed).
 fn judge(
     evidence: &Evidence<'_>,
-    declared: &[DeclaredFinding],
     contradicts: impl Fn(&AuditFinding) -> Option<String>,
     fix: &str,
     what: &str,
@@ -156,6 +141,14 @@ fn judge(
             "run `consign verify` without `--no-rescan`, or set `when-unavailable` for this check in the policy",
         );
     }
+    // What every current release declares and justifies (the claims were read by the caller,
+    // which failed closed when there is no current release).
+    let declared: Vec<DeclaredFinding> = evidence
+        .current_products()
+        .iter()
+        .filter_map(|(_, _, claims)| claims.product.security.as_ref())
+        .flat_map(|security| security.declared_findings.iter().cloned())
+        .collect();
     let mut problems = Vec::new();
     let mut shown = Vec::new();
     let mut audited = 0;
