@@ -655,15 +655,9 @@ fn eu_cra_import_without_a_database_fails_closed() {
     );
 }
 
-/// `sbom diff` with a database: a kernel update from 2.6.33.1 to 2.6.33.2 fixes CVE-2010-0727
-/// (its range ends at 2.6.33.1) and leaves Dirty COW; the way back introduces it, which
-/// `--fail-on new-vuln` turns into exit 1.
-#[test]
-fn sbom_diff_lists_fixed_and_introduced_vulnerabilities() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let db = kernel_shipment(dir);
-    let db = db.to_str().unwrap();
+/// Two SBOMs of one firmware, `2.6.33.1.cdx.json` and `2.6.33.2.cdx.json`, each naming only
+/// its Linux kernel by CPE: the releases the `sbom diff` tests compare.
+fn write_kernel_sboms(dir: &Path) {
     for version in ["2.6.33.1", "2.6.33.2"] {
         let bom = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
             "metadata": {"component": {"type": "firmware", "name": "fw", "version": version}},
@@ -676,6 +670,18 @@ fn sbom_diff_lists_fixed_and_introduced_vulnerabilities() {
             serde_json::to_string(&bom).unwrap().as_bytes(),
         );
     }
+}
+
+/// `sbom diff` with a database: a kernel update from 2.6.33.1 to 2.6.33.2 fixes CVE-2010-0727
+/// (its range ends at 2.6.33.1) and leaves Dirty COW; the way back introduces it, which
+/// `--fail-on new-vuln` turns into exit 1.
+#[test]
+fn sbom_diff_lists_fixed_and_introduced_vulnerabilities() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = kernel_shipment(dir);
+    let db = db.to_str().unwrap();
+    write_kernel_sboms(dir);
     let diff = |old: &str, new: &str, extra: &[&str]| {
         let (old, new) = (format!("{old}.cdx.json"), format!("{new}.cdx.json"));
         let mut args = vec!["sbom", "diff", old.as_str(), new.as_str(), "--vuln-db", db];
@@ -741,18 +747,7 @@ fn sbom_diff_filters_fixed_and_introduced_by_vex() {
     let dir = tmp.path();
     let db = kernel_shipment(dir);
     let db = db.to_str().unwrap();
-    for version in ["2.6.33.1", "2.6.33.2"] {
-        let bom = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
-            "metadata": {"component": {"type": "firmware", "name": "fw", "version": version}},
-            "components": [{"type": "operating-system", "bom-ref": format!("linux@{version}"),
-                "name": "linux_kernel", "version": version,
-                "cpe": format!("cpe:2.3:o:linux:linux_kernel:{version}:*:*:*:*:*:*:*")}]});
-        crate::chain::write(
-            dir,
-            &format!("{version}.cdx.json"),
-            serde_json::to_string(&bom).unwrap().as_bytes(),
-        );
-    }
+    write_kernel_sboms(dir);
     crate::chain::write(
         dir,
         "back.openvex.json",
