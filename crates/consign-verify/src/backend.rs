@@ -12,7 +12,7 @@ use consign_model::{
 use serde_json::Value;
 
 use crate::Date;
-use crate::error::VerifyError;
+use crate::error::{EvidenceError, VerifyError};
 use crate::evidence::{
     AuditFinding, Claims, ClaimsReader, ComponentClaims, CustodyClaims, Engines, FoundComponent,
     PredicateKind, ProductClaims, RescanAndAudit, Rescanner, SbomFacts, SbomInspector,
@@ -44,17 +44,14 @@ impl AttestSignatures {
 }
 
 impl SignatureVerifier for AttestSignatures {
-    fn verify(&self, envelope: &[u8], _trust: &TrustStore) -> Result<VerifiedEnvelope, String> {
-        let envelope = Envelope::from_json(envelope).map_err(|err| {
-            let mut text = err.to_string();
-            if let Some(source) = std::error::Error::source(&err) {
-                text.push_str(": ");
-                text.push_str(&source.to_string());
-            }
-            text
-        })?;
+    fn verify(
+        &self,
+        envelope: &[u8],
+        _trust: &TrustStore,
+    ) -> Result<VerifiedEnvelope, EvidenceError> {
+        let envelope = Envelope::from_json(envelope)?;
         if envelope.signatures.is_empty() {
-            return Err("the envelope carries no signature".to_owned());
+            return Err(EvidenceError::Unsigned);
         }
         let signers: Vec<KeyRef> = self
             .trusted
@@ -63,10 +60,9 @@ impl SignatureVerifier for AttestSignatures {
             .filter_map(|position| self.refs.get(position).copied())
             .collect();
         if signers.is_empty() {
-            return Err(format!(
-                "none of its {} signature(s) verifies with a key in the trust store (unknown signer, or the envelope was altered)",
-                envelope.signatures.len()
-            ));
+            return Err(EvidenceError::Untrusted {
+                count: envelope.signatures.len(),
+            });
         }
         Ok(VerifiedEnvelope {
             payload_type: envelope.payload_type,
@@ -84,16 +80,20 @@ pub struct AttestClaims;
 fn claim_value<T: serde::de::DeserializeOwned>(
     body: &LiabilityPredicate,
     id: &str,
-) -> Result<Option<T>, String> {
+) -> Result<Option<T>, EvidenceError> {
     body.claim(id)
         .map(|claim| {
-            serde_json::from_value(claim.value.clone())
-                .map_err(|err| format!("claim `{id}`: {err}"))
+            serde_json::from_value(claim.value.clone()).map_err(|source| {
+                EvidenceError::ClaimValue {
+                    id: id.to_owned(),
+                    source,
+                }
+            })
         })
         .transpose()
 }
 
-fn evidence_sha256(body: &LiabilityPredicate, id: &str) -> Result<Vec<Sha256>, String> {
+fn evidence_sha256(body: &LiabilityPredicate, id: &str) -> Result<Vec<Sha256>, EvidenceError> {
     let mut out = Vec::new();
     for evidence in body
         .claim(id)
@@ -103,7 +103,11 @@ fn evidence_sha256(body: &LiabilityPredicate, id: &str) -> Result<Vec<Sha256>, S
         if let Some(hex) = evidence.digest.get("sha256") {
             out.push(
                 hex.parse::<Sha256>()
-                    .map_err(|err| format!("claim `{id}` evidence `{}`: {err}", evidence.name))?,
+                    .map_err(|source| EvidenceError::ClaimDigest {
+                        id: id.to_owned(),
+                        name: evidence.name.clone(),
+                        source,
+                    })?,
             );
         }
     }
@@ -119,7 +123,7 @@ fn text_at(value: &Value, key: &str) -> Option<String> {
         .map(ToOwned::to_owned)
 }
 
-fn product_claims(body: &LiabilityPredicate) -> Result<ProductClaims, String> {
+fn product_claims(body: &LiabilityPredicate) -> Result<ProductClaims, EvidenceError> {
     let password_scheme = claim_value(body, "password-scheme")?;
     let update_mechanism = claim_value(body, "update-mechanism")?;
     let debug_interfaces_disabled = body
@@ -174,8 +178,8 @@ impl ClaimsReader for AttestClaims {
         kind: PredicateKind,
         predicate_type: &str,
         predicate: &Value,
-    ) -> Result<Claims, String> {
-        let parsed = Predicate::parse(predicate_type, predicate).map_err(|err| format!("{err}"))?;
+    ) -> Result<Claims, EvidenceError> {
+        let parsed = Predicate::parse(predicate_type, predicate)?;
         Ok(match (kind, parsed) {
             (PredicateKind::Product, Predicate::Product(body)) => {
                 Claims::Product(Box::new(product_claims(&body)?))
@@ -186,8 +190,7 @@ impl ClaimsReader for AttestClaims {
                     .claim("support-period")
                     .and_then(|c| text_at(&c.value, "end"))
                     .map(|text| crate::trust::parse_date(&text, "claim `support-period` `end`"))
-                    .transpose()
-                    .map_err(|err| err.to_string())?;
+                    .transpose()?;
                 Claims::Component(ComponentClaims {
                     name: identity.and_then(|v| text_at(v, "name")),
                     version: identity.and_then(|v| text_at(v, "version")),
@@ -225,9 +228,9 @@ impl ClaimsReader for AttestClaims {
 pub struct SbomCrate;
 
 impl SbomInspector for SbomCrate {
-    fn inspect(&self, data: &[u8]) -> Result<SbomFacts, String> {
+    fn inspect(&self, data: &[u8]) -> Result<SbomFacts, EvidenceError> {
         let value = consign_sbom::parse_json(data, &consign_sbom::ReadLimits::default())
-            .map_err(|err| format!("cannot be read: {err}"))?;
+            .map_err(EvidenceError::SbomRead)?;
         let mut facts = CycloneDxReader.inspect(data)?;
         facts.schema_errors = consign_sbom::validate_schema(&value)
             .into_iter()

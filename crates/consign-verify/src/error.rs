@@ -145,6 +145,77 @@ pub enum VerifyError {
     },
 }
 
+/// Why a document inside a shipment cannot be used as evidence: the error of each seam to the
+/// other crates ([`crate::evidence::SignatureVerifier`], [`crate::evidence::ClaimsReader`],
+/// [`crate::evidence::SbomInspector`], [`crate::evidence::parse_statement`]). It never stops a
+/// run: it becomes the reason a check fails ([`reason`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvidenceError {
+    /// consign-attest refused the envelope or the predicate.
+    #[error(transparent)]
+    Attest(#[from] consign_attest::AttestError),
+    /// The envelope parsed but carries no signature.
+    #[error("the envelope carries no signature")]
+    Unsigned,
+    /// No signature verifies with a trusted key.
+    #[error(
+        "none of its {count} signature(s) verifies with a key in the trust store (unknown signer, or the envelope was altered)"
+    )]
+    Untrusted {
+        /// Signatures the envelope carries.
+        count: usize,
+    },
+    /// The payload is not an in-toto Statement v1.
+    #[error("not an in-toto statement")]
+    NotStatement(#[source] consign_attest::AttestError),
+    /// A claim's value is not of the type its id needs.
+    #[error("claim `{id}`")]
+    ClaimValue {
+        /// The claim id.
+        id: String,
+        /// What serde found.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A claim's evidence names a digest that is not hex of the right length.
+    #[error("claim `{id}` evidence `{name}`")]
+    ClaimDigest {
+        /// The claim id.
+        id: String,
+        /// The evidence's name.
+        name: String,
+        /// What is wrong with the digest.
+        #[source]
+        source: consign_model::HexDigestError,
+    },
+    /// A claim's date does not read.
+    #[error(transparent)]
+    ClaimDate(#[from] VerifyError),
+    /// The SBOM is not strict JSON.
+    #[error("is not strict JSON")]
+    SbomJson(#[source] JsonDocumentError),
+    /// consign-sbom cannot read the SBOM.
+    #[error("cannot be read")]
+    SbomRead(#[source] consign_sbom::SbomError),
+}
+
+/// An error and its causes on one line (`what: why: deeper why`): the reason a check shows.
+pub fn reason(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        // `transparent` variants show their source's text already.
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Why a JSON document the verifier was given could not be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -176,5 +247,30 @@ pub(crate) fn cut(text: &str, max: usize) -> String {
         let mut out: String = text.chars().take(max).collect();
         out.push('…');
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reason a check shows names the document's problem and every cause under it, once.
+    #[test]
+    fn reasons_carry_their_causes() {
+        let err = EvidenceError::NotStatement(
+            consign_attest::Statement::from_json(br#"{"_type": 1}"#).unwrap_err(),
+        );
+        let text = reason(&err);
+        assert!(text.starts_with("not an in-toto statement: "), "{text}");
+        assert!(
+            text.len() > "not an in-toto statement: ".len() + 10,
+            "{text}"
+        );
+        let unsigned = reason(&EvidenceError::Unsigned);
+        assert_eq!(unsigned, "the envelope carries no signature");
+        // A transparent variant does not repeat its source.
+        let attest = consign_attest::Statement::from_json(b"[").unwrap_err();
+        let once = reason(&attest);
+        assert_eq!(reason(&EvidenceError::Attest(attest)), once);
     }
 }

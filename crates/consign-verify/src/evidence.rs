@@ -13,6 +13,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::{EvidenceError, reason};
 use crate::shipment::{ArtifactRole, Shipment};
 use crate::trust::{KeyRef, Role, TrustStore};
 
@@ -134,7 +135,11 @@ pub struct VerifiedEnvelope {
 pub trait SignatureVerifier: Sync {
     /// Parses `envelope` and returns the payload and every trusted key whose signature over it
     /// verifies. `Err` says why the envelope is unusable (malformed, no valid trusted signature).
-    fn verify(&self, envelope: &[u8], trust: &TrustStore) -> Result<VerifiedEnvelope, String>;
+    fn verify(
+        &self,
+        envelope: &[u8],
+        trust: &TrustStore,
+    ) -> Result<VerifiedEnvelope, EvidenceError>;
 }
 
 /// A component an SBOM declares.
@@ -178,7 +183,7 @@ pub struct SbomFacts {
 /// Reads SBOMs (the seam to consign-sbom).
 pub trait SbomInspector: Sync {
     /// Reads `data` as a CycloneDX JSON SBOM. `Err` when it is not JSON at all.
-    fn inspect(&self, data: &[u8]) -> Result<SbomFacts, String>;
+    fn inspect(&self, data: &[u8]) -> Result<SbomFacts, EvidenceError>;
 }
 
 /// A component the re-scan found in a firmware image.
@@ -306,7 +311,7 @@ pub trait ClaimsReader: Sync {
         kind: PredicateKind,
         predicate_type: &str,
         predicate: &Value,
-    ) -> Result<Claims, String>;
+    ) -> Result<Claims, EvidenceError>;
 }
 
 /// One envelope found in a shipment and what became of it.
@@ -646,7 +651,7 @@ pub fn gather<'a>(
                 sha256: Sha256::of(data),
                 sha512: Sha512::of(data),
                 json: crate::error::read_json(data, &STRICT).ok(),
-                facts: engines.sboms.inspect(data),
+                facts: engines.sboms.inspect(data).map_err(|err| reason(&err)),
             })
         })
         .collect();
@@ -759,7 +764,7 @@ fn read_envelope(
             if verified.payload_type == "application/vnd.in-toto+json" {
                 match parse_statement(&verified.payload, engines.claims) {
                     Ok(statement) => evidence.statement = Some(statement),
-                    Err(reason) => evidence.statement_problem = Some(reason),
+                    Err(err) => evidence.statement_problem = Some(reason(&err)),
                 }
             } else {
                 evidence.statement_problem = Some(format!(
@@ -768,27 +773,23 @@ fn read_envelope(
                 ));
             }
         }
-        Err(reason) => evidence.signature_problem = Some(reason),
+        Err(err) => evidence.signature_problem = Some(reason(&err)),
     }
     evidence
 }
 
 /// Parses an in-toto Statement v1 with consign-attest (strictly: unknown fields, a wrong
 /// `_type`, no subject or a malformed digest are refused) and reads its claims.
-pub fn parse_statement(payload: &[u8], reader: &dyn ClaimsReader) -> Result<Statement, String> {
-    let raw = consign_attest::Statement::from_json(payload).map_err(|err| {
-        let mut text = err.to_string();
-        if let Some(source) = std::error::Error::source(&err) {
-            text.push_str(": ");
-            text.push_str(&source.to_string());
-        }
-        format!("not an in-toto statement: {text}")
-    })?;
+pub fn parse_statement(
+    payload: &[u8],
+    reader: &dyn ClaimsReader,
+) -> Result<Statement, EvidenceError> {
+    let raw = consign_attest::Statement::from_json(payload).map_err(EvidenceError::NotStatement)?;
     let kind = PredicateKind::of(&raw.predicate_type);
     let (claims, claims_problem) = match kind {
         Some(kind) => match reader.read(kind, &raw.predicate_type, &raw.predicate) {
             Ok(claims) => (claims, None),
-            Err(reason) => (Claims::Other, Some(reason)),
+            Err(err) => (Claims::Other, Some(reason(&err))),
         },
         None => (Claims::Other, None),
     };

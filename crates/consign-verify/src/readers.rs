@@ -5,6 +5,7 @@
 use consign_model::{Sha256, Sha512};
 use serde_json::Value;
 
+use crate::error::EvidenceError;
 use crate::evidence::{DeclaredComponent, SbomFacts, SbomInspector};
 
 /// Most components read from one SBOM, and deepest nesting followed.
@@ -63,9 +64,9 @@ fn collect(list: &Value, depth: usize, out: &mut Vec<DeclaredComponent>, raw: &m
 }
 
 impl SbomInspector for CycloneDxReader {
-    fn inspect(&self, data: &[u8]) -> Result<SbomFacts, String> {
+    fn inspect(&self, data: &[u8]) -> Result<SbomFacts, EvidenceError> {
         let value: Value = crate::error::read_json(data, &crate::evidence::STRICT)
-            .map_err(|err| format!("is not strict JSON: {err}"))?;
+            .map_err(EvidenceError::SbomJson)?;
         let mut facts = SbomFacts {
             spec_version: text(&value, "/specVersion"),
             manufacturer: text(&value, "/metadata/manufacturer/name")
