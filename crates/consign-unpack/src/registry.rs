@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 
 use crate::Budget;
-use crate::formats::{ar, cpio, dtb, esp, kernel, sparse, streams, tar, tplink, trx, uimage, zip};
+use crate::formats::{
+    ar, arcadyan, cpio, dtb, esp, kernel, sparse, streams, tar, tplink, trx, uimage, zip,
+};
 use crate::fs::{self, FsListing, Probe};
 
 /// One known format.
@@ -199,6 +201,14 @@ pub(crate) static FORMATS: &[Format] = &[
         magic_offset: 0,
         probe: streams::probe_bzip2,
         extract: streams::extract_bzip2,
+    },
+    Format {
+        name: "arcadyan",
+        // The LZMA header (0x5d, an 8 MiB dictionary) as the obfuscation leaves it at 0x68.
+        magics: &[&[0x00, 0xd5, 0x08, 0x00]],
+        magic_offset: 0x68,
+        probe: arcadyan::probe,
+        extract: arcadyan::extract,
     },
     Format {
         name: "lzma",

@@ -180,17 +180,31 @@ fn dirtraversal_tar_is_listed_with_its_hostile_links() {
     assert_eq!(file(&out.vfs, "dirtraversal.tar/tar@0x0/ls").len(), 133_792);
 }
 
+/// Arcadyan's obfuscation (the stream's first 32 bytes swapped with those at 0x68, nibbles and
+/// byte pairs swapped) is undone and the LZMA stream decodes whole: the firmware of a Belkin
+/// N300 (F9K1001 v5), with its Broadcom Wi-Fi driver's release in it. What follows the stream
+/// stays unclaimed.
 #[test]
-fn encrypted_blob_is_reported_as_unclaimed_high_entropy() {
+fn arcadyan_obfuscated_firmware_is_restored() {
     let out = run("samples/binwalk-arcadyan.bin");
-    let biggest = out
-        .report
-        .root
-        .unclaimed
-        .iter()
-        .max_by_key(|r| r.size)
-        .unwrap();
-    assert!(biggest.entropy > 7.0, "{biggest:?}");
+    let arcadyan = &out.report.root.containers[0];
+    assert_eq!(arcadyan.format, "arcadyan");
+    assert_eq!(arcadyan.offset, 0);
+    assert_eq!(arcadyan.size, 733_166);
+    assert!(
+        out.report.root.diagnostics.is_empty(),
+        "{:?}",
+        out.report.root.diagnostics
+    );
+    let firmware = file(&out.vfs, "binwalk-arcadyan.bin/arcadyan@0x0/decompressed");
+    assert_eq!(
+        firmware.len(),
+        0x002a_ed44,
+        "the size the LZMA header states"
+    );
+    let has = |text: &[u8]| firmware.windows(text.len()).any(|w| w == text);
+    assert!(has(b"/update/files/F9K1001/v5/WW/version.html"));
+    assert!(has(b"wl_version=5.10.56.46"));
 }
 
 #[test]

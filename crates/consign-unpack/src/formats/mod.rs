@@ -6,6 +6,7 @@
 //! data plainly, so nothing large is copied.
 
 pub(crate) mod ar;
+pub(crate) mod arcadyan;
 pub(crate) mod cpio;
 pub(crate) mod dtb;
 pub(crate) mod esp;
