@@ -3,6 +3,11 @@
 //! A signature file describes one product (see the crate docs for the walkthrough). This module turns
 //! the embedded TOML texts into a [`Catalog`]: the parsed signatures plus one finder over every
 //! anchor of every product (`anchors.rs`), so each file is read once for all products.
+//!
+//! A scan loads the files in the compact form build.rs wrote (JSON without the test cases, which
+//! are four fifths of the bytes and most of what start-up spent lexing TOML); the crate's tests
+//! and callers of [`Catalog::build`] parse the whole TOML text. Both forms go through the same
+//! `RawSignature` and `parse_signature`.
 
 use std::sync::{LazyLock, OnceLock};
 
@@ -15,6 +20,16 @@ use crate::DetectError;
 use crate::anchors::{Anchors, MIN_ANCHOR};
 
 include!(concat!(env!("OUT_DIR"), "/signatures.rs"));
+
+/// A signature file's text, in one of the two forms `parse_signature` reads.
+#[derive(Clone, Copy)]
+pub(crate) enum Compact<'a> {
+    /// The file's TOML tables as JSON, without the test cases (written by build.rs).
+    Json(&'a str),
+    /// TOML: a whole file given by a caller, or an embedded file build.rs could not read as
+    /// TOML, kept as it is so that parsing says why.
+    Toml(&'a str),
+}
 
 /// Default number of bytes on each side of an anchor that a version regex may look at.
 const DEFAULT_WINDOW: usize = 96;
@@ -186,13 +201,18 @@ impl VersionRegex {
     }
 }
 
-/// When a catalog compiles its patterns' version regexes.
+/// Where a catalog's signatures come from, which decides what is checked while parsing.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Compile {
-    /// While parsing, so that a regex that does not compile is an error of the catalog.
-    Now,
-    /// The first time a pattern's anchor is found.
-    OnFirstUse,
+enum Origin {
+    /// Files a caller gave (`cargo xtask kb`, the crate's tests): every version regex is compiled
+    /// while parsing, so one that does not compile is an error of the catalog, and every rule is
+    /// checked, the test cases included.
+    Given,
+    /// The crate's own files in the compact form a scan loads: version regexes are compiled the
+    /// first time a pattern's anchor is found, and the test cases are not there (build.rs left
+    /// them out), so the rules about them are not checked here. The crate's tests check the same
+    /// files whole, as [`Origin::Given`].
+    Embedded,
 }
 
 /// Most bytes of a file that a [`NamedFile`] content regex reads: release files are a few lines.
@@ -288,7 +308,15 @@ pub(crate) struct Catalog {
 
 /// The catalog built from the embedded files, once per process.
 pub(crate) static CATALOG: LazyLock<Result<Catalog, DetectError>> =
-    LazyLock::new(|| Catalog::build_with(SIGNATURE_FILES.iter().copied(), Compile::OnFirstUse));
+    LazyLock::new(|| Catalog::build_with(SIGNATURE_COMPACT, Origin::Embedded));
+
+/// The embedded files parsed whole, test cases included, with every rule checked: what the
+/// crate's tests read the cases from (and run through [`CATALOG`], as a scan would).
+#[cfg(test)]
+pub(crate) static TESTED: LazyLock<Catalog> = LazyLock::new(|| {
+    Catalog::build(SIGNATURE_FILES.iter().copied())
+        .unwrap_or_else(|err| panic!("the embedded signatures: {err}"))
+});
 
 impl Catalog {
     /// Parses and compiles signature files given as (file name, text); any regex that does not
@@ -296,20 +324,20 @@ impl Catalog {
     pub(crate) fn build<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, DetectError> {
-        Self::build_with(files, Compile::Now)
+        let files: Vec<(&str, Compact<'_>)> = files
+            .into_iter()
+            .map(|(file, text)| (file, Compact::Toml(text)))
+            .collect();
+        Self::build_with(&files, Origin::Given)
     }
 
-    fn build_with<'a>(
-        files: impl IntoIterator<Item = (&'a str, &'a str)>,
-        when: Compile,
-    ) -> Result<Self, DetectError> {
-        // Parsing and compiling the regexes is most of a scan's start-up (443 files): each file
-        // is independent, so every core takes a share. The order, and the first error in file
-        // order, are those of a sequential loop.
-        let files: Vec<(&str, &str)> = files.into_iter().collect();
+    fn build_with(files: &[(&str, Compact<'_>)], origin: Origin) -> Result<Self, DetectError> {
+        // Parsing and compiling the regexes is most of a scan's start-up (some 480 files): each
+        // file is independent, so every core takes a share. The order, and the first error in
+        // file order, are those of a sequential loop.
         let parsed: Vec<Result<Signature, DetectError>> = files
             .par_iter()
-            .map(|&(file, text)| parse_signature(file, text, when))
+            .map(|&(file, text)| parse_signature(file, text, origin))
             .collect();
         let signatures = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
         let mut anchors: Vec<&[u8]> = Vec::new();
@@ -352,11 +380,25 @@ impl Catalog {
     }
 }
 
-fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, DetectError> {
-    let raw: RawSignature = toml::from_str(text).map_err(|source| DetectError::SignatureToml {
-        file: file.to_owned(),
-        source: Box::new(source),
-    })?;
+fn parse_signature(
+    file: &str,
+    text: Compact<'_>,
+    origin: Origin,
+) -> Result<Signature, DetectError> {
+    let raw: RawSignature = match text {
+        Compact::Toml(text) => {
+            toml::from_str(text).map_err(|source| DetectError::SignatureToml {
+                file: file.to_owned(),
+                source: Box::new(source),
+            })?
+        }
+        Compact::Json(text) => {
+            serde_json::from_str(text).map_err(|source| DetectError::SignatureCompact {
+                file: file.to_owned(),
+                source: Box::new(source),
+            })?
+        }
+    };
     let invalid = |problem: &'static str| DetectError::SignatureInvalid {
         file: file.to_owned(),
         problem,
@@ -376,10 +418,11 @@ fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, D
             "a signature needs at least one `pattern`, `sonames`, `files`, `named_file` or `packages` entry",
         ));
     }
-    if !raw
-        .test
-        .iter()
-        .any(|test| test.expect == TestExpect::Positive)
+    if origin == Origin::Given
+        && !raw
+            .test
+            .iter()
+            .any(|test| test.expect == TestExpect::Positive)
         && !raw.file_test.iter().any(|test| test.version.is_some())
     {
         return Err(invalid(
@@ -398,9 +441,9 @@ fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, D
                 "an anchor must be at least 4 bytes, or it matches everywhere",
             ));
         }
-        let regex = match (&pattern.regex, when) {
+        let regex = match (&pattern.regex, origin) {
             (None, _) => None,
-            (Some(text), Compile::Now) => Some(VersionRegex {
+            (Some(text), Origin::Given) => Some(VersionRegex {
                 compiled: OnceLock::from(Some(compile(
                     text,
                     file,
@@ -408,7 +451,7 @@ fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, D
                 )?)),
                 text: text.clone(),
             }),
-            (Some(text), Compile::OnFirstUse) => Some(VersionRegex {
+            (Some(text), Origin::Embedded) => Some(VersionRegex {
                 text: text.clone(),
                 compiled: OnceLock::new(),
             }),
@@ -610,8 +653,7 @@ mod tests {
     fn every_embedded_signature_compiles() {
         // Every regex now, as `cargo xtask kb` compiles them; the embedded catalog compiles a
         // pattern's version regex when its anchor is first found.
-        Catalog::build(SIGNATURE_FILES.iter().copied()).unwrap();
-        let catalog = CATALOG.as_ref().unwrap();
+        let catalog = &*TESTED;
         assert_eq!(catalog.signatures.len(), SIGNATURE_FILES.len());
         let mut names: Vec<&str> = catalog.signatures.iter().map(|s| s.name.as_str()).collect();
         names.sort_unstable();
@@ -622,6 +664,73 @@ mod tests {
             names.len(),
             "two signature files name the same product"
         );
+    }
+
+    /// What a signature says, but its test cases, in a form that can be compared.
+    fn summary(signature: &Signature) -> String {
+        let patterns: Vec<String> = signature
+            .patterns
+            .iter()
+            .map(|p| {
+                format!(
+                    "{:?} {:?} {} {:?} {}",
+                    p.anchor,
+                    p.regex.as_ref().map(|r| &r.text),
+                    p.window,
+                    p.only_in,
+                    p.manifest
+                )
+            })
+            .collect();
+        let bare: Vec<&str> = signature.bare.iter().map(Regex::as_str).collect();
+        let named: Vec<String> = signature
+            .named_files
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} {:?} {}",
+                    n.name.as_str(),
+                    n.content.as_ref().map(Regex::as_str),
+                    n.objects_only
+                )
+            })
+            .collect();
+        format!(
+            "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?} {patterns:?} {bare:?} {named:?} {:?} {:?}",
+            signature.file,
+            signature.name,
+            signature.kind,
+            signature.cpe_vendor,
+            signature.cpe_product,
+            signature.purl,
+            signature.upstream,
+            signature.packages,
+            signature.sonames,
+            signature.version_from_comment,
+            signature.files,
+            signature.cut_from,
+            signature.one_release,
+        )
+    }
+
+    /// The compact form build.rs writes for scans says what the whole files say, test cases
+    /// aside, and every embedded file has one.
+    #[test]
+    fn compact_catalog_is_the_files_without_their_tests() {
+        let compact = CATALOG.as_ref().unwrap();
+        assert_eq!(SIGNATURE_COMPACT.len(), SIGNATURE_FILES.len());
+        assert!(
+            SIGNATURE_COMPACT
+                .iter()
+                .all(|(_, text)| matches!(text, Compact::Json(_))),
+            "every embedded file converts"
+        );
+        assert_eq!(compact.signatures.len(), TESTED.signatures.len());
+        for (compact, whole) in compact.signatures.iter().zip(&TESTED.signatures) {
+            assert!(compact.tests.is_empty() && compact.file_tests.is_empty());
+            assert_eq!(summary(compact), summary(whole));
+        }
+        assert_eq!(compact.anchor_owner, TESTED.anchor_owner);
     }
 
     /// The Debian suites the knowledge base cuts signatures from and tests them on.
@@ -638,7 +747,7 @@ mod tests {
     /// the patterns were not cut from, and every Debian test from such a suite says so.
     #[test]
     fn held_out_tests_are_from_suites_not_cut_from() {
-        let catalog = CATALOG.as_ref().unwrap();
+        let catalog = &*TESTED;
         let mut failures = Vec::new();
         for signature in &catalog.signatures {
             for suite in &signature.cut_from {
