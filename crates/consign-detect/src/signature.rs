@@ -332,13 +332,16 @@ impl Catalog {
     }
 
     fn build_with(files: &[(&str, Compact<'_>)], origin: Origin) -> Result<Self, DetectError> {
-        // Parsing and compiling the regexes is most of a scan's start-up (some 480 files): each
-        // file is independent, so every core takes a share. The order, and the first error in
-        // file order, are those of a sequential loop.
-        let parsed: Vec<Result<Signature, DetectError>> = files
-            .par_iter()
-            .map(|&(file, text)| parse_signature(file, text, origin))
-            .collect();
+        // Whole TOML files with every regex compiled (`cargo xtask kb`, the tests) take every
+        // core. The embedded catalog is built on one thread: it is quick in its compact form, and
+        // it is first used from the unpacker's worker threads (`Prepared`), which must never wait
+        // on a build that waits for them. The order, and the first error in file order, are
+        // those of a sequential loop.
+        let parse = |&(file, text): &(&str, Compact<'_>)| parse_signature(file, text, origin);
+        let parsed: Vec<Result<Signature, DetectError>> = match origin {
+            Origin::Given => files.par_iter().map(parse).collect(),
+            Origin::Embedded => files.iter().map(parse).collect(),
+        };
         let signatures = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
         let mut anchors: Vec<&[u8]> = Vec::new();
         let mut anchor_owner = Vec::new();
