@@ -1007,7 +1007,7 @@ mod tests {
     fn signature_cases() {
         // The cases come from the whole files; `detect` runs them through the compact catalog a
         // scan loads.
-        let catalog = &*crate::signature::TESTED;
+        let catalog = &*signature::TESTED;
         let mut failures = Vec::new();
         let mut positives = 0;
         for signature in &catalog.signatures {

@@ -170,7 +170,7 @@ pub(crate) struct Pattern {
     /// The literal bytes that must occur.
     pub(crate) anchor: Vec<u8>,
     /// Reads the version around the anchor; `None` names the product without a version.
-    pub(crate) regex: Option<VersionRegex>,
+    pub(crate) regex: Option<LazyRegex>,
     /// Bytes on each side of the anchor the regex may see.
     pub(crate) window: usize,
     /// File-name or SONAME prefixes the pattern is limited to; empty means any file.
@@ -180,24 +180,68 @@ pub(crate) struct Pattern {
     pub(crate) manifest: bool,
 }
 
-/// A pattern's version regex, compiled the first time one of its anchors is found (or when the
-/// signatures are parsed, for [`Catalog::build`]).
+/// A signature's regex (a pattern's version regex, a bare version regex, a named file's name or
+/// content regex), compiled the first time it is used in the embedded catalog, or when the
+/// signatures are parsed, for [`Catalog::build`].
 ///
-/// The embedded catalog has some 750 of them and a small image meets a handful: compiling them all
+/// The embedded catalog has some 950 of them and a small image meets a handful: compiling them all
 /// was most of a scan's start-up. The crate's tests compile every embedded one
 /// (`every_embedded_signature_compiles`), so a regex that does not compile cannot ship; if one
-/// did, its pattern would never match.
-pub(crate) struct VersionRegex {
+/// did, it would never match.
+pub(crate) struct LazyRegex {
     text: String,
+    /// The regex must have a version group (`compile`), not only parse (`build_regex`).
+    version: bool,
     compiled: OnceLock<Option<Regex>>,
 }
 
-impl VersionRegex {
-    /// The compiled regex; `None` if it does not compile or has no version group.
+impl LazyRegex {
+    /// Compiles `text` now (an error says which `field` of which `file`) for [`Origin::Given`],
+    /// else on first use.
+    fn new(
+        text: &str,
+        version: bool,
+        origin: Origin,
+        file: &str,
+        field: impl FnOnce() -> String,
+    ) -> Result<Self, DetectError> {
+        let compiled = match origin {
+            Origin::Given => {
+                let field = field();
+                let regex = if version {
+                    compile(text, file, &field)?
+                } else {
+                    build_regex(text, file, &field)?
+                };
+                OnceLock::from(Some(regex))
+            }
+            Origin::Embedded => OnceLock::new(),
+        };
+        Ok(Self {
+            text: text.to_owned(),
+            version,
+            compiled,
+        })
+    }
+
+    /// The compiled regex; `None` if it does not compile (or has no version group when it needs
+    /// one).
     pub(crate) fn get(&self) -> Option<&Regex> {
         self.compiled
-            .get_or_init(|| compile(&self.text, "", "").ok())
+            .get_or_init(|| {
+                if self.version {
+                    compile(&self.text, "", "").ok()
+                } else {
+                    build_regex(&self.text, "", "").ok()
+                }
+            })
             .as_ref()
+    }
+
+    /// The regex's text.
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
     }
 }
 
@@ -224,8 +268,8 @@ pub(crate) const NAMED_FILE_CONTENT_BYTES: usize = 4096;
 /// (`libuClibc-0.9.30.1.so`). The content regex, if given, must match the file's first
 /// [`NAMED_FILE_CONTENT_BYTES`] bytes, and its first group, when it takes part, is the release.
 pub(crate) struct NamedFile {
-    pub(crate) name: Regex,
-    pub(crate) content: Option<Regex>,
+    pub(crate) name: LazyRegex,
+    pub(crate) content: Option<LazyRegex>,
     /// Only ELF objects count (a library); otherwise any regular file (a release file).
     pub(crate) objects_only: bool,
 }
@@ -284,7 +328,7 @@ pub(crate) struct Signature {
     pub(crate) files: Vec<String>,
     pub(crate) patterns: Vec<Pattern>,
     /// Version regexes run over a whole file that `sonames` or `files` identified as this product.
-    pub(crate) bare: Vec<Regex>,
+    pub(crate) bare: Vec<LazyRegex>,
     /// Files known by their name (and content), which name the product and may carry its release:
     /// the one mechanism for releases read from file names (`soname_release` is written as one).
     pub(crate) named_files: Vec<NamedFile>,
@@ -444,21 +488,15 @@ fn parse_signature(
                 "an anchor must be at least 4 bytes, or it matches everywhere",
             ));
         }
-        let regex = match (&pattern.regex, origin) {
-            (None, _) => None,
-            (Some(text), Origin::Given) => Some(VersionRegex {
-                compiled: OnceLock::from(Some(compile(
-                    text,
-                    file,
-                    &format!("pattern[{index}].regex"),
-                )?)),
-                text: text.clone(),
-            }),
-            (Some(text), Origin::Embedded) => Some(VersionRegex {
-                text: text.clone(),
-                compiled: OnceLock::new(),
-            }),
-        };
+        let regex = pattern
+            .regex
+            .as_deref()
+            .map(|text| {
+                LazyRegex::new(text, true, origin, file, || {
+                    format!("pattern[{index}].regex")
+                })
+            })
+            .transpose()?;
         let window = pattern.window.unwrap_or(DEFAULT_WINDOW);
         if window > MAX_WINDOW {
             return Err(invalid("`window` is larger than 512 bytes"));
@@ -473,11 +511,9 @@ fn parse_signature(
     }
     let mut bare = Vec::with_capacity(raw.bare.len());
     for (index, entry) in raw.bare.iter().enumerate() {
-        bare.push(compile(
-            &entry.regex,
-            file,
-            &format!("bare[{index}].regex"),
-        )?);
+        bare.push(LazyRegex::new(&entry.regex, true, origin, file, || {
+            format!("bare[{index}].regex")
+        })?);
     }
     if !bare.is_empty() && raw.sonames.is_empty() && raw.files.is_empty() {
         return Err(invalid(
@@ -486,7 +522,6 @@ fn parse_signature(
     }
     let mut named_files = Vec::with_capacity(raw.named_file.len());
     for (index, entry) in raw.named_file.iter().enumerate() {
-        let field = format!("named_file[{index}].name");
         // A name regex that is not anchored at both ends would also accept `libfoo.so.bak` or
         // `old-libfoo.so`, which are not what the product installed.
         if !entry.name.starts_with('^') || !entry.name.ends_with('$') {
@@ -494,11 +529,17 @@ fn parse_signature(
                 "a `named_file` name regex must match the whole name (start with ^, end with $)",
             ));
         }
-        let name = build_regex(&entry.name, file, &field)?;
+        let name = LazyRegex::new(&entry.name, false, origin, file, || {
+            format!("named_file[{index}].name")
+        })?;
         let content = entry
             .content
             .as_deref()
-            .map(|text| build_regex(text, file, &format!("named_file[{index}].content")))
+            .map(|text| {
+                LazyRegex::new(text, false, origin, file, || {
+                    format!("named_file[{index}].content")
+                })
+            })
             .transpose()?;
         named_files.push(NamedFile {
             name,
@@ -515,7 +556,9 @@ fn parse_signature(
         for (index, prefix) in raw.sonames.iter().enumerate() {
             let text = format!(r"^{}\.(\d+(?:\.\d+)+)$", regex::escape(prefix));
             named_files.push(NamedFile {
-                name: build_regex(&text, file, &format!("sonames[{index}] (soname_release)"))?,
+                name: LazyRegex::new(&text, false, origin, file, || {
+                    format!("sonames[{index}] (soname_release)")
+                })?,
                 content: None,
                 objects_only: false,
             });
@@ -685,7 +728,7 @@ mod tests {
                 )
             })
             .collect();
-        let bare: Vec<&str> = signature.bare.iter().map(Regex::as_str).collect();
+        let bare: Vec<&str> = signature.bare.iter().map(LazyRegex::as_str).collect();
         let named: Vec<String> = signature
             .named_files
             .iter()
@@ -693,7 +736,7 @@ mod tests {
                 format!(
                     "{} {:?} {}",
                     n.name.as_str(),
-                    n.content.as_ref().map(Regex::as_str),
+                    n.content.as_ref().map(LazyRegex::as_str),
                     n.objects_only
                 )
             })
