@@ -472,8 +472,10 @@ impl Engine<'_> {
                         depth,
                     })
                 };
+                // The scan first: it is the job's critical path (a decode chain), and the visit
+                // waits to be taken by an idle worker, else runs when the scan is done.
                 Some(match self.visit {
-                    Some(visit) => rayon::join(|| visit(node), scan).1,
+                    Some(visit) => rayon::join(scan, || visit(node)).0,
                     None => scan(),
                 })
             })

@@ -113,7 +113,7 @@ fn run(name: &str, data: Bytes, budget: &Budget, visit: Option<Visit<'_>>) -> Un
     };
     let mut vfs = Vfs::single(name, data);
     let scanned = match (visit, vfs.nodes.first()) {
-        (Some(visit), Some(node)) => rayon::join(|| visit(node), || engine.scan(&root)).1,
+        (Some(visit), Some(node)) => rayon::join(|| engine.scan(&root), || visit(node)).0,
         _ => engine.scan(&root),
     };
     vfs.nodes.extend(scanned.nodes);
