@@ -79,10 +79,11 @@ mod scan;
 mod signature;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, PoisonError};
 
 use consign_model::{
     Component, ComponentKind, Confidence, Diagnostic, Digests, Method, Occurrence, Severity,
-    Upstream, Vfs,
+    Upstream, Vfs, VfsNode,
 };
 use rayon::prelude::*;
 
@@ -130,6 +131,16 @@ pub enum DetectError {
         /// What the TOML parser said.
         #[source]
         source: Box<toml::de::Error>,
+    },
+    /// An embedded signature file's compact form (build.rs converts each TOML file to JSON) has
+    /// unknown or missing fields: the TOML file has them.
+    #[error("signature file `{file}` is not a valid signature; fix the field the cause names")]
+    SignatureCompact {
+        /// The signature file name.
+        file: String,
+        /// What the JSON reader said of the converted file.
+        #[source]
+        source: Box<serde_json::Error>,
     },
     /// A version regex does not compile.
     #[error("signature file `{file}`: `{field}` is not a valid regex")]
@@ -209,21 +220,78 @@ struct FileResult {
 
 /// Finds the components in `vfs`. See the crate docs.
 pub fn detect(vfs: &Vfs) -> Detection {
-    let mut diagnostics = Vec::new();
-    let catalog = match CATALOG.as_ref() {
-        Ok(catalog) => Some(catalog),
-        Err(err) => {
-            diagnostics.push(
+    detect_prepared(vfs, Prepared::default())
+}
+
+/// The embedded catalog, or the diagnostic that says why there is none.
+fn embedded() -> (Option<&'static Catalog>, Vec<Diagnostic>) {
+    match CATALOG.as_ref() {
+        Ok(catalog) => (Some(catalog), Vec::new()),
+        Err(err) => (
+            None,
+            vec![
                 Diagnostic::warning(
                     "consign-detect",
                     format!("{err}; only package databases and object facts were used"),
                 )
                 .severity(Severity::Error),
-            );
-            None
-        }
-    };
-    detect_with(catalog, vfs, diagnostics)
+            ],
+        ),
+    }
+}
+
+/// Which file of a tree a prepared analysis is of: its path and its bytes (where they sit and
+/// how many), so a file of the same path with other bytes is never taken for it.
+type FileKey = (String, usize, usize);
+
+fn file_key(node: &VfsNode, data: &[u8]) -> FileKey {
+    (node.path.clone(), data.as_ptr() as usize, data.len())
+}
+
+/// The per-file part of [`detect`], done ahead of time, file by file, while the tree is still
+/// being built: a scan hands [`Prepared::analyse`] to `consign_unpack::unpack_visiting`, so files
+/// are analysed as soon as they are unpacked and both cores work while a long decode runs, then
+/// gives the tree and this to [`detect_prepared`].
+///
+/// The analysis of a file depends on that file alone (its path, provenance and bytes), so the
+/// result is the same as [`detect`]'s, whatever the order and whichever files were analysed
+/// ahead: [`detect_prepared`] analyses the others itself.
+#[derive(Default)]
+pub struct Prepared {
+    files: Mutex<HashMap<FileKey, FileResult>>,
+}
+
+impl Prepared {
+    /// Analyses one file of the tree that [`detect_prepared`] will be given; other nodes are
+    /// ignored.
+    pub fn analyse(&self, node: &VfsNode) {
+        let Some(data) = node.data() else {
+            return;
+        };
+        let (catalog, _) = embedded();
+        let result = analyse_file(
+            catalog,
+            0,
+            &node.path,
+            node.file_name(),
+            node.inner_path(),
+            data,
+        );
+        self.files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(file_key(node, data), result);
+    }
+}
+
+/// [`detect`], taking the analyses of the files that `prepared` already holds.
+pub fn detect_prepared(vfs: &Vfs, prepared: Prepared) -> Detection {
+    let (catalog, diagnostics) = embedded();
+    let prepared = prepared
+        .files
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    detect_with(catalog, vfs, diagnostics, prepared)
 }
 
 /// Signature files given as text, compiled and applied exactly as the embedded ones are: for
@@ -241,7 +309,7 @@ impl Signatures {
 
     /// [`detect`] with these signatures instead of the embedded ones.
     pub fn detect(&self, vfs: &Vfs) -> Detection {
-        detect_with(Some(&self.0), vfs, Vec::new())
+        detect_with(Some(&self.0), vfs, Vec::new(), HashMap::new())
     }
 
     /// The product names, one per signature file.
@@ -253,20 +321,34 @@ impl Signatures {
     }
 }
 
-fn detect_with(catalog: Option<&Catalog>, vfs: &Vfs, diagnostics: Vec<Diagnostic>) -> Detection {
+fn detect_with(
+    catalog: Option<&Catalog>,
+    vfs: &Vfs,
+    diagnostics: Vec<Diagnostic>,
+    mut prepared: HashMap<FileKey, FileResult>,
+) -> Detection {
     let files: Vec<_> = vfs.files().collect();
+    let done: Vec<Option<FileResult>> = files
+        .iter()
+        .map(|(node, data)| prepared.remove(&file_key(node, data)))
+        .collect();
     let results: Vec<FileResult> = files
         .par_iter()
+        .zip(done)
         .enumerate()
-        .map(|(index, (node, data))| {
-            analyse_file(
+        .map(|(index, ((node, data), done))| match done {
+            Some(mut result) => {
+                result.index = index;
+                result
+            }
+            None => analyse_file(
                 catalog,
                 index,
                 &node.path,
                 node.file_name(),
                 node.inner_path(),
                 data,
-            )
+            ),
         })
         .collect();
     let mut detection = merge(results, diagnostics);
@@ -379,10 +461,7 @@ fn pending_index(digests: &Digests) -> usize {
 /// core. Hashing is most of the detector's cost per byte, and most of the bytes are containers (the
 /// image, a filesystem, a kernel) whose evidence `keep_innermost` replaces by the files inside them,
 /// so only the files that stay are hashed.
-fn hash_evidence<D: AsRef<[u8]> + Sync>(
-    detection: &mut Detection,
-    files: &[(&consign_model::VfsNode, &D)],
-) {
+fn hash_evidence<D: AsRef<[u8]> + Sync>(detection: &mut Detection, files: &[(&VfsNode, &D)]) {
     let wanted: BTreeSet<usize> = detection
         .components
         .iter()
@@ -926,7 +1005,9 @@ mod tests {
     /// Runs every positive and negative case of every signature file.
     #[test]
     fn signature_cases() {
-        let catalog = CATALOG.as_ref().unwrap();
+        // The cases come from the whole files; `detect` runs them through the compact catalog a
+        // scan loads.
+        let catalog = &*signature::TESTED;
         let mut failures = Vec::new();
         let mut positives = 0;
         for signature in &catalog.signatures {
@@ -1060,6 +1141,46 @@ mod tests {
             ]
         );
         assert_eq!(busybox.files.len(), 2);
+    }
+
+    /// Analyses prepared ahead give what `detect` gives: whichever files were prepared, in any
+    /// order, and an analysis of other bytes under the same path is not taken for the file.
+    #[test]
+    fn prepared_analyses_change_nothing() {
+        let busybox = b"\0BusyBox v1.36.1 (2024-01-01) multi-call binary\0";
+        let mut control = file(
+            "/fw.bin/squashfs@0x0/usr/lib/opkg/info/libubox20230523.control",
+            b"Package: libubox20230523\nVersion: 2023.05.23~75a3b870-1\nLicense: ISC\n",
+        );
+        control.mtime = Some(1_700_000_000);
+        let vfs = Vfs {
+            nodes: vec![
+                file("/fw.bin", b"not a container"),
+                file("/fw.bin/gzip@0x0/decompressed", busybox),
+                file(
+                    "/fw.bin/gzip@0x0/decompressed/cpio@0x0/bin/busybox",
+                    busybox,
+                ),
+                control,
+                file("/fw.bin/squashfs@0x0/bin/busybox", busybox),
+            ],
+        };
+        let plain = detect(&vfs);
+        assert_eq!(plain.components.len(), 2);
+        for mask in 0..(1u32 << vfs.nodes.len()) {
+            let prepared = Prepared::default();
+            for (index, node) in vfs.nodes.iter().enumerate().rev() {
+                if mask & (1 << index) != 0 {
+                    prepared.analyse(node);
+                }
+            }
+            // Same path, other bytes: an older tree's file.
+            prepared.analyse(&file(
+                "/fw.bin/squashfs@0x0/bin/busybox",
+                b"\0BusyBox v1.20.0 (2012-01-01) multi-call binary\0",
+            ));
+            assert_eq!(detect_prepared(&vfs, prepared), plain, "mask {mask:#b}");
+        }
     }
 
     /// A package database's licence reaches the component; the file's mtime becomes its

@@ -34,7 +34,7 @@ use consign_model::{Confidence, Method, Occurrence};
 
 use crate::Identity;
 use crate::elf::{ObjectFacts, toolchain_of};
-use crate::signature::{Catalog, NAMED_FILE_CONTENT_BYTES, Signature, VersionRegex};
+use crate::signature::{Catalog, LazyRegex, NAMED_FILE_CONTENT_BYTES, Signature};
 
 /// How many hits of one anchor in one file are examined.
 pub(crate) const MAX_HITS_PER_PATTERN: usize = 64;
@@ -114,7 +114,7 @@ pub(crate) fn scan_file(
         } else {
             Method::BinaryAnalysis
         };
-        let Some(regex) = pattern.regex.as_ref().map(VersionRegex::get) else {
+        let Some(regex) = pattern.regex.as_ref().map(LazyRegex::get) else {
             push(
                 &mut findings,
                 sig_idx,
@@ -319,13 +319,18 @@ fn named_file(
         if entry.objects_only && !names.is_object {
             continue;
         }
-        let Some(name) = entry.name.captures(names.file_name.as_bytes()) else {
+        // A regex that does not compile never matches (the crate's tests compile them all).
+        let Some(name) = entry
+            .name
+            .get()
+            .and_then(|regex| regex.captures(names.file_name.as_bytes()))
+        else {
             continue;
         };
         let from_name = name.get(1).map(|m| m.as_bytes());
         let (version, method, confidence) = if let Some(content) = &entry.content {
             let head = data.get(..NAMED_FILE_CONTENT_BYTES).unwrap_or(data);
-            let Some(captures) = content.captures(head) else {
+            let Some(captures) = content.get().and_then(|regex| regex.captures(head)) else {
                 continue;
             };
             let version = captures.get(1).or(name.get(1)).map(|m| m.as_bytes());
@@ -425,7 +430,7 @@ fn bare_version(
     location: &str,
     data: &[u8],
 ) {
-    for regex in &signature.bare {
+    for regex in signature.bare.iter().filter_map(LazyRegex::get) {
         let mut values: BTreeSet<&[u8]> = BTreeSet::new();
         let mut first = None;
         for captures in regex.captures_iter(data).take(MAX_BARE_MATCHES) {

@@ -3,6 +3,11 @@
 //! A signature file describes one product (see the crate docs for the walkthrough). This module turns
 //! the embedded TOML texts into a [`Catalog`]: the parsed signatures plus one finder over every
 //! anchor of every product (`anchors.rs`), so each file is read once for all products.
+//!
+//! A scan loads the files in the compact form build.rs wrote (JSON without the test cases, which
+//! are four fifths of the bytes and most of what start-up spent lexing TOML); the crate's tests
+//! and callers of [`Catalog::build`] parse the whole TOML text. Both forms go through the same
+//! `RawSignature` and `parse_signature`.
 
 use std::sync::{LazyLock, OnceLock};
 
@@ -15,6 +20,16 @@ use crate::DetectError;
 use crate::anchors::{Anchors, MIN_ANCHOR};
 
 include!(concat!(env!("OUT_DIR"), "/signatures.rs"));
+
+/// A signature file's text, in one of the two forms `parse_signature` reads.
+#[derive(Clone, Copy)]
+pub(crate) enum Compact<'a> {
+    /// The file's TOML tables as JSON, without the test cases (written by build.rs).
+    Json(&'a str),
+    /// TOML: a whole file given by a caller, or an embedded file build.rs could not read as
+    /// TOML, kept as it is so that parsing says why.
+    Toml(&'a str),
+}
 
 /// Default number of bytes on each side of an anchor that a version regex may look at.
 const DEFAULT_WINDOW: usize = 96;
@@ -155,7 +170,7 @@ pub(crate) struct Pattern {
     /// The literal bytes that must occur.
     pub(crate) anchor: Vec<u8>,
     /// Reads the version around the anchor; `None` names the product without a version.
-    pub(crate) regex: Option<VersionRegex>,
+    pub(crate) regex: Option<LazyRegex>,
     /// Bytes on each side of the anchor the regex may see.
     pub(crate) window: usize,
     /// File-name or SONAME prefixes the pattern is limited to; empty means any file.
@@ -165,34 +180,83 @@ pub(crate) struct Pattern {
     pub(crate) manifest: bool,
 }
 
-/// A pattern's version regex, compiled the first time one of its anchors is found (or when the
-/// signatures are parsed, for [`Catalog::build`]).
+/// A signature's regex (a pattern's version regex, a bare version regex, a named file's name or
+/// content regex), compiled the first time it is used in the embedded catalog, or when the
+/// signatures are parsed, for [`Catalog::build`].
 ///
-/// The embedded catalog has some 750 of them and a small image meets a handful: compiling them all
+/// The embedded catalog has some 950 of them and a small image meets a handful: compiling them all
 /// was most of a scan's start-up. The crate's tests compile every embedded one
 /// (`every_embedded_signature_compiles`), so a regex that does not compile cannot ship; if one
-/// did, its pattern would never match.
-pub(crate) struct VersionRegex {
+/// did, it would never match.
+pub(crate) struct LazyRegex {
     text: String,
+    /// The regex must have a version group (`compile`), not only parse (`build_regex`).
+    version: bool,
     compiled: OnceLock<Option<Regex>>,
 }
 
-impl VersionRegex {
-    /// The compiled regex; `None` if it does not compile or has no version group.
+impl LazyRegex {
+    /// Compiles `text` now (an error says which `field` of which `file`) for [`Origin::Given`],
+    /// else on first use.
+    fn new(
+        text: &str,
+        version: bool,
+        origin: Origin,
+        file: &str,
+        field: impl FnOnce() -> String,
+    ) -> Result<Self, DetectError> {
+        let compiled = match origin {
+            Origin::Given => {
+                let field = field();
+                let regex = if version {
+                    compile(text, file, &field)?
+                } else {
+                    build_regex(text, file, &field)?
+                };
+                OnceLock::from(Some(regex))
+            }
+            Origin::Embedded => OnceLock::new(),
+        };
+        Ok(Self {
+            text: text.to_owned(),
+            version,
+            compiled,
+        })
+    }
+
+    /// The compiled regex; `None` if it does not compile (or has no version group when it needs
+    /// one).
     pub(crate) fn get(&self) -> Option<&Regex> {
         self.compiled
-            .get_or_init(|| compile(&self.text, "", "").ok())
+            .get_or_init(|| {
+                if self.version {
+                    compile(&self.text, "", "").ok()
+                } else {
+                    build_regex(&self.text, "", "").ok()
+                }
+            })
             .as_ref()
+    }
+
+    /// The regex's text.
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
     }
 }
 
-/// When a catalog compiles its patterns' version regexes.
+/// Where a catalog's signatures come from, which decides what is checked while parsing.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Compile {
-    /// While parsing, so that a regex that does not compile is an error of the catalog.
-    Now,
-    /// The first time a pattern's anchor is found.
-    OnFirstUse,
+enum Origin {
+    /// Files a caller gave (`cargo xtask kb`, the crate's tests): every version regex is compiled
+    /// while parsing, so one that does not compile is an error of the catalog, and every rule is
+    /// checked, the test cases included.
+    Given,
+    /// The crate's own files in the compact form a scan loads: version regexes are compiled the
+    /// first time a pattern's anchor is found, and the test cases are not there (build.rs left
+    /// them out), so the rules about them are not checked here. The crate's tests check the same
+    /// files whole, as [`Origin::Given`].
+    Embedded,
 }
 
 /// Most bytes of a file that a [`NamedFile`] content regex reads: release files are a few lines.
@@ -204,8 +268,8 @@ pub(crate) const NAMED_FILE_CONTENT_BYTES: usize = 4096;
 /// (`libuClibc-0.9.30.1.so`). The content regex, if given, must match the file's first
 /// [`NAMED_FILE_CONTENT_BYTES`] bytes, and its first group, when it takes part, is the release.
 pub(crate) struct NamedFile {
-    pub(crate) name: Regex,
-    pub(crate) content: Option<Regex>,
+    pub(crate) name: LazyRegex,
+    pub(crate) content: Option<LazyRegex>,
     /// Only ELF objects count (a library); otherwise any regular file (a release file).
     pub(crate) objects_only: bool,
 }
@@ -264,7 +328,7 @@ pub(crate) struct Signature {
     pub(crate) files: Vec<String>,
     pub(crate) patterns: Vec<Pattern>,
     /// Version regexes run over a whole file that `sonames` or `files` identified as this product.
-    pub(crate) bare: Vec<Regex>,
+    pub(crate) bare: Vec<LazyRegex>,
     /// Files known by their name (and content), which name the product and may carry its release:
     /// the one mechanism for releases read from file names (`soname_release` is written as one).
     pub(crate) named_files: Vec<NamedFile>,
@@ -288,7 +352,15 @@ pub(crate) struct Catalog {
 
 /// The catalog built from the embedded files, once per process.
 pub(crate) static CATALOG: LazyLock<Result<Catalog, DetectError>> =
-    LazyLock::new(|| Catalog::build_with(SIGNATURE_FILES.iter().copied(), Compile::OnFirstUse));
+    LazyLock::new(|| Catalog::build_with(SIGNATURE_COMPACT, Origin::Embedded));
+
+/// The embedded files parsed whole, test cases included, with every rule checked: what the
+/// crate's tests read the cases from (and run through [`CATALOG`], as a scan would).
+#[cfg(test)]
+pub(crate) static TESTED: LazyLock<Catalog> = LazyLock::new(|| {
+    Catalog::build(SIGNATURE_FILES.iter().copied())
+        .unwrap_or_else(|err| panic!("the embedded signatures: {err}"))
+});
 
 impl Catalog {
     /// Parses and compiles signature files given as (file name, text); any regex that does not
@@ -296,21 +368,24 @@ impl Catalog {
     pub(crate) fn build<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, DetectError> {
-        Self::build_with(files, Compile::Now)
+        let files: Vec<(&str, Compact<'_>)> = files
+            .into_iter()
+            .map(|(file, text)| (file, Compact::Toml(text)))
+            .collect();
+        Self::build_with(&files, Origin::Given)
     }
 
-    fn build_with<'a>(
-        files: impl IntoIterator<Item = (&'a str, &'a str)>,
-        when: Compile,
-    ) -> Result<Self, DetectError> {
-        // Parsing and compiling the regexes is most of a scan's start-up (443 files): each file
-        // is independent, so every core takes a share. The order, and the first error in file
-        // order, are those of a sequential loop.
-        let files: Vec<(&str, &str)> = files.into_iter().collect();
-        let parsed: Vec<Result<Signature, DetectError>> = files
-            .par_iter()
-            .map(|&(file, text)| parse_signature(file, text, when))
-            .collect();
+    fn build_with(files: &[(&str, Compact<'_>)], origin: Origin) -> Result<Self, DetectError> {
+        // Whole TOML files with every regex compiled (`cargo xtask kb`, the tests) take every
+        // core. The embedded catalog is built on one thread: it is quick in its compact form, and
+        // it is first used from the unpacker's worker threads (`Prepared`), which must never wait
+        // on a build that waits for them. The order, and the first error in file order, are
+        // those of a sequential loop.
+        let parse = |&(file, text): &(&str, Compact<'_>)| parse_signature(file, text, origin);
+        let parsed: Vec<Result<Signature, DetectError>> = match origin {
+            Origin::Given => files.par_iter().map(parse).collect(),
+            Origin::Embedded => files.iter().map(parse).collect(),
+        };
         let signatures = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
         let mut anchors: Vec<&[u8]> = Vec::new();
         let mut anchor_owner = Vec::new();
@@ -352,11 +427,25 @@ impl Catalog {
     }
 }
 
-fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, DetectError> {
-    let raw: RawSignature = toml::from_str(text).map_err(|source| DetectError::SignatureToml {
-        file: file.to_owned(),
-        source: Box::new(source),
-    })?;
+fn parse_signature(
+    file: &str,
+    text: Compact<'_>,
+    origin: Origin,
+) -> Result<Signature, DetectError> {
+    let raw: RawSignature = match text {
+        Compact::Toml(text) => {
+            toml::from_str(text).map_err(|source| DetectError::SignatureToml {
+                file: file.to_owned(),
+                source: Box::new(source),
+            })?
+        }
+        Compact::Json(text) => {
+            serde_json::from_str(text).map_err(|source| DetectError::SignatureCompact {
+                file: file.to_owned(),
+                source: Box::new(source),
+            })?
+        }
+    };
     let invalid = |problem: &'static str| DetectError::SignatureInvalid {
         file: file.to_owned(),
         problem,
@@ -376,10 +465,11 @@ fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, D
             "a signature needs at least one `pattern`, `sonames`, `files`, `named_file` or `packages` entry",
         ));
     }
-    if !raw
-        .test
-        .iter()
-        .any(|test| test.expect == TestExpect::Positive)
+    if origin == Origin::Given
+        && !raw
+            .test
+            .iter()
+            .any(|test| test.expect == TestExpect::Positive)
         && !raw.file_test.iter().any(|test| test.version.is_some())
     {
         return Err(invalid(
@@ -398,21 +488,15 @@ fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, D
                 "an anchor must be at least 4 bytes, or it matches everywhere",
             ));
         }
-        let regex = match (&pattern.regex, when) {
-            (None, _) => None,
-            (Some(text), Compile::Now) => Some(VersionRegex {
-                compiled: OnceLock::from(Some(compile(
-                    text,
-                    file,
-                    &format!("pattern[{index}].regex"),
-                )?)),
-                text: text.clone(),
-            }),
-            (Some(text), Compile::OnFirstUse) => Some(VersionRegex {
-                text: text.clone(),
-                compiled: OnceLock::new(),
-            }),
-        };
+        let regex = pattern
+            .regex
+            .as_deref()
+            .map(|text| {
+                LazyRegex::new(text, true, origin, file, || {
+                    format!("pattern[{index}].regex")
+                })
+            })
+            .transpose()?;
         let window = pattern.window.unwrap_or(DEFAULT_WINDOW);
         if window > MAX_WINDOW {
             return Err(invalid("`window` is larger than 512 bytes"));
@@ -427,11 +511,9 @@ fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, D
     }
     let mut bare = Vec::with_capacity(raw.bare.len());
     for (index, entry) in raw.bare.iter().enumerate() {
-        bare.push(compile(
-            &entry.regex,
-            file,
-            &format!("bare[{index}].regex"),
-        )?);
+        bare.push(LazyRegex::new(&entry.regex, true, origin, file, || {
+            format!("bare[{index}].regex")
+        })?);
     }
     if !bare.is_empty() && raw.sonames.is_empty() && raw.files.is_empty() {
         return Err(invalid(
@@ -440,7 +522,6 @@ fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, D
     }
     let mut named_files = Vec::with_capacity(raw.named_file.len());
     for (index, entry) in raw.named_file.iter().enumerate() {
-        let field = format!("named_file[{index}].name");
         // A name regex that is not anchored at both ends would also accept `libfoo.so.bak` or
         // `old-libfoo.so`, which are not what the product installed.
         if !entry.name.starts_with('^') || !entry.name.ends_with('$') {
@@ -448,11 +529,17 @@ fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, D
                 "a `named_file` name regex must match the whole name (start with ^, end with $)",
             ));
         }
-        let name = build_regex(&entry.name, file, &field)?;
+        let name = LazyRegex::new(&entry.name, false, origin, file, || {
+            format!("named_file[{index}].name")
+        })?;
         let content = entry
             .content
             .as_deref()
-            .map(|text| build_regex(text, file, &format!("named_file[{index}].content")))
+            .map(|text| {
+                LazyRegex::new(text, false, origin, file, || {
+                    format!("named_file[{index}].content")
+                })
+            })
             .transpose()?;
         named_files.push(NamedFile {
             name,
@@ -469,7 +556,9 @@ fn parse_signature(file: &str, text: &str, when: Compile) -> Result<Signature, D
         for (index, prefix) in raw.sonames.iter().enumerate() {
             let text = format!(r"^{}\.(\d+(?:\.\d+)+)$", regex::escape(prefix));
             named_files.push(NamedFile {
-                name: build_regex(&text, file, &format!("sonames[{index}] (soname_release)"))?,
+                name: LazyRegex::new(&text, false, origin, file, || {
+                    format!("sonames[{index}] (soname_release)")
+                })?,
                 content: None,
                 objects_only: false,
             });
@@ -610,8 +699,7 @@ mod tests {
     fn every_embedded_signature_compiles() {
         // Every regex now, as `cargo xtask kb` compiles them; the embedded catalog compiles a
         // pattern's version regex when its anchor is first found.
-        Catalog::build(SIGNATURE_FILES.iter().copied()).unwrap();
-        let catalog = CATALOG.as_ref().unwrap();
+        let catalog = &*TESTED;
         assert_eq!(catalog.signatures.len(), SIGNATURE_FILES.len());
         let mut names: Vec<&str> = catalog.signatures.iter().map(|s| s.name.as_str()).collect();
         names.sort_unstable();
@@ -622,6 +710,73 @@ mod tests {
             names.len(),
             "two signature files name the same product"
         );
+    }
+
+    /// What a signature says, but its test cases, in a form that can be compared.
+    fn summary(signature: &Signature) -> String {
+        let patterns: Vec<String> = signature
+            .patterns
+            .iter()
+            .map(|p| {
+                format!(
+                    "{:?} {:?} {} {:?} {}",
+                    p.anchor,
+                    p.regex.as_ref().map(|r| &r.text),
+                    p.window,
+                    p.only_in,
+                    p.manifest
+                )
+            })
+            .collect();
+        let bare: Vec<&str> = signature.bare.iter().map(LazyRegex::as_str).collect();
+        let named: Vec<String> = signature
+            .named_files
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} {:?} {}",
+                    n.name.as_str(),
+                    n.content.as_ref().map(LazyRegex::as_str),
+                    n.objects_only
+                )
+            })
+            .collect();
+        format!(
+            "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?} {patterns:?} {bare:?} {named:?} {:?} {:?}",
+            signature.file,
+            signature.name,
+            signature.kind,
+            signature.cpe_vendor,
+            signature.cpe_product,
+            signature.purl,
+            signature.upstream,
+            signature.packages,
+            signature.sonames,
+            signature.version_from_comment,
+            signature.files,
+            signature.cut_from,
+            signature.one_release,
+        )
+    }
+
+    /// The compact form build.rs writes for scans says what the whole files say, test cases
+    /// aside, and every embedded file has one.
+    #[test]
+    fn compact_catalog_is_the_files_without_their_tests() {
+        let compact = CATALOG.as_ref().unwrap();
+        assert_eq!(SIGNATURE_COMPACT.len(), SIGNATURE_FILES.len());
+        assert!(
+            SIGNATURE_COMPACT
+                .iter()
+                .all(|(_, text)| matches!(text, Compact::Json(_))),
+            "every embedded file converts"
+        );
+        assert_eq!(compact.signatures.len(), TESTED.signatures.len());
+        for (compact, whole) in compact.signatures.iter().zip(&TESTED.signatures) {
+            assert!(compact.tests.is_empty() && compact.file_tests.is_empty());
+            assert_eq!(summary(compact), summary(whole));
+        }
+        assert_eq!(compact.anchor_owner, TESTED.anchor_owner);
     }
 
     /// The Debian suites the knowledge base cuts signatures from and tests them on.
@@ -638,7 +793,7 @@ mod tests {
     /// the patterns were not cut from, and every Debian test from such a suite says so.
     #[test]
     fn held_out_tests_are_from_suites_not_cut_from() {
-        let catalog = CATALOG.as_ref().unwrap();
+        let catalog = &*TESTED;
         let mut failures = Vec::new();
         for signature in &catalog.signatures {
             for suite in &signature.cut_from {

@@ -265,6 +265,8 @@ fn rauc_signature(data: &[u8], squashfs_end: usize) -> Option<usize> {
 /// Shared state of one job.
 pub(crate) struct Engine<'a> {
     pub(crate) budget: &'a Budget,
+    /// Called on every file as soon as it exists (`crate::unpack_visiting`).
+    pub(crate) visit: Option<crate::Visit<'a>>,
 }
 
 /// Moves `listing`'s diagnostics and cuts under `path` (they are relative to the container).
@@ -457,14 +459,25 @@ impl Engine<'_> {
             .map(|node| {
                 let data = node.data()?;
                 if data.len() < 16 {
+                    if let Some(visit) = self.visit {
+                        visit(node);
+                    }
                     return None;
                 }
-                Some(self.scan(&Blob {
-                    path: node.path.clone(),
-                    provenance: node.provenance.clone(),
-                    data: data.clone(),
-                    depth,
-                }))
+                let scan = || {
+                    self.scan(&Blob {
+                        path: node.path.clone(),
+                        provenance: node.provenance.clone(),
+                        data: data.clone(),
+                        depth,
+                    })
+                };
+                // The scan first: it is the job's critical path (a decode chain), and the visit
+                // waits to be taken by an idle worker, else runs when the scan is done.
+                Some(match self.visit {
+                    Some(visit) => rayon::join(scan, || visit(node)).0,
+                    None => scan(),
+                })
             })
             .collect();
         let mut nodes = Vec::new();

@@ -84,17 +84,38 @@ pub fn unpack(name: &str, data: Bytes, limits: &Limits) -> Unpacked {
 /// [`unpack`] against a budget the caller holds, so another thread can watch the job's progress
 /// ([`Budget::entries_used`], [`Budget::bytes_used`]) while it runs. The budget should be fresh.
 pub fn unpack_with_budget(name: &str, data: Bytes, budget: &Budget) -> Unpacked {
+    run(name, data, budget, None)
+}
+
+/// What [`unpack_visiting`] calls for each file: the node, as it will be in [`Unpacked::vfs`].
+pub type Visit<'a> = &'a (dyn Fn(&VfsNode) + Sync);
+
+/// [`unpack_with_budget`] that also calls `visit` on every file of the tree (every node that
+/// has data, the input first) as soon as the file exists, on the job's worker threads, while the
+/// rest of the tree is still being unpacked; a file that holds containers is visited beside its
+/// own scan. So work on each file (detection) keeps a core busy while a long serial chain (a
+/// kernel inflated, then searched) runs on the other. The order of the calls depends on timing;
+/// the result does not, and is that of [`unpack_with_budget`]. What `visit` costs is time of the
+/// job: the time limit counts it.
+pub fn unpack_visiting(name: &str, data: Bytes, budget: &Budget, visit: Visit<'_>) -> Unpacked {
+    run(name, data, budget, Some(visit))
+}
+
+fn run(name: &str, data: Bytes, budget: &Budget, visit: Option<Visit<'_>>) -> Unpacked {
     budget.start(data.len() as u64);
     let _ = budget.take_entry();
-    let engine = engine::Engine { budget };
+    let engine = engine::Engine { budget, visit };
     let root = engine::Blob {
         path: name.to_owned(),
         provenance: Vec::new(),
         data: data.clone(),
         depth: 0,
     };
-    let scanned = engine.scan(&root);
     let mut vfs = Vfs::single(name, data);
+    let scanned = match (visit, vfs.nodes.first()) {
+        (Some(visit), Some(node)) => rayon::join(|| engine.scan(&root), || visit(node)).0,
+        _ => engine.scan(&root),
+    };
     vfs.nodes.extend(scanned.nodes);
     let mut report = Report {
         root: scanned.report,

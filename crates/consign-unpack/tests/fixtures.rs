@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use consign_model::{NodeKind, Vfs};
-use consign_unpack::{Limits, Unpacked, unpack};
+use consign_unpack::{Budget, Limits, Unpacked, unpack, unpack_visiting};
 
 fn run(relative: &str) -> Unpacked {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -101,4 +101,44 @@ fn uimage_fixtures() {
             .contains("linux mips kernel, gzip")
     );
     assert!(data_of(&out.vfs, "uimage@0x0/kernel").starts_with(b"#!/bin/sh"));
+}
+
+/// `unpack_visiting` gives the tree `unpack` gives, and visits every file of it once: nested
+/// containers (a uImage's gzip payload, several images), a filesystem, a bare file.
+#[test]
+fn every_file_is_visited_once_and_the_tree_is_the_same() {
+    for relative in [
+        "uimage/kernel-gzip.img",
+        "uimage/multi.img",
+        "squashfs/sq-xz.img",
+        "ubi/two-volumes.ubi",
+        "zip/stored-deflate.zip",
+    ] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/unpack")
+            .join(relative);
+        let data = Bytes::from(std::fs::read(&path).unwrap());
+        let plain = unpack(relative, data.clone(), &Limits::default());
+        let visited = std::sync::Mutex::new(Vec::new());
+        let budget = Budget::new(Limits::default());
+        let out = unpack_visiting(relative, data, &budget, &|node| {
+            let data = node.data().unwrap();
+            visited
+                .lock()
+                .unwrap()
+                .push((node.path.clone(), data.as_ptr() as usize, data.len()));
+        });
+        assert_eq!(out.vfs, plain.vfs, "{relative}");
+        assert_eq!(out.report, plain.report, "{relative}");
+        let mut visited = visited.into_inner().unwrap();
+        let mut files: Vec<(String, usize, usize)> = out
+            .vfs
+            .files()
+            .map(|(node, data)| (node.path.clone(), data.as_ptr() as usize, data.len()))
+            .collect();
+        assert!(files.len() >= 2, "{relative}: {files:?}");
+        visited.sort();
+        files.sort();
+        assert_eq!(visited, files, "{relative}");
+    }
 }

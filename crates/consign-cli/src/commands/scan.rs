@@ -133,17 +133,22 @@ pub(crate) fn scan_image(
         |name| name.to_string_lossy().into_owned(),
     );
     // The image's own digests and its unpacking read the same bytes independently: one core
-    // hashes while the other starts unpacking.
+    // hashes while the other starts unpacking. Each file is analysed for detection as soon as it
+    // is unpacked, so a long serial decode never leaves a core idle.
     let data: bytes::Bytes = data.into();
+    let prepared = consign_detect::Prepared::default();
     let (digests, unpacked) = std::thread::scope(|scope| {
         let digests = scope.spawn(|| Digests::of(&data));
-        let unpacked = consign_unpack::unpack(&name, data.clone(), limits);
+        let budget = consign_unpack::Budget::new(*limits);
+        let unpacked = consign_unpack::unpack_visiting(&name, data.clone(), &budget, &|node| {
+            prepared.analyse(node);
+        });
         let digests = digests
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (digests, unpacked)
     });
-    let detection = consign_detect::detect(&unpacked.vfs);
+    let detection = consign_detect::detect_prepared(&unpacked.vfs, prepared);
     let totals = &unpacked.report.totals;
     let incomplete = if totals.cuts > 0 {
         format!(", INCOMPLETE: {} part(s) not read", totals.cuts)
