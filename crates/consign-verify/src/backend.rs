@@ -263,8 +263,22 @@ pub struct FirmwareRescan {
 }
 
 impl FirmwareRescan {
-    fn components(vfs: &consign_model::Vfs, file_name: &str) -> Vec<FoundComponent> {
-        consign_detect::detect(vfs)
+    /// Unpacks the firmware and detects its components, each file analysed as soon as it is
+    /// unpacked (as `consign scan` does), so a long serial decode leaves no core idle.
+    fn unpack_and_detect(
+        &self,
+        file_name: &str,
+        data: &[u8],
+    ) -> (consign_unpack::Unpacked, Vec<FoundComponent>) {
+        let budget = consign_unpack::Budget::new(self.limits);
+        let prepared = consign_detect::Prepared::default();
+        let unpacked = consign_unpack::unpack_visiting(
+            file_name,
+            bytes::Bytes::copy_from_slice(data),
+            &budget,
+            &|node| prepared.analyse(node),
+        );
+        let components = consign_detect::detect_prepared(&unpacked.vfs, prepared)
             .components
             .into_iter()
             .map(|component| FoundComponent {
@@ -275,24 +289,22 @@ impl FirmwareRescan {
                 name: component.name,
                 version: component.version,
             })
-            .collect()
+            .collect();
+        (unpacked, components)
     }
 }
 
 impl Rescanner for FirmwareRescan {
     fn rescan(&self, name: &str, data: &[u8]) -> Result<Vec<FoundComponent>, String> {
         let file_name = name.rsplit('/').next().unwrap_or(name);
-        let unpacked =
-            consign_unpack::unpack(file_name, bytes::Bytes::copy_from_slice(data), &self.limits);
-        Ok(Self::components(&unpacked.vfs, file_name))
+        Ok(self.unpack_and_detect(file_name, data).1)
     }
 
     /// One unpack for both: the audit reads the same tree the re-scan does. No certificate date
     /// is given, so certificate expiry does not enter the verdict (the checks read accounts).
     fn rescan_and_audit(&self, name: &str, data: &[u8]) -> RescanAndAudit {
         let file_name = name.rsplit('/').next().unwrap_or(name);
-        let unpacked =
-            consign_unpack::unpack(file_name, bytes::Bytes::copy_from_slice(data), &self.limits);
+        let (unpacked, components) = self.unpack_and_detect(file_name, data);
         let audit = consign_audit::audit(&unpacked.vfs, &consign_audit::Options::default());
         let findings = audit
             .findings
@@ -305,10 +317,7 @@ impl Rescanner for FirmwareRescan {
                 message: finding.message.clone(),
             })
             .collect();
-        (
-            Ok(Self::components(&unpacked.vfs, file_name)),
-            Some(Ok(findings)),
-        )
+        (Ok(components), Some(Ok(findings)))
     }
 }
 
