@@ -117,6 +117,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let dry_run = args.iter().any(|a| a == "--dry-run");
     let verbose = args.iter().any(|a| a == "--verbose");
     let extend = args.iter().any(|a| a == "--extend");
+    let all_arches = args.iter().any(|a| a == "--all-arches");
     let rest: Vec<String> = args
         .iter()
         .filter(|a| !a.starts_with("--"))
@@ -124,7 +125,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .collect();
     if let Some(unknown) = args.iter().find(|a| {
         a.starts_with("--")
-            && !["--refresh", "--dry-run", "--verbose", "--extend"].contains(&a.as_str())
+            && ![
+                "--refresh",
+                "--dry-run",
+                "--verbose",
+                "--extend",
+                "--all-arches",
+            ]
+            .contains(&a.as_str())
     }) {
         return Err(format!("unknown option `{unknown}`\n\n{USAGE}"));
     }
@@ -149,6 +157,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let mut run = Run::new(&archive, dry_run)?;
             run.verbose = verbose;
             run.extend = extend;
+            run.all_arches = all_arches;
             match command.as_str() {
                 "add" => run.each(&selected, Run::add),
                 "update" => run.each(&selected, Run::update),
@@ -177,7 +186,11 @@ const USAGE: &str =
   --dry-run  print what would be written
   --verbose  print every candidate pattern and why it was kept or refused
   --extend   update: cut new patterns from the releases the existing ones miss (their suites
-             join cut_from; review the new patterns)";
+             join cut_from; review the new patterns)
+  --all-arches  check, update: every architecture of each suite (held-out pairs left out), not
+             only the first that builds the product; a release the files state but the
+             signature misses or misreads on one is a failure (check), or is cut again on that
+             architecture (`update --extend`, `suite/arch` joins cut_from)";
 
 /// One invocation: the archive, the indices loaded so far, the signature texts on disk.
 struct Run<'a> {
@@ -188,6 +201,8 @@ struct Run<'a> {
     verbose: bool,
     /// `update`: cut new patterns for the releases the existing ones miss.
     extend: bool,
+    /// `check`, `update`: every architecture of each suite, not only the first.
+    all_arches: bool,
     /// (file name, text) of every signature file on disk.
     texts: Vec<(String, String)>,
     background: Option<Vec<PackageFile>>,
@@ -207,6 +222,7 @@ impl<'a> Run<'a> {
             preview: dry_run,
             verbose: false,
             extend: false,
+            all_arches: false,
             texts: signature_texts()?,
             background: None,
         })
@@ -236,6 +252,39 @@ impl<'a> Run<'a> {
                 failed.join(" ")
             ))
         }
+    }
+
+    /// The product's releases: one per suite, or one per suite and architecture under
+    /// `--all-arches`.
+    fn releases(&mut self, product: &Product) -> Result<Vec<Release>, String> {
+        if self.all_arches {
+            releases::releases_all_arches(&mut self.indices, product)
+        } else {
+            releases::releases(&mut self.indices, product)
+        }
+    }
+
+    /// The releases whose packages download. Under `--all-arches` a build the mirror no longer
+    /// serves (a point release replaced it: trixie's armel updates) is left out with a warning;
+    /// otherwise every release must download.
+    fn fetched(&self, releases: Vec<Release>) -> Result<Vec<Release>, String> {
+        if !self.all_arches {
+            releases::fetch(self.archive, &releases)?;
+            return Ok(releases);
+        }
+        let mut out = Vec::new();
+        for release in releases {
+            match releases::fetch(self.archive, std::slice::from_ref(&release)) {
+                Ok(()) => out.push(release),
+                Err(err) => eprintln!(
+                    "warning: {} {} left out: {}",
+                    release.key(),
+                    release.upstream,
+                    err.lines().next().unwrap_or_default()
+                ),
+            }
+        }
+        Ok(out)
     }
 
     /// The background files, unpacked once per run.
@@ -332,7 +381,7 @@ impl<'a> Run<'a> {
         let mut cut_from: Vec<String> = Vec::new();
         let mut files_of: BTreeMap<String, Vec<PackageFile>> = BTreeMap::new();
         for release in &releases {
-            files_of.insert(release.suite.clone(), self.release_files(release, false)?);
+            files_of.insert(release.key(), self.release_files(release, false)?);
         }
         let mut users: Vec<PackageFile> = Vec::new();
         for release in &releases {
@@ -340,7 +389,7 @@ impl<'a> Run<'a> {
         }
         for release in order {
             let files = files_of
-                .get(&release.suite)
+                .get(&release.key())
                 .map(Vec::as_slice)
                 .unwrap_or_default();
             // Is this release read already by the patterns cut so far?
@@ -405,6 +454,7 @@ impl<'a> Run<'a> {
             &releases,
             &files_of,
             &cut_from,
+            &BTreeSet::new(),
             &BTreeSet::new(),
         );
         signature.tests = tests;
@@ -700,20 +750,21 @@ impl<'a> Run<'a> {
         files_of: &BTreeMap<String, Vec<PackageFile>>,
         cut_from: &[String],
         tested: &BTreeSet<String>,
+        must_test: &BTreeSet<String>,
     ) -> (Vec<TestCase>, Vec<String>) {
         let mut tests = Vec::new();
         let mut outcome = Vec::new();
         let mut done: BTreeSet<String> = tested.clone();
         // Releases from the cut suites first, so the cut release gets its own test.
         let mut order: Vec<&Release> = releases.iter().collect();
-        order.sort_by_key(|r| !cut_from.contains(&r.suite));
+        order.sort_by_key(|r| !is_cut(cut_from, r));
         for release in order {
             let files = files_of
-                .get(&release.suite)
+                .get(&release.key())
                 .map(Vec::as_slice)
                 .unwrap_or_default();
             let found = found_in(catalog, &product.name, files);
-            let heldout = !cut_from.contains(&release.suite);
+            let heldout = !is_cut(cut_from, release);
             let tag = if heldout { " (held out)" } else { "" };
             let right: Vec<&(String, usize, Option<u64>)> = found
                 .versioned
@@ -741,7 +792,7 @@ impl<'a> Run<'a> {
                 ));
                 continue;
             };
-            if done.contains(&version) {
+            if done.contains(&version) && !must_test.contains(&release.key()) {
                 continue;
             }
             let test = right
@@ -791,11 +842,11 @@ impl<'a> Run<'a> {
         });
         let existing =
             ExistingSignature::parse(&text).map_err(|err| format!("{}: {err}", path.display()))?;
-        let releases = releases::releases(&mut self.indices, product)?;
-        releases::fetch(self.archive, &releases)?;
+        let releases = self.releases(product)?;
+        let releases = self.fetched(releases)?;
         let mut files_of: BTreeMap<String, Vec<PackageFile>> = BTreeMap::new();
         for release in &releases {
-            files_of.insert(release.suite.clone(), self.release_files(release, false)?);
+            files_of.insert(release.key(), self.release_files(release, false)?);
         }
         let mut cut_from = if existing.cut_from.is_empty() {
             existing.origin_suites.iter().cloned().collect::<Vec<_>>()
@@ -807,13 +858,27 @@ impl<'a> Run<'a> {
         if dropped > 0 {
             report.push(format!("{dropped} tests from held-out pairs removed"));
         }
+        // Releases a new pattern was cut from: each gets its own test, even at a version
+        // another build tests already.
+        let mut must_test: BTreeSet<String> = BTreeSet::new();
         if self.extend {
-            // The cut suites first, then the others: a release the patterns miss gets new ones.
+            // What the signature reads before any new pattern, per release: a new pattern may
+            // add right releases, never a wrong one anywhere.
+            let before_text = format!("{text}{PLACEHOLDER_TEST}");
+            let before = self.catalog_with(&file_name, Some(&before_text))?;
+            let wrong_before: BTreeMap<String, BTreeSet<String>> = releases
+                .iter()
+                .map(|r| {
+                    let files = files_of.get(&r.key()).map(Vec::as_slice).unwrap_or_default();
+                    (r.key(), wrong_versions(&found_in(&before, &product.name, files), r))
+                })
+                .collect();
+            // The cut releases first, then the others: a release the patterns miss gets new ones.
             let mut order: Vec<&Release> = releases.iter().collect();
-            order.sort_by_key(|r| (!cut_from.contains(&r.suite), r.suite != CUT_SUITE));
+            order.sort_by_key(|r| (!is_cut(&cut_from, r), r.suite != CUT_SUITE));
             for release in order {
                 let files = files_of
-                    .get(&release.suite)
+                    .get(&release.key())
                     .map(Vec::as_slice)
                     .unwrap_or_default();
                 let catalog =
@@ -825,13 +890,16 @@ impl<'a> Run<'a> {
                 if chosen.is_empty() {
                     report.push(format!(
                         "{} {}: no new pattern found",
-                        release.suite, release.upstream
+                        release.key(),
+                        release.upstream
                     ));
                     continue;
                 }
+                let mut added = false;
                 for candidate in chosen.iter().take(2) {
+                    let mut next = text.clone();
                     if let Some(prefix) = &candidate.bare {
-                        let mut sonames: Vec<String> = toml::from_str::<toml::Table>(&text)
+                        let mut sonames: Vec<String> = toml::from_str::<toml::Table>(&next)
                             .ok()
                             .and_then(|t| t.get("sonames").and_then(|v| v.as_array()).cloned())
                             .unwrap_or_default()
@@ -843,20 +911,57 @@ impl<'a> Run<'a> {
                         }
                         let quoted: Vec<String> =
                             sonames.iter().map(|s| format!("\"{s}\"")).collect();
-                        text = write::set_keys(
-                            &text,
+                        next = write::set_keys(
+                            &next,
                             &[("sonames", format!("[{}]", quoted.join(", ")))],
                         );
                     }
-                    text.push_str(&write::render_pattern(candidate));
+                    next.push_str(&write::render_pattern(candidate));
+                    // Proved on every other release: it reads no wrong release where the
+                    // signature read none before.
+                    let catalog =
+                        self.catalog_with(&file_name, Some(&format!("{next}{PLACEHOLDER_TEST}")))?;
+                    let new_wrong: Vec<String> = releases
+                        .iter()
+                        .filter_map(|r| {
+                            let files =
+                                files_of.get(&r.key()).map(Vec::as_slice).unwrap_or_default();
+                            let wrong = wrong_versions(&found_in(&catalog, &product.name, files), r);
+                            let old = wrong_before.get(&r.key());
+                            let gained: Vec<String> = wrong
+                                .into_iter()
+                                .filter(|v| !old.is_some_and(|o| o.contains(v)))
+                                .collect();
+                            (!gained.is_empty())
+                                .then(|| format!("{} {}: {}", r.key(), r.upstream, gained.join(",")))
+                        })
+                        .collect();
+                    if !new_wrong.is_empty() {
+                        report.push(format!(
+                            "pattern '{}' cut from {} refused: reads a wrong release in {}",
+                            write::escape(&candidate.anchor),
+                            release.key(),
+                            new_wrong.join("; ")
+                        ));
+                        continue;
+                    }
+                    text = next;
+                    added = true;
                     report.push(format!(
                         "new pattern '{}' cut from {}",
                         write::escape(&candidate.anchor),
-                        release.suite
+                        release.key()
                     ));
                 }
-                if !cut_from.contains(&release.suite) {
-                    cut_from.push(release.suite.clone());
+                if added {
+                    must_test.insert(release.key());
+                    if !is_cut(&cut_from, release) {
+                        cut_from.push(if self.all_arches {
+                            release.key()
+                        } else {
+                            release.suite.clone()
+                        });
+                    }
                 }
             }
         }
@@ -869,6 +974,7 @@ impl<'a> Run<'a> {
             &files_of,
             &cut_from,
             &existing.versions,
+            &must_test,
         );
         if !existing.negative {
             let patterns = existing.patterns.clone();
@@ -946,52 +1052,64 @@ impl<'a> Run<'a> {
             .collect();
         let mut totals: BTreeMap<(bool, &str), usize> = BTreeMap::new();
         let mut others: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut failures: Vec<String> = Vec::new();
         for product in selected {
-            let releases = match releases::releases(&mut self.indices, product) {
+            let releases = match self.releases(product) {
                 Ok(releases) => releases,
                 Err(err) => {
                     println!("{}: {err}", product.name);
                     continue;
                 }
             };
-            if let Err(err) = releases::fetch(self.archive, &releases) {
-                println!("{}: {err}", product.name);
-                continue;
-            }
+            let releases = match self.fetched(releases) {
+                Ok(releases) => releases,
+                Err(err) => {
+                    println!("{}: {err}", product.name);
+                    continue;
+                }
+            };
             let cut = cut_of.get(&product.name).cloned().unwrap_or_default();
             let mut line = Vec::new();
+            let mut failing = Vec::new();
             for release in &releases {
                 let files = self.release_files(release, false)?;
                 let all = detect_all(&catalog, &files);
-                let heldout = !cut.contains(&release.suite);
+                let heldout = !is_cut(&cut, release);
                 let versions: BTreeSet<String> = all
                     .get(&product.name)
                     .map(|f| f.versioned.iter().map(|(v, _, _)| v.clone()).collect())
                     .unwrap_or_default();
+                // A miss only counts where the files state the release at all.
+                let stated = || !locate::find(&files, &locate::variants(&release.upstream)).is_empty();
                 let verdict = if versions.iter().any(|v| same_release(v, &release.upstream)) {
                     if versions.len() == 1 {
                         "right"
                     } else {
                         "right+other"
                     }
-                } else if versions.is_empty() {
+                } else if !versions.is_empty() {
+                    "wrong"
+                } else if stated() {
                     "missed"
                 } else {
-                    "wrong"
+                    "not stated"
                 };
                 *totals.entry((heldout, verdict)).or_default() += 1;
-                line.push(format!(
-                    "{}{}({}) {} {verdict}{}",
-                    release.suite,
+                let text = format!(
+                    "{}{} {} {verdict}{}",
+                    release.key(),
                     if heldout { "*" } else { "" },
-                    release.arch,
                     release.upstream,
-                    if verdict == "right" {
+                    if verdict == "right" || verdict == "not stated" {
                         String::new()
                     } else {
                         format!(" [{}]", versions.into_iter().collect::<Vec<_>>().join(","))
                     }
-                ));
+                );
+                if matches!(verdict, "wrong" | "missed" | "right+other") {
+                    failing.push(text.clone());
+                }
+                line.push(text);
                 for (name, found) in &all {
                     if *name != product.name && !found.versioned.is_empty() {
                         let versions: BTreeSet<&str> =
@@ -1002,10 +1120,13 @@ impl<'a> Run<'a> {
                             .insert(format!(
                                 "{name} {} in {}",
                                 versions.into_iter().collect::<Vec<_>>().join(","),
-                                release.suite
+                                release.key()
                             ));
                     }
                 }
+            }
+            if !failing.is_empty() {
+                failures.push(format!("{}: {}", product.name, failing.join("; ")));
             }
             println!("{}: {}", product.name, line.join("; "));
         }
@@ -1018,7 +1139,16 @@ impl<'a> Run<'a> {
                 found.iter().cloned().collect::<Vec<_>>().join("; ")
             );
         }
-        println!("\nreleases (* = held out: the signature was not cut from that suite):");
+        println!(
+            "\nfailures: the files state the release, the signature misses it, misreads it or also reads another ({} products):",
+            failures.len()
+        );
+        for failure in &failures {
+            println!("  {failure}");
+        }
+        println!(
+            "\nreleases (* = held out: the signature was not cut from that suite or build; `not stated`: no file spells the release):"
+        );
         for ((heldout, verdict), count) in &totals {
             println!(
                 "  {:<9} {verdict:<12} {count}",
@@ -1153,6 +1283,24 @@ fn reads_release(found: &Found, upstream: &str) -> bool {
         .versioned
         .iter()
         .any(|(v, _, _)| same_release(v, upstream))
+}
+
+/// True when the signature's patterns were cut from the release's suite (`bookworm`: any of its
+/// architectures) or from its build (`bookworm/i386`); its tests are held out otherwise.
+fn is_cut(cut_from: &[String], release: &Release) -> bool {
+    cut_from
+        .iter()
+        .any(|c| *c == release.suite || *c == release.key())
+}
+
+/// The versions a finding reads that are not the release.
+fn wrong_versions(found: &Found, release: &Release) -> BTreeSet<String> {
+    found
+        .versioned
+        .iter()
+        .filter(|(v, _, _)| !same_release(v, &release.upstream))
+        .map(|(v, _, _)| v.clone())
+        .collect()
 }
 
 /// True when `found` (what a binary says) is the Debian upstream release `upstream`: one of its
