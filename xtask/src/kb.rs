@@ -272,15 +272,38 @@ impl<'a> Run<'a> {
             releases::fetch(self.archive, &releases)?;
             return Ok(releases);
         }
+        // All builds' packages at once (downloads run a few at a time), then each release
+        // whose packages all arrived.
+        let all: Vec<&crate::debian::Package> = releases
+            .iter()
+            .flat_map(|release| release.packages.iter().chain(&release.users))
+            .collect();
+        let failed: BTreeMap<String, String> = all
+            .iter()
+            .zip(self.archive.fetch_all(&all))
+            .filter_map(|(package, result)| {
+                result.err().map(|err| {
+                    (
+                        package.filename.clone(),
+                        err.lines().next().unwrap_or_default().to_owned(),
+                    )
+                })
+            })
+            .collect();
         let mut out = Vec::new();
         for release in releases {
-            match releases::fetch(self.archive, std::slice::from_ref(&release)) {
-                Ok(()) => out.push(release),
-                Err(err) => eprintln!(
-                    "warning: {} {} left out: {}",
+            let err = release
+                .packages
+                .iter()
+                .chain(&release.users)
+                .find_map(|p| failed.get(&p.filename))
+                .cloned();
+            match err {
+                None => out.push(release),
+                Some(err) => eprintln!(
+                    "warning: {} {} left out: {err}",
                     release.key(),
-                    release.upstream,
-                    err.lines().next().unwrap_or_default()
+                    release.upstream
                 ),
             }
         }
@@ -780,7 +803,7 @@ impl<'a> Run<'a> {
             if !wrong.is_empty() {
                 outcome.push(format!(
                     "{} {}{tag}: also reads {}",
-                    release.suite,
+                    release.key(),
                     release.upstream,
                     wrong.into_iter().collect::<Vec<_>>().join(", ")
                 ));
@@ -788,7 +811,7 @@ impl<'a> Run<'a> {
             let Some(version) = right.first().map(|(v, _, _)| v.clone()) else {
                 outcome.push(format!(
                     "{} {}{tag}: MISSED",
-                    release.suite, release.upstream
+                    release.key(), release.upstream
                 ));
                 continue;
             };
@@ -811,13 +834,13 @@ impl<'a> Run<'a> {
                 });
             match test {
                 Some(test) => {
-                    outcome.push(format!("{} {}{tag}: tested", release.suite, version));
+                    outcome.push(format!("{} {}{tag}: tested", release.key(), version));
                     done.insert(version);
                     tests.push(test);
                 }
                 None => outcome.push(format!(
                     "{} {}{tag}: read, but no excerpt alone gives it",
-                    release.suite, version
+                    release.key(), version
                 )),
             }
         }
@@ -1082,7 +1105,8 @@ impl<'a> Run<'a> {
                 // A miss only counts where the files state the release at all.
                 let stated = || !locate::find(&files, &locate::variants(&release.upstream)).is_empty();
                 let verdict = if versions.iter().any(|v| same_release(v, &release.upstream)) {
-                    if versions.len() == 1 {
+                    // Two spellings of the release (`1.10` and `1.10.0`) are one.
+                    if versions.iter().all(|v| same_release(v, &release.upstream)) {
                         "right"
                     } else {
                         "right+other"
