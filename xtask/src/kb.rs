@@ -590,10 +590,11 @@ impl<'a> Run<'a> {
             .collect();
         background.extend(users.iter().cloned());
         // A neighbouring string is only an anchor where nothing else carries it: text that other
-        // programs also hold may sit beside their own version strings.
+        // programs also hold may sit beside their own version strings. A whole string with its
+        // NUL (`libev\x00` after a glued `4.33\x00`) is judged by what its regex reads instead.
         let neighbours: Vec<&[u8]> = candidates
             .iter()
-            .filter(|(c, _)| !c.before && c.bare.is_none())
+            .filter(|(c, _)| !c.before && c.bare.is_none() && c.anchor.last() != Some(&0))
             .map(|(c, _)| c.anchor.as_slice())
             .collect();
         if !neighbours.is_empty() {
@@ -608,7 +609,10 @@ impl<'a> Run<'a> {
                 }
             }
             candidates.retain(|(c, _)| {
-                let keep = c.before || c.bare.is_some() || !common.contains(&c.anchor);
+                let keep = c.before
+                    || c.bare.is_some()
+                    || c.anchor.last() == Some(&0)
+                    || !common.contains(&c.anchor);
                 if !keep && self.verbose {
                     eprintln!(
                         "  {} candidate '{}': refused, other programs carry it",
@@ -971,8 +975,9 @@ impl<'a> Run<'a> {
                     text = next;
                     added = true;
                     report.push(format!(
-                        "new pattern '{}' cut from {}",
+                        "new pattern '{}' /{}/ cut from {}",
                         write::escape(&candidate.anchor),
+                        candidate.regex,
                         release.key()
                     ));
                 }
