@@ -24,9 +24,18 @@
 //! Commands (`cargo xtask kb <command> [--refresh] [--dry-run] [PRODUCT...]`):
 //! - `add`: new signature files for products that have none (review them before committing);
 //! - `update`: facts from the product list into existing signature files, plus a positive test
-//!   for each Debian release they do not test yet (never changing their patterns);
+//!   for each Debian release they do not test yet (never changing their patterns); with
+//!   `--extend`, new patterns cut from the releases the existing ones miss, each refused if it
+//!   reads a wrong release in any release read (`--all-arches`: in any build), and a test from
+//!   every build a pattern was cut from (`suite/arch` joins `cut_from` when the suite is not in
+//!   it; tests from elsewhere stay `heldout = true`);
 //! - `check`: every signature on every release of every product, whole binaries, with the
-//!   held-out ones counted apart; nothing is written;
+//!   held-out ones counted apart; nothing is written. With `--all-arches` each release is read
+//!   on every architecture of its suite ([`releases::releases_all_arches`], held-out pairs never
+//!   read): a pattern cut from one compiler's string layout passes its tests yet misses (or
+//!   misreads) the same release built for another CPU. A build whose files state the release
+//!   that the signature misses, misreads, or reads beside another release is a failure, listed
+//!   per product with a count;
 //! - `status`: counts from the files alone (no network): products, releases tested, held-out;
 //! - `filever`: release rules from the file names the packages install ([`filever`]);
 //! - `bare`: a lone-release fallback where anchored patterns depend on one string layout
