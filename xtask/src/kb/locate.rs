@@ -47,6 +47,11 @@ const GENERIC: &[&str] = &[
     "header ",
     "headers ",
     "built against ",
+    // Autoconf's variables: any configured script of any product holds them.
+    "package_version=",
+    "package_version ",
+    "package_string=",
+    "package_version=\"",
 ];
 
 /// A release spelled in a file.
