@@ -202,6 +202,10 @@ const USAGE: &str =
              architecture (`update --extend`, `suite/arch` joins cut_from)";
 
 /// One invocation: the archive, the indices loaded so far, the signature texts on disk.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line switches of one run"
+)]
 struct Run<'a> {
     archive: &'a Archive,
     indices: Indices<'a>,
@@ -824,7 +828,8 @@ impl<'a> Run<'a> {
             let Some(version) = right.first().map(|(v, _, _)| v.clone()) else {
                 outcome.push(format!(
                     "{} {}{tag}: MISSED",
-                    release.key(), release.upstream
+                    release.key(),
+                    release.upstream
                 ));
                 continue;
             };
@@ -853,7 +858,8 @@ impl<'a> Run<'a> {
                 }
                 None => outcome.push(format!(
                     "{} {}{tag}: read, but no excerpt alone gives it",
-                    release.key(), version
+                    release.key(),
+                    version
                 )),
             }
         }
@@ -905,8 +911,14 @@ impl<'a> Run<'a> {
             let wrong_before: BTreeMap<String, BTreeSet<String>> = releases
                 .iter()
                 .map(|r| {
-                    let files = files_of.get(&r.key()).map(Vec::as_slice).unwrap_or_default();
-                    (r.key(), wrong_versions(&found_in(&before, &product.name, files), r))
+                    let files = files_of
+                        .get(&r.key())
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    (
+                        r.key(),
+                        wrong_versions(&found_in(&before, &product.name, files), r),
+                    )
                 })
                 .collect();
             // The cut releases first, then the others: a release the patterns miss gets new ones.
@@ -960,16 +972,20 @@ impl<'a> Run<'a> {
                     let new_wrong: Vec<String> = releases
                         .iter()
                         .filter_map(|r| {
-                            let files =
-                                files_of.get(&r.key()).map(Vec::as_slice).unwrap_or_default();
-                            let wrong = wrong_versions(&found_in(&catalog, &product.name, files), r);
+                            let files = files_of
+                                .get(&r.key())
+                                .map(Vec::as_slice)
+                                .unwrap_or_default();
+                            let wrong =
+                                wrong_versions(&found_in(&catalog, &product.name, files), r);
                             let old = wrong_before.get(&r.key());
                             let gained: Vec<String> = wrong
                                 .into_iter()
                                 .filter(|v| !old.is_some_and(|o| o.contains(v)))
                                 .collect();
-                            (!gained.is_empty())
-                                .then(|| format!("{} {}: {}", r.key(), r.upstream, gained.join(",")))
+                            (!gained.is_empty()).then(|| {
+                                format!("{} {}: {}", r.key(), r.upstream, gained.join(","))
+                            })
                         })
                         .collect();
                     if !new_wrong.is_empty() {
@@ -1117,7 +1133,8 @@ impl<'a> Run<'a> {
                     .map(|f| f.versioned.iter().map(|(v, _, _)| v.clone()).collect())
                     .unwrap_or_default();
                 // A miss only counts where the files state the release at all.
-                let stated = || !locate::find(&files, &locate::variants(&release.upstream)).is_empty();
+                let stated =
+                    || !locate::find(&files, &locate::variants(&release.upstream)).is_empty();
                 let verdict = if versions.iter().any(|v| same_release(v, &release.upstream)) {
                     // Two spellings of the release (`1.10` and `1.10.0`) are one.
                     if versions.iter().all(|v| same_release(v, &release.upstream)) {
