@@ -775,6 +775,25 @@ impl<'a> Run<'a> {
             if !chosen.is_empty() && hit_files.iter().all(|f| covered.contains(f)) {
                 continue;
             }
+            // A neighbouring string (not text that introduces the version) read in one
+            // build's layout: under `--all-arches` it is read only in the files it was cut
+            // from (their library prefix or program name), never in another product's.
+            let mut candidate = candidate;
+            if self.all_arches
+                && !candidate.before
+                && candidate.bare.is_none()
+                && candidate.only_in.is_empty()
+            {
+                candidate.only_in = hit_files
+                    .iter()
+                    .filter_map(|f| files.get(*f))
+                    .map(|f| {
+                        library_prefix(f.file_name()).unwrap_or_else(|| f.file_name().to_owned())
+                    })
+                    .collect::<BTreeSet<String>>()
+                    .into_iter()
+                    .collect();
+            }
             covered.extend(hit_files);
             chosen.push(candidate);
         }
