@@ -24,9 +24,18 @@
 //! Commands (`cargo xtask kb <command> [--refresh] [--dry-run] [PRODUCT...]`):
 //! - `add`: new signature files for products that have none (review them before committing);
 //! - `update`: facts from the product list into existing signature files, plus a positive test
-//!   for each Debian release they do not test yet (never changing their patterns);
+//!   for each Debian release they do not test yet (never changing their patterns); with
+//!   `--extend`, new patterns cut from the releases the existing ones miss, each refused if it
+//!   reads a wrong release in any release read (`--all-arches`: in any build), and a test from
+//!   every build a pattern was cut from (`suite/arch` joins `cut_from` when the suite is not in
+//!   it; tests from elsewhere stay `heldout = true`);
 //! - `check`: every signature on every release of every product, whole binaries, with the
-//!   held-out ones counted apart; nothing is written;
+//!   held-out ones counted apart; nothing is written. With `--all-arches` each release is read
+//!   on every architecture of its suite ([`releases::releases_all_arches`], held-out pairs never
+//!   read): a pattern cut from one compiler's string layout passes its tests yet misses (or
+//!   misreads) the same release built for another CPU. A build whose files state the release
+//!   that the signature misses, misreads, or reads beside another release is a failure, listed
+//!   per product with a count;
 //! - `status`: counts from the files alone (no network): products, releases tested, held-out;
 //! - `filever`: release rules from the file names the packages install ([`filever`]);
 //! - `bare`: a lone-release fallback where anchored patterns depend on one string layout
@@ -117,6 +126,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let dry_run = args.iter().any(|a| a == "--dry-run");
     let verbose = args.iter().any(|a| a == "--verbose");
     let extend = args.iter().any(|a| a == "--extend");
+    let all_arches = args.iter().any(|a| a == "--all-arches");
     let rest: Vec<String> = args
         .iter()
         .filter(|a| !a.starts_with("--"))
@@ -124,7 +134,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .collect();
     if let Some(unknown) = args.iter().find(|a| {
         a.starts_with("--")
-            && !["--refresh", "--dry-run", "--verbose", "--extend"].contains(&a.as_str())
+            && ![
+                "--refresh",
+                "--dry-run",
+                "--verbose",
+                "--extend",
+                "--all-arches",
+            ]
+            .contains(&a.as_str())
     }) {
         return Err(format!("unknown option `{unknown}`\n\n{USAGE}"));
     }
@@ -149,6 +166,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let mut run = Run::new(&archive, dry_run)?;
             run.verbose = verbose;
             run.extend = extend;
+            run.all_arches = all_arches;
             match command.as_str() {
                 "add" => run.each(&selected, Run::add),
                 "update" => run.each(&selected, Run::update),
@@ -177,9 +195,17 @@ const USAGE: &str =
   --dry-run  print what would be written
   --verbose  print every candidate pattern and why it was kept or refused
   --extend   update: cut new patterns from the releases the existing ones miss (their suites
-             join cut_from; review the new patterns)";
+             join cut_from; review the new patterns)
+  --all-arches  check, update: every architecture of each suite (held-out pairs left out), not
+             only the first that builds the product; a release the files state but the
+             signature misses or misreads on one is a failure (check), or is cut again on that
+             architecture (`update --extend`, `suite/arch` joins cut_from)";
 
 /// One invocation: the archive, the indices loaded so far, the signature texts on disk.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line switches of one run"
+)]
 struct Run<'a> {
     archive: &'a Archive,
     indices: Indices<'a>,
@@ -188,6 +214,8 @@ struct Run<'a> {
     verbose: bool,
     /// `update`: cut new patterns for the releases the existing ones miss.
     extend: bool,
+    /// `check`, `update`: every architecture of each suite, not only the first.
+    all_arches: bool,
     /// (file name, text) of every signature file on disk.
     texts: Vec<(String, String)>,
     background: Option<Vec<PackageFile>>,
@@ -207,6 +235,7 @@ impl<'a> Run<'a> {
             preview: dry_run,
             verbose: false,
             extend: false,
+            all_arches: false,
             texts: signature_texts()?,
             background: None,
         })
@@ -236,6 +265,62 @@ impl<'a> Run<'a> {
                 failed.join(" ")
             ))
         }
+    }
+
+    /// The product's releases: one per suite, or one per suite and architecture under
+    /// `--all-arches`.
+    fn releases(&mut self, product: &Product) -> Result<Vec<Release>, String> {
+        if self.all_arches {
+            releases::releases_all_arches(&mut self.indices, product)
+        } else {
+            releases::releases(&mut self.indices, product)
+        }
+    }
+
+    /// The releases whose packages download. Under `--all-arches` a build the mirror no longer
+    /// serves (a point release replaced it: trixie's armel updates) is left out with a warning;
+    /// otherwise every release must download.
+    fn fetched(&self, releases: Vec<Release>) -> Result<Vec<Release>, String> {
+        if !self.all_arches {
+            releases::fetch(self.archive, &releases)?;
+            return Ok(releases);
+        }
+        // All builds' packages at once (downloads run a few at a time), then each release
+        // whose packages all arrived.
+        let all: Vec<&crate::debian::Package> = releases
+            .iter()
+            .flat_map(|release| release.packages.iter().chain(&release.users))
+            .collect();
+        let failed: BTreeMap<String, String> = all
+            .iter()
+            .zip(self.archive.fetch_all(&all))
+            .filter_map(|(package, result)| {
+                result.err().map(|err| {
+                    (
+                        package.filename.clone(),
+                        err.lines().next().unwrap_or_default().to_owned(),
+                    )
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for release in releases {
+            let err = release
+                .packages
+                .iter()
+                .chain(&release.users)
+                .find_map(|p| failed.get(&p.filename))
+                .cloned();
+            match err {
+                None => out.push(release),
+                Some(err) => eprintln!(
+                    "warning: {} {} left out: {err}",
+                    release.key(),
+                    release.upstream
+                ),
+            }
+        }
+        Ok(out)
     }
 
     /// The background files, unpacked once per run.
@@ -332,7 +417,7 @@ impl<'a> Run<'a> {
         let mut cut_from: Vec<String> = Vec::new();
         let mut files_of: BTreeMap<String, Vec<PackageFile>> = BTreeMap::new();
         for release in &releases {
-            files_of.insert(release.suite.clone(), self.release_files(release, false)?);
+            files_of.insert(release.key(), self.release_files(release, false)?);
         }
         let mut users: Vec<PackageFile> = Vec::new();
         for release in &releases {
@@ -340,7 +425,7 @@ impl<'a> Run<'a> {
         }
         for release in order {
             let files = files_of
-                .get(&release.suite)
+                .get(&release.key())
                 .map(Vec::as_slice)
                 .unwrap_or_default();
             // Is this release read already by the patterns cut so far?
@@ -405,6 +490,7 @@ impl<'a> Run<'a> {
             &releases,
             &files_of,
             &cut_from,
+            &BTreeSet::new(),
             &BTreeSet::new(),
         );
         signature.tests = tests;
@@ -517,10 +603,11 @@ impl<'a> Run<'a> {
             .collect();
         background.extend(users.iter().cloned());
         // A neighbouring string is only an anchor where nothing else carries it: text that other
-        // programs also hold may sit beside their own version strings.
+        // programs also hold may sit beside their own version strings. A whole string with its
+        // NUL (`libev\x00` after a glued `4.33\x00`) is judged by what its regex reads instead.
         let neighbours: Vec<&[u8]> = candidates
             .iter()
-            .filter(|(c, _)| !c.before && c.bare.is_none())
+            .filter(|(c, _)| !c.before && c.bare.is_none() && c.anchor.last() != Some(&0))
             .map(|(c, _)| c.anchor.as_slice())
             .collect();
         if !neighbours.is_empty() {
@@ -535,7 +622,10 @@ impl<'a> Run<'a> {
                 }
             }
             candidates.retain(|(c, _)| {
-                let keep = c.before || c.bare.is_some() || !common.contains(&c.anchor);
+                let keep = c.before
+                    || c.bare.is_some()
+                    || c.anchor.last() == Some(&0)
+                    || !common.contains(&c.anchor);
                 if !keep && self.verbose {
                     eprintln!(
                         "  {} candidate '{}': refused, other programs carry it",
@@ -685,6 +775,25 @@ impl<'a> Run<'a> {
             if !chosen.is_empty() && hit_files.iter().all(|f| covered.contains(f)) {
                 continue;
             }
+            // A neighbouring string (not text that introduces the version) read in one
+            // build's layout: under `--all-arches` it is read only in the files it was cut
+            // from (their library prefix or program name), never in another product's.
+            let mut candidate = candidate;
+            if self.all_arches
+                && !candidate.before
+                && candidate.bare.is_none()
+                && candidate.only_in.is_empty()
+            {
+                candidate.only_in = hit_files
+                    .iter()
+                    .filter_map(|f| files.get(*f))
+                    .map(|f| {
+                        library_prefix(f.file_name()).unwrap_or_else(|| f.file_name().to_owned())
+                    })
+                    .collect::<BTreeSet<String>>()
+                    .into_iter()
+                    .collect();
+            }
             covered.extend(hit_files);
             chosen.push(candidate);
         }
@@ -700,20 +809,21 @@ impl<'a> Run<'a> {
         files_of: &BTreeMap<String, Vec<PackageFile>>,
         cut_from: &[String],
         tested: &BTreeSet<String>,
+        must_test: &BTreeSet<String>,
     ) -> (Vec<TestCase>, Vec<String>) {
         let mut tests = Vec::new();
         let mut outcome = Vec::new();
         let mut done: BTreeSet<String> = tested.clone();
         // Releases from the cut suites first, so the cut release gets its own test.
         let mut order: Vec<&Release> = releases.iter().collect();
-        order.sort_by_key(|r| !cut_from.contains(&r.suite));
+        order.sort_by_key(|r| !is_cut(cut_from, r));
         for release in order {
             let files = files_of
-                .get(&release.suite)
+                .get(&release.key())
                 .map(Vec::as_slice)
                 .unwrap_or_default();
             let found = found_in(catalog, &product.name, files);
-            let heldout = !cut_from.contains(&release.suite);
+            let heldout = !is_cut(cut_from, release);
             let tag = if heldout { " (held out)" } else { "" };
             let right: Vec<&(String, usize, Option<u64>)> = found
                 .versioned
@@ -729,7 +839,7 @@ impl<'a> Run<'a> {
             if !wrong.is_empty() {
                 outcome.push(format!(
                     "{} {}{tag}: also reads {}",
-                    release.suite,
+                    release.key(),
                     release.upstream,
                     wrong.into_iter().collect::<Vec<_>>().join(", ")
                 ));
@@ -737,11 +847,12 @@ impl<'a> Run<'a> {
             let Some(version) = right.first().map(|(v, _, _)| v.clone()) else {
                 outcome.push(format!(
                     "{} {}{tag}: MISSED",
-                    release.suite, release.upstream
+                    release.key(),
+                    release.upstream
                 ));
                 continue;
             };
-            if done.contains(&version) {
+            if done.contains(&version) && !must_test.contains(&release.key()) {
                 continue;
             }
             let test = right
@@ -760,13 +871,14 @@ impl<'a> Run<'a> {
                 });
             match test {
                 Some(test) => {
-                    outcome.push(format!("{} {}{tag}: tested", release.suite, version));
+                    outcome.push(format!("{} {}{tag}: tested", release.key(), version));
                     done.insert(version);
                     tests.push(test);
                 }
                 None => outcome.push(format!(
                     "{} {}{tag}: read, but no excerpt alone gives it",
-                    release.suite, version
+                    release.key(),
+                    version
                 )),
             }
         }
@@ -791,11 +903,11 @@ impl<'a> Run<'a> {
         });
         let existing =
             ExistingSignature::parse(&text).map_err(|err| format!("{}: {err}", path.display()))?;
-        let releases = releases::releases(&mut self.indices, product)?;
-        releases::fetch(self.archive, &releases)?;
+        let releases = self.releases(product)?;
+        let releases = self.fetched(releases)?;
         let mut files_of: BTreeMap<String, Vec<PackageFile>> = BTreeMap::new();
         for release in &releases {
-            files_of.insert(release.suite.clone(), self.release_files(release, false)?);
+            files_of.insert(release.key(), self.release_files(release, false)?);
         }
         let mut cut_from = if existing.cut_from.is_empty() {
             existing.origin_suites.iter().cloned().collect::<Vec<_>>()
@@ -807,13 +919,33 @@ impl<'a> Run<'a> {
         if dropped > 0 {
             report.push(format!("{dropped} tests from held-out pairs removed"));
         }
+        // Releases a new pattern was cut from: each gets its own test, even at a version
+        // another build tests already.
+        let mut must_test: BTreeSet<String> = BTreeSet::new();
         if self.extend {
-            // The cut suites first, then the others: a release the patterns miss gets new ones.
+            // What the signature reads before any new pattern, per release: a new pattern may
+            // add right releases, never a wrong one anywhere.
+            let before_text = format!("{text}{PLACEHOLDER_TEST}");
+            let before = self.catalog_with(&file_name, Some(&before_text))?;
+            let wrong_before: BTreeMap<String, BTreeSet<String>> = releases
+                .iter()
+                .map(|r| {
+                    let files = files_of
+                        .get(&r.key())
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    (
+                        r.key(),
+                        wrong_versions(&found_in(&before, &product.name, files), r),
+                    )
+                })
+                .collect();
+            // The cut releases first, then the others: a release the patterns miss gets new ones.
             let mut order: Vec<&Release> = releases.iter().collect();
-            order.sort_by_key(|r| (!cut_from.contains(&r.suite), r.suite != CUT_SUITE));
+            order.sort_by_key(|r| (!is_cut(&cut_from, r), r.suite != CUT_SUITE));
             for release in order {
                 let files = files_of
-                    .get(&release.suite)
+                    .get(&release.key())
                     .map(Vec::as_slice)
                     .unwrap_or_default();
                 let catalog =
@@ -825,13 +957,16 @@ impl<'a> Run<'a> {
                 if chosen.is_empty() {
                     report.push(format!(
                         "{} {}: no new pattern found",
-                        release.suite, release.upstream
+                        release.key(),
+                        release.upstream
                     ));
                     continue;
                 }
+                let mut added = false;
                 for candidate in chosen.iter().take(2) {
+                    let mut next = text.clone();
                     if let Some(prefix) = &candidate.bare {
-                        let mut sonames: Vec<String> = toml::from_str::<toml::Table>(&text)
+                        let mut sonames: Vec<String> = toml::from_str::<toml::Table>(&next)
                             .ok()
                             .and_then(|t| t.get("sonames").and_then(|v| v.as_array()).cloned())
                             .unwrap_or_default()
@@ -843,20 +978,62 @@ impl<'a> Run<'a> {
                         }
                         let quoted: Vec<String> =
                             sonames.iter().map(|s| format!("\"{s}\"")).collect();
-                        text = write::set_keys(
-                            &text,
+                        next = write::set_keys(
+                            &next,
                             &[("sonames", format!("[{}]", quoted.join(", ")))],
                         );
                     }
-                    text.push_str(&write::render_pattern(candidate));
+                    next.push_str(&write::render_pattern(candidate));
+                    // Proved on every other release: it reads no wrong release where the
+                    // signature read none before.
+                    let catalog =
+                        self.catalog_with(&file_name, Some(&format!("{next}{PLACEHOLDER_TEST}")))?;
+                    let new_wrong: Vec<String> = releases
+                        .iter()
+                        .filter_map(|r| {
+                            let files = files_of
+                                .get(&r.key())
+                                .map(Vec::as_slice)
+                                .unwrap_or_default();
+                            let wrong =
+                                wrong_versions(&found_in(&catalog, &product.name, files), r);
+                            let old = wrong_before.get(&r.key());
+                            let gained: Vec<String> = wrong
+                                .into_iter()
+                                .filter(|v| !old.is_some_and(|o| o.contains(v)))
+                                .collect();
+                            (!gained.is_empty()).then(|| {
+                                format!("{} {}: {}", r.key(), r.upstream, gained.join(","))
+                            })
+                        })
+                        .collect();
+                    if !new_wrong.is_empty() {
+                        report.push(format!(
+                            "pattern '{}' cut from {} refused: reads a wrong release in {}",
+                            write::escape(&candidate.anchor),
+                            release.key(),
+                            new_wrong.join("; ")
+                        ));
+                        continue;
+                    }
+                    text = next;
+                    added = true;
                     report.push(format!(
-                        "new pattern '{}' cut from {}",
+                        "new pattern '{}' /{}/ cut from {}",
                         write::escape(&candidate.anchor),
-                        release.suite
+                        candidate.regex,
+                        release.key()
                     ));
                 }
-                if !cut_from.contains(&release.suite) {
-                    cut_from.push(release.suite.clone());
+                if added {
+                    must_test.insert(release.key());
+                    if !is_cut(&cut_from, release) {
+                        cut_from.push(if self.all_arches {
+                            release.key()
+                        } else {
+                            release.suite.clone()
+                        });
+                    }
                 }
             }
         }
@@ -869,6 +1046,7 @@ impl<'a> Run<'a> {
             &files_of,
             &cut_from,
             &existing.versions,
+            &must_test,
         );
         if !existing.negative {
             let patterns = existing.patterns.clone();
@@ -946,52 +1124,66 @@ impl<'a> Run<'a> {
             .collect();
         let mut totals: BTreeMap<(bool, &str), usize> = BTreeMap::new();
         let mut others: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut failures: Vec<String> = Vec::new();
         for product in selected {
-            let releases = match releases::releases(&mut self.indices, product) {
+            let releases = match self.releases(product) {
                 Ok(releases) => releases,
                 Err(err) => {
                     println!("{}: {err}", product.name);
                     continue;
                 }
             };
-            if let Err(err) = releases::fetch(self.archive, &releases) {
-                println!("{}: {err}", product.name);
-                continue;
-            }
+            let releases = match self.fetched(releases) {
+                Ok(releases) => releases,
+                Err(err) => {
+                    println!("{}: {err}", product.name);
+                    continue;
+                }
+            };
             let cut = cut_of.get(&product.name).cloned().unwrap_or_default();
             let mut line = Vec::new();
+            let mut failing = Vec::new();
             for release in &releases {
                 let files = self.release_files(release, false)?;
                 let all = detect_all(&catalog, &files);
-                let heldout = !cut.contains(&release.suite);
+                let heldout = !is_cut(&cut, release);
                 let versions: BTreeSet<String> = all
                     .get(&product.name)
                     .map(|f| f.versioned.iter().map(|(v, _, _)| v.clone()).collect())
                     .unwrap_or_default();
+                // A miss only counts where the files state the release at all.
+                let stated =
+                    || !locate::find(&files, &locate::variants(&release.upstream)).is_empty();
                 let verdict = if versions.iter().any(|v| same_release(v, &release.upstream)) {
-                    if versions.len() == 1 {
+                    // Two spellings of the release (`1.10` and `1.10.0`) are one.
+                    if versions.iter().all(|v| same_release(v, &release.upstream)) {
                         "right"
                     } else {
                         "right+other"
                     }
-                } else if versions.is_empty() {
+                } else if !versions.is_empty() {
+                    "wrong"
+                } else if stated() {
                     "missed"
                 } else {
-                    "wrong"
+                    "not stated"
                 };
                 *totals.entry((heldout, verdict)).or_default() += 1;
-                line.push(format!(
-                    "{}{}({}) {} {verdict}{}",
-                    release.suite,
+                let text = format!(
+                    "{}{} {} {verdict}{}",
+                    release.key(),
                     if heldout { "*" } else { "" },
-                    release.arch,
                     release.upstream,
-                    if verdict == "right" {
+                    if verdict == "right" || verdict == "not stated" {
                         String::new()
                     } else {
                         format!(" [{}]", versions.into_iter().collect::<Vec<_>>().join(","))
                     }
-                ));
+                );
+                if matches!(verdict, "wrong" | "missed" | "right+other") {
+                    failing.push(text.clone());
+                }
+                line.push(text);
                 for (name, found) in &all {
                     if *name != product.name && !found.versioned.is_empty() {
                         let versions: BTreeSet<&str> =
@@ -1002,10 +1194,13 @@ impl<'a> Run<'a> {
                             .insert(format!(
                                 "{name} {} in {}",
                                 versions.into_iter().collect::<Vec<_>>().join(","),
-                                release.suite
+                                release.key()
                             ));
                     }
                 }
+            }
+            if !failing.is_empty() {
+                failures.push(format!("{}: {}", product.name, failing.join("; ")));
             }
             println!("{}: {}", product.name, line.join("; "));
         }
@@ -1018,7 +1213,16 @@ impl<'a> Run<'a> {
                 found.iter().cloned().collect::<Vec<_>>().join("; ")
             );
         }
-        println!("\nreleases (* = held out: the signature was not cut from that suite):");
+        println!(
+            "\nfailures: the files state the release, the signature misses it, misreads it or also reads another ({} products):",
+            failures.len()
+        );
+        for failure in &failures {
+            println!("  {failure}");
+        }
+        println!(
+            "\nreleases (* = held out: the signature was not cut from that suite or build; `not stated`: no file spells the release):"
+        );
         for ((heldout, verdict), count) in &totals {
             println!(
                 "  {:<9} {verdict:<12} {count}",
@@ -1153,6 +1357,24 @@ fn reads_release(found: &Found, upstream: &str) -> bool {
         .versioned
         .iter()
         .any(|(v, _, _)| same_release(v, upstream))
+}
+
+/// True when the signature's patterns were cut from the release's suite (`bookworm`: any of its
+/// architectures) or from its build (`bookworm/i386`); its tests are held out otherwise.
+fn is_cut(cut_from: &[String], release: &Release) -> bool {
+    cut_from
+        .iter()
+        .any(|c| *c == release.suite || *c == release.key())
+}
+
+/// The versions a finding reads that are not the release.
+fn wrong_versions(found: &Found, release: &Release) -> BTreeSet<String> {
+    found
+        .versioned
+        .iter()
+        .filter(|(v, _, _)| !same_release(v, &release.upstream))
+        .map(|(v, _, _)| v.clone())
+        .collect()
 }
 
 /// True when `found` (what a binary says) is the Debian upstream release `upstream`: one of its

@@ -64,8 +64,8 @@ struct RawSignature {
         reason = "free text for readers of the file; kept so unknown fields stay an error"
     )]
     note: Option<String>,
-    /// The Debian suites (or other sources) whose binaries the patterns were cut from; test
-    /// excerpts from anywhere else are held out.
+    /// The Debian suites (or other sources) whose binaries the patterns were cut from, or one
+    /// build of a suite (`trixie/armel`); test excerpts from anywhere else are held out.
     #[serde(default)]
     cut_from: Vec<String>,
     /// Why the version tests cover one upstream release only (Debian has shipped no other).
@@ -796,17 +796,28 @@ mod tests {
         let catalog = &*TESTED;
         let mut failures = Vec::new();
         for signature in &catalog.signatures {
-            for suite in &signature.cut_from {
-                if !SUITES.contains(&suite.as_str()) {
+            // `bookworm` (any architecture of the suite) or `bookworm/i386` (one build).
+            for cut in &signature.cut_from {
+                let suite = cut.split_once('/').map_or(cut.as_str(), |(suite, _)| suite);
+                if !SUITES.contains(&suite) {
                     failures.push(format!(
-                        "{}: cut_from names `{suite}`, not one of {SUITES:?}",
+                        "{}: cut_from names `{cut}`, not one of {SUITES:?} (or SUITE/ARCH)",
                         signature.file
                     ));
                 }
             }
             for (index, test) in signature.tests.iter().enumerate() {
                 let suite = origin_suite(&test.origin);
-                let cut = suite.is_some_and(|s| signature.cut_from.iter().any(|c| c == s));
+                let build = suite.and_then(|s| {
+                    let arch = test.origin.split_once(" (")?.1.split_once(')')?.0;
+                    Some(format!("{s}/{arch}"))
+                });
+                let cut = suite.is_some_and(|s| {
+                    signature
+                        .cut_from
+                        .iter()
+                        .any(|c| c == s || build.as_deref() == Some(c.as_str()))
+                });
                 if test.heldout && (suite.is_none() || cut) {
                     failures.push(format!(
                         "{} test[{index}]: held out, but its origin is not a Debian suite outside cut_from {:?}: {}",

@@ -47,6 +47,11 @@ const GENERIC: &[&str] = &[
     "header ",
     "headers ",
     "built against ",
+    // Autoconf's variables: any configured script of any product holds them.
+    "package_version=",
+    "package_version ",
+    "package_string=",
+    "package_version=\"",
 ];
 
 /// A release spelled in a file.
@@ -418,6 +423,40 @@ pub(crate) fn candidates(data: &[u8], occurrence: &Occurrence) -> Vec<Candidate>
             if whole.len() > 40 || data.get(to) != Some(&0) {
                 break;
             }
+        }
+    }
+    // A version string glued to the bytes before it (a constant pool's last bytes: `\xbb?4.33`,
+    // `$tI4.33`, where another architecture puts a NUL) and followed, across the padding, by a
+    // whole string (`4.33\x00libev\x00`): that string with its NUL as the anchor, the version
+    // bounded by any byte that is not a digit or a dot.
+    if ends_string && data.get(start.wrapping_sub(1)).is_some_and(|b| *b != 0) {
+        let mut text = end;
+        while text < data.len() && text - end < 16 && data.get(text) == Some(&0) {
+            text += 1;
+        }
+        let mut to = text;
+        while to < data.len() && to - text < 40 && data.get(to).is_some_and(|b| printable(*b)) {
+            to += 1;
+        }
+        let whole = data.get(text..to).unwrap_or_default();
+        if data.get(to) == Some(&0)
+            && whole.len() >= MIN_ANCHOR
+            && !whole.iter().any(u8::is_ascii_digit)
+            && !generic(whole)
+            && !noise(whole)
+        {
+            let mut anchor = whole.to_vec();
+            anchor.push(0);
+            out.push(Candidate {
+                anchor,
+                regex: format!(
+                    "(?:^|[^0-9.])({version})\\x00{{1,16}}{}\\x00",
+                    regex_escape(&String::from_utf8_lossy(whole))
+                ),
+                only_in: Vec::new(),
+                before: false,
+                bare: None,
+            });
         }
     }
     // After: the version starts a string; the text after it, printable, no digits.

@@ -168,6 +168,11 @@ pub(crate) struct Release {
 }
 
 impl Release {
+    /// `bookworm/armhf`: the suite and architecture, the key of one build of a release.
+    pub(crate) fn key(&self) -> String {
+        format!("{}/{}", self.suite, self.arch)
+    }
+
     /// `Debian bookworm busybox 1:1.35.0-4 (armhf)`.
     pub(crate) fn describe(&self, package: &Package) -> String {
         format!(
@@ -186,91 +191,121 @@ fn useful(package: &Package) -> bool {
         && !package.name.starts_with("golang-")
 }
 
-/// The product's release in each suite where Debian ships it.
+/// The product's release in each suite where Debian ships it, on the first architecture of
+/// [`ARCHES`] (held-out pairs left out) that has it.
 pub(crate) fn releases(
     indices: &mut Indices<'_>,
     product: &Product,
 ) -> Result<Vec<Release>, String> {
     let mut out = Vec::new();
-    if product.debian.is_empty() {
-        return Ok(out);
-    }
     for (suite, _) in ARCHES {
-        debug_assert!(SUITES.contains(&suite));
-        let mut chosen: Option<(String, Vec<Package>)> = None;
-        for arch in indices.held_out.arches(suite) {
-            let Some(index) = indices.get(suite, arch)? else {
-                continue;
-            };
-            let found: Vec<Package> = product
-                .debian
-                .iter()
-                .flat_map(|source| index.by_source(source))
-                .cloned()
-                .collect();
-            if !found.is_empty() {
-                chosen = Some((arch.to_owned(), found));
-                break;
-            }
-        }
-        let all: Vec<Package> = match indices.get(suite, "all")? {
-            Some(index) => product
-                .debian
-                .iter()
-                .flat_map(|source| index.by_source(source))
-                .cloned()
-                .collect(),
-            None => Vec::new(),
-        };
-        let (arch, mut candidates) = match chosen {
-            Some((arch, found)) => (arch, found),
-            None if !all.is_empty() => ("all".to_owned(), Vec::new()),
-            None => continue,
-        };
-        candidates.extend(all);
-        // Several versions of one source can sit in one index (sid during transitions): keep
-        // the newest source version.
-        let Some(newest) = candidates
-            .iter()
-            .map(|p| p.source_version.clone())
-            .max_by(|a, b| compare_versions(a, b))
-        else {
-            continue;
-        };
-        candidates.retain(|p| p.source_version == newest);
-        let packages = choose_binaries(product, candidates);
-        if packages.is_empty() {
-            continue;
-        }
-        let users = if product.users.is_empty() {
-            Vec::new()
-        } else {
-            let mut users = Vec::new();
-            for name in &product.users {
-                let found = match indices.get(suite, &arch)? {
-                    Some(index) => index.newest(name).cloned(),
-                    None => None,
-                };
-                let found = match found {
-                    Some(found) => Some(found),
-                    None => indices
-                        .get(suite, "all")?
-                        .and_then(|index| index.newest(name).cloned()),
-                };
-                users.extend(found);
-            }
-            users
-        };
-        out.push(Release {
-            suite: suite.to_owned(),
-            arch,
-            upstream: upstream_version(&newest),
-            debian_version: newest,
-            packages,
-            users,
-        });
+        let arches = indices.held_out.arches(suite);
+        out.extend(release_in(indices, product, suite, &arches)?);
     }
     Ok(out)
+}
+
+/// The product's release on every architecture of each suite (held-out pairs left out) where
+/// Debian builds it: the same upstream release compiled by other compilers for other
+/// instruction sets, where a pattern that depends on one build's string layout shows. A product
+/// only in `Architecture: all` packages counts once per suite.
+pub(crate) fn releases_all_arches(
+    indices: &mut Indices<'_>,
+    product: &Product,
+) -> Result<Vec<Release>, String> {
+    let mut out: Vec<Release> = Vec::new();
+    for (suite, _) in ARCHES {
+        for arch in indices.held_out.arches(suite) {
+            if let Some(release) = release_in(indices, product, suite, &[arch])?
+                && !(release.arch == "all"
+                    && out.iter().any(|r| r.suite == suite && r.arch == "all"))
+            {
+                out.push(release);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The product's release in `suite` on the first of `arches` that builds it (else from
+/// `Architecture: all` packages alone).
+fn release_in(
+    indices: &mut Indices<'_>,
+    product: &Product,
+    suite: &str,
+    arches: &[&str],
+) -> Result<Option<Release>, String> {
+    if product.debian.is_empty() {
+        return Ok(None);
+    }
+    debug_assert!(SUITES.contains(&suite));
+    let mut chosen: Option<(String, Vec<Package>)> = None;
+    for arch in arches {
+        let Some(index) = indices.get(suite, arch)? else {
+            continue;
+        };
+        let found: Vec<Package> = product
+            .debian
+            .iter()
+            .flat_map(|source| index.by_source(source))
+            .cloned()
+            .collect();
+        if !found.is_empty() {
+            chosen = Some(((*arch).to_owned(), found));
+            break;
+        }
+    }
+    let all: Vec<Package> = match indices.get(suite, "all")? {
+        Some(index) => product
+            .debian
+            .iter()
+            .flat_map(|source| index.by_source(source))
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
+    let (arch, mut candidates) = match chosen {
+        Some((arch, found)) => (arch, found),
+        None if !all.is_empty() => ("all".to_owned(), Vec::new()),
+        None => return Ok(None),
+    };
+    candidates.extend(all);
+    // Several versions of one source can sit in one index (sid during transitions): keep
+    // the newest source version.
+    let Some(newest) = candidates
+        .iter()
+        .map(|p| p.source_version.clone())
+        .max_by(|a, b| compare_versions(a, b))
+    else {
+        return Ok(None);
+    };
+    candidates.retain(|p| p.source_version == newest);
+    let packages = choose_binaries(product, candidates);
+    if packages.is_empty() {
+        return Ok(None);
+    }
+    let mut users = Vec::new();
+    for name in &product.users {
+        let found = match indices.get(suite, &arch)? {
+            Some(index) => index.newest(name).cloned(),
+            None => None,
+        };
+        let found = match found {
+            Some(found) => Some(found),
+            None => indices
+                .get(suite, "all")?
+                .and_then(|index| index.newest(name).cloned()),
+        };
+        users.extend(found);
+    }
+    Ok(Some(Release {
+        suite: suite.to_owned(),
+        arch,
+        upstream: upstream_version(&newest),
+        debian_version: newest,
+        packages,
+        users,
+    }))
 }
 
 /// The binary packages worth reading: those the product list names, or the useful ones, the
