@@ -404,11 +404,7 @@ mod tests {
     #[test]
     fn lzma_alone_header_cannot_ask_for_a_huge_dictionary() {
         let data = b"lzma-alone with a hostile dictionary size, repeated ".repeat(100);
-        let options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
-        let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
-        let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
-        encoder.write_all(&data).unwrap();
-        let mut lzma = encoder.finish().unwrap();
+        let mut lzma = crate::fs::test_support::lzma_alone(&data);
         // 4 GiB: liblzma would allocate all of it if the header were trusted.
         lzma[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
         lzma.extend_from_slice(b"trailing bytes after the stream");

@@ -92,6 +92,7 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
 mod tests {
     use super::*;
     use crate::Limits;
+    use crate::fs::test_support::lzma_alone;
 
     /// The obfuscation, applied to a stream liblzma wrote: what the extractor must undo.
     fn obfuscate(stream: &[u8]) -> Vec<u8> {
@@ -105,15 +106,6 @@ mod tests {
         image[STREAM..STREAM + BLOCK].copy_from_slice(&moved);
         image[MOVED..MOVED + BLOCK].copy_from_slice(&first);
         image
-    }
-
-    fn lzma_alone(plain: &[u8]) -> Vec<u8> {
-        use std::io::Write;
-        let options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
-        let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
-        let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
-        encoder.write_all(plain).unwrap();
-        encoder.finish().unwrap()
     }
 
     #[test]

@@ -235,6 +235,7 @@ mod tests {
 
     use super::*;
     use crate::Limits;
+    use crate::fs::test_support::lzma_alone;
 
     #[test]
     fn gzip_keeps_its_name_and_length() {
@@ -256,14 +257,6 @@ mod tests {
         assert_eq!(listing.entries.len(), 1);
         assert_eq!(listing.entries[0].path, "passwd");
         assert_eq!(listing.entries[0].mtime, Some(1_700_000_000));
-    }
-
-    fn lzma_alone(data: &[u8]) -> Vec<u8> {
-        let options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
-        let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
-        let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
-        encoder.write_all(data).unwrap();
-        encoder.finish().unwrap()
     }
 
     /// An lzma-alone "stream" is kept only when it gives enough output to be one.

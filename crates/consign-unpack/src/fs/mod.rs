@@ -98,4 +98,4 @@ impl FsListing {
 }
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;

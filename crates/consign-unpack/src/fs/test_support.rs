@@ -1,5 +1,5 @@
-//! Helpers shared by the filesystem parsers' unit tests: reading fixtures, rendering a listing,
-//! and the damage test (truncations and bit flips) every parser must survive.
+//! Helpers shared by the unpacker's unit tests: reading fixtures, rendering a listing, writing an
+//! LZMA-alone stream, and the damage test (truncations and bit flips) every parser must survive.
 #![allow(clippy::unwrap_used)] // Test scaffolding: a panic here is a failed test.
 
 use std::fmt::Write as _;
@@ -10,6 +10,16 @@ use consign_model::NodeKind;
 
 use crate::fs::FsListing;
 use crate::{Budget, Limits};
+
+/// `data` as an LZMA-alone (`.lzma`) stream, as liblzma's encoder writes it at preset 6.
+pub(crate) fn lzma_alone(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+    let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
+    let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
 
 pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
