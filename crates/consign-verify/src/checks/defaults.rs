@@ -6,7 +6,7 @@
 use consign_model::{DeclaredFinding, DeviceKeys};
 
 use super::prelude::*;
-use crate::evidence::AuditFinding;
+use crate::evidence::{AuditFinding, ProductClaims};
 
 /// Audit rules that put a private key in the image, against a claim that it holds none.
 const SECRET_RULES: &[&str] = &["secret.private-key", "secret.host-key"];
@@ -24,27 +24,22 @@ const SERVICE_RULES: &[(&str, &str)] = &[
 
 pub(super) fn secrets(evidence: &Evidence<'_>) -> Outcome {
     let mut claims = BTreeSet::new();
-    let missing = match with_current_products(evidence, |place, product| {
-        let security = product.product.security.as_ref();
-        match security.and_then(|s| s.device_keys) {
-            None => Some(format!("{place} declares no `security.device-keys`")),
-            Some(keys) => {
-                claims.insert(kebab(&keys));
-                None
+    if let Err(outcome) = require_claims(
+        evidence,
+        "keys",
+        "ask the manufacturer to declare `device-keys = \"per-device\"` (or `\"none\"`) under `[security]` in the product file and sign the release again",
+        |place, product| {
+            let security = product.product.security.as_ref();
+            match security.and_then(|s| s.device_keys) {
+                None => Some(format!("{place} declares no `security.device-keys`")),
+                Some(keys) => {
+                    claims.insert(kebab(&keys));
+                    None
+                }
             }
-        }
-    }) {
-        Ok(missing) => missing,
-        Err(outcome) => return outcome,
-    };
-    if !missing.is_empty() {
-        return unavailable(
-            format!(
-                "{}: there is no claim to hold the firmware's keys against",
-                join(&missing)
-            ),
-            "ask the manufacturer to declare `device-keys = \"per-device\"` (or `\"none\"`) under `[security]` in the product file and sign the release again",
-        );
+        },
+    ) {
+        return outcome;
     }
     // Every value says the image holds no private key; a new one must be judged here.
     let _: fn(DeviceKeys) = |keys| match keys {
@@ -69,35 +64,30 @@ pub(super) fn secrets(evidence: &Evidence<'_>) -> Outcome {
 
 pub(super) fn services(evidence: &Evidence<'_>) -> Outcome {
     let mut listed: Option<BTreeSet<String>> = None;
-    let missing = match with_current_products(evidence, |place, product| {
-        let security = product.product.security.as_ref();
-        match security.and_then(|s| s.exposed_services.as_ref()) {
-            None => Some(format!("{place} declares no `security.exposed-services`")),
-            Some(services) => {
-                // Several current releases: a service is allowed only when every one lists it.
-                let these: BTreeSet<String> = services
-                    .iter()
-                    .map(|s| s.trim().to_ascii_lowercase())
-                    .collect();
-                listed = Some(match listed.take() {
-                    None => these,
-                    Some(before) => before.intersection(&these).cloned().collect(),
-                });
-                None
+    if let Err(outcome) = require_claims(
+        evidence,
+        "services",
+        "ask the manufacturer to list the services the product starts by default (`exposed-services = [\"ssh\"]`, `[]` for none) under `[security]` in the product file and sign the release again",
+        |place, product| {
+            let security = product.product.security.as_ref();
+            match security.and_then(|s| s.exposed_services.as_ref()) {
+                None => Some(format!("{place} declares no `security.exposed-services`")),
+                Some(services) => {
+                    // Several current releases: a service is allowed only when every one lists it.
+                    let these: BTreeSet<String> = services
+                        .iter()
+                        .map(|s| s.trim().to_ascii_lowercase())
+                        .collect();
+                    listed = Some(match listed.take() {
+                        None => these,
+                        Some(before) => before.intersection(&these).cloned().collect(),
+                    });
+                    None
+                }
             }
-        }
-    }) {
-        Ok(missing) => missing,
-        Err(outcome) => return outcome,
-    };
-    if !missing.is_empty() {
-        return unavailable(
-            format!(
-                "{}: there is no claim to hold the firmware's services against",
-                join(&missing)
-            ),
-            "ask the manufacturer to list the services the product starts by default (`exposed-services = [\"ssh\"]`, `[]` for none) under `[security]` in the product file and sign the release again",
-        );
+        },
+    ) {
+        return outcome;
     }
     let listed = listed.unwrap_or_default();
     let claim = if listed.is_empty() {
@@ -123,6 +113,28 @@ pub(super) fn services(evidence: &Evidence<'_>) -> Outcome {
         "the firmware starts a service the signed claims do not list: stop it in the shipped configuration, or list it in `security.exposed-services` (or declare and justify it in `security.declared-findings`), and sign the release again",
         "services",
     )
+}
+
+/// Reads a claim from every current release with `each` (what is missing, or `None`): no
+/// current release fails; a release without the claim leaves nothing to hold the firmware's
+/// `what` against, so the check cannot run (fails unless the policy relaxes it), with `fix`.
+fn require_claims(
+    evidence: &Evidence<'_>,
+    what: &str,
+    fix: &str,
+    each: impl FnMut(&str, &ProductClaims) -> Option<String>,
+) -> Result<(), Outcome> {
+    let missing = with_current_products(evidence, each)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(unavailable(
+        format!(
+            "{}: there is no claim to hold the firmware's {what} against",
+            join(&missing)
+        ),
+        fix,
+    ))
 }
 
 /// Holds every audited firmware against the claims: `contradicts` gives the claim a finding
