@@ -216,6 +216,8 @@ struct FileResult {
     /// The file's position in the tree's file list, which stands for its digests until the end of
     /// [`detect`] (see [`pending_digests`]).
     index: usize,
+    /// The file's digests, when [`Prepared::analyse`] took them ahead (see there).
+    digests: Option<Digests>,
 }
 
 /// Finds the components in `vfs`. See the crate docs.
@@ -269,7 +271,7 @@ impl Prepared {
             return;
         };
         let (catalog, _) = embedded();
-        let result = analyse_file(
+        let mut result = analyse_file(
             catalog,
             0,
             &node.path,
@@ -277,6 +279,13 @@ impl Prepared {
             node.inner_path(),
             data,
         );
+        // Hashing is most of the per-byte cost and would otherwise all wait for the end of the
+        // unpacking; an ELF object with findings nearly always stays its component's evidence
+        // (containers, whose evidence `keep_innermost` hands to their files, are rarely ELF), so
+        // its digests are taken now, while a long decode keeps the other core busy.
+        if !result.findings.is_empty() && data.starts_with(b"\x7fELF") {
+            result.digests = Some(digests_of(data));
+        }
         self.files
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -351,8 +360,12 @@ fn detect_with(
             ),
         })
         .collect();
+    let ahead: HashMap<usize, Digests> = results
+        .iter()
+        .filter_map(|result| Some((result.index, result.digests?)))
+        .collect();
     let mut detection = merge(results, diagnostics);
-    hash_evidence(&mut detection, &files);
+    hash_evidence(&mut detection, &files, ahead);
     let mtimes: HashMap<&str, i64> = files
         .iter()
         .filter_map(|(node, _)| Some((node.path.as_str(), node.mtime?)))
@@ -436,6 +449,7 @@ fn analyse_file(
         comments: facts.comments,
         diagnostics,
         index,
+        digests: None,
     }
 }
 
@@ -460,20 +474,26 @@ fn pending_index(digests: &Digests) -> usize {
 /// Hashes the files that are still some component's evidence after merging, each once, on every
 /// core. Hashing is most of the detector's cost per byte, and most of the bytes are containers (the
 /// image, a filesystem, a kernel) whose evidence `keep_innermost` replaces by the files inside them,
-/// so only the files that stay are hashed.
-fn hash_evidence<D: AsRef<[u8]> + Sync>(detection: &mut Detection, files: &[(&VfsNode, &D)]) {
+/// so only the files that stay are hashed. `ahead` holds digests already taken, by file index.
+fn hash_evidence<D: AsRef<[u8]> + Sync>(
+    detection: &mut Detection,
+    files: &[(&VfsNode, &D)],
+    ahead: HashMap<usize, Digests>,
+) {
     let wanted: BTreeSet<usize> = detection
         .components
         .iter()
         .flat_map(|component| component.files.iter().map(|(_, d)| pending_index(d)))
+        .filter(|index| !ahead.contains_key(index))
         .collect();
-    let digests: HashMap<usize, Digests> = wanted
+    let mut digests: HashMap<usize, Digests> = wanted
         .into_par_iter()
         .filter_map(|index| {
             let (_, data) = files.get(index)?;
             Some((index, digests_of(data.as_ref())))
         })
         .collect();
+    digests.extend(ahead);
     for component in &mut detection.components {
         for (_, file) in &mut component.files {
             if let Some(real) = digests.get(&pending_index(file)) {
@@ -1143,11 +1163,13 @@ mod tests {
         assert_eq!(busybox.files.len(), 2);
     }
 
-    /// Analyses prepared ahead give what `detect` gives: whichever files were prepared, in any
-    /// order, and an analysis of other bytes under the same path is not taken for the file.
+    /// Analyses prepared ahead (with the digests of ELF files) give what `detect` gives: whichever
+    /// files were prepared, in any order, and an analysis of other bytes under the same path is not
+    /// taken for the file.
     #[test]
     fn prepared_analyses_change_nothing() {
-        let busybox = b"\0BusyBox v1.36.1 (2024-01-01) multi-call binary\0";
+        // An ELF magic, so the analysis ahead also takes the digests.
+        let busybox = b"\x7fELF\0BusyBox v1.36.1 (2024-01-01) multi-call binary\0";
         let mut control = file(
             "/fw.bin/squashfs@0x0/usr/lib/opkg/info/libubox20230523.control",
             b"Package: libubox20230523\nVersion: 2023.05.23~75a3b870-1\nLicense: ISC\n",
@@ -1177,7 +1199,7 @@ mod tests {
             // Same path, other bytes: an older tree's file.
             prepared.analyse(&file(
                 "/fw.bin/squashfs@0x0/bin/busybox",
-                b"\0BusyBox v1.20.0 (2012-01-01) multi-call binary\0",
+                b"\x7fELF\0BusyBox v1.20.0 (2012-01-01) multi-call binary\0",
             ));
             assert_eq!(detect_prepared(&vfs, prepared), plain, "mask {mask:#b}");
         }

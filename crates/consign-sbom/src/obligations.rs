@@ -244,8 +244,8 @@ fn obligations(id: &str) -> Option<Vec<Obligation>> {
         "GPL-1.0-only" | "GPL-1.0-or-later" => vec![SOURCE_OFFER_GPL1],
         "Artistic-1.0-Perl" | "Artistic-1.0" | "Artistic-2.0" => vec![SOURCE_OFFER_ARTISTIC],
         "Ruby" => vec![SOURCE_OFFER_RUBY],
-        "MIT-Modern-Variant" | "PostgreSQL" | "TCL" | "libtiff" | "xinetd" | "Python-2.0" | "GD"
-        | "Unicode-3.0" => {
+        "MIT-Modern-Variant" | "PostgreSQL" | "TCL" | "libtiff" | "xinetd" | "Python-2.0"
+        | "GD" | "Unicode-3.0" => {
             vec![NOTICE_PERMISSIVE]
         }
         "OFL-1.1" => vec![NOTICE_OFL],
