@@ -171,6 +171,11 @@ const SOURCE_OFFER_MPL11: Obligation = Obligation {
     text: "make the source code of the covered code available and include a notice in the binaries' documentation saying where it is",
     source: "MPL-1.1 sections 3.2 and 3.6",
 };
+const SOURCE_OFFER_CDDL: Obligation = Obligation {
+    kind: "source-offer",
+    text: "make the source code of the covered software available and tell recipients of the binaries how they can obtain it",
+    source: "CDDL-1.0 section 3.1",
+};
 const SOURCE_OFFER_SLEEPYCAT: Obligation = Obligation {
     kind: "source-offer",
     text: "accompany every distribution with information on how to obtain the complete source of the DB software and of any software that uses it",
@@ -240,6 +245,7 @@ fn obligations(id: &str) -> Option<Vec<Obligation>> {
         "CC-BY-4.0" => vec![ATTRIBUTION_CC_BY],
         "MPL-2.0" => vec![SOURCE_OFFER_MPL2],
         "MPL-1.1" => vec![SOURCE_OFFER_MPL11],
+        "CDDL-1.0" => vec![SOURCE_OFFER_CDDL],
         "Sleepycat" => vec![SOURCE_OFFER_SLEEPYCAT],
         "GPL-1.0-only" | "GPL-1.0-or-later" => vec![SOURCE_OFFER_GPL1],
         "Artistic-1.0-Perl" | "Artistic-1.0" | "Artistic-2.0" => vec![SOURCE_OFFER_ARTISTIC],
