@@ -103,6 +103,42 @@ pub struct Cpe {
     pub rest: [Value; 6],
 }
 
+/// `vendor:product` pairs under which NVD files records of one and the same product, both in use:
+/// a record under either applies to a component named by the other. Each pair was seen in NVD's
+/// records (curl's library under `haxx:libcurl`: 11 of the 29 curl records in the shared test data
+/// name only it) or in the vendor:product pairs another scanner records for the product.
+const SAME_PRODUCT: &[(&str, &str)] = &[
+    ("haxx:curl", "haxx:libcurl"),
+    (
+        "samba:ppp",
+        "point-to-point_protocol_project:point-to-point_protocol",
+    ),
+    ("systemd_project:systemd", "freedesktop:systemd"),
+    ("litech:radvd", "litech:router_advertisement_daemon"),
+    ("es:iperf3", "iperf3_project:iperf3"),
+    ("gnupg:libksba", "libksba_project:libksba"),
+    ("pcsc-lite_project:pcsc-lite", "muscle:pcsc-lite"),
+    ("varnish-cache:varnish_cache", "varnish-cache:varnish"),
+    (
+        "squashfs-tools_project:squashfs-tools",
+        "squashfs_project:squashfs",
+    ),
+    ("cronie_project:cronie", "fedorahosted:cronie"),
+];
+
+/// The other `vendor:product` keys NVD files the same product under (see [`SAME_PRODUCT`]).
+pub fn same_product(key: &str) -> impl Iterator<Item = &'static str> + '_ {
+    SAME_PRODUCT.iter().filter_map(move |&(a, b)| {
+        if a == key {
+            Some(b)
+        } else if b == key {
+            Some(a)
+        } else {
+            None
+        }
+    })
+}
+
 /// Why a text is not a CPE name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CpeError(pub &'static str);
@@ -207,6 +243,15 @@ impl Cpe {
     /// `vendor:product`, lower case, when both are stated: the key records are looked up by.
     pub fn vendor_product(&self) -> Option<String> {
         Some(format!("{}:{}", self.vendor.text()?, self.product.text()?))
+    }
+
+    /// This CPE under another `vendor:product` key (from [`same_product`]).
+    pub fn renamed(&self, key: &str) -> Option<Cpe> {
+        let (vendor, product) = key.split_once(':')?;
+        let mut other = self.clone();
+        other.vendor = Value::Text(vendor.to_owned());
+        other.product = Value::Text(product.to_owned());
+        Some(other)
     }
 
     /// True when this criteria admits `target` in every attribute but version and update,

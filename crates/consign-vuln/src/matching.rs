@@ -109,6 +109,7 @@ impl Target {
     pub fn keys(&self) -> Vec<String> {
         let mut keys = Vec::new();
         if let Some(key) = self.parsed_cpe().and_then(|cpe| cpe.vendor_product()) {
+            keys.extend(crate::cpe::same_product(&key).map(|other| format!("cpe:{other}")));
             keys.push(format!("cpe:{key}"));
         }
         if let Some(purl) = self.parsed_purl() {
@@ -337,18 +338,30 @@ impl<'a> CpeTargets<'a> {
             let Some(cpe) = target.parsed_cpe() else {
                 continue;
             };
-            let idx = out.targets.len();
-            match cpe.vendor_product() {
-                Some(key) => out.by_product.entry(key).or_default().push(idx),
-                None => out.open.push(idx),
+            // A product NVD files under two names is a target under each; `merge` keeps one
+            // finding per record and component.
+            let others: Vec<Cpe> = cpe
+                .vendor_product()
+                .map(|key| {
+                    crate::cpe::same_product(&key)
+                        .filter_map(|other| cpe.renamed(other))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for cpe in std::iter::once(cpe).chain(others) {
+                let idx = out.targets.len();
+                match cpe.vendor_product() {
+                    Some(key) => out.by_product.entry(key).or_default().push(idx),
+                    None => out.open.push(idx),
+                }
+                out.targets.push((
+                    cpe,
+                    Release {
+                        version: target.release(),
+                        target,
+                    },
+                ));
             }
-            out.targets.push((
-                cpe,
-                Release {
-                    version: target.release(),
-                    target,
-                },
-            ));
         }
         out
     }
@@ -844,6 +857,66 @@ mod tests {
         assert_eq!(
             run(advisory, &[t(None)]),
             [("openssl".into(), Certainty::Unknown)]
+        );
+    }
+
+    /// NVD files curl's library under `haxx:libcurl` (CVE-2014-3707 names only it): a component
+    /// named `haxx:curl` is matched by those records too, once per record, and the reverse; an
+    /// unrelated product is not.
+    #[test]
+    fn products_nvd_files_under_two_names() {
+        let mut libcurl = criteria("cpe:2.3:a:haxx:libcurl:*:*:*:*:*:*:*:*", true);
+        libcurl.version_end_excluding = Some("7.39.0".into());
+        let mut curl = criteria("cpe:2.3:a:haxx:curl:*:*:*:*:*:*:*:*", true);
+        curl.version_end_excluding = Some("7.39.0".into());
+        let only_libcurl = nvd(vec![Configuration {
+            operator: Operator::Or,
+            negate: false,
+            nodes: vec![or_node(vec![libcurl.clone()])],
+        }]);
+        let both = nvd(vec![Configuration {
+            operator: Operator::Or,
+            negate: false,
+            nodes: vec![or_node(vec![curl, libcurl])],
+        }]);
+        let curl_component = target(
+            "curl",
+            Some("7.38.0"),
+            "cpe:2.3:a:haxx:curl:*:*:*:*:*:*:*:*",
+        );
+        let affected = [("curl".to_owned(), Certainty::Affected)];
+        assert_eq!(
+            run(only_libcurl.clone(), &[curl_component.clone()]),
+            affected
+        );
+        assert_eq!(run(both, &[curl_component.clone()]), affected);
+        assert!(
+            curl_component
+                .keys()
+                .contains(&"cpe:haxx:libcurl".to_owned())
+        );
+        let fixed = target(
+            "curl",
+            Some("7.39.0"),
+            "cpe:2.3:a:haxx:curl:*:*:*:*:*:*:*:*",
+        );
+        assert!(run(only_libcurl.clone(), &[fixed]).is_empty());
+        let wget = target("wget", Some("1.0"), "cpe:2.3:a:gnu:wget:*:*:*:*:*:*:*:*");
+        assert!(run(only_libcurl, &[wget]).is_empty());
+        let mut ppp = criteria(
+            "cpe:2.3:a:point-to-point_protocol_project:point-to-point_protocol:*:*:*:*:*:*:*:*",
+            true,
+        );
+        ppp.version_end_including = Some("2.4.8".into());
+        let cve_2020_8597 = nvd(vec![Configuration {
+            operator: Operator::Or,
+            negate: false,
+            nodes: vec![or_node(vec![ppp])],
+        }]);
+        let pppd = target("ppp", Some("2.4.7"), "cpe:2.3:a:samba:ppp:*:*:*:*:*:*:*:*");
+        assert_eq!(
+            run(cve_2020_8597, &[pppd]),
+            [("ppp".to_owned(), Certainty::Affected)]
         );
     }
 
