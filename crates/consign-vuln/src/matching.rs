@@ -886,10 +886,10 @@ mod tests {
         );
         let affected = [("curl".to_owned(), Certainty::Affected)];
         assert_eq!(
-            run(only_libcurl.clone(), &[curl_component.clone()]),
+            run(only_libcurl.clone(), std::slice::from_ref(&curl_component)),
             affected
         );
-        assert_eq!(run(both, &[curl_component.clone()]), affected);
+        assert_eq!(run(both, std::slice::from_ref(&curl_component)), affected);
         assert!(
             curl_component
                 .keys()
