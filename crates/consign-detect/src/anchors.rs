@@ -95,6 +95,8 @@ pub(crate) struct Anchors {
 
 /// How the anchors too short for the strided pass are found.
 enum Short {
+    /// There are none: no pass at all.
+    None,
     /// A vectorised search for a few literals (Teddy, from `aho-corasick`): for each leftmost
     /// match the finder compares every short anchor there, then searches on from the next byte,
     /// so overlapping occurrences are found too.
@@ -131,22 +133,14 @@ impl Anchors {
             })
             .flatten();
         let short = match searcher {
+            _ if short.is_empty() => Short::None,
             Some(searcher) => Short::Packed {
                 searcher,
                 anchors: short,
             },
-            None => Short::Grams(GramIndex::new(
-                1,
-                short
-                    .iter()
-                    .map(|&index| (index, rarest_grams(anchors[index], 1))),
-            )?),
+            None => Short::Grams(GramIndex::new(anchors, &short, 1)?),
         };
-        let long = GramIndex::new(
-            STRIDE,
-            long.iter()
-                .map(|&index| (index, rarest_grams(anchors[index], STRIDE))),
-        )?;
+        let long = GramIndex::new(anchors, &long, STRIDE)?;
         Ok(Self {
             texts: anchors.iter().map(|a| Box::from(*a)).collect(),
             long,
@@ -173,6 +167,7 @@ impl Anchors {
         });
         self.long.pass(grams, &mut found);
         match &self.short {
+            Short::None => {}
             Short::Packed { searcher, anchors } => {
                 let mut at = 0;
                 while let Some(first) =
@@ -244,14 +239,13 @@ struct GramIndex {
 }
 
 impl GramIndex {
-    /// Indexes each (anchor, offsets of its keyed grams); the error is an anchor index that
-    /// does not fit.
-    fn new<'a>(
-        stride: usize,
-        anchors: impl Iterator<Item = (usize, (usize, &'a [u8]))>,
-    ) -> Result<Self, usize> {
-        let mut keyed: Vec<(u32, Entry)> = Vec::new();
-        for (index, (first, anchor)) in anchors {
+    /// Indexes `anchors[index]` for each of `indices`, each on its `stride` rarest consecutive
+    /// grams; the error is an anchor index that does not fit.
+    fn new(anchors: &[&[u8]], indices: &[usize], stride: usize) -> Result<Self, usize> {
+        let mut keyed: Vec<(u32, Entry)> = Vec::with_capacity(indices.len() * stride);
+        for &index in indices {
+            let anchor = anchors[index];
+            let first = rarest_grams(anchor, stride);
             for offset in first..first + stride {
                 keyed.push((
                     gram_at(anchor, offset),
@@ -344,8 +338,8 @@ impl GramIndex {
 }
 
 /// The first offset of the `count` consecutive grams of `anchor` made of the least common bytes
-/// (the first of equals), with the anchor; the caller makes sure the anchor holds `count` grams.
-fn rarest_grams(anchor: &[u8], count: usize) -> (usize, &[u8]) {
+/// (the first of equals); the caller makes sure the anchor holds `count` grams.
+fn rarest_grams(anchor: &[u8], count: usize) -> usize {
     let grams = anchor.len() + 1 - MIN_ANCHOR;
     let commonness = |offset: usize| -> u32 {
         anchor[offset..offset + MIN_ANCHOR]
@@ -353,10 +347,9 @@ fn rarest_grams(anchor: &[u8], count: usize) -> (usize, &[u8]) {
             .map(|&byte| u32::from(COMMONNESS[usize::from(byte)]))
             .sum()
     };
-    let first = (0..=grams - count)
+    (0..=grams - count)
         .min_by_key(|&first| ((first..first + count).map(commonness).sum::<u32>(), first))
-        .unwrap_or(0);
-    (first, anchor)
+        .unwrap_or(0)
 }
 
 fn gram_at(anchor: &[u8], offset: usize) -> u32 {
@@ -509,5 +502,9 @@ mod tests {
         let finder = Anchors::new(&[b"abcd".as_slice()]).unwrap();
         assert!(finder.find(b"abc", 64).is_empty());
         assert_eq!(finder.find(b"abcd", 64).len(), 1);
+        // Long anchors only: no pass for short ones.
+        let finder = Anchors::new(&[b"long enough".as_slice()]).unwrap();
+        assert!(matches!(finder.short, Short::None));
+        assert_eq!(finder.find(b"xx long enough", 64).len(), 1);
     }
 }
