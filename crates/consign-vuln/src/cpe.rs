@@ -126,19 +126,6 @@ const SAME_PRODUCT: &[(&str, &str)] = &[
     ("cronie_project:cronie", "fedorahosted:cronie"),
 ];
 
-/// The other `vendor:product` keys NVD files the same product under (see [`SAME_PRODUCT`]).
-pub fn same_product(key: &str) -> impl Iterator<Item = &'static str> + '_ {
-    SAME_PRODUCT.iter().filter_map(move |&(a, b)| {
-        if a == key {
-            Some(b)
-        } else if b == key {
-            Some(a)
-        } else {
-            None
-        }
-    })
-}
-
 /// Why a text is not a CPE name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CpeError(pub &'static str);
@@ -245,13 +232,27 @@ impl Cpe {
         Some(format!("{}:{}", self.vendor.text()?, self.product.text()?))
     }
 
-    /// This CPE under another `vendor:product` key (from [`same_product`]).
-    pub fn renamed(&self, key: &str) -> Option<Cpe> {
-        let (vendor, product) = key.split_once(':')?;
-        let mut other = self.clone();
-        other.vendor = Value::Text(vendor.to_owned());
-        other.product = Value::Text(product.to_owned());
-        Some(other)
+    /// This CPE under each other `vendor:product` NVD files the same product under (see
+    /// [`SAME_PRODUCT`]); none for most products.
+    pub fn other_names(&self) -> Vec<Cpe> {
+        let Some(key) = self.vendor_product() else {
+            return Vec::new();
+        };
+        SAME_PRODUCT
+            .iter()
+            .filter_map(|&(a, b)| match key.as_str() {
+                k if k == a => Some(b),
+                k if k == b => Some(a),
+                _ => None,
+            })
+            .filter_map(|other| {
+                let (vendor, product) = other.split_once(':')?;
+                let mut renamed = self.clone();
+                renamed.vendor = Value::Text(vendor.to_owned());
+                renamed.product = Value::Text(product.to_owned());
+                Some(renamed)
+            })
+            .collect()
     }
 
     /// True when this criteria admits `target` in every attribute but version and update,

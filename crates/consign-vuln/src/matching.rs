@@ -108,9 +108,9 @@ impl Target {
     /// The keys under which records for this component are stored (see [`Advisory::keys`]).
     pub fn keys(&self) -> Vec<String> {
         let mut keys = Vec::new();
-        if let Some(key) = self.parsed_cpe().and_then(|cpe| cpe.vendor_product()) {
-            keys.extend(crate::cpe::same_product(&key).map(|other| format!("cpe:{other}")));
-            keys.push(format!("cpe:{key}"));
+        if let Some(cpe) = self.parsed_cpe() {
+            let names = std::iter::once(cpe.clone()).chain(cpe.other_names());
+            keys.extend(names.filter_map(|cpe| Some(format!("cpe:{}", cpe.vendor_product()?))));
         }
         if let Some(purl) = self.parsed_purl() {
             keys.push(format!("purl:{}", purl.package()));
@@ -340,14 +340,7 @@ impl<'a> CpeTargets<'a> {
             };
             // A product NVD files under two names is a target under each; `merge` keeps one
             // finding per record and component.
-            let others: Vec<Cpe> = cpe
-                .vendor_product()
-                .map(|key| {
-                    crate::cpe::same_product(&key)
-                        .filter_map(|other| cpe.renamed(other))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let others = cpe.other_names();
             for cpe in std::iter::once(cpe).chain(others) {
                 let idx = out.targets.len();
                 match cpe.vendor_product() {
