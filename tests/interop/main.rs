@@ -8,6 +8,7 @@
 mod corpus;
 mod dsse;
 mod intoto;
+mod packages;
 mod pkcs11;
 mod sbom;
 mod sigstore;

@@ -40,6 +40,8 @@ pub(crate) const NPM_PACKAGES: &[&str] = &[
 pub(crate) const APT_PACKAGES: &[(&str, &str)] = &[
     // attest-intoto: a real PKCS#11 token for the hardware-key tests.
     ("softhsm2", "/usr/lib/softhsm/libsofthsm2.so"),
+    // packages: the package managers' own tools build and read the `.rpm` files consign names.
+    ("rpm", "/usr/bin/rpmbuild"),
 ];
 
 /// Where the tools live.

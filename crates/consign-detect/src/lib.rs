@@ -11,7 +11,9 @@
 //!   into one anchor finder (`anchors`) so each file is read once for all products;
 //! - `elf`: object-file facts through goblin (SONAME, `DT_NEEDED`, `.comment`, symbol versions, Go
 //!   build info, Rust `cargo auditable`);
-//! - `pkgdb`: dpkg, opkg and apk package databases;
+//! - `pkgdb`: dpkg, opkg and apk package databases, and the metadata of `.deb`, `.ipk`, `.apk` and
+//!   Arch package files;
+//! - `rpm`: RPM package files;
 //! - `manifest`: npm, Bower, Python and `LuaRocks` package manifests;
 //! - `kmod`: kernel modules that are not the kernel's own (vendor and out-of-tree drivers);
 //! - `index`: the name index generated from Debian's file lists (`names/`, `cargo xtask index`),
@@ -75,6 +77,7 @@ mod index;
 mod kmod;
 mod manifest;
 mod pkgdb;
+mod rpm;
 mod scan;
 mod signature;
 
@@ -398,8 +401,22 @@ fn analyse_file(
             is_object: data.starts_with(b"\x7fELF"),
         };
         findings = scan::scan_file(catalog, location, data, &names, &facts);
-        if let Some(kind) = pkgdb::database_kind(inner_path) {
-            findings.extend(package_findings(catalog, location, kind, data));
+        if let Some(kind) = pkgdb::database_kind(location, inner_path) {
+            findings.extend(package_findings(
+                catalog,
+                location,
+                pkgdb::parse(kind, data),
+            ));
+        }
+        if rpm::is_package(data) {
+            match rpm::package(data) {
+                Ok(package) => findings.extend(package_findings(catalog, location, vec![package])),
+                Err(damaged) => diagnostics.push(
+                    Diagnostic::warning(location, damaged.message)
+                        .at(damaged.offset)
+                        .with_hint("the file starts like an RPM package; its header was not read, so the package it holds is not named"),
+                ),
+            }
         }
     }
     if let Some(note) = &facts.package_note {
@@ -516,13 +533,13 @@ fn digests_of(data: &[u8]) -> Digests {
     Digests { sha256, sha512 }
 }
 
+/// One finding per package a database or package file records.
 fn package_findings(
     catalog: &Catalog,
     location: &str,
-    kind: pkgdb::Database,
-    data: &[u8],
+    packages: Vec<pkgdb::Package>,
 ) -> Vec<Finding> {
-    pkgdb::parse(kind, data)
+    packages
         .into_iter()
         .map(|package| {
             let identity = package_identity(catalog, &package.name, package.source.as_deref());

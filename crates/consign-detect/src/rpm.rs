@@ -1,0 +1,296 @@
+//! RPM package files (`.rpm`): the header names the package the file holds.
+//!
+//! # What it detects
+//!
+//! A file that starts with an RPM lead is one package: its main header's `NAME`, `EPOCH`,
+//! `VERSION`, `RELEASE` and `LICENSE`, and its source package, the name part of `SOURCERPM`
+//! (`openssl-libs` is built from `openssl-3.0.7-27.el9.src.rpm`). Red Hat's and SUSE's families and
+//! Yocto (whose default package format is RPM) ship them, and firmware update bundles carry them.
+//! The payload (a compressed cpio archive) is the unpacker's business: it finds and opens it by its
+//! own magic.
+//!
+//! # Evidence
+//!
+//! `manifest-analysis`, high confidence, at the byte offset of the main header.
+//!
+//! # Limits
+//!
+//! Installed-package databases (`rpmdb.sqlite`, Berkeley DB `Packages`, `Packages.db`) are not read.
+//! A source RPM (no `SOURCERPM` of its own) is reported under its own name. Of an internationalised
+//! string only the first (C locale) text is read. Header signatures are not checked: the header is a
+//! claim of the file, like any other manifest.
+//!
+//! Layout (rpm's `lib/header.c` and the LSB package format): a 96-byte lead, a signature header
+//! padded to 8 bytes, then the main header; each header is a magic (`8e ad e8 01`), four reserved
+//! bytes, the entry count and the data size (big-endian 32-bit), the entries (tag, type, offset,
+//! count: 16 bytes each) and the data they point into.
+
+use crate::pkgdb::Package;
+
+/// The first bytes of every RPM package file.
+const LEAD_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
+/// The lead is fixed-size and obsolete: everything it says is in the headers too.
+const LEAD_LEN: usize = 96;
+const HEADER_MAGIC: [u8; 4] = [0x8e, 0xad, 0xe8, 0x01];
+/// rpm refuses headers with more entries or data than these (`hdrchkTags`, `hdrchkData`).
+const MAX_ENTRIES: usize = 0xffff;
+const MAX_DATA: usize = 256 << 20;
+
+const TAG_NAME: u32 = 1000;
+const TAG_VERSION: u32 = 1001;
+const TAG_RELEASE: u32 = 1002;
+const TAG_EPOCH: u32 = 1003;
+const TAG_LICENSE: u32 = 1014;
+const TAG_SOURCERPM: u32 = 1044;
+
+const TYPE_INT32: u32 = 4;
+const TYPE_STRING: u32 = 6;
+const TYPE_STRING_ARRAY: u32 = 8;
+const TYPE_I18NSTRING: u32 = 9;
+
+/// Whether `data` is an RPM package file (its lead magic).
+pub(crate) fn is_package(data: &[u8]) -> bool {
+    data.starts_with(&LEAD_MAGIC)
+}
+
+/// Why a file with an RPM lead could not be read: where, and what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Damaged {
+    pub(crate) offset: u64,
+    pub(crate) message: String,
+}
+
+/// The package an RPM file holds.
+pub(crate) fn package(data: &[u8]) -> Result<Package, Damaged> {
+    let signature = Header::at(data, LEAD_LEN)?;
+    let main_offset = signature.end.next_multiple_of(8);
+    let header = Header::at(data, main_offset)?;
+    let missing = |what: &str| Damaged {
+        offset: main_offset as u64,
+        message: format!("rpm header has no {what}"),
+    };
+    let name = header.string(TAG_NAME).ok_or_else(|| missing("NAME"))?;
+    let version = header
+        .string(TAG_VERSION)
+        .ok_or_else(|| missing("VERSION"))?;
+    // Recorded as rpm prints it (`[EPOCH:]VERSION-RELEASE`); `pkgdb::upstream_version` keeps
+    // VERSION, which can hold neither `:` nor `-`.
+    let mut recorded = header
+        .int32(TAG_EPOCH)
+        .map_or_else(String::new, |epoch| format!("{epoch}:"));
+    recorded.push_str(version);
+    if let Some(release) = header.string(TAG_RELEASE) {
+        recorded.push('-');
+        recorded.push_str(release);
+    }
+    Ok(Package {
+        name: name.to_owned(),
+        source: header.string(TAG_SOURCERPM).and_then(source_name),
+        version: recorded,
+        offset: main_offset as u64,
+        license: header.string(TAG_LICENSE).map(str::to_owned),
+    })
+}
+
+/// `openssl-3.0.7-27.el9.src.rpm` -> `openssl`: the name of the source package a binary package
+/// was built from (name, version and release are joined by `-`, and only the name may hold one).
+fn source_name(file: &str) -> Option<String> {
+    let stem = file
+        .strip_suffix(".src.rpm")
+        .or_else(|| file.strip_suffix(".nosrc.rpm"))?;
+    let mut parts = stem.rsplitn(3, '-');
+    let (_release, _version, name) = (parts.next()?, parts.next()?, parts.next()?);
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// One header structure inside the file: its entries and the data they point into.
+struct Header<'a> {
+    entries: &'a [u8],
+    store: &'a [u8],
+    /// Offset of the first byte after the header.
+    end: usize,
+}
+
+impl<'a> Header<'a> {
+    fn at(data: &'a [u8], offset: usize) -> Result<Self, Damaged> {
+        let damaged = |message: String| Damaged {
+            offset: offset as u64,
+            message,
+        };
+        let intro = data
+            .get(offset..offset.saturating_add(16))
+            .ok_or_else(|| damaged("rpm file ends inside a header".to_owned()))?;
+        if intro[..4] != HEADER_MAGIC {
+            return Err(damaged("no rpm header magic (8e ad e8 01) here".to_owned()));
+        }
+        let count = be32(&intro[8..12]) as usize;
+        let size = be32(&intro[12..16]) as usize;
+        if count > MAX_ENTRIES || size > MAX_DATA {
+            return Err(damaged(format!(
+                "rpm header claims {count} entries and {size} data bytes, more than rpm itself accepts"
+            )));
+        }
+        let entries_start = offset + 16;
+        let store_start = entries_start + count * 16;
+        let end = store_start + size;
+        let (Some(entries), Some(store)) = (
+            data.get(entries_start..store_start),
+            data.get(store_start..end),
+        ) else {
+            return Err(damaged(format!(
+                "rpm header of {count} entries and {size} data bytes runs past the end of the file"
+            )));
+        };
+        Ok(Self {
+            entries,
+            store,
+            end,
+        })
+    }
+
+    /// The entry of `tag`: its type, and the data from its offset on.
+    fn entry(&self, tag: u32) -> Option<(u32, &'a [u8])> {
+        self.entries.chunks_exact(16).find_map(|entry| {
+            (be32(&entry[0..4]) == tag).then(|| {
+                let kind = be32(&entry[4..8]);
+                let offset = be32(&entry[8..12]) as usize;
+                (kind, self.store.get(offset..).unwrap_or_default())
+            })
+        })
+    }
+
+    /// A string entry (its first string for arrays and translations), if it is valid UTF-8 and
+    /// not empty.
+    fn string(&self, tag: u32) -> Option<&'a str> {
+        let (kind, bytes) = self.entry(tag)?;
+        if ![TYPE_STRING, TYPE_STRING_ARRAY, TYPE_I18NSTRING].contains(&kind) {
+            return None;
+        }
+        let text = &bytes[..bytes.iter().position(|&b| b == 0)?];
+        std::str::from_utf8(text)
+            .ok()
+            .filter(|text| !text.is_empty())
+    }
+
+    fn int32(&self, tag: u32) -> Option<u32> {
+        let (kind, bytes) = self.entry(tag)?;
+        (kind == TYPE_INT32).then(|| bytes.get(..4).map(be32))?
+    }
+}
+
+fn be32(bytes: &[u8]) -> u32 {
+    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A header structure holding `strings` (tag, text) and `ints` (tag, value), as rpm lays it out.
+    pub(crate) fn header(strings: &[(u32, &str)], ints: &[(u32, u32)]) -> Vec<u8> {
+        let mut entries = Vec::new();
+        let mut store = Vec::new();
+        for &(tag, value) in ints {
+            entries.extend(
+                [tag, TYPE_INT32, store.len() as u32, 1]
+                    .map(u32::to_be_bytes)
+                    .concat(),
+            );
+            store.extend(value.to_be_bytes());
+        }
+        for &(tag, text) in strings {
+            entries.extend(
+                [tag, TYPE_STRING, store.len() as u32, 1]
+                    .map(u32::to_be_bytes)
+                    .concat(),
+            );
+            store.extend(text.as_bytes());
+            store.push(0);
+        }
+        let count = (entries.len() / 16) as u32;
+        let mut out = HEADER_MAGIC.to_vec();
+        out.extend([0; 4]);
+        out.extend(count.to_be_bytes());
+        out.extend((store.len() as u32).to_be_bytes());
+        out.extend(entries);
+        out.extend(store);
+        out
+    }
+
+    /// A package file: lead, a signature header padded to 8 bytes, the main header.
+    pub(crate) fn rpm_file(main: &[u8]) -> Vec<u8> {
+        let mut out = LEAD_MAGIC.to_vec();
+        out.resize(LEAD_LEN, 0);
+        out.extend(header(&[(1000, "sha")], &[(1007, 42)]));
+        out.resize(out.len().next_multiple_of(8), 0);
+        out.extend(main);
+        out
+    }
+
+    #[test]
+    fn reads_name_version_source_and_license() {
+        let main = header(
+            &[
+                (TAG_NAME, "openssl-libs"),
+                (TAG_VERSION, "3.0.7"),
+                (TAG_RELEASE, "27.el9"),
+                (TAG_LICENSE, "ASL 2.0"),
+                (TAG_SOURCERPM, "openssl-3.0.7-27.el9.src.rpm"),
+            ],
+            &[(TAG_EPOCH, 1)],
+        );
+        let package = package(&rpm_file(&main)).unwrap();
+        assert_eq!(package.name, "openssl-libs");
+        assert_eq!(package.source.as_deref(), Some("openssl"));
+        assert_eq!(package.version, "1:3.0.7-27.el9");
+        assert_eq!(crate::pkgdb::upstream_version(&package.version), "3.0.7");
+        assert_eq!(package.license.as_deref(), Some("ASL 2.0"));
+    }
+
+    #[test]
+    fn source_names() {
+        assert_eq!(
+            source_name("curl-7.29.0-59.el7.src.rpm").as_deref(),
+            Some("curl")
+        );
+        assert_eq!(
+            source_name("python-urllib3-1.26.5-3.el9.nosrc.rpm").as_deref(),
+            Some("python-urllib3")
+        );
+        assert_eq!(source_name("curl.src.rpm"), None);
+        assert_eq!(source_name("-1-2.src.rpm"), None);
+        assert_eq!(source_name("curl-7.29.0-59.el7.x86_64.rpm"), None);
+    }
+
+    #[test]
+    fn damaged_headers_say_where() {
+        let main = header(&[(TAG_NAME, "zlib"), (TAG_VERSION, "1.2.13")], &[]);
+        let whole = rpm_file(&main);
+        assert_eq!(package(&whole).unwrap().version, "1.2.13");
+        // Cut inside the main header's data.
+        let cut = package(&whole[..whole.len() - 3]).unwrap_err();
+        assert!(cut.message.contains("runs past the end"), "{cut:?}");
+        assert_eq!(cut.offset, (whole.len() - main.len()) as u64);
+        // A lead and nothing else.
+        let lead_only = package(&whole[..LEAD_LEN]).unwrap_err();
+        assert_eq!(lead_only.offset, LEAD_LEN as u64);
+        // Entry counts past rpm's own limit are refused before any slicing.
+        let mut huge = whole.clone();
+        huge[LEAD_LEN + 8..LEAD_LEN + 12].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(
+            package(&huge)
+                .unwrap_err()
+                .message
+                .contains("more than rpm")
+        );
+        // No VERSION.
+        let nameless = rpm_file(&header(&[(TAG_NAME, "zlib")], &[]));
+        assert!(package(&nameless).unwrap_err().message.contains("VERSION"));
+        // Offsets that point past the data, and strings without an end, read as nothing.
+        let mut wild = header(&[(TAG_NAME, "zlib"), (TAG_VERSION, "1")], &[]);
+        wild[16 + 8..16 + 12].copy_from_slice(&u32::MAX.to_be_bytes());
+        let last = wild.len() - 1;
+        wild[last] = b'x';
+        assert!(package(&rpm_file(&wild)).is_err());
+    }
+}

@@ -1,0 +1,202 @@
+//! Package files: the package managers' own tools build `.rpm` and `.deb` files (Debian `rpm`'s
+//! `rpmbuild`, `dpkg-deb`), read them back (`rpm -qp`, `dpkg-deb --field`), and consign must name
+//! each package the way they do, mapped to the upstream product it is a packaging of. A truncated
+//! RPM, which `rpm` itself refuses, must give a diagnostic at the header's offset and no package.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The spec of a source package `curl` with one binary package, `libcurl`, holding one small file:
+/// the binary package's name is not the product's, its SOURCERPM is.
+const SPEC: &str = r"
+Name: curl
+Version: 7.88.1
+Release: 3.fc40
+Epoch: 2
+Summary: interop fixture
+License: curl
+URL: https://curl.se/
+%description
+interop fixture
+%package -n libcurl
+Summary: interop fixture library
+%description -n libcurl
+interop fixture library
+%install
+mkdir -p %{buildroot}/usr/share/doc/libcurl
+echo 'not a binary' > %{buildroot}/usr/share/doc/libcurl/README
+%files -n libcurl
+/usr/share/doc/libcurl/README
+";
+
+/// `rpmbuild -bb` of [`SPEC`] with the payload compressed by `payload` (`w9.gzdio`, `w19.zstdio`).
+fn build_rpm(dir: &Path, payload: &str) -> PathBuf {
+    let top = dir.join(format!("rpmbuild-{payload}"));
+    std::fs::create_dir_all(top.join("SPECS")).unwrap();
+    let spec = top.join("SPECS/curl.spec");
+    std::fs::write(&spec, SPEC).unwrap();
+    let output = Command::new("rpmbuild")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
+        .args([
+            "--define",
+            &format!("_binary_payload {payload}"),
+            "--define",
+            "debug_package %{nil}",
+            "--define",
+            "_build_id_links none",
+            "-bb",
+        ])
+        .arg(&spec)
+        .env("HOME", dir)
+        .output()
+        .unwrap_or_else(|err| {
+            panic!(
+                "could not run rpmbuild: {err}\n\nhint: run `cargo xtask tools` (it installs Debian's `rpm`)"
+            )
+        });
+    assert!(
+        output.status.success(),
+        "rpmbuild failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let arch_dir = std::fs::read_dir(top.join("RPMS"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    std::fs::read_dir(arch_dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.to_string_lossy().contains("libcurl-7.88.1"))
+        .unwrap()
+}
+
+/// What a package manager tool prints for `args` (trimmed).
+fn query(program: &str, args: &[&str], file: &Path) -> String {
+    let output = Command::new(program).args(args).arg(file).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// `consign -v scan` of one file: (name, version, CPE) of every component, and what it printed
+/// (diagnostics included).
+fn scan(file: &Path, dir: &Path) -> (Vec<(String, String, String)>, String) {
+    let sbom = dir.join(format!(
+        "{}.cdx.json",
+        file.file_name().unwrap().to_string_lossy()
+    ));
+    let output = Command::new(env!("CARGO_BIN_EXE_consign"))
+        .args(["-v", "scan"])
+        .arg(file)
+        .arg("-o")
+        .arg(&sbom)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "consign scan failed: {output:?}");
+    let bom: serde_json::Value = serde_json::from_slice(&std::fs::read(&sbom).unwrap()).unwrap();
+    let field = |component: &serde_json::Value, key: &str| {
+        component[key].as_str().unwrap_or_default().to_owned()
+    };
+    let components = bom["components"]
+        .as_array()
+        .map(|components| {
+            components
+                .iter()
+                .map(|c| (field(c, "name"), field(c, "version"), field(c, "cpe")))
+                .collect()
+        })
+        .unwrap_or_default();
+    (
+        components,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn rpm_files_are_named_as_rpm_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for payload in ["w9.gzdio", "w6.xzdio", "w19.zstdio"] {
+        let rpm = build_rpm(dir.path(), payload);
+        assert_eq!(
+            query(
+                "rpm",
+                &["-qp", "--qf", "%{NAME} %{VERSION} %{SOURCERPM}"],
+                &rpm
+            ),
+            "libcurl 7.88.1 curl-7.88.1-3.fc40.src.rpm"
+        );
+        let (components, _) = scan(&rpm, dir.path());
+        assert!(
+            components.iter().any(|(name, version, cpe)| name == "curl"
+                && version == "7.88.1"
+                && cpe.contains(":haxx:curl:7.88.1:")),
+            "{payload}: {components:?}"
+        );
+    }
+}
+
+#[test]
+fn truncated_rpm_is_refused_by_rpm_and_named_by_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(build_rpm(dir.path(), "w9.gzdio")).unwrap();
+    // Cut inside the signature header: rpm cannot read it, and neither may consign pretend to.
+    let cut = dir.path().join("cut.rpm");
+    std::fs::write(&cut, &whole[..200]).unwrap();
+    let rpm = Command::new("rpm")
+        .args(["-qp"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    assert!(!rpm.status.success(), "rpm read a truncated package");
+    let (components, stderr) = scan(&cut, dir.path());
+    assert!(components.is_empty(), "{components:?}");
+    assert!(
+        stderr.contains("cut.rpm") && stderr.contains("rpm") && stderr.contains("0x"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn deb_files_are_named_as_dpkg_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(root.join("usr/share/doc/libcurl4")).unwrap();
+    std::fs::write(root.join("usr/share/doc/libcurl4/README"), "not a binary\n").unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: libcurl4\nSource: curl (7.88.1-10+deb12u15)\nVersion: 7.88.1-10+deb12u15+b1\nArchitecture: all\nMaintainer: interop <interop@example.org>\nDescription: interop fixture\n",
+    )
+    .unwrap();
+    for compression in ["xz", "gzip", "zstd"] {
+        let deb = dir.path().join(format!("libcurl4-{compression}.deb"));
+        let output = Command::new("dpkg-deb")
+            .args(["--root-owner-group", &format!("-Z{compression}"), "--build"])
+            .arg(&root)
+            .arg(&deb)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "dpkg-deb --build failed: {output:?}"
+        );
+        assert_eq!(
+            query("dpkg-deb", &["--field"], &deb).lines().next(),
+            Some("Package: libcurl4")
+        );
+        let (components, _) = scan(&deb, dir.path());
+        assert!(
+            components
+                .iter()
+                .any(|(name, version, _)| name == "curl" && version == "7.88.1"),
+            "{compression}: {components:?}"
+        );
+    }
+}
