@@ -14,6 +14,7 @@
 //! - `pkgdb`: dpkg, opkg and apk package databases, and the metadata of `.deb`, `.ipk`, `.apk` and
 //!   Arch package files;
 //! - `rpm`: RPM package files;
+//! - `osrelease`: the operating system `os-release` and `lsb-release` name;
 //! - `manifest`: npm, Bower, Python and `LuaRocks` package manifests;
 //! - `kmod`: kernel modules that are not the kernel's own (vendor and out-of-tree drivers);
 //! - `index`: the name index generated from Debian's file lists (`names/`, `cargo xtask index`),
@@ -76,6 +77,7 @@ mod elf;
 mod index;
 mod kmod;
 mod manifest;
+mod osrelease;
 mod pkgdb;
 mod rpm;
 mod scan;
@@ -422,6 +424,11 @@ fn analyse_file(
     if let Some(note) = &facts.package_note {
         findings.extend(package_note_finding(catalog, note, location));
     }
+    if let Some(format) = osrelease::Format::of(file_name)
+        && let Some(release) = osrelease::parse(format, data)
+    {
+        findings.push(operating_system_finding(catalog, release, location));
+    }
     if let Some(ecosystem) = manifest::Ecosystem::of(inner_path) {
         findings.extend(manifest::finding(catalog, ecosystem, data, location));
     }
@@ -677,6 +684,45 @@ fn package_note_finding(
         },
         version: Some(version),
     })
+}
+
+/// The system a release file names: a signature's identity when one describes it (`OpenWrt`),
+/// else its `ID`, with the CPE of its `CPE_NAME`.
+fn operating_system_finding(
+    catalog: Option<&Catalog>,
+    release: osrelease::Release,
+    location: &str,
+) -> Finding {
+    let identity = catalog
+        .and_then(|catalog| catalog.by_name(&release.id))
+        .map_or_else(
+            || {
+                let (cpe_vendor, cpe_product) = release.cpe.clone().unzip();
+                Identity {
+                    purl: Some(format!("pkg:generic/{}", release.id)),
+                    name: release.id.clone(),
+                    kind: ComponentKind::OperatingSystem,
+                    cpe_vendor,
+                    cpe_product,
+                    upstream: Upstream::default(),
+                }
+            },
+            Identity::of,
+        );
+    Finding {
+        identity,
+        license: None,
+        occurrence: Occurrence {
+            location: location.to_owned(),
+            offset: Some(release.offset),
+            matched: Some(release.line),
+            method: Method::ManifestAnalysis,
+            confidence: Confidence::High,
+            states: release.version.clone(),
+            count: None,
+        },
+        version: release.version,
+    }
 }
 
 /// `OpenWrt` (and Debian) put a library's ABI number at the end of its package name

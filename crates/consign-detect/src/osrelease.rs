@@ -1,0 +1,206 @@
+//! The operating system a root filesystem says it is: `os-release` and `lsb-release`.
+//!
+//! # What it detects
+//!
+//! The distribution the image was built as, from the file systemd's `os-release(5)` defines
+//! (`/etc/os-release`, `/usr/lib/os-release`: `ID`, `VERSION_ID`, `CPE_NAME`) or the older LSB
+//! `lsb-release` (`DISTRIB_ID`, `DISTRIB_RELEASE`). Yocto (`poky`), Buildroot, `OpenWrt` and every
+//! Debian- or Ubuntu-based firmware write one; it says which base the vendor built on and which
+//! release of it, which is what a distribution's advisories are filed against.
+//!
+//! # Evidence
+//!
+//! `manifest-analysis`, high confidence, at the byte offset of the version line.
+//!
+//! # Limits
+//!
+//! A version that does not start with a digit (`snapshot`, a code name) is not a release: the system
+//! is named without one. The point release Debian keeps in `/etc/debian_version` is not read. A
+//! distribution a signature describes (`OpenWrt`) takes that signature's identity; others are named
+//! by their `ID`, with the CPE their `CPE_NAME` gives, if any.
+
+/// The largest release file read: real ones are a few hundred bytes.
+const MAX_BYTES: usize = 64 << 10;
+
+/// Which of the two formats a file name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// systemd's `os-release`.
+    OsRelease,
+    /// The LSB's `lsb-release`.
+    LsbRelease,
+}
+
+impl Format {
+    pub(crate) fn of(file_name: &str) -> Option<Self> {
+        match file_name {
+            "os-release" => Some(Self::OsRelease),
+            "lsb-release" => Some(Self::LsbRelease),
+            _ => None,
+        }
+    }
+}
+
+/// What a release file says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Release {
+    /// `ID` (or `DISTRIB_ID`), lower case: `debian`, `poky`, `openwrt`.
+    pub(crate) id: String,
+    /// `VERSION_ID` (or `DISTRIB_RELEASE`), when it is a release number.
+    pub(crate) version: Option<String>,
+    /// The line the version (else the name) was read from, as written.
+    pub(crate) line: String,
+    /// Byte offset of that line.
+    pub(crate) offset: u64,
+    /// (vendor, product) of `CPE_NAME`.
+    pub(crate) cpe: Option<(String, String)>,
+}
+
+/// Reads a release file; `None` if it names no system.
+pub(crate) fn parse(format: Format, data: &[u8]) -> Option<Release> {
+    if data.len() > MAX_BYTES {
+        return None;
+    }
+    let text = std::str::from_utf8(data).ok()?;
+    let (id_key, version_key) = match format {
+        Format::OsRelease => ("ID", "VERSION_ID"),
+        Format::LsbRelease => ("DISTRIB_ID", "DISTRIB_RELEASE"),
+    };
+    let mut id = None;
+    let mut version = None;
+    let mut cpe = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len() as u64;
+        let Some((key, value)) = line.trim().split_once('=') else {
+            continue;
+        };
+        let value = unquote(value);
+        if value.is_empty() {
+            continue;
+        }
+        if key == id_key && id.is_none() {
+            id = Some((value.to_ascii_lowercase(), line.trim().to_owned(), start));
+        } else if key == version_key && version.is_none() {
+            version = Some((value, line.trim().to_owned(), start));
+        } else if key == "CPE_NAME" && cpe.is_none() {
+            cpe = cpe_vendor_product(&value);
+        }
+    }
+    let (id, id_line, id_offset) = id?;
+    // An `ID` is a lower-case word by the specification; anything else is not this file.
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        return None;
+    }
+    let version = version.filter(|(value, _, _)| {
+        value.starts_with(|c: char| c.is_ascii_digit()) && value.len() <= 64
+    });
+    let (version, line, offset) = match version {
+        Some((value, line, offset)) => (Some(value), line, offset),
+        None => (None, id_line, id_offset),
+    };
+    Some(Release {
+        id,
+        version,
+        line,
+        offset,
+        cpe,
+    })
+}
+
+/// A shell-style value without its quotes (`"22.04"`, `'OpenWrt'`).
+fn unquote(value: &str) -> String {
+    let value = value.trim();
+    let inner = ['"', '\'']
+        .iter()
+        .find_map(|&q| value.strip_prefix(q).and_then(|rest| rest.strip_suffix(q)))
+        .unwrap_or(value);
+    inner.replace("\\\"", "\"").replace("\\\\", "\\")
+}
+
+/// (vendor, product) of a CPE 2.2 URI (`cpe:/o:fedoraproject:fedora:39`) or 2.3 name.
+fn cpe_vendor_product(cpe: &str) -> Option<(String, String)> {
+    let mut parts = if let Some(rest) = cpe.strip_prefix("cpe:/") {
+        rest.split(':').skip(1)
+    } else {
+        cpe.strip_prefix("cpe:2.3:")?.split(':').skip(1)
+    };
+    let vendor = parts.next()?.to_ascii_lowercase();
+    let product = parts.next()?.to_ascii_lowercase();
+    let word = |s: &str| {
+        !s.is_empty()
+            && s != "*"
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    };
+    (word(&vendor) && word(&product)).then_some((vendor, product))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debian_os_release() {
+        // Debian bookworm's base-files 12.4+deb12u5, usr/lib/os-release.
+        let text = b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\nHOME_URL=\"https://www.debian.org/\"\n";
+        let release = parse(Format::OsRelease, text).unwrap();
+        assert_eq!(release.id, "debian");
+        assert_eq!(release.version.as_deref(), Some("12"));
+        assert_eq!(release.line, "VERSION_ID=\"12\"");
+        assert_eq!(release.offset, 69);
+        assert_eq!(release.cpe, None);
+    }
+
+    #[test]
+    fn fedora_cpe_and_openwrt_quotes() {
+        let fedora = parse(
+            Format::OsRelease,
+            b"NAME=\"Fedora Linux\"\nVERSION_ID=39\nID=fedora\nCPE_NAME=\"cpe:/o:fedoraproject:fedora:39\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            fedora.cpe,
+            Some(("fedoraproject".to_owned(), "fedora".to_owned()))
+        );
+        let openwrt = parse(
+            Format::OsRelease,
+            b"NAME=\"OpenWrt\"\nVERSION=\"23.05.2\"\nID=\"openwrt\"\nID_LIKE=\"lede openwrt\"\nVERSION_ID=\"23.05.2\"\nOPENWRT_RELEASE=\"OpenWrt 23.05.2 r23630-842932a63d\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (openwrt.id.as_str(), openwrt.version.as_deref()),
+            ("openwrt", Some("23.05.2"))
+        );
+    }
+
+    #[test]
+    fn lsb_release() {
+        // The binwalk test suite's cramfs image holds Ubuntu 22.04's lsb-release.
+        let text = b"DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\nDISTRIB_CODENAME=jammy\nDISTRIB_DESCRIPTION=\"Ubuntu 22.04.5 LTS\"\n";
+        let release = parse(Format::LsbRelease, text).unwrap();
+        assert_eq!(
+            (release.id.as_str(), release.version.as_deref()),
+            ("ubuntu", Some("22.04"))
+        );
+    }
+
+    #[test]
+    fn no_release_number_no_version() {
+        let snapshot = parse(Format::OsRelease, b"ID=openwrt\nVERSION_ID=\"snapshot\"\n").unwrap();
+        assert_eq!(snapshot.version, None);
+        assert_eq!(snapshot.line, "ID=openwrt");
+        // Not a release file: no ID, an ID that is not a word, not text, too large.
+        assert_eq!(parse(Format::OsRelease, b"VERSION_ID=1\n"), None);
+        assert_eq!(parse(Format::OsRelease, b"ID=\"rm -rf /\"\n"), None);
+        assert_eq!(parse(Format::OsRelease, b"ID=x\xff\n"), None);
+        assert_eq!(parse(Format::OsRelease, &vec![b'\n'; MAX_BYTES + 1]), None);
+        assert_eq!(cpe_vendor_product("cpe:2.3:o:*:fedora:39"), None);
+    }
+}
