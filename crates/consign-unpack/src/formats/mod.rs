@@ -56,8 +56,13 @@ pub(crate) fn human_size(size: u64) -> String {
 /// without keeping anything, to learn whether it fits its bound, and only then a third time into
 /// one buffer of its exact size: a bomb costs decoding time within the budget, never memory.
 const HELD: u64 = 64 << 20;
-/// Output is reserved from the budget, and allocated, this much at a time.
+/// Output is reserved from the budget, and allocated, this much at a time at most.
 const CHUNK: u64 = 1 << 20;
+/// The first reservation of a stream; each next one doubles, up to [`CHUNK`]. A small stream
+/// (a package's `control.tar.zst`) then holds no more of the job's budget than it needs: streams
+/// decoded side by side each holding a whole chunk could exhaust a small input's expansion
+/// budget together and be refused although their outputs fit it.
+const FIRST_RESERVATION: u64 = 64 << 10;
 
 /// The result of one bounded decompression inside an extractor.
 pub(crate) struct Inflated {
@@ -90,6 +95,7 @@ fn keep_pass(
 ) -> Pass {
     let cap = keep.min(bound);
     let mut out: Vec<u8> = Vec::new();
+    let mut step = FIRST_RESERVATION;
     loop {
         let len = out.len() as u64;
         if len == cap {
@@ -101,7 +107,8 @@ fn keep_pass(
                 Err(err) => Pass::Done(out, len, Some(err)),
             };
         }
-        let want = CHUNK.min(cap - len);
+        let want = step.min(cap - len);
+        step = (step * 2).min(CHUNK);
         if let Err(limit) = reservation.grow(want) {
             return Pass::Refused(limit);
         }
@@ -337,6 +344,26 @@ mod tests {
             consign_model::CutReason::TotalBytesLimit
         );
         assert_eq!(budget.bytes_used(), 2 * CHUNK);
+        drop(held);
+    }
+
+    /// A small stream decoded while another holds most of what the budget has left is not
+    /// refused: it reserves about what it produces, not a whole chunk (a `.deb`'s two small
+    /// zstd members decoded side by side were refused under load).
+    #[test]
+    fn small_streams_reserve_little() {
+        let budget = Budget::new(Limits {
+            max_total_bytes: CHUNK + CHUNK / 2,
+            ..Limits::default()
+        });
+        let held = budget.reserve(CHUNK).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut encoder, &[7u8; 10_240]).unwrap();
+        let input = encoder.finish().unwrap();
+        let mut listing = FsListing::default();
+        let out = inflate(Codec::Gzip, &input, &budget, ("test", 0), &mut listing);
+        assert_eq!(listing.cuts, Vec::new());
+        assert_eq!(out.data.unwrap().len(), 10_240);
         drop(held);
     }
 }
