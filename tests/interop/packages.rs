@@ -200,3 +200,97 @@ fn deb_files_are_named_as_dpkg_reads_them() {
         );
     }
 }
+
+/// `rpm --dbpath DIR ARGS`, asserting success; its standard output.
+fn rpm_db(db: &Path, args: &[&str], files: &[&Path]) -> String {
+    let output = Command::new("rpm")
+        .arg("--dbpath")
+        .arg(db)
+        .args(args)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "rpm {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn rpm_database_is_read_as_rpm_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rpm = build_rpm(dir.path(), "w9.gzdio");
+    let root = dir.path().join("rootfs");
+    let db = root.join("var/lib/rpm");
+    std::fs::create_dir_all(&db).unwrap();
+    rpm_db(&db, &["--initdb"], &[]);
+    rpm_db(
+        &db,
+        &[
+            "-i",
+            "--justdb",
+            "--nodeps",
+            "--noscripts",
+            "--ignorearch",
+            "--ignoreos",
+        ],
+        &[&rpm],
+    );
+    assert_eq!(
+        rpm_db(&db, &["-qa", "--qf", "%{NAME} %{VERSION}\n"], &[]).trim(),
+        "libcurl 7.88.1"
+    );
+    // The database as an image holds it: a tar of the root file system.
+    let image = dir.path().join("rootfs.tar");
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .args(["-cf"])
+        .arg(&image)
+        .args(["var/lib/rpm/rpmdb.sqlite"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (components, stderr) = scan(&image, dir.path());
+    assert!(
+        components
+            .iter()
+            .any(|(name, version, _)| name == "curl" && version == "7.88.1"),
+        "{components:?}\n{stderr}"
+    );
+    // Cut short, rpm refuses it and consign names nothing from it, with the place it stopped.
+    let cut_root = dir.path().join("cut");
+    std::fs::create_dir_all(cut_root.join("var/lib/rpm")).unwrap();
+    let whole = std::fs::read(db.join("rpmdb.sqlite")).unwrap();
+    std::fs::write(cut_root.join("var/lib/rpm/rpmdb.sqlite"), &whole[..4096]).unwrap();
+    let refused = Command::new("rpm")
+        .arg("--dbpath")
+        .arg(cut_root.join("var/lib/rpm"))
+        .args(["-qa"])
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success() || refused.stdout.is_empty(),
+        "rpm read packages from a truncated database"
+    );
+    let cut_image = dir.path().join("cut.tar");
+    assert!(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&cut_root)
+            .args(["-cf"])
+            .arg(&cut_image)
+            .args(["var/lib/rpm/rpmdb.sqlite"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (components, stderr) = scan(&cut_image, dir.path());
+    assert!(components.is_empty(), "{components:?}");
+    assert!(
+        stderr.contains("rpmdb.sqlite") && stderr.contains("sqlite"),
+        "{stderr}"
+    );
+}

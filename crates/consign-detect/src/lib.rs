@@ -13,7 +13,7 @@
 //!   build info, Rust `cargo auditable`);
 //! - `pkgdb`: dpkg, opkg and apk package databases, and the metadata of `.deb`, `.ipk`, `.apk` and
 //!   Arch package files;
-//! - `rpm`: RPM package files;
+//! - `rpm`: RPM package files and rpm's `rpmdb.sqlite` (through `sqlite`, a read-only table reader);
 //! - `osrelease`: the operating system `os-release` and `lsb-release` name;
 //! - `manifest`: npm, Bower, Python and `LuaRocks` package manifests;
 //! - `kmod`: kernel modules that are not the kernel's own (vendor and out-of-tree drivers);
@@ -82,6 +82,7 @@ mod pkgdb;
 mod rpm;
 mod scan;
 mod signature;
+mod sqlite;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
@@ -409,6 +410,17 @@ fn analyse_file(
                 location,
                 pkgdb::parse(kind, data),
             ));
+        }
+        if rpm::is_database_path(inner_path) {
+            let (packages, damaged) = rpm::database_packages(data);
+            findings.extend(package_findings(catalog, location, packages));
+            if let Some(damaged) = damaged {
+                diagnostics.push(
+                    Diagnostic::warning(location, damaged.message)
+                        .at(damaged.offset)
+                        .with_hint("the rpm database could not be read to its end; the packages after the damage are not named"),
+                );
+            }
         }
         if rpm::is_package(data) {
             match rpm::package(data) {

@@ -1,6 +1,9 @@
-//! RPM package files (`.rpm`): the header names the package the file holds.
+//! RPM package files (`.rpm`) and rpm's installed-package database (`rpmdb.sqlite`).
 //!
 //! # What it detects
+//!
+//! Every package an image's `rpmdb.sqlite` (`/var/lib/rpm`, `/usr/lib/sysimage/rpm`) records as
+//! installed: each row of its `Packages` table is one package's header (read with `sqlite.rs`).
 //!
 //! A file that starts with an RPM lead is one package: its main header's `NAME`, `EPOCH`,
 //! `VERSION`, `RELEASE` and `LICENSE`, and its source package, the name part of `SOURCERPM`
@@ -11,12 +14,14 @@
 //!
 //! # Evidence
 //!
-//! `manifest-analysis`, high confidence, at the byte offset of the main header.
+//! `manifest-analysis`, high confidence, at the byte offset of the main header (of a package
+//! file) or of the row's cell (in a database).
 //!
 //! # Limits
 //!
-//! Installed-package databases (`rpmdb.sqlite`, Berkeley DB `Packages`, `Packages.db`) are not read.
-//! A source RPM (no `SOURCERPM` of its own) is reported under its own name. Of an internationalised
+//! The Berkeley DB `Packages` (rpm before 4.16: `CentOS` 7, older Yocto) and the `Packages.db`
+//! (ndb) databases are not read, nor rows still only in an `rpmdb.sqlite-wal` beside the database
+//! (images are built with the log checkpointed). A source RPM (no `SOURCERPM` of its own) is reported under its own name. Of an internationalised
 //! string only the first (C locale) text is read. Header signatures are not checked: the header is a
 //! claim of the file, like any other manifest.
 //!
@@ -26,6 +31,7 @@
 //! count: 16 bytes each) and the data they point into.
 
 use crate::pkgdb::Package;
+use crate::sqlite;
 
 /// The first bytes of every RPM package file.
 const LEAD_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
@@ -64,9 +70,50 @@ pub(crate) struct Damaged {
 pub(crate) fn package(data: &[u8]) -> Result<Package, Damaged> {
     let signature = Header::at(data, LEAD_LEN)?;
     let main_offset = signature.end.next_multiple_of(8);
-    let header = Header::at(data, main_offset)?;
+    described(&Header::at(data, main_offset)?, main_offset as u64)
+}
+
+/// Where an installed-package database may be, by its path inside the image.
+pub(crate) fn is_database_path(inner_path: &str) -> bool {
+    // `/var/lib/rpm` (rpm before 4.17 and Yocto), `/usr/lib/sysimage/rpm` (Fedora 36+, SUSE).
+    inner_path.ends_with("/rpm/rpmdb.sqlite")
+}
+
+/// The installed packages of an `rpmdb.sqlite`: one header per row of its `Packages` table, each
+/// at the byte offset of its row. Rows that are not a readable header are skipped; a damaged
+/// database gives the packages before the damage and what was wrong.
+pub(crate) fn database_packages(data: &[u8]) -> (Vec<Package>, Option<Damaged>) {
+    let mut packages = Vec::new();
+    let damaged = (|| {
+        let database = sqlite::Database::open(data)?;
+        let Some(root) = database.table_root("Packages")? else {
+            return Err(sqlite::Damaged {
+                offset: 0,
+                message: "rpm database has no `Packages` table".to_owned(),
+            });
+        };
+        database.rows(root, &mut |offset, row| {
+            if let Some(sqlite::Value::Blob(blob)) = row.get(1)
+                && let Ok(header) = Header::counted(blob, 0)
+                && let Ok(mut package) = described(&header, 0)
+            {
+                package.offset = offset;
+                packages.push(package);
+            }
+        })
+    })()
+    .err()
+    .map(|damaged| Damaged {
+        offset: damaged.offset,
+        message: damaged.message,
+    });
+    (packages, damaged)
+}
+
+/// The package a main header describes; `offset` is where the header is, for errors.
+fn described(header: &Header<'_>, offset: u64) -> Result<Package, Damaged> {
     let missing = |what: &str| Damaged {
-        offset: main_offset as u64,
+        offset,
         message: format!("rpm header has no {what}"),
     };
     let name = header.string(TAG_NAME).ok_or_else(|| missing("NAME"))?;
@@ -87,7 +134,7 @@ pub(crate) fn package(data: &[u8]) -> Result<Package, Damaged> {
         name: name.to_owned(),
         source: header.string(TAG_SOURCERPM).and_then(source_name),
         version: recorded,
-        offset: main_offset as u64,
+        offset,
         license: header.string(TAG_LICENSE).map(str::to_owned),
     })
 }
@@ -112,25 +159,41 @@ struct Header<'a> {
 }
 
 impl<'a> Header<'a> {
+    /// The header structure at `offset` of a package file: magic, four reserved bytes, the rest.
     fn at(data: &'a [u8], offset: usize) -> Result<Self, Damaged> {
+        let magic = data
+            .get(offset..offset.saturating_add(8))
+            .ok_or_else(|| Damaged {
+                offset: offset as u64,
+                message: "rpm file ends inside a header".to_owned(),
+            })?;
+        if magic[..4] != HEADER_MAGIC {
+            return Err(Damaged {
+                offset: offset as u64,
+                message: "no rpm header magic (8e ad e8 01) here".to_owned(),
+            });
+        }
+        Self::counted(data, offset + 8)
+    }
+
+    /// A header as the package database stores it, without magic: the entry count and data size,
+    /// the entries, the data.
+    fn counted(data: &'a [u8], offset: usize) -> Result<Self, Damaged> {
         let damaged = |message: String| Damaged {
             offset: offset as u64,
             message,
         };
         let intro = data
-            .get(offset..offset.saturating_add(16))
-            .ok_or_else(|| damaged("rpm file ends inside a header".to_owned()))?;
-        if intro[..4] != HEADER_MAGIC {
-            return Err(damaged("no rpm header magic (8e ad e8 01) here".to_owned()));
-        }
-        let count = be32(&intro[8..12]) as usize;
-        let size = be32(&intro[12..16]) as usize;
+            .get(offset..offset.saturating_add(8))
+            .ok_or_else(|| damaged("rpm header ends inside its counts".to_owned()))?;
+        let count = be32(&intro[0..4]) as usize;
+        let size = be32(&intro[4..8]) as usize;
         if count > MAX_ENTRIES || size > MAX_DATA {
             return Err(damaged(format!(
                 "rpm header claims {count} entries and {size} data bytes, more than rpm itself accepts"
             )));
         }
-        let entries_start = offset + 16;
+        let entries_start = offset + 8;
         let store_start = entries_start + count * 16;
         let end = store_start + size;
         let (Some(entries), Some(store)) = (
@@ -248,6 +311,55 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn database_rows_are_packages() {
+        let header_blob = |name: &str, version: &str| {
+            let source = format!("{name}-{version}-1.src.rpm");
+            header(
+                &[
+                    (TAG_NAME, name),
+                    (TAG_VERSION, version),
+                    (TAG_RELEASE, "r0"),
+                    (TAG_SOURCERPM, &source),
+                ],
+                &[],
+            )[8..]
+                .to_vec()
+        };
+        // The second header is large enough to spill into overflow pages.
+        let mut busybox = header_blob("busybox", "1.36.1");
+        busybox.extend(vec![0u8; 2000]);
+        let rows = [
+            sqlite::tests::blob_row(&header_blob("libz1", "1.3.1")),
+            sqlite::tests::blob_row(&busybox),
+            sqlite::tests::blob_row(b"not a header"),
+        ];
+        let data = sqlite::tests::make_database("Packages", &rows);
+        let (packages, damaged) = database_packages(&data);
+        assert_eq!(damaged, None);
+        let got: Vec<(&str, &str)> = packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(got, [("libz1", "1.3.1-r0"), ("busybox", "1.36.1-r0")]);
+        assert!(packages[0].offset > 512 && packages[0].offset < 1024);
+        // A database without the table, and one cut short, say so.
+        let other = sqlite::tests::make_database("Other", &rows);
+        assert!(
+            database_packages(&other)
+                .1
+                .unwrap()
+                .message
+                .contains("no `Packages`")
+        );
+        let (before, damaged) = database_packages(&data[..data.len() - 512]);
+        assert_eq!(before.len(), 1);
+        assert!(damaged.is_some());
+        assert!(is_database_path("/var/lib/rpm/rpmdb.sqlite"));
+        assert!(is_database_path("/usr/lib/sysimage/rpm/rpmdb.sqlite"));
+        assert!(!is_database_path("/var/lib/rpm/rpmdb.sqlite-wal"));
+    }
+
+    #[test]
     fn source_names() {
         assert_eq!(
             source_name("curl-7.29.0-59.el7.src.rpm").as_deref(),
@@ -270,7 +382,8 @@ pub(crate) mod tests {
         // Cut inside the main header's data.
         let cut = package(&whole[..whole.len() - 3]).unwrap_err();
         assert!(cut.message.contains("runs past the end"), "{cut:?}");
-        assert_eq!(cut.offset, (whole.len() - main.len()) as u64);
+        // At the counts, just after the magic.
+        assert_eq!(cut.offset, (whole.len() - main.len() + 8) as u64);
         // A lead and nothing else.
         let lead_only = package(&whole[..LEAD_LEN]).unwrap_err();
         assert_eq!(lead_only.offset, LEAD_LEN as u64);
