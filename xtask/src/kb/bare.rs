@@ -48,6 +48,40 @@ fn has_prefix(name: &str, prefix: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('-'))
 }
 
+/// (product, SONAME) of every other signature file beside `own`.
+fn other_sonames(own: &std::path::Path) -> Vec<(String, String)> {
+    let Some(dir) = own.parent() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path == own || path.extension().is_none_or(|ext| ext != "toml") {
+            continue;
+        }
+        let Ok(table) = std::fs::read_to_string(&path)
+            .map_err(|err| err.to_string())
+            .and_then(|text| toml::from_str::<toml::Table>(&text).map_err(|err| err.to_string()))
+        else {
+            continue;
+        };
+        let name = table
+            .get("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        for soname in table
+            .get("sonames")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+        {
+            out.push((name.to_owned(), soname.to_owned()));
+        }
+    }
+    out
+}
+
 /// The single value `regex` reads in `data` as the detector's bare step does (`None` when it reads
 /// none or several), with the offset of its first occurrence.
 pub(crate) fn lone_value(regex: &regex::bytes::Regex, data: &[u8]) -> Option<(String, usize)> {
@@ -209,9 +243,19 @@ impl Run<'_> {
             .flatten()
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect();
+        let others = other_sonames(&path);
         let mut best: Option<(String, String, Reading)> = None;
         let mut refusals = Vec::new();
         for (text_regex, prefix) in candidates {
+            // The prefix would also read another product's library: musl's `libc.so` is a prefix
+            // of glibc's `libc.so.6`, whose lone strings are not musl's release.
+            if let Some((other, soname)) = others
+                .iter()
+                .find(|(_, soname)| has_prefix(soname, &prefix))
+            {
+                refusals.push(format!("{prefix}* would also read {other}'s {soname}"));
+                continue;
+            }
             let Ok(regex) = regex::bytes::RegexBuilder::new(&text_regex)
                 .unicode(false)
                 .build()
