@@ -218,6 +218,20 @@ fn rpm_db(db: &Path, args: &[&str], files: &[&Path]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// A tar image at `image` holding `root`'s `var/lib/rpm/rpmdb.sqlite`.
+fn tar_database(root: &Path, image: &Path) -> PathBuf {
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(root)
+        .arg("-cf")
+        .arg(image)
+        .arg("var/lib/rpm/rpmdb.sqlite")
+        .status()
+        .unwrap();
+    assert!(status.success(), "tar failed: {status}");
+    image.to_owned()
+}
+
 #[test]
 fn rpm_database_is_read_as_rpm_reads_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -243,16 +257,7 @@ fn rpm_database_is_read_as_rpm_reads_it() {
         "libcurl 7.88.1"
     );
     // The database as an image holds it: a tar of the root file system.
-    let image = dir.path().join("rootfs.tar");
-    let status = Command::new("tar")
-        .arg("-C")
-        .arg(&root)
-        .args(["-cf"])
-        .arg(&image)
-        .args(["var/lib/rpm/rpmdb.sqlite"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let image = tar_database(&root, &dir.path().join("rootfs.tar"));
     let (components, stderr) = scan(&image, dir.path());
     assert!(
         components
@@ -275,18 +280,7 @@ fn rpm_database_is_read_as_rpm_reads_it() {
         !refused.status.success() || refused.stdout.is_empty(),
         "rpm read packages from a truncated database"
     );
-    let cut_image = dir.path().join("cut.tar");
-    assert!(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&cut_root)
-            .args(["-cf"])
-            .arg(&cut_image)
-            .args(["var/lib/rpm/rpmdb.sqlite"])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let cut_image = tar_database(&cut_root, &dir.path().join("cut.tar"));
     let (components, stderr) = scan(&cut_image, dir.path());
     assert!(components.is_empty(), "{components:?}");
     assert!(
