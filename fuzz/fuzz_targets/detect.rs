@@ -1,6 +1,6 @@
 //! Fuzz target: component detection on hostile files: ELF parsing (dynamic section, `.comment`,
 //! Go build info, cargo-auditable data), the version-signature automaton, the package databases
-//! (dpkg, opkg, apk, rpm's SQLite `rpmdb`), package files' metadata (a `.deb`'s `control`,
+//! (dpkg, opkg, apk, rpm's SQLite and Berkeley DB ones), package files' metadata (a `.deb`'s `control`,
 //! `.PKGINFO`, RPM headers) and release files (`os-release`, `lsb-release`), the input being each
 //! of them at once: no panic or hang.
 #![no_main]
@@ -9,7 +9,7 @@ use bytes::Bytes;
 use consign_model::{NodeKind, Provenance, Vfs, VfsNode};
 
 /// (where the container is in the logical path, the path inside it)
-const PATHS: [(&str, &str); 9] = [
+const PATHS: [(&str, &str); 10] = [
     ("squashfs@0x0", "/usr/bin/fuzz"),
     ("squashfs@0x0", "/var/lib/dpkg/status"),
     ("squashfs@0x0", "/usr/lib/opkg/status"),
@@ -19,6 +19,7 @@ const PATHS: [(&str, &str); 9] = [
     ("squashfs@0x0", "/usr/lib/os-release"),
     ("squashfs@0x0", "/etc/lsb-release"),
     ("squashfs@0x0", "/var/lib/rpm/rpmdb.sqlite"),
+    ("squashfs@0x0", "/var/lib/rpm/Packages"),
 ];
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

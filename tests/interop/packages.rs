@@ -1,8 +1,11 @@
-//! Package files: the package managers' own tools build `.rpm` and `.deb` files (Debian `rpm`'s
-//! `rpmbuild`, `dpkg-deb`), read them back (`rpm -qp`, `dpkg-deb --field`), and consign must name
-//! each package the way they do, mapped to the upstream product it is a packaging of. A truncated
-//! RPM, which `rpm` itself refuses, must give a diagnostic at the header's offset and no package.
+//! Package files and databases: the package managers' own tools build `.rpm` and `.deb` files
+//! (Debian `rpm`'s `rpmbuild`, `dpkg-deb`) and rpm databases (`rpm --initdb`/`-i --justdb` for
+//! SQLite, Berkeley DB's `db5.3_load` for the `Packages` hash database of rpm before 4.16), read them
+//! back (`rpm -qp`, `rpm -qa`, `dpkg-deb --field`, `db5.3_dump`), and consign must name each package
+//! the way they do, mapped to the upstream product it is a packaging of. Truncated inputs, which the
+//! tools refuse, must give a diagnostic and no package.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -218,14 +221,14 @@ fn rpm_db(db: &Path, args: &[&str], files: &[&Path]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// A tar image at `image` holding `root`'s `var/lib/rpm/rpmdb.sqlite`.
-fn tar_database(root: &Path, image: &Path) -> PathBuf {
+/// A tar image at `image` holding `root`'s `var/lib/rpm/FILE`.
+fn tar_database(root: &Path, file: &str, image: &Path) -> PathBuf {
     let status = Command::new("tar")
         .arg("-C")
         .arg(root)
         .arg("-cf")
         .arg(image)
-        .arg("var/lib/rpm/rpmdb.sqlite")
+        .arg(format!("var/lib/rpm/{file}"))
         .status()
         .unwrap();
     assert!(status.success(), "tar failed: {status}");
@@ -257,7 +260,7 @@ fn rpm_database_is_read_as_rpm_reads_it() {
         "libcurl 7.88.1"
     );
     // The database as an image holds it: a tar of the root file system.
-    let image = tar_database(&root, &dir.path().join("rootfs.tar"));
+    let image = tar_database(&root, "rpmdb.sqlite", &dir.path().join("rootfs.tar"));
     let (components, stderr) = scan(&image, dir.path());
     assert!(
         components
@@ -280,11 +283,125 @@ fn rpm_database_is_read_as_rpm_reads_it() {
         !refused.status.success() || refused.stdout.is_empty(),
         "rpm read packages from a truncated database"
     );
-    let cut_image = tar_database(&cut_root, &dir.path().join("cut.tar"));
+    let cut_image = tar_database(&cut_root, "rpmdb.sqlite", &dir.path().join("cut.tar"));
     let (components, stderr) = scan(&cut_image, dir.path());
     assert!(components.is_empty(), "{components:?}");
     assert!(
         stderr.contains("rpmdb.sqlite") && stderr.contains("sqlite"),
+        "{stderr}"
+    );
+}
+
+/// The header blobs of an `rpmdb.sqlite`, as (instance, blob), read by Python's `sqlite3`.
+fn sqlite_blobs(database: &Path) -> Vec<(u32, Vec<u8>)> {
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\nfor hnum, blob in sqlite3.connect(sys.argv[1]).execute('select hnum, blob from Packages'):\n    print(hnum, blob.hex())",
+        ])
+        .arg(database)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "python3 sqlite3: {output:?}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (hnum, hex) = line.split_once(' ').unwrap();
+            let blob = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            (hnum.parse().unwrap(), blob)
+        })
+        .collect()
+}
+
+#[test]
+fn berkeley_db_packages_are_read_as_db_dump_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let rpm = build_rpm(dir.path(), "w9.gzdio");
+    let sqlite_db = dir.path().join("sqlite");
+    std::fs::create_dir_all(&sqlite_db).unwrap();
+    rpm_db(&sqlite_db, &["--initdb"], &[]);
+    rpm_db(
+        &sqlite_db,
+        &[
+            "-i",
+            "--justdb",
+            "--nodeps",
+            "--noscripts",
+            "--ignorearch",
+            "--ignoreos",
+        ],
+        &[&rpm],
+    );
+    let blobs = sqlite_blobs(&sqlite_db.join("rpmdb.sqlite"));
+    assert_eq!(blobs.len(), 1);
+    // rpm before 4.16 keeps the same headers in a Berkeley DB hash database, keyed by instance
+    // number in the machine's byte order; db5.3_load writes one from its dump format.
+    let mut dump =
+        String::from("VERSION=3\nformat=bytevalue\ntype=hash\ndb_pagesize=4096\nHEADER=END\n");
+    for (instance, blob) in &blobs {
+        for bytes in [&instance.to_le_bytes()[..], blob] {
+            dump.push(' ');
+            for byte in bytes {
+                write!(dump, "{byte:02x}").unwrap();
+            }
+            dump.push('\n');
+        }
+    }
+    dump.push_str("DATA=END\n");
+    let root = dir.path().join("rootfs");
+    let db = root.join("var/lib/rpm");
+    std::fs::create_dir_all(&db).unwrap();
+    let input = dir.path().join("packages.dump");
+    std::fs::write(&input, dump).unwrap();
+    let load = Command::new("db5.3_load")
+        .arg("-f")
+        .arg(&input)
+        .arg(db.join("Packages"))
+        .output()
+        .unwrap_or_else(|err| {
+            panic!("could not run db5.3_load: {err}\n\nhint: run `cargo xtask tools` (it installs Debian's `db5.3-util`)")
+        });
+    assert!(load.status.success(), "db5.3_load: {load:?}");
+    let dumped = query("db5.3_dump", &["-p"], &db.join("Packages"));
+    assert_eq!(
+        dumped.lines().filter(|line| line.starts_with(' ')).count(),
+        2
+    );
+    let image = tar_database(&root, "Packages", &dir.path().join("bdb.tar"));
+    let (components, stderr) = scan(&image, dir.path());
+    assert!(
+        components
+            .iter()
+            .any(|(name, version, _)| name == "curl" && version == "7.88.1"),
+        "{components:?}\n{stderr}"
+    );
+    // Cut before its overflow page, db5.3_dump fails and consign names nothing, saying where.
+    let whole = std::fs::read(db.join("Packages")).unwrap();
+    let cut_root = dir.path().join("cut-bdb");
+    std::fs::create_dir_all(cut_root.join("var/lib/rpm")).unwrap();
+    std::fs::write(
+        cut_root.join("var/lib/rpm/Packages"),
+        &whole[..whole.len() - 4096],
+    )
+    .unwrap();
+    let refused = Command::new("db5.3_dump")
+        .arg("-p")
+        .arg(cut_root.join("var/lib/rpm/Packages"))
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "db5.3_dump read a truncated database"
+    );
+    let cut_image = tar_database(&cut_root, "Packages", &dir.path().join("cut-bdb.tar"));
+    let (components, stderr) = scan(&cut_image, dir.path());
+    assert!(components.is_empty(), "{components:?}");
+    assert!(
+        stderr.contains("Packages") && stderr.contains("berkeley db"),
         "{stderr}"
     );
 }

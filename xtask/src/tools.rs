@@ -42,6 +42,8 @@ pub(crate) const APT_PACKAGES: &[(&str, &str)] = &[
     ("softhsm2", "/usr/lib/softhsm/libsofthsm2.so"),
     // packages: the package managers' own tools build and read the `.rpm` files consign names.
     ("rpm", "/usr/bin/rpmbuild"),
+    // packages: Berkeley DB's own tools write and read the `Packages` database of rpm < 4.16.
+    ("db5.3-util", "/usr/bin/db5.3_load"),
 ];
 
 /// Where the tools live.

@@ -13,7 +13,8 @@
 //!   build info, Rust `cargo auditable`);
 //! - `pkgdb`: dpkg, opkg and apk package databases, and the metadata of `.deb`, `.ipk`, `.apk` and
 //!   Arch package files;
-//! - `rpm`: RPM package files and rpm's `rpmdb.sqlite` (through `sqlite`, a read-only table reader);
+//! - `rpm`: RPM package files and rpm's databases (`rpmdb.sqlite` through `sqlite`, a read-only table
+//!   reader; Berkeley DB `Packages` through `bdb`, a read-only hash database reader);
 //! - `osrelease`: the operating system `os-release` and `lsb-release` name;
 //! - `manifest`: npm, Bower, Python and `LuaRocks` package manifests;
 //! - `kmod`: kernel modules that are not the kernel's own (vendor and out-of-tree drivers);
@@ -73,6 +74,7 @@
 //! step of [`detect`], and give it unit tests with real excerpts. Never read files or the clock there.
 
 mod anchors;
+mod bdb;
 mod elf;
 mod index;
 mod kmod;

@@ -2,8 +2,10 @@
 //!
 //! # What it detects
 //!
-//! Every package an image's `rpmdb.sqlite` (`/var/lib/rpm`, `/usr/lib/sysimage/rpm`) records as
-//! installed: each row of its `Packages` table is one package's header (read with `sqlite.rs`).
+//! Every package an image's rpm database (`/var/lib/rpm`, `/usr/lib/sysimage/rpm`) records as
+//! installed: each row of an `rpmdb.sqlite`'s `Packages` table (rpm 4.16 and later, read with
+//! `sqlite.rs`), or each record of a Berkeley DB `Packages` hash database (before: `CentOS` 7, Yocto
+//! up to 3.x; `bdb.rs`), is one package's header.
 //!
 //! A file that starts with an RPM lead is one package: its main header's `NAME`, `EPOCH`,
 //! `VERSION`, `RELEASE` and `LICENSE`, and its source package, the name part of `SOURCERPM`
@@ -19,8 +21,8 @@
 //!
 //! # Limits
 //!
-//! The Berkeley DB `Packages` (rpm before 4.16: `CentOS` 7, older Yocto) and the `Packages.db`
-//! (ndb) databases are not read, nor rows still only in an `rpmdb.sqlite-wal` beside the database
+//! The `Packages.db` (ndb) databases of SUSE are not read, nor Berkeley DB databases other than
+//! hash ones, nor rows still only in an `rpmdb.sqlite-wal` beside the database
 //! (images are built with the log checkpointed). A source RPM (no `SOURCERPM` of its own) is reported under its own name. Of an internationalised
 //! string only the first (C locale) text is read. Header signatures are not checked: the header is a
 //! claim of the file, like any other manifest.
@@ -31,7 +33,7 @@
 //! count: 16 bytes each) and the data they point into.
 
 use crate::pkgdb::Package;
-use crate::sqlite;
+use crate::{bdb, sqlite};
 
 /// The first bytes of every RPM package file.
 const LEAD_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
@@ -75,39 +77,55 @@ pub(crate) fn package(data: &[u8]) -> Result<Package, Damaged> {
 
 /// Where an installed-package database may be, by its path inside the image.
 pub(crate) fn is_database_path(inner_path: &str) -> bool {
-    // `/var/lib/rpm` (rpm before 4.17 and Yocto), `/usr/lib/sysimage/rpm` (Fedora 36+, SUSE).
-    inner_path.ends_with("/rpm/rpmdb.sqlite")
+    // `/var/lib/rpm` (rpm before 4.17 and Yocto), `/usr/lib/sysimage/rpm` (Fedora 36+, SUSE);
+    // SQLite since rpm 4.16, Berkeley DB before.
+    inner_path.ends_with("/rpm/rpmdb.sqlite") || inner_path.ends_with("/rpm/Packages")
 }
 
-/// The installed packages of an `rpmdb.sqlite`: one header per row of its `Packages` table, each
-/// at the byte offset of its row. Rows that are not a readable header are skipped; a damaged
-/// database gives the packages before the damage and what was wrong.
+/// The installed packages of an rpm database, SQLite (`rpmdb.sqlite`: one header per row of its
+/// `Packages` table) or Berkeley DB (`Packages`: one header per record), each at the byte offset
+/// of its row or record. Rows that are not a readable header are skipped; a damaged database gives
+/// the packages before the damage and what was wrong.
 pub(crate) fn database_packages(data: &[u8]) -> (Vec<Package>, Option<Damaged>) {
     let mut packages = Vec::new();
-    let damaged = (|| {
-        let database = sqlite::Database::open(data)?;
-        let Some(root) = database.table_root("Packages")? else {
-            return Err(sqlite::Damaged {
-                offset: 0,
-                message: "rpm database has no `Packages` table".to_owned(),
-            });
-        };
-        database.rows(root, &mut |offset, row| {
-            if let Some(sqlite::Value::Blob(blob)) = row.get(1)
-                && let Ok(header) = Header::counted(blob, 0)
-                && let Ok(mut package) = described(&header, 0)
-            {
-                package.offset = offset;
-                packages.push(package);
-            }
+    let mut add = |offset: u64, blob: &[u8]| {
+        if let Ok(header) = Header::counted(blob, 0)
+            && let Ok(mut package) = described(&header, 0)
+        {
+            package.offset = offset;
+            packages.push(package);
+        }
+    };
+    let damaged = if bdb::is_hash_database(data) {
+        bdb::records(data, &mut |offset, _key, value| add(offset, value))
+            .err()
+            .map(|damaged| Damaged {
+                offset: damaged.offset,
+                message: damaged.message,
+            })
+    } else {
+        sqlite_rows(data, &mut add).err().map(|damaged| Damaged {
+            offset: damaged.offset,
+            message: damaged.message,
         })
-    })()
-    .err()
-    .map(|damaged| Damaged {
-        offset: damaged.offset,
-        message: damaged.message,
-    });
+    };
     (packages, damaged)
+}
+
+/// Every `Packages` blob of an `rpmdb.sqlite`.
+fn sqlite_rows(data: &[u8], add: &mut dyn FnMut(u64, &[u8])) -> Result<(), sqlite::Damaged> {
+    let database = sqlite::Database::open(data)?;
+    let Some(root) = database.table_root("Packages")? else {
+        return Err(sqlite::Damaged {
+            offset: 0,
+            message: "rpm database has no `Packages` table".to_owned(),
+        });
+    };
+    database.rows(root, &mut |offset, row| {
+        if let Some(sqlite::Value::Blob(blob)) = row.get(1) {
+            add(offset, blob);
+        }
+    })
 }
 
 /// The package a main header describes; `offset` is where the header is, for errors.
@@ -357,6 +375,18 @@ pub(crate) mod tests {
         assert!(is_database_path("/var/lib/rpm/rpmdb.sqlite"));
         assert!(is_database_path("/usr/lib/sysimage/rpm/rpmdb.sqlite"));
         assert!(!is_database_path("/var/lib/rpm/rpmdb.sqlite-wal"));
+        assert!(is_database_path("/var/lib/rpm/Packages"));
+        // The same headers in a Berkeley DB hash database, as rpm before 4.16 keeps them; its
+        // record 0 holds rpm's next instance number, not a header.
+        let bdb = bdb::tests::make_database(&[
+            (0u32.to_le_bytes().to_vec(), 7u32.to_le_bytes().to_vec()),
+            (1u32.to_le_bytes().to_vec(), header_blob("libz1", "1.3.1")),
+            (2u32.to_le_bytes().to_vec(), busybox.clone()),
+        ]);
+        let (packages, damaged) = database_packages(&bdb);
+        assert_eq!(damaged, None);
+        let got: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(got, ["libz1", "busybox"]);
     }
 
     #[test]
