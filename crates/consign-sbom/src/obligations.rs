@@ -150,6 +150,11 @@ const SOURCE_OFFER_EPL: Obligation = Obligation {
     text: "make the source code available under the EPL and tell recipients how to obtain it in a reasonable manner",
     source: "EPL-2.0 section 3.1",
 };
+const SOURCE_OFFER_IPL: Obligation = Obligation {
+    kind: "source-offer",
+    text: "state that the source code is available from the contributor and tell recipients how to obtain it in a reasonable manner",
+    source: "IPL-1.0 section 3",
+};
 const ATTRIBUTION_CC_BY: Obligation = Obligation {
     kind: "notice",
     text: "credit the creator, give the licence's URI and say whether the material was changed",
@@ -242,6 +247,7 @@ fn obligations(id: &str) -> Option<Vec<Obligation>> {
         "IJG" => vec![NOTICE_IJG],
         "AFL-2.1" => vec![NOTICE_AFL],
         "EPL-2.0" => vec![SOURCE_OFFER_EPL],
+        "IPL-1.0" => vec![SOURCE_OFFER_IPL],
         "CC-BY-4.0" => vec![ATTRIBUTION_CC_BY],
         "MPL-2.0" => vec![SOURCE_OFFER_MPL2],
         "MPL-1.1" => vec![SOURCE_OFFER_MPL11],
