@@ -235,39 +235,47 @@ fn tar_database(root: &Path, file: &str, image: &Path) -> PathBuf {
     image.to_owned()
 }
 
-#[test]
-fn rpm_database_is_read_as_rpm_reads_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let rpm = build_rpm(dir.path(), "w9.gzdio");
-    let root = dir.path().join("rootfs");
-    let db = root.join("var/lib/rpm");
-    std::fs::create_dir_all(&db).unwrap();
-    rpm_db(&db, &["--initdb"], &[]);
-    rpm_db(
-        &db,
-        &[
-            "-i",
-            "--justdb",
-            "--nodeps",
-            "--noscripts",
-            "--ignorearch",
-            "--ignoreos",
-        ],
-        &[&rpm],
-    );
-    assert_eq!(
-        rpm_db(&db, &["-qa", "--qf", "%{NAME} %{VERSION}\n"], &[]).trim(),
-        "libcurl 7.88.1"
-    );
-    // The database as an image holds it: a tar of the root file system.
-    let image = tar_database(&root, "rpmdb.sqlite", &dir.path().join("rootfs.tar"));
-    let (components, stderr) = scan(&image, dir.path());
+/// [`SPEC`]'s `libcurl` package, built and installed with `rpm --justdb` into a new SQLite
+/// database at `db`.
+fn install_into_database(dir: &Path, db: &Path) {
+    let rpm = build_rpm(dir, "w9.gzdio");
+    std::fs::create_dir_all(db).unwrap();
+    rpm_db(db, &["--initdb"], &[]);
+    let justdb = [
+        "-i",
+        "--justdb",
+        "--nodeps",
+        "--noscripts",
+        "--ignorearch",
+        "--ignoreos",
+    ];
+    rpm_db(db, &justdb, &[&rpm]);
+}
+
+/// `consign scan` of `image` names curl 7.88.1.
+fn assert_names_curl(image: &Path, dir: &Path) {
+    let (components, stderr) = scan(image, dir);
     assert!(
         components
             .iter()
             .any(|(name, version, _)| name == "curl" && version == "7.88.1"),
         "{components:?}\n{stderr}"
     );
+}
+
+#[test]
+fn rpm_database_is_read_as_rpm_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rootfs");
+    let db = root.join("var/lib/rpm");
+    install_into_database(dir.path(), &db);
+    assert_eq!(
+        rpm_db(&db, &["-qa", "--qf", "%{NAME} %{VERSION}\n"], &[]).trim(),
+        "libcurl 7.88.1"
+    );
+    // The database as an image holds it: a tar of the root file system.
+    let image = tar_database(&root, "rpmdb.sqlite", &dir.path().join("rootfs.tar"));
+    assert_names_curl(&image, dir.path());
     // Cut short, rpm refuses it and consign names nothing from it, with the place it stopped.
     let cut_root = dir.path().join("cut");
     std::fs::create_dir_all(cut_root.join("var/lib/rpm")).unwrap();
@@ -320,22 +328,8 @@ fn sqlite_blobs(database: &Path) -> Vec<(u32, Vec<u8>)> {
 #[test]
 fn berkeley_db_packages_are_read_as_db_dump_reads_them() {
     let dir = tempfile::tempdir().unwrap();
-    let rpm = build_rpm(dir.path(), "w9.gzdio");
     let sqlite_db = dir.path().join("sqlite");
-    std::fs::create_dir_all(&sqlite_db).unwrap();
-    rpm_db(&sqlite_db, &["--initdb"], &[]);
-    rpm_db(
-        &sqlite_db,
-        &[
-            "-i",
-            "--justdb",
-            "--nodeps",
-            "--noscripts",
-            "--ignorearch",
-            "--ignoreos",
-        ],
-        &[&rpm],
-    );
+    install_into_database(dir.path(), &sqlite_db);
     let blobs = sqlite_blobs(&sqlite_db.join("rpmdb.sqlite"));
     assert_eq!(blobs.len(), 1);
     // rpm before 4.16 keeps the same headers in a Berkeley DB hash database, keyed by instance
@@ -372,13 +366,7 @@ fn berkeley_db_packages_are_read_as_db_dump_reads_them() {
         2
     );
     let image = tar_database(&root, "Packages", &dir.path().join("bdb.tar"));
-    let (components, stderr) = scan(&image, dir.path());
-    assert!(
-        components
-            .iter()
-            .any(|(name, version, _)| name == "curl" && version == "7.88.1"),
-        "{components:?}\n{stderr}"
-    );
+    assert_names_curl(&image, dir.path());
     // Cut before its overflow page, db5.3_dump fails and consign names nothing, saying where.
     let whole = std::fs::read(db.join("Packages")).unwrap();
     let cut_root = dir.path().join("cut-bdb");
