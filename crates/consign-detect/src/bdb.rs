@@ -12,12 +12,7 @@
 //! against the file, an overflow chain that reaches a page twice stops, and nothing is allocated
 //! beyond the file's size.
 
-/// Why a database could not be read: where, and what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Damaged {
-    pub(crate) offset: u64,
-    pub(crate) message: String,
-}
+use crate::Damaged;
 
 const HASH_MAGIC: u32 = 0x0006_1561;
 const PAGE_HEADER: usize = 26;

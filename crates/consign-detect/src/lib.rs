@@ -212,6 +212,23 @@ impl Identity {
     }
 }
 
+/// Where a package file or package database could not be read, and why: what the readers of
+/// `rpm`, `sqlite` and `bdb` give, and [`analyse_file`] reports as a diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Damaged {
+    /// Byte offset in the file.
+    pub(crate) offset: u64,
+    pub(crate) message: String,
+}
+
+impl Damaged {
+    fn diagnostic(self, location: &str, hint: &str) -> Diagnostic {
+        Diagnostic::warning(location, self.message)
+            .at(self.offset)
+            .with_hint(hint)
+    }
+}
+
 /// What one file gave.
 struct FileResult {
     location: String,
@@ -416,22 +433,17 @@ fn analyse_file(
         if rpm::is_database_path(inner_path) {
             let (packages, damaged) = rpm::database_packages(data);
             findings.extend(package_findings(catalog, location, packages));
-            if let Some(damaged) = damaged {
-                diagnostics.push(
-                    Diagnostic::warning(location, damaged.message)
-                        .at(damaged.offset)
-                        .with_hint("the rpm database could not be read to its end; the packages after the damage are not named"),
-                );
-            }
+            diagnostics.extend(damaged.map(|damaged| {
+                damaged.diagnostic(location, "the rpm database could not be read to its end; the packages after the damage are not named")
+            }));
         }
         if rpm::is_package(data) {
             match rpm::package(data) {
                 Ok(package) => findings.extend(package_findings(catalog, location, vec![package])),
-                Err(damaged) => diagnostics.push(
-                    Diagnostic::warning(location, damaged.message)
-                        .at(damaged.offset)
-                        .with_hint("the file starts like an RPM package; its header was not read, so the package it holds is not named"),
-                ),
+                Err(damaged) => diagnostics.push(damaged.diagnostic(
+                    location,
+                    "the file starts like an RPM package; its header was not read, so the package it holds is not named",
+                )),
             }
         }
     }

@@ -1,4 +1,4 @@
-//! RPM package files (`.rpm`) and rpm's installed-package database (`rpmdb.sqlite`).
+//! RPM package files (`.rpm`) and rpm's installed-package databases.
 //!
 //! # What it detects
 //!
@@ -22,10 +22,10 @@
 //! # Limits
 //!
 //! The `Packages.db` (ndb) databases of SUSE are not read, nor Berkeley DB databases other than
-//! hash ones, nor rows still only in an `rpmdb.sqlite-wal` beside the database
-//! (images are built with the log checkpointed). A source RPM (no `SOURCERPM` of its own) is reported under its own name. Of an internationalised
-//! string only the first (C locale) text is read. Header signatures are not checked: the header is a
-//! claim of the file, like any other manifest.
+//! hash ones, nor rows still only in an `rpmdb.sqlite-wal` beside the database (images are built
+//! with the log checkpointed). A source RPM (no `SOURCERPM` of its own) is reported under its own
+//! name. Of an internationalised string only the first (C locale) text is read. Header signatures
+//! are not checked: the header is a claim of the file, like any other manifest.
 //!
 //! Layout (rpm's `lib/header.c` and the LSB package format): a 96-byte lead, a signature header
 //! padded to 8 bytes, then the main header; each header is a magic (`8e ad e8 01`), four reserved
@@ -33,7 +33,7 @@
 //! count: 16 bytes each) and the data they point into.
 
 use crate::pkgdb::Package;
-use crate::{bdb, sqlite};
+use crate::{Damaged, bdb, sqlite};
 
 /// The first bytes of every RPM package file.
 const LEAD_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
@@ -59,13 +59,6 @@ const TYPE_I18NSTRING: u32 = 9;
 /// Whether `data` is an RPM package file (its lead magic).
 pub(crate) fn is_package(data: &[u8]) -> bool {
     data.starts_with(&LEAD_MAGIC)
-}
-
-/// Why a file with an RPM lead could not be read: where, and what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Damaged {
-    pub(crate) offset: u64,
-    pub(crate) message: String,
 }
 
 /// The package an RPM file holds.
@@ -96,27 +89,19 @@ pub(crate) fn database_packages(data: &[u8]) -> (Vec<Package>, Option<Damaged>) 
             packages.push(package);
         }
     };
-    let damaged = if bdb::is_hash_database(data) {
+    let read = if bdb::is_hash_database(data) {
         bdb::records(data, &mut |offset, _key, value| add(offset, value))
-            .err()
-            .map(|damaged| Damaged {
-                offset: damaged.offset,
-                message: damaged.message,
-            })
     } else {
-        sqlite_rows(data, &mut add).err().map(|damaged| Damaged {
-            offset: damaged.offset,
-            message: damaged.message,
-        })
+        sqlite_rows(data, &mut add)
     };
-    (packages, damaged)
+    (packages, read.err())
 }
 
 /// Every `Packages` blob of an `rpmdb.sqlite`.
-fn sqlite_rows(data: &[u8], add: &mut dyn FnMut(u64, &[u8])) -> Result<(), sqlite::Damaged> {
+fn sqlite_rows(data: &[u8], add: &mut dyn FnMut(u64, &[u8])) -> Result<(), Damaged> {
     let database = sqlite::Database::open(data)?;
     let Some(root) = database.table_root("Packages")? else {
-        return Err(sqlite::Damaged {
+        return Err(Damaged {
             offset: 0,
             message: "rpm database has no `Packages` table".to_owned(),
         });

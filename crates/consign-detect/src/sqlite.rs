@@ -10,13 +10,7 @@
 //! The input is hostile: every page number is checked against the file, a b-tree or an overflow
 //! chain that visits a page twice is cut there, and nothing is allocated beyond the file's size.
 
-/// Why a database could not be read: where, and what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Damaged {
-    /// Byte offset in the file.
-    pub(crate) offset: u64,
-    pub(crate) message: String,
-}
+use crate::Damaged;
 
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// Deeper table b-trees than this do not exist below terabytes of rows.
