@@ -52,23 +52,8 @@ pub(crate) fn records(data: &[u8], each: &mut Visit<'_>) -> Result<(), Damaged> 
             "no berkeley db hash magic (0x061561)".to_owned(),
         ));
     }
-    let u32_at = |bytes: &[u8]| {
-        let array = [bytes[0], bytes[1], bytes[2], bytes[3]];
-        if big_endian {
-            u32::from_be_bytes(array)
-        } else {
-            u32::from_le_bytes(array)
-        }
-    };
-    let u16_at = |bytes: &[u8]| {
-        let array = [bytes[0], bytes[1]];
-        if big_endian {
-            u16::from_be_bytes(array)
-        } else {
-            u16::from_le_bytes(array)
-        }
-    };
-    let page_size = u32_at(&meta[20..24]) as usize;
+    let order = Order { big_endian };
+    let page_size = order.u32(&meta[20..24]) as usize;
     if !page_size.is_power_of_two() || !(512..=65536).contains(&page_size) {
         return Err(damaged(
             20,
@@ -90,10 +75,10 @@ pub(crate) fn records(data: &[u8], each: &mut Visit<'_>) -> Result<(), Damaged> 
             continue;
         }
         let base = number * page_size;
-        let entries = usize::from(u16_at(&bytes[20..22]));
+        let entries = usize::from(order.u16(&bytes[20..22]));
         let offsets: Vec<usize> = (0..entries)
             .map_while(|index| bytes.get(PAGE_HEADER + 2 * index..PAGE_HEADER + 2 * index + 2))
-            .map(|pointer| usize::from(u16_at(pointer)))
+            .map(|pointer| usize::from(order.u16(pointer)))
             .collect();
         if offsets.len() < entries {
             return Err(damaged(
@@ -126,13 +111,20 @@ pub(crate) fn records(data: &[u8], each: &mut Visit<'_>) -> Result<(), Damaged> 
             match value[0] {
                 H_KEYDATA => each(value_offset, key, &value[1..]),
                 H_OFFPAGE if value.len() >= 12 => {
-                    let first = u32_at(&value[4..8]) as usize;
-                    let length = u32_at(&value[8..12]) as usize;
-                    let whole = overflow(data, page_size, first, length, &u16_at, &u32_at)
-                        .map_err(|message| Damaged {
-                            offset: value_offset,
-                            message,
-                        })?;
+                    let first = order.u32(&value[4..8]) as usize;
+                    let length = order.u32(&value[8..12]) as usize;
+                    let whole = overflow(
+                        data,
+                        page_size,
+                        first,
+                        length,
+                        order,
+                        &mut vec![false; pages],
+                    )
+                    .map_err(|message| Damaged {
+                        offset: value_offset,
+                        message,
+                    })?;
                     each(value_offset, key, &whole);
                 }
                 // Duplicates (sorted sets of values) are not how rpm stores headers.
@@ -143,22 +135,48 @@ pub(crate) fn records(data: &[u8], each: &mut Visit<'_>) -> Result<(), Damaged> 
     Ok(())
 }
 
-/// The `length` bytes of an item stored in the chain of overflow pages from `first`.
+/// The byte order the file was written in, as its magic says.
+#[derive(Clone, Copy)]
+struct Order {
+    big_endian: bool,
+}
+
+impl Order {
+    fn u16(self, bytes: &[u8]) -> u16 {
+        let array = [bytes[0], bytes[1]];
+        if self.big_endian {
+            u16::from_be_bytes(array)
+        } else {
+            u16::from_le_bytes(array)
+        }
+    }
+
+    fn u32(self, bytes: &[u8]) -> u32 {
+        let array = [bytes[0], bytes[1], bytes[2], bytes[3]];
+        if self.big_endian {
+            u32::from_be_bytes(array)
+        } else {
+            u32::from_le_bytes(array)
+        }
+    }
+}
+
+/// The `length` bytes of an item stored in the chain of overflow pages from `first`; `seen`
+/// marks the overflow pages already read.
 fn overflow(
     data: &[u8],
     page_size: usize,
     first: usize,
     length: usize,
-    u16_at: &dyn Fn(&[u8]) -> u16,
-    u32_at: &dyn Fn(&[u8]) -> u32,
+    order: Order,
+    seen: &mut [bool],
 ) -> Result<Vec<u8>, String> {
     if length > data.len() {
         return Err(format!(
             "berkeley db item claims {length} bytes, more than the file holds"
         ));
     }
-    let pages = data.len() / page_size;
-    let mut visited = vec![false; pages];
+    let pages = seen.len();
     let mut out = Vec::with_capacity(length);
     let mut number = first;
     while out.len() < length {
@@ -167,7 +185,7 @@ fn overflow(
                 "berkeley db overflow page {number} is outside the file's {pages} pages"
             ));
         }
-        if std::mem::replace(&mut visited[number], true) {
+        if std::mem::replace(&mut seen[number], true) {
             return Err(format!(
                 "berkeley db overflow page {number} is reached twice (a loop)"
             ));
@@ -176,12 +194,12 @@ fn overflow(
         if bytes[25] != P_OVERFLOW {
             return Err(format!("berkeley db page {number} is not an overflow page"));
         }
-        let used = usize::from(u16_at(&bytes[22..24]));
+        let used = usize::from(order.u16(&bytes[22..24]));
         let chunk = bytes.get(PAGE_HEADER..PAGE_HEADER + used).ok_or_else(|| {
             format!("berkeley db overflow page {number} claims more bytes than it holds")
         })?;
         out.extend_from_slice(&chunk[..chunk.len().min(length - out.len())]);
-        number = u32_at(&bytes[16..20]) as usize;
+        number = order.u32(&bytes[16..20]) as usize;
     }
     Ok(out)
 }
