@@ -67,6 +67,10 @@ pub(crate) fn records(data: &[u8], each: &mut Visit<'_>) -> Result<(), Damaged> 
         ));
     }
     let pages = data.len() / page_size;
+    // Overflow pages read so far, across all records: a page belongs to one item's chain, so a
+    // chain reached again (from another record, or from itself) is refused, and the walk's work
+    // stays linear in the file even if every record points at the same long chain.
+    let mut overflow_seen = vec![false; pages];
     let page = |number: usize| data.get(number * page_size..(number + 1) * page_size);
     for number in 1..pages {
         let Some(bytes) = page(number) else { break };
@@ -113,18 +117,11 @@ pub(crate) fn records(data: &[u8], each: &mut Visit<'_>) -> Result<(), Damaged> 
                 H_OFFPAGE if value.len() >= 12 => {
                     let first = order.u32(&value[4..8]) as usize;
                     let length = order.u32(&value[8..12]) as usize;
-                    let whole = overflow(
-                        data,
-                        page_size,
-                        first,
-                        length,
-                        order,
-                        &mut vec![false; pages],
-                    )
-                    .map_err(|message| Damaged {
-                        offset: value_offset,
-                        message,
-                    })?;
+                    let whole = overflow(data, page_size, first, length, order, &mut overflow_seen)
+                        .map_err(|message| Damaged {
+                            offset: value_offset,
+                            message,
+                        })?;
                     each(value_offset, key, &whole);
                 }
                 // Duplicates (sorted sets of values) are not how rpm stores headers.
@@ -162,7 +159,7 @@ impl Order {
 }
 
 /// The `length` bytes of an item stored in the chain of overflow pages from `first`; `seen`
-/// marks the overflow pages already read.
+/// marks the overflow pages already read in this walk.
 fn overflow(
     data: &[u8],
     page_size: usize,
@@ -187,7 +184,7 @@ fn overflow(
         }
         if std::mem::replace(&mut seen[number], true) {
             return Err(format!(
-                "berkeley db overflow page {number} is reached twice (a loop)"
+                "berkeley db overflow page {number} is reached twice (a loop, or a chain two items share)"
             ));
         }
         let bytes = &data[number * page_size..(number + 1) * page_size];
@@ -299,7 +296,7 @@ pub(crate) mod tests {
     #[test]
     fn hostile_files_are_refused_with_a_place() {
         let large: Vec<u8> = (0..1500u32).map(|i| (i % 251) as u8).collect();
-        let data = make_database(&[(vec![1, 0, 0, 0], large)]);
+        let data = make_database(&[(vec![1, 0, 0, 0], large.clone())]);
         // Cut: the chain runs past the end.
         let cut = &data[..data.len() - PAGE];
         assert!(all(cut).unwrap_err().message.contains("outside the file"));
@@ -307,6 +304,16 @@ pub(crate) mod tests {
         let mut looped = data.clone();
         looped[2 * PAGE + 16..2 * PAGE + 20].copy_from_slice(&2u32.to_le_bytes());
         assert!(all(&looped).unwrap_err().message.contains("twice"));
+        // Two records that share one chain: it is read once, then refused.
+        let mut shared =
+            make_database(&[(vec![1, 0, 0, 0], large.clone()), (vec![2, 0, 0, 0], large)]);
+        let second_value = usize::from(u16::from_le_bytes([shared[PAGE + 32], shared[PAGE + 33]]));
+        shared[PAGE + second_value + 4..PAGE + second_value + 8]
+            .copy_from_slice(&2u32.to_le_bytes());
+        let mut read = Vec::new();
+        let damaged = records(&shared, &mut |_, key, _| read.push(key.to_vec())).unwrap_err();
+        assert_eq!(read, [vec![1, 0, 0, 0]]);
+        assert!(damaged.message.contains("twice"), "{damaged:?}");
         // An overflow item that claims more than the file.
         let mut huge = data.clone();
         let item = usize::from(u16::from_le_bytes([huge[PAGE + 28], huge[PAGE + 29]]));
