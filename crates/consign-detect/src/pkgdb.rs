@@ -78,20 +78,23 @@ pub(crate) fn database_kind(location: &str, inner_path: &str) -> Option<Database
 
 /// Reads the installed packages of a database. Damaged stanzas are skipped, never fatal.
 pub(crate) fn parse(kind: Database, data: &[u8]) -> Vec<Package> {
-    if kind == Database::PkgInfo {
-        return parse_pkginfo(data).into_iter().collect();
+    match kind {
+        Database::Deb822 => parse_stanzas(kind, ("Package", "Version", "Source", "License"), data),
+        Database::Apk => parse_stanzas(kind, ("P", "V", "o", "L"), data),
+        Database::PkgInfo => parse_pkginfo(data).into_iter().collect(),
     }
+}
+
+/// The packages of a file of blank-line-separated stanzas whose name, version, source and
+/// licence fields are `keys`.
+fn parse_stanzas(kind: Database, keys: (&str, &str, &str, &str), data: &[u8]) -> Vec<Package> {
+    let (name_key, version_key, source_key, license_key) = keys;
     let text = String::from_utf8_lossy(data);
     let mut packages = Vec::new();
     let mut offset = 0u64;
     for stanza in text.split("\n\n") {
         let stanza_offset = offset;
         offset += stanza.len() as u64 + 2;
-        let (name_key, version_key, source_key, license_key) = match kind {
-            Database::Deb822 => ("Package", "Version", "Source", "License"),
-            Database::Apk => ("P", "V", "o", "L"),
-            Database::PkgInfo => unreachable!("read by parse_pkginfo"),
-        };
         let mut name = None;
         let mut version = None;
         let mut source = None;
