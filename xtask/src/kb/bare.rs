@@ -26,7 +26,8 @@ use std::fmt::Write as _;
 
 use super::releases::{self, PackageFile, Release};
 use super::{
-    ExistingSignature, Run, check_tests, excerpt_test, file_name_of, library_prefix, locate, write,
+    ExistingSignature, Run, check_tests, excerpt_test, file_name_of, library_prefix, locate,
+    signature_texts, write,
 };
 use crate::kb::products::Product;
 
@@ -48,23 +49,14 @@ fn has_prefix(name: &str, prefix: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('-'))
 }
 
-/// (product, SONAME) of every other signature file beside `own`.
-fn other_sonames(own: &std::path::Path) -> Vec<(String, String)> {
-    let Some(dir) = own.parent() else {
-        return Vec::new();
-    };
+/// (product, SONAME) of every signature file but `own` (a file name).
+fn other_sonames(own: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path == own || path.extension().is_none_or(|ext| ext != "toml") {
+    for (file, text) in signature_texts()? {
+        if file == own {
             continue;
         }
-        let Ok(table) = std::fs::read_to_string(&path)
-            .map_err(|err| err.to_string())
-            .and_then(|text| toml::from_str::<toml::Table>(&text).map_err(|err| err.to_string()))
-        else {
-            continue;
-        };
+        let table: toml::Table = toml::from_str(&text).map_err(|err| format!("{file}: {err}"))?;
         let name = table
             .get("name")
             .and_then(|v| v.as_str())
@@ -79,7 +71,7 @@ fn other_sonames(own: &std::path::Path) -> Vec<(String, String)> {
             out.push((name.to_owned(), soname.to_owned()));
         }
     }
-    out
+    Ok(out)
 }
 
 /// The single value `regex` reads in `data` as the detector's bare step does (`None` when it reads
@@ -243,7 +235,7 @@ impl Run<'_> {
             .flatten()
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect();
-        let others = other_sonames(&path);
+        let others = other_sonames(&file_name)?;
         let mut best: Option<(String, String, Reading)> = None;
         let mut refusals = Vec::new();
         for (text_regex, prefix) in candidates {
