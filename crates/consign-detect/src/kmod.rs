@@ -25,7 +25,7 @@
 //! Only the first [`MAX_MODINFO_BYTES`] of the section are read, and values are cut to
 //! [`MAX_VALUE_CHARS`] characters.
 
-use consign_model::{ComponentKind, Confidence, Method, Occurrence, Upstream};
+use consign_model::{ComponentKind, Confidence, Method, Occurrence};
 
 use crate::Identity;
 use crate::scan::Finding;
@@ -114,14 +114,7 @@ pub(crate) fn finding(info: &ModInfo, file_name: &str, location: &str) -> Option
         None => format!("{name} (out-of-tree module)"),
     };
     Some(Finding {
-        identity: Identity {
-            purl: Some(format!("pkg:generic/{name}")),
-            name,
-            kind: ComponentKind::DeviceDriver,
-            cpe_vendor: None,
-            cpe_product: None,
-            upstream: Upstream::default(),
-        },
+        identity: Identity::generic(name, ComponentKind::DeviceDriver),
         license: info.license.clone(),
         occurrence: Occurrence {
             location: location.to_owned(),

@@ -200,6 +200,18 @@ pub(crate) struct Identity {
 }
 
 impl Identity {
+    /// A product no signature describes: its name, `pkg:generic/<name>`, no CPE, no upstream facts.
+    fn generic(name: String, kind: ComponentKind) -> Self {
+        Self {
+            purl: Some(format!("pkg:generic/{name}")),
+            name,
+            kind,
+            cpe_vendor: None,
+            cpe_product: None,
+            upstream: Upstream::default(),
+        }
+    }
+
     fn of(signature: &Signature) -> Self {
         Self {
             name: signature.name.clone(),
@@ -642,15 +654,10 @@ fn package_identity(catalog: &Catalog, name: &str, source: Option<&str>) -> Iden
         .or_else(|| without_abi_suffix(name).and_then(|stem| catalog.by_package(stem)));
     signature.map_or_else(
         || {
-            let name = source.unwrap_or(name).to_lowercase();
-            Identity {
-                purl: Some(format!("pkg:generic/{name}")),
-                name,
-                kind: ComponentKind::Library,
-                cpe_vendor: None,
-                cpe_product: None,
-                upstream: Upstream::default(),
-            }
+            Identity::generic(
+                source.unwrap_or(name).to_lowercase(),
+                ComponentKind::Library,
+            )
         },
         Identity::of,
     )
@@ -686,14 +693,7 @@ fn package_note_finding(
                 None => package_identity(catalog, &name, None),
             }
         }
-        None => Identity {
-            purl: Some(format!("pkg:generic/{name}")),
-            name: name.clone(),
-            kind: ComponentKind::Library,
-            cpe_vendor: None,
-            cpe_product: None,
-            upstream: Upstream::default(),
-        },
+        None => Identity::generic(name.clone(), ComponentKind::Library),
     };
     let version = pkgdb::upstream_version(&note.version);
     Some(Finding {
@@ -725,12 +725,9 @@ fn operating_system_finding(
             || {
                 let (cpe_vendor, cpe_product) = release.cpe.clone().unzip();
                 Identity {
-                    purl: Some(format!("pkg:generic/{}", release.id)),
-                    name: release.id.clone(),
-                    kind: ComponentKind::OperatingSystem,
                     cpe_vendor,
                     cpe_product,
-                    upstream: Upstream::default(),
+                    ..Identity::generic(release.id.clone(), ComponentKind::OperatingSystem)
                 }
             },
             Identity::of,
