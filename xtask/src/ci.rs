@@ -3,54 +3,70 @@
 use crate::util::{root, run as sh, run_env};
 use crate::{fixtures, fuzz, heldout, schemas, tools};
 
+/// Runs one step of CI and says how long it took, so a slow CI shows which step grew.
+fn step<T>(name: &str, body: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let start = std::time::Instant::now();
+    let result = body();
+    eprintln!("ci: {name}: {:.0} s", start.elapsed().as_secs_f64());
+    result
+}
+
 pub(crate) fn run_ci() -> Result<(), String> {
-    sh("cargo", &["fmt", "--all", "--", "--check"])
+    step("fmt", || sh("cargo", &["fmt", "--all", "--", "--check"]))
         .map_err(|err| format!("{err}\n\nhint: run `cargo fmt --all` and commit the result"))?;
-    sh(
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--features",
-            "consign-cli/interop",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
-    schemas::check()?;
+    step("clippy", || {
+        sh(
+            "cargo",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--features",
+                "consign-cli/interop",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )
+    })?;
+    step("schemas", schemas::check)?;
     // The fuzz targets are a workspace of their own; type-checking them with stable cargo keeps
     // them building with the parsers (a full sanitizer build is `cargo xtask fuzz`).
-    fuzz::check()?;
-    sh("cargo", &["test", "--workspace", "--locked"])?;
-    let tools = tools::install()?;
-    fixtures::check()?;
+    step("fuzz check", fuzz::check)?;
+    step("test", || sh("cargo", &["test", "--workspace", "--locked"]))?;
+    let tools = step("tools", tools::install)?;
+    step("fixtures", fixtures::check)?;
     let path = format!(
         "{}:{}:{}",
         tools.venv_bin.display(),
         tools.node_bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    run_env(
-        "cargo",
-        &[
-            "test",
-            "--locked",
-            "-p",
-            "consign-cli",
-            "--features",
-            "interop",
-            "--test",
-            "interop",
-        ],
-        &[("PATH", path)],
-    )?;
+    step("interop", || {
+        run_env(
+            "cargo",
+            &[
+                "test",
+                "--locked",
+                "-p",
+                "consign-cli",
+                "--features",
+                "interop",
+                "--test",
+                "interop",
+            ],
+            &[("PATH", path)],
+        )
+    })?;
     // Recognition on images from Debian suites and architectures no signature was cut from, held
     // to the floor in xtask/heldout.toml. The debug consign gives the same SBOMs as the release one.
-    sh("cargo", &["build", "--locked", "-p", "consign-cli"])?;
-    heldout::run_ci(&root().join("target/debug/consign"))
+    step("build", || {
+        sh("cargo", &["build", "--locked", "-p", "consign-cli"])
+    })?;
+    step("heldout", || {
+        heldout::run_ci(&root().join("target/debug/consign"))
+    })
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
