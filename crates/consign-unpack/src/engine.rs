@@ -90,33 +90,51 @@ fn piece_candidates(data: &[u8], from: usize) -> Vec<(usize, usize)> {
 }
 
 /// Calls `visit` with every candidate `(offset, format index)` of `data`, in offset order (table
-/// order at one offset), until it breaks. Only a few pieces' candidates are held at a time.
-fn for_each_candidate(data: &[u8], mut visit: impl FnMut(usize, usize) -> ControlFlow<()>) {
-    let starts: Vec<usize> = (0..data.len().max(1)).step_by(PIECE).collect();
+/// order at one offset), until it breaks. `visit` returns the first offset where a structure may
+/// still start (the end of the container it accepted, or 0): no candidate before it is offered,
+/// and the bytes before it are not searched at all, since whatever an accepted container holds is
+/// unpacked and searched as its own file. Only a few pieces' candidates are held at a time.
+fn for_each_candidate(data: &[u8], mut visit: impl FnMut(usize, usize) -> ControlFlow<(), usize>) {
     let batch = rayon::current_num_threads().max(1);
     let reach = max_magic_offset();
     let mut pending: Vec<(usize, usize)> = Vec::new();
-    for (index, group) in starts.chunks(batch).enumerate() {
+    // The next byte to search, and the first offset a structure may start at.
+    let mut searched = 0usize;
+    let mut wanted = 0usize;
+    loop {
+        // A structure starting at or after `wanted` has its magic at or after it too.
+        let from = searched.max(wanted);
+        let group: Vec<usize> = (0..batch)
+            .map(|piece| from + piece * PIECE)
+            .take_while(|&start| start < data.len() || start == 0)
+            .collect();
         let found: Vec<Vec<(usize, usize)>> = group
             .par_iter()
-            .map(|&from| piece_candidates(data, from))
+            .map(|&start| piece_candidates(data, start))
             .collect();
         pending.extend(found.into_iter().flatten());
         pending.sort_unstable();
         pending.dedup();
+        searched = group.last().map_or(data.len(), |&start| start + PIECE);
         // A later piece's magic may belong to a structure starting up to `reach` bytes before
-        // it: candidates that close to the next piece wait for it.
-        let last = (index + 1) * batch >= starts.len();
-        let next = group.last().map_or(0, |&from| from + PIECE);
+        // it: candidates that close to the unsearched rest wait for it.
+        let last = searched >= data.len();
         let ready = if last {
             pending.len()
         } else {
-            pending.partition_point(|&(start, _)| start + reach < next)
+            pending.partition_point(|&(start, _)| start + reach < searched)
         };
         for (start, format) in pending.drain(..ready) {
-            if visit(start, format).is_break() {
-                return;
+            if start < wanted {
+                continue;
             }
+            match visit(start, format) {
+                ControlFlow::Break(()) => return,
+                ControlFlow::Continue(next) => wanted = wanted.max(next),
+            }
+        }
+        if last {
+            return;
         }
     }
 }
@@ -174,7 +192,7 @@ fn first_container(data: &[u8]) -> Option<(usize, Probe)> {
             found = Some((start, probe));
             ControlFlow::Break(())
         }
-        None => ControlFlow::Continue(()),
+        None => ControlFlow::Continue(0),
     });
     found
 }
@@ -186,13 +204,10 @@ fn select(data: &Bytes, budget: &Budget) -> Vec<Accepted> {
     let mut cursor = 0usize;
     let mut ahead = Lookahead::new(data);
     for_each_candidate(data, |start, format_index| {
-        if start < cursor {
-            return ControlFlow::Continue(());
-        }
         let (Some(format), Some(probe)) =
             (FORMATS.get(format_index), ahead.probe(format_index, start))
         else {
-            return ControlFlow::Continue(());
+            return ControlFlow::Continue(cursor);
         };
         let remaining = data.len() - start;
         let accept = match probe.size {
@@ -207,7 +222,7 @@ fn select(data: &Bytes, budget: &Budget) -> Vec<Accepted> {
                 // Streams: only decoding tells how long they are.
                 let listing = (format.extract)(&data.slice(start..), budget);
                 if listing.entries.is_empty() && listing.size.is_none() && listing.cuts.is_empty() {
-                    return ControlFlow::Continue(());
+                    return ControlFlow::Continue(cursor);
                 }
                 let size = listing
                     .size
@@ -225,7 +240,7 @@ fn select(data: &Bytes, budget: &Budget) -> Vec<Accepted> {
         };
         cursor = start + accept.size;
         accepted.push(accept);
-        ControlFlow::Continue(())
+        ControlFlow::Continue(cursor)
     });
     accepted
 }
@@ -523,8 +538,30 @@ mod tests {
             if format == squashfs {
                 found.push(start);
             }
-            ControlFlow::Continue(())
+            ControlFlow::Continue(0)
         });
         assert_eq!(found, places);
+    }
+
+    /// Once a container is accepted, nothing starting inside it is offered, in this piece or in
+    /// later ones, and what follows it still is.
+    #[test]
+    fn nothing_inside_an_accepted_container_is_offered() {
+        let squashfs = FORMATS.iter().position(|f| f.name == "squashfs").unwrap();
+        let mut data = vec![0u8; 5 * PIECE];
+        let places = [10, 20, PIECE + 5, 3 * PIECE + 7, 4 * PIECE + 9];
+        for at in places {
+            data[at..at + 4].copy_from_slice(b"hsqs");
+        }
+        let mut found = Vec::new();
+        for_each_candidate(&data, |start, format| {
+            if format != squashfs {
+                return ControlFlow::Continue(0);
+            }
+            found.push(start);
+            // The first one claims everything up to 3 MiB.
+            ControlFlow::Continue(if start == 10 { 3 * PIECE } else { 0 })
+        });
+        assert_eq!(found, [10, 3 * PIECE + 7, 4 * PIECE + 9]);
     }
 }
