@@ -52,7 +52,17 @@
 //!    `patch`, which are joined with dots (Dojo's `major: 1, minor: 17, patch: 3`). Pick
 //!    an anchor from the product's own code, not a string that a program linking the library also
 //!    carries (an `OpenSSL 3.0.x` banner is inside every program built against OpenSSL); `only_in`
-//!    limits a pattern to files whose name or SONAME starts with one of the given prefixes.
+//!    limits a pattern to files whose name or SONAME starts with one of the given prefixes, and
+//!    `anchor_at` to an anchor at that file offset (a header's magic: `anchor_at = 0`).
+//!    A release that is not ASCII text is read in one of two ways. `utf16 = true`: the anchor is
+//!    searched as UTF-16LE text and the window decoded from UTF-16LE before the regex runs (rEFInd's
+//!    `L"0.14.2"`; an unpaired surrogate decodes to U+FFFD, an odd last byte is left out).
+//!    `fields` instead of `regex`: a template that writes the release from little-endian integers at
+//!    fixed offsets from the anchor's first byte, `{u8@6}`, `{u16@4}`, `{u32@8}`, in decimal or as
+//!    `{u32@8:x}` / `{u32@8:08x}` hexadecimal, between literal text, as the driver prints it
+//!    (rtw88's `"{u16@4}.{u8@6}.{u8@7}"`). Every field must lie past the anchor and end within
+//!    `window` bytes after it (checked when the signatures load), and a file that ends before a
+//!    field gives no release.
 //! 4. For libraries, list `sonames` (`libz.so`): that names the product when nothing else does. Add
 //!    `soname_release = true` only if the project's library file name carries its release, and a
 //!    `[[bare]]` regex only if the library (or a program listed in `files`) holds its version as a
@@ -172,6 +182,18 @@ pub enum DetectError {
         field: String,
         /// Byte offset of the backslash.
         offset: usize,
+    },
+    /// A pattern's `fields` template cannot be read.
+    #[error("signature file `{file}`: `{field}` is invalid at byte {offset}: {problem}")]
+    SignatureFields {
+        /// The signature file name.
+        file: String,
+        /// Which field (`pattern[0].fields`).
+        field: String,
+        /// Byte offset in the template.
+        offset: usize,
+        /// Which rule.
+        problem: &'static str,
     },
     /// A signature breaks a rule of the format.
     #[error("signature file `{file}` is invalid: {problem}")]

@@ -4,10 +4,12 @@
 //! # What it detects
 //!
 //! Every product that has a signature file: version strings (`BusyBox v1.35.0`, `expat_2.5.0`, the
-//! Linux banner), bare version strings inside a library or program that its SONAME or file name
-//! identifies, files a product installs under a name of its own, with the release in the name where
-//! the signature's rule reads it (`libuClibc-0.9.30.1.so`, `libelf-0.188.so`, `libzstd.so.1.5.4`
-//! for a project whose ABI number is its release; rules learnt by `cargo xtask kb filever` from the
+//! Linux banner), in ASCII or UTF-16LE (`utf16`, EFI applications), releases that firmware headers
+//! state as little-endian fields after a magic (`fields`, rtw88's `9.9.15`), bare version strings
+//! inside a library or program that its SONAME or file name identifies, files a product installs
+//! under a name of its own, with the release in the name where the signature's rule reads it
+//! (`libuClibc-0.9.30.1.so`, `libelf-0.188.so`, `libzstd.so.1.5.4` for a project whose ABI number
+//! is its release; rules learnt by `cargo xtask kb filever` from the
 //! file names Debian installs, or written by hand) and `/etc/openwrt_version` checked by content
 //! where the name alone is not enough, GCC runtime libraries through their own `.comment`, and
 //! product names alone from SONAMEs and file names. A library belongs to one product: when one
@@ -26,7 +28,9 @@
 //! # Limits
 //!
 //! At most [`MAX_HITS_PER_PATTERN`] anchor hits per pattern and file are examined, so a file full of
-//! one anchor costs a bounded amount of work. A version string that no signature anchors is not found.
+//! one anchor costs a bounded amount of work; a regex sees only its pattern's window, decoded from
+//! UTF-16LE into at most three times its size, and a `fields` template only bytes within the window
+//! after its anchor. A version string that no signature anchors is not found.
 
 use std::collections::BTreeSet;
 
@@ -34,7 +38,7 @@ use consign_model::{Confidence, Method, Occurrence};
 
 use crate::Identity;
 use crate::elf::{ObjectFacts, toolchain_of};
-use crate::signature::{Catalog, LazyRegex, NAMED_FILE_CONTENT_BYTES, Signature};
+use crate::signature::{Catalog, LazyRegex, NAMED_FILE_CONTENT_BYTES, Signature, decode_utf16le};
 
 /// How many hits of one anchor in one file are examined.
 pub(crate) const MAX_HITS_PER_PATTERN: usize = 64;
@@ -96,7 +100,7 @@ pub(crate) fn scan_file(
     facts: &ObjectFacts,
 ) -> Vec<Finding> {
     let mut findings: Vec<(usize, Finding)> = Vec::new();
-    for hit in catalog.anchors.find(data, MAX_HITS_PER_PATTERN) {
+    for hit in catalog.find_anchors(data, MAX_HITS_PER_PATTERN) {
         let Some(&(sig_idx, pattern_idx)) = catalog.anchor_owner.get(hit.anchor) else {
             continue;
         };
@@ -114,6 +118,26 @@ pub(crate) fn scan_file(
         } else {
             Method::BinaryAnalysis
         };
+        if let Some(fields) = &pattern.fields {
+            // The fields' extent was checked against the window at load, so this never reads
+            // further from the anchor than a regex could.
+            let header = data.get(hit.start..).unwrap_or_default();
+            if let Some(version) = fields.read(header) {
+                let end = hit.start.saturating_add(fields.extent).min(data.len());
+                push(
+                    &mut findings,
+                    sig_idx,
+                    signature,
+                    Some(version),
+                    location,
+                    hit.start,
+                    printable(data.get(hit.start..end).unwrap_or_default()),
+                    method,
+                    Confidence::High,
+                );
+            }
+            continue;
+        }
         let Some(regex) = pattern.regex.as_ref().map(LazyRegex::get) else {
             push(
                 &mut findings,
@@ -132,38 +156,40 @@ pub(crate) fn scan_file(
         let Some(regex) = regex else {
             continue;
         };
-        let window_start = hit.start.saturating_sub(pattern.window);
-        let window_end = hit.end.saturating_add(pattern.window).min(data.len());
+        let mut window_start = hit.start.saturating_sub(pattern.window);
+        let mut window_end = hit.end.saturating_add(pattern.window).min(data.len());
+        if pattern.utf16 {
+            // Whole code units in step with the anchor's.
+            window_start += (hit.start - window_start) % 2;
+            window_end -= (window_end - window_start) % 2;
+        }
         let Some(window) = data.get(window_start..window_end) else {
             continue;
         };
         let anchor_start = hit.start - window_start;
         let anchor_end = hit.end - window_start;
-        for captures in regex.captures_iter(window) {
-            let Some(whole) = captures.get(0) else {
-                continue;
-            };
-            if whole.start() > anchor_start {
-                break;
-            }
-            if whole.end() < anchor_end {
-                continue;
-            }
-            let Some(version) = version_of(&captures) else {
-                continue;
-            };
+        let found = if pattern.utf16 {
+            let (text, source) = decode_utf16le(window);
+            // The anchor is whole code units, so it starts and ends at a decoded character.
+            let start = source.partition_point(|&at| at < anchor_start);
+            let end = source.partition_point(|&at| at < anchor_end);
+            read_version(regex, &text, start, end)
+                .and_then(|(at, matched, version)| Some((*source.get(at)?, matched, version)))
+        } else {
+            read_version(regex, window, anchor_start, anchor_end)
+        };
+        if let Some((at, matched, version)) = found {
             push(
                 &mut findings,
                 sig_idx,
                 signature,
                 Some(version),
                 location,
-                window_start + whole.start(),
-                printable(whole.as_bytes()),
+                window_start + at,
+                matched,
                 method,
                 Confidence::High,
             );
-            break;
         }
     }
 
@@ -267,6 +293,29 @@ pub(crate) fn scan_file(
         .filter(|(_, finding)| !(owner_found && is_name_only(finding)))
         .map(|(_, finding)| finding)
         .collect()
+}
+
+/// The first match of `regex` in `haystack` that covers the anchor (`anchor_start..anchor_end`)
+/// and states a version: where it starts, its text, and the version.
+fn read_version(
+    regex: &regex::bytes::Regex,
+    haystack: &[u8],
+    anchor_start: usize,
+    anchor_end: usize,
+) -> Option<(usize, String, String)> {
+    for captures in regex.captures_iter(haystack) {
+        let whole = captures.get(0)?;
+        if whole.start() > anchor_start {
+            return None;
+        }
+        if whole.end() < anchor_end {
+            continue;
+        }
+        if let Some(version) = version_of(&captures) {
+            return Some((whole.start(), printable(whole.as_bytes()), version));
+        }
+    }
+    None
 }
 
 /// The version a pattern's match states: the group named `version`, else the first group; or, for a
@@ -509,6 +558,85 @@ mod tests {
             Some("1.2")
         );
         assert_eq!(version_of(&plain.captures(b"x").unwrap()), None);
+    }
+
+    /// A catalog of one product with a binary-fields pattern and a UTF-16 one.
+    static BINARY: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(|| {
+        let text = r#"
+name = "fw"
+kind = "firmware"
+
+[[pattern]]
+anchor = 'HDR!'
+anchor_at = 0
+fields = "{u16@4}.{u8@6}"
+window = 4
+
+[[pattern]]
+anchor = 'Tool v'
+utf16 = true
+regex = 'Tool v(\d+\.\d+)'
+window = 16
+
+[[test]]
+expect = "positive"
+excerpt = 'HDR!\x01\x00\x02'
+origin = "o"
+"#;
+        Catalog::build([("fw.toml", text)]).unwrap()
+    });
+
+    /// The versions `BINARY` reads in `data`, in finding order.
+    #[track_caller]
+    fn check_binary(data: &[u8], expect: &[&str]) {
+        let names = FileNames {
+            file_name: "fw.bin",
+            soname: None,
+            is_object: false,
+        };
+        let findings = scan_file(&BINARY, "fw.bin", data, &names, &ObjectFacts::default());
+        let got: Vec<&str> = findings
+            .iter()
+            .filter_map(|finding| finding.version.as_deref())
+            .collect();
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn binary_fields_are_bounded() {
+        check_binary(b"HDR!\x01\x01\x02", &["257.2"]);
+        // The file ends inside the fields, or right after the anchor.
+        check_binary(b"HDR!\x01\x01", &[]);
+        check_binary(b"HDR!", &[]);
+        // A header is only at the file's start.
+        check_binary(b"\0HDR!\x01\x01\x02", &[]);
+        check_binary(b"HDR!HDR!\x01\x01\x02", &["17480.82"]);
+    }
+
+    #[test]
+    fn utf16_text_is_decoded() {
+        let utf16 =
+            |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+        check_binary(&utf16("\0Tool v1.25\0"), &["1.25"]);
+        // At an odd offset, the text is read in step with the anchor.
+        check_binary(
+            &[b"\x01".as_slice(), &utf16("Tool v1.25\0")].concat(),
+            &["1.25"],
+        );
+        // The file ends in the middle of a code unit: the odd byte is left out.
+        check_binary(&[utf16("Tool v3.4").as_slice(), b"5"].concat(), &["3.4"]);
+        // The anchor at the very end of the file, and a window that ends with half a unit.
+        check_binary(&utf16("Tool v"), &[]);
+        check_binary(&[utf16("Tool v").as_slice(), b"7"].concat(), &[]);
+        // An unpaired surrogate where a digit would be reads nothing, and one after the
+        // release ends it.
+        check_binary(&[utf16("Tool v1.").as_slice(), b"\x00\xd8"].concat(), &[]);
+        check_binary(
+            &[utf16("Tool v1.2").as_slice(), b"\x00\xdc3\x00"].concat(),
+            &["1.2"],
+        );
+        // ASCII text is not UTF-16.
+        check_binary(b"Tool v1.25", &[]);
     }
 
     #[test]

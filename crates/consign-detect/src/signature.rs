@@ -8,7 +8,14 @@
 //! are four fifths of the bytes and most of what start-up spent lexing TOML); the crate's tests
 //! and callers of [`Catalog::build`] parse the whole TOML text. Both forms go through the same
 //! `RawSignature` and `parse_signature`.
+//!
+//! A pattern reads its release one of two ways: a `regex` over the bytes around the anchor (or
+//! over their UTF-16LE decoding, `utf16 = true`: [`decode_utf16le`]), or a `fields` template over
+//! little-endian integers at fixed offsets from the anchor ([`Fields`]), for firmware headers that
+//! state their release only as binary fields. Both stay within the pattern's window: a template's
+//! fields are checked against it when the signature loads, and a regex only sees the window.
 
+use std::fmt::Write as _;
 use std::sync::{LazyLock, OnceLock};
 
 use consign_model::{ComponentKind, Upstream};
@@ -17,7 +24,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::DetectError;
-use crate::anchors::{Anchors, MIN_ANCHOR};
+use crate::anchors::{Anchors, Hit, MIN_ANCHOR};
 
 include!(concat!(env!("OUT_DIR"), "/signatures.rs"));
 
@@ -103,6 +110,15 @@ struct RawPattern {
     only_in: Vec<String>,
     #[serde(default)]
     manifest: bool,
+    /// The anchor must start at this offset of the file (a header's magic: `0`).
+    anchor_at: Option<usize>,
+    /// The anchor and the window are UTF-16LE text: the anchor is encoded, the window decoded
+    /// before the regex runs.
+    #[serde(default)]
+    utf16: bool,
+    /// A template that writes the release from little-endian fields after the anchor start
+    /// (`{u16@4}.{u8@6}.{u8@7}`), instead of a regex.
+    fields: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -178,6 +194,224 @@ pub(crate) struct Pattern {
     /// True when the file the pattern reads is a record the build system wrote (a release file),
     /// so a match is `manifest-analysis` evidence rather than `binary-analysis`.
     pub(crate) manifest: bool,
+    /// The file offset the anchor must start at; `None`: anywhere.
+    pub(crate) anchor_at: Option<usize>,
+    /// The anchor was given as text and is searched as UTF-16LE; the regex reads the window
+    /// decoded from UTF-16LE ([`decode_utf16le`]).
+    pub(crate) utf16: bool,
+    /// Reads the release from binary fields instead of a regex.
+    pub(crate) fields: Option<Fields>,
+}
+
+/// Most fields a `fields` template may have.
+const MAX_FIELDS: usize = 8;
+/// Longest `fields` template, in bytes.
+const MAX_TEMPLATE: usize = 64;
+
+/// A `fields` template: literal text and little-endian integers at fixed offsets from the
+/// anchor's start, each written in decimal or hexadecimal, as a driver prints the release it
+/// reads from a firmware header (rtw88's `"%u.%u.%u"` of a u16 and two u8s).
+///
+/// The text is `{TYPE@OFFSET}` or `{TYPE@OFFSET:FORMAT}` between literal characters (no braces):
+/// `TYPE` is `u8`, `u16` or `u32` (little-endian), `OFFSET` a decimal byte offset from the anchor's
+/// first byte, past the anchor and inside the window after it; `FORMAT` is `x` (hexadecimal, lower
+/// case) or `0Nx` (hexadecimal padded with zeros to `N` digits, 1 to 8). A field that does not fit
+/// in the file gives no release.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Fields {
+    parts: Vec<FieldPart>,
+    /// Bytes from the anchor's start that the fields need.
+    pub(crate) extent: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum FieldPart {
+    Text(String),
+    Field {
+        offset: usize,
+        width: usize,
+        format: FieldFormat,
+    },
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum FieldFormat {
+    Decimal,
+    /// Lower-case hexadecimal, zero-padded to this many digits (0: no padding).
+    Hex(usize),
+}
+
+/// Why a `fields` template was refused, and where.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct FieldsError {
+    /// Byte offset in the template.
+    pub(crate) offset: usize,
+    pub(crate) problem: &'static str,
+}
+
+impl Fields {
+    /// Parses `template`; every field must lie after an anchor of `anchor_len` bytes and end
+    /// within `window` bytes after it.
+    pub(crate) fn parse(
+        template: &str,
+        anchor_len: usize,
+        window: usize,
+    ) -> Result<Self, FieldsError> {
+        let err = |offset: usize, problem: &'static str| FieldsError { offset, problem };
+        if template.len() > MAX_TEMPLATE {
+            return Err(err(0, "a template is at most 64 bytes"));
+        }
+        let mut parts = Vec::new();
+        let mut extent = 0;
+        let mut rest = template;
+        while !rest.is_empty() {
+            let at = template.len() - rest.len();
+            let Some(open) = rest.find(['{', '}']) else {
+                parts.push(FieldPart::Text(rest.to_owned()));
+                break;
+            };
+            if rest.as_bytes().get(open) == Some(&b'}') {
+                return Err(err(at + open, "`}` without `{`"));
+            }
+            if open > 0 {
+                parts.push(FieldPart::Text(rest[..open].to_owned()));
+            }
+            let Some(close) = rest[open..].find('}').map(|close| open + close) else {
+                return Err(err(at + open, "`{` without `}`"));
+            };
+            let spec = &rest[open + 1..close];
+            let field_at = at + open;
+            let (field, format) = spec.split_once(':').unwrap_or((spec, ""));
+            let Some((kind, offset)) = field.split_once('@') else {
+                return Err(err(
+                    field_at,
+                    "a field is `{u8@OFFSET}`, `{u16@OFFSET}` or `{u32@OFFSET}`",
+                ));
+            };
+            let width = match kind {
+                "u8" => 1,
+                "u16" => 2,
+                "u32" => 4,
+                _ => return Err(err(field_at, "a field's type is `u8`, `u16` or `u32`")),
+            };
+            let offset: usize = offset
+                .parse()
+                .map_err(|_| err(field_at, "a field's offset is a decimal number of bytes"))?;
+            let format = match format {
+                "" => FieldFormat::Decimal,
+                "x" => FieldFormat::Hex(0),
+                padded => {
+                    let digits = padded
+                        .strip_prefix('0')
+                        .and_then(|rest| rest.strip_suffix('x'))
+                        .and_then(|digits| digits.parse::<usize>().ok())
+                        .filter(|digits| (1..=8).contains(digits));
+                    match digits {
+                        Some(digits) => FieldFormat::Hex(digits),
+                        None => {
+                            return Err(err(
+                                field_at,
+                                "a field's format is `x` or `0Nx` (N from 1 to 8)",
+                            ));
+                        }
+                    }
+                }
+            };
+            if offset < anchor_len {
+                return Err(err(
+                    field_at,
+                    "a field must start after the anchor (it would read the anchor's own bytes)",
+                ));
+            }
+            let end = offset.saturating_add(width);
+            if end > anchor_len.saturating_add(window) {
+                return Err(err(
+                    field_at,
+                    "a field must end within `window` bytes after the anchor",
+                ));
+            }
+            extent = extent.max(end);
+            parts.push(FieldPart::Field {
+                offset,
+                width,
+                format,
+            });
+            if parts
+                .iter()
+                .filter(|part| matches!(part, FieldPart::Field { .. }))
+                .count()
+                > MAX_FIELDS
+            {
+                return Err(err(field_at, "a template has at most 8 fields"));
+            }
+            rest = &rest[close + 1..];
+        }
+        if !parts
+            .iter()
+            .any(|part| matches!(part, FieldPart::Field { .. }))
+        {
+            return Err(err(0, "a template needs at least one field"));
+        }
+        Ok(Self { parts, extent })
+    }
+
+    /// The release the fields state in `bytes` (the file from the anchor's start on); `None`
+    /// when the file ends before the last field.
+    pub(crate) fn read(&self, bytes: &[u8]) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                FieldPart::Text(text) => out.push_str(text),
+                FieldPart::Field {
+                    offset,
+                    width,
+                    format,
+                } => {
+                    let field = bytes.get(*offset..offset.checked_add(*width)?)?;
+                    let value = field
+                        .iter()
+                        .rev()
+                        .fold(0_u32, |value, &byte| (value << 8) | u32::from(byte));
+                    // Writing to a `String` cannot fail.
+                    let _ = match format {
+                        FieldFormat::Decimal => write!(out, "{value}"),
+                        FieldFormat::Hex(digits) => {
+                            write!(out, "{value:0digits$x}", digits = *digits)
+                        }
+                    };
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Decodes UTF-16LE `bytes` for a `utf16` pattern's regex: the text as UTF-8, and for each of its
+/// bytes (and one past the end) the offset in `bytes` of the code unit it came from.
+///
+/// An unpaired surrogate becomes U+FFFD (which no version regex reads), and an odd last byte is
+/// left out. Both vectors are at most three times the window, which `MAX_WINDOW` bounds.
+pub(crate) fn decode_utf16le(bytes: &[u8]) -> (Vec<u8>, Vec<usize>) {
+    let units = bytes
+        .chunks_exact(2)
+        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]));
+    let mut text = Vec::with_capacity(bytes.len());
+    let mut source = Vec::with_capacity(bytes.len() + 1);
+    let mut unit_idx = 0;
+    for decoded in char::decode_utf16(units) {
+        let (ch, units_used) = match decoded {
+            Ok(ch) => (ch, ch.len_utf16()),
+            Err(_) => (char::REPLACEMENT_CHARACTER, 1),
+        };
+        let mut buf = [0; 4];
+        for &byte in ch.encode_utf8(&mut buf).as_bytes() {
+            text.push(byte);
+            source.push(unit_idx * 2);
+        }
+        unit_idx += units_used;
+    }
+    source.push(unit_idx * 2);
+    (text, source)
 }
 
 /// A signature's regex (a pattern's version regex, a bare version regex, a named file's name or
@@ -344,10 +578,15 @@ pub(crate) struct Signature {
 /// All signatures and the finder of their anchors.
 pub(crate) struct Catalog {
     pub(crate) signatures: Vec<Signature>,
-    /// Anchors of every pattern of every signature, in the order of `anchor_owner`.
+    /// Anchors of every pattern of every signature that may occur anywhere, in the order of
+    /// `anchor_owner`.
     pub(crate) anchors: Anchors,
-    /// For each anchor of `anchors`: (signature index, pattern index).
+    /// For each anchor of `anchors`, then each of `fixed`: (signature index, pattern index).
     pub(crate) anchor_owner: Vec<(usize, usize)>,
+    /// Indices into `anchor_owner` of the patterns whose anchor sits at a fixed file offset
+    /// (`anchor_at`): compared there, never searched for, so a short header magic (rtw88's
+    /// `"\x88\0\0`) costs nothing in the files it is not at the start of.
+    pub(crate) fixed: Vec<usize>,
 }
 
 /// The catalog built from the embedded files, once per process.
@@ -391,8 +630,19 @@ impl Catalog {
         let mut anchor_owner = Vec::new();
         for (sig_idx, signature) in signatures.iter().enumerate() {
             for (pattern_idx, pattern) in signature.patterns.iter().enumerate() {
-                anchors.push(&pattern.anchor);
-                anchor_owner.push((sig_idx, pattern_idx));
+                if pattern.anchor_at.is_none() {
+                    anchors.push(&pattern.anchor);
+                    anchor_owner.push((sig_idx, pattern_idx));
+                }
+            }
+        }
+        let mut fixed = Vec::new();
+        for (sig_idx, signature) in signatures.iter().enumerate() {
+            for (pattern_idx, pattern) in signature.patterns.iter().enumerate() {
+                if pattern.anchor_at.is_some() {
+                    fixed.push(anchor_owner.len());
+                    anchor_owner.push((sig_idx, pattern_idx));
+                }
             }
         }
         let anchors = Anchors::new(&anchors).map_err(|index| {
@@ -409,7 +659,30 @@ impl Catalog {
             signatures,
             anchors,
             anchor_owner,
+            fixed,
         })
+    }
+
+    /// Every anchor in `data`: those at their fixed offsets first, then what the finder finds (at
+    /// most `max_per_anchor` of each).
+    pub(crate) fn find_anchors(&self, data: &[u8], max_per_anchor: usize) -> Vec<Hit> {
+        let mut hits: Vec<Hit> = self
+            .fixed
+            .iter()
+            .filter_map(|&owner_idx| {
+                let &(sig_idx, pattern_idx) = self.anchor_owner.get(owner_idx)?;
+                let pattern = self.signatures.get(sig_idx)?.patterns.get(pattern_idx)?;
+                let start = pattern.anchor_at?;
+                let end = start.checked_add(pattern.anchor.len())?;
+                (data.get(start..end)? == pattern.anchor.as_slice()).then_some(Hit {
+                    anchor: owner_idx,
+                    start,
+                    end,
+                })
+            })
+            .collect();
+        hits.extend(self.anchors.find(data, max_per_anchor));
+        hits
     }
 
     /// The signature of the product called `name`.
@@ -483,9 +756,22 @@ fn parse_signature(
             field: format!("pattern[{index}].anchor"),
             offset,
         })?;
+        let anchor = if pattern.utf16 {
+            let text = std::str::from_utf8(&anchor).map_err(|_| {
+                invalid("a `utf16` pattern's anchor must be text (UTF-8 in the file)")
+            })?;
+            text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+        } else {
+            anchor
+        };
         if anchor.len() < MIN_ANCHOR {
             return Err(invalid(
                 "an anchor must be at least 4 bytes, or it matches everywhere",
+            ));
+        }
+        if pattern.fields.is_some() && (pattern.regex.is_some() || pattern.utf16) {
+            return Err(invalid(
+                "a pattern reads its release with `regex` (text, optionally `utf16`) or `fields` (binary), not both",
             ));
         }
         let regex = pattern
@@ -501,12 +787,29 @@ fn parse_signature(
         if window > MAX_WINDOW {
             return Err(invalid("`window` is larger than 512 bytes"));
         }
+        let fields = pattern
+            .fields
+            .as_deref()
+            .map(|template| {
+                Fields::parse(template, anchor.len(), window).map_err(|err| {
+                    DetectError::SignatureFields {
+                        file: file.to_owned(),
+                        field: format!("pattern[{index}].fields"),
+                        offset: err.offset,
+                        problem: err.problem,
+                    }
+                })
+            })
+            .transpose()?;
         patterns.push(Pattern {
             anchor,
             regex,
             window,
             only_in: pattern.only_in.clone(),
             manifest: pattern.manifest,
+            anchor_at: pattern.anchor_at,
+            utf16: pattern.utf16,
+            fields,
         });
     }
     let mut bare = Vec::with_capacity(raw.bare.len());
@@ -719,12 +1022,15 @@ mod tests {
             .iter()
             .map(|p| {
                 format!(
-                    "{:?} {:?} {} {:?} {}",
+                    "{:?} {:?} {} {:?} {} {:?} {} {:?}",
                     p.anchor,
                     p.regex.as_ref().map(|r| &r.text),
                     p.window,
                     p.only_in,
-                    p.manifest
+                    p.manifest,
+                    p.anchor_at,
+                    p.utf16,
+                    p.fields,
                 )
             })
             .collect();
@@ -777,6 +1083,7 @@ mod tests {
             assert_eq!(summary(compact), summary(whole));
         }
         assert_eq!(compact.anchor_owner, TESTED.anchor_owner);
+        assert_eq!(compact.fixed, TESTED.fixed);
     }
 
     /// The Debian suites the knowledge base cuts signatures from and tests them on.
@@ -847,6 +1154,119 @@ mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
+    /// Reads `bytes` (the file from the anchor's start) with `template` after a 4-byte anchor and
+    /// a 16-byte window.
+    #[track_caller]
+    fn check_fields(template: &str, bytes: &[u8], expect: Result<Option<&str>, &str>) {
+        let got = Fields::parse(template, 4, 16)
+            .map(|fields| fields.read(bytes))
+            .map_err(|err| format!("{} at {}", err.problem, err.offset));
+        let expect = expect
+            .map(|version| version.map(str::to_owned))
+            .map_err(str::to_owned);
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn fields_read_little_endian_integers() {
+        let header = b"\x22\x88\x00\x00\x09\x00\x09\x0f\x53\x72\x9a\x09";
+        check_fields("{u16@4}.{u8@6}.{u8@7}", header, Ok(Some("9.9.15")));
+        check_fields("0x{u32@8:08x}", header, Ok(Some("0x099a7253")));
+        check_fields("{u32@8:x}-{u8@6:02x}", header, Ok(Some("99a7253-09")));
+        check_fields("v{u32@8}", header, Ok(Some("v161116755")));
+        // The file ends inside a field: no release, and no panic.
+        check_fields("{u16@4}.{u32@10}", header, Ok(None));
+        check_fields("{u8@19}", header, Ok(None));
+        check_fields("{u8@4}", b"", Ok(None));
+    }
+
+    #[test]
+    fn fields_templates_are_checked() {
+        let header = b"";
+        check_fields(
+            "{u8@2}",
+            header,
+            Err("a field must start after the anchor (it would read the anchor's own bytes) at 0"),
+        );
+        check_fields(
+            "{u32@17}",
+            header,
+            Err("a field must end within `window` bytes after the anchor at 0"),
+        );
+        check_fields(
+            "{u16@19}",
+            header,
+            Err("a field must end within `window` bytes after the anchor at 0"),
+        );
+        check_fields(
+            "{u16@99999999999999999999999}",
+            header,
+            Err("a field's offset is a decimal number of bytes at 0"),
+        );
+        check_fields(
+            "1.{i16@4}",
+            header,
+            Err("a field's type is `u8`, `u16` or `u32` at 2"),
+        );
+        check_fields(
+            "{u8@4:d}",
+            header,
+            Err("a field's format is `x` or `0Nx` (N from 1 to 8) at 0"),
+        );
+        check_fields(
+            "{u8@4:09x}",
+            header,
+            Err("a field's format is `x` or `0Nx` (N from 1 to 8) at 0"),
+        );
+        check_fields("{u8@4", header, Err("`{` without `}` at 0"));
+        check_fields("{u8@4}}", header, Err("`}` without `{` at 6"));
+        check_fields(
+            "{u8}",
+            header,
+            Err("a field is `{u8@OFFSET}`, `{u16@OFFSET}` or `{u32@OFFSET}` at 0"),
+        );
+        check_fields(
+            "1.2.3",
+            header,
+            Err("a template needs at least one field at 0"),
+        );
+        check_fields("", header, Err("a template needs at least one field at 0"));
+        check_fields(
+            &"{u8@4}".repeat(9),
+            header,
+            Err("a template has at most 8 fields at 48"),
+        );
+        check_fields(
+            &"x".repeat(65),
+            header,
+            Err("a template is at most 64 bytes at 0"),
+        );
+    }
+
+    #[test]
+    fn utf16le_decodes_with_offsets() {
+        let (text, source) = decode_utf16le(b"1\x00.\x002\x00");
+        assert_eq!(
+            (text.as_slice(), source.as_slice()),
+            (&b"1.2"[..], &[0, 2, 4, 6][..])
+        );
+        // An odd last byte is left out.
+        let (text, source) = decode_utf16le(b"1\x00.");
+        assert_eq!(
+            (text.as_slice(), source.as_slice()),
+            (&b"1"[..], &[0, 2][..])
+        );
+        // An unpaired surrogate (high, then low) is U+FFFD, three bytes that come from one unit.
+        let (text, source) = decode_utf16le(b"\x00\xd81\x00\x00\xdc");
+        assert_eq!(text, "\u{fffd}1\u{fffd}".as_bytes());
+        assert_eq!(source, [0, 0, 0, 2, 4, 4, 4, 6]);
+        // A pair is one character from two units.
+        let (text, source) = decode_utf16le(b"\x3d\xd8\x00\xdeA\x00");
+        assert_eq!(text, "\u{1f600}A".as_bytes());
+        assert_eq!(source, [0, 0, 0, 0, 4, 6]);
+        assert_eq!(decode_utf16le(b""), (Vec::new(), vec![0]));
+    }
+
     #[test]
     fn bad_signatures_are_errors() {
         static LOOSE_NAME: &[(&str, &str)] = &[(
@@ -872,5 +1292,41 @@ mod tests {
 
         let err = Catalog::build(LOOSE_NAME.iter().copied()).err().unwrap();
         assert!(err.to_string().contains("whole name"), "{err}");
+
+        let test = "[[test]]\nexpect = \"positive\"\nexcerpt = \"x\"\norigin = \"o\"\n";
+        let with_pattern = |pattern: &str| {
+            format!(
+                "name = \"f\"\nkind = \"firmware\"\n[[pattern]]\nanchor = 'Realtech'\n{pattern}\n{test}"
+            )
+        };
+        for (pattern, message) in [
+            (
+                "fields = '{u32@8:x}'\n[[pattern]]\nanchor = 'Realtech'\nfields = '{u32@101}'",
+                "signature file `f.toml`: `pattern[1].fields` is invalid at byte 0: a field must end within `window` bytes after the anchor",
+            ),
+            (
+                "fields = '{u32@8:x}'\nwindow = 2",
+                "signature file `f.toml`: `pattern[0].fields` is invalid at byte 0: a field must end within `window` bytes after the anchor",
+            ),
+            (
+                "fields = '{u32@8}'\nregex = '(x)'",
+                "signature file `f.toml` is invalid: a pattern reads its release with `regex` (text, optionally `utf16`) or `fields` (binary), not both",
+            ),
+            (
+                "fields = '{u32@8}'\nutf16 = true",
+                "signature file `f.toml` is invalid: a pattern reads its release with `regex` (text, optionally `utf16`) or `fields` (binary), not both",
+            ),
+            ("utf16 = true\nanchor_at = -1", "signature file `f.toml`"),
+        ] {
+            let text = with_pattern(pattern);
+            let err = Catalog::build([("f.toml", text.as_str())]).err().unwrap();
+            assert!(err.to_string().starts_with(message), "{err}");
+        }
+        let text = "name = \"f\"\nkind = \"firmware\"\n[[pattern]]\nanchor = '\\xff\\xfe'\nutf16 = true\nregex = '(x)'\n[[test]]\nexpect = \"positive\"\nexcerpt = \"x\"\norigin = \"o\"\n";
+        let err = Catalog::build([("f.toml", text)]).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "signature file `f.toml` is invalid: a `utf16` pattern's anchor must be text (UTF-8 in the file)"
+        );
     }
 }
