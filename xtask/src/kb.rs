@@ -1678,7 +1678,9 @@ impl ExistingSignature {
         let learnt = tables("named_file")
             .iter()
             .any(|n| n.contains_key("learnt"));
-        let versioned = tables("pattern").iter().any(|p| p.contains_key("regex"))
+        let versioned = tables("pattern")
+            .iter()
+            .any(|p| p.contains_key("regex") || p.contains_key("fields"))
             || !tables("bare").is_empty()
             || tables("named_file").iter().any(|n| {
                 n.get("name")
