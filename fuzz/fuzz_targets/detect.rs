@@ -1,15 +1,15 @@
 //! Fuzz target: component detection on hostile files: ELF parsing (dynamic section, `.comment`,
 //! Go build info, cargo-auditable data), the version-signature automaton, the package databases
 //! (dpkg, opkg, apk, rpm's SQLite and Berkeley DB ones), package files' metadata (a `.deb`'s `control`,
-//! `.PKGINFO`, RPM headers) and release files (`os-release`, `lsb-release`), the input being each
-//! of them at once: no panic or hang.
+//! `.PKGINFO`, RPM headers), release files (`os-release`, `lsb-release`) and firmware headers read
+//! as binary fields (a Realtek rtw88 file), the input being each of them at once: no panic or hang.
 #![no_main]
 
 use bytes::Bytes;
 use consign_model::{NodeKind, Provenance, Vfs, VfsNode};
 
 /// (where the container is in the logical path, the path inside it)
-const PATHS: [(&str, &str); 10] = [
+const PATHS: [(&str, &str); 11] = [
     ("squashfs@0x0", "/usr/bin/fuzz"),
     ("squashfs@0x0", "/var/lib/dpkg/status"),
     ("squashfs@0x0", "/usr/lib/opkg/status"),
@@ -20,6 +20,8 @@ const PATHS: [(&str, &str); 10] = [
     ("squashfs@0x0", "/etc/lsb-release"),
     ("squashfs@0x0", "/var/lib/rpm/rpmdb.sqlite"),
     ("squashfs@0x0", "/var/lib/rpm/Packages"),
+    // Signatures limited to a firmware file's name (`only_in`) read binary header fields.
+    ("squashfs@0x0", "/lib/firmware/rtw88/rtw8822c_fw.bin"),
 ];
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
