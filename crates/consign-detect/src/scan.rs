@@ -118,38 +118,34 @@ pub(crate) fn scan_file(
         } else {
             Method::BinaryAnalysis
         };
+        // What this hit finds: where, the text matched, the version, how sure.
+        let mut found = |at: usize, matched: String, version: Option<String>, confidence| {
+            push(
+                &mut findings,
+                sig_idx,
+                signature,
+                version,
+                location,
+                at,
+                matched,
+                method,
+                confidence,
+            );
+        };
         if let Some(fields) = &pattern.fields {
             // The fields' extent was checked against the window at load, so this never reads
             // further from the anchor than a regex could.
             let header = data.get(hit.start..).unwrap_or_default();
             if let Some(version) = fields.read(header) {
                 let end = hit.start.saturating_add(fields.extent).min(data.len());
-                push(
-                    &mut findings,
-                    sig_idx,
-                    signature,
-                    Some(version),
-                    location,
-                    hit.start,
-                    printable(data.get(hit.start..end).unwrap_or_default()),
-                    method,
-                    Confidence::High,
-                );
+                let matched = printable(data.get(hit.start..end).unwrap_or_default());
+                found(hit.start, matched, Some(version), Confidence::High);
             }
             continue;
         }
         let Some(regex) = pattern.regex.as_ref().map(LazyRegex::get) else {
-            push(
-                &mut findings,
-                sig_idx,
-                signature,
-                None,
-                location,
-                hit.start,
-                printable(data.get(hit.start..hit.end).unwrap_or_default()),
-                method,
-                Confidence::Medium,
-            );
+            let matched = printable(data.get(hit.start..hit.end).unwrap_or_default());
+            found(hit.start, matched, None, Confidence::Medium);
             continue;
         };
         // A version regex that does not compile never matches (the crate's tests compile them all).
@@ -168,7 +164,7 @@ pub(crate) fn scan_file(
         };
         let anchor_start = hit.start - window_start;
         let anchor_end = hit.end - window_start;
-        let found = if pattern.utf16 {
+        let read = if pattern.utf16 {
             let (text, source) = decode_utf16le(window);
             // The anchor is whole code units, so it starts and ends at a decoded character.
             let start = source.partition_point(|&at| at < anchor_start);
@@ -178,18 +174,8 @@ pub(crate) fn scan_file(
         } else {
             read_version(regex, window, anchor_start, anchor_end)
         };
-        if let Some((at, matched, version)) = found {
-            push(
-                &mut findings,
-                sig_idx,
-                signature,
-                Some(version),
-                location,
-                window_start + at,
-                matched,
-                method,
-                Confidence::High,
-            );
+        if let Some((at, matched, version)) = read {
+            found(window_start + at, matched, Some(version), Confidence::High);
         }
     }
 
