@@ -35,7 +35,25 @@ pub(crate) fn run_ci() -> Result<(), String> {
     // them building with the parsers (a full sanitizer build is `cargo xtask fuzz`).
     step("fuzz check", fuzz::check)?;
     let tools = step("tools", tools::install)?;
-    step("fixtures", fixtures::check)?;
+    // The consign binary the fixture recipes and heldout run, built with the packages and features
+    // every later step uses: a recipe's own `cargo run -p consign-cli` would build all of it again
+    // for that selection. Only the binary: the running xtask must not be rebuilt under itself.
+    step("build", || {
+        sh(
+            "cargo",
+            &[
+                "build",
+                "--locked",
+                "--workspace",
+                "--features",
+                "consign-cli/interop",
+                "--bin",
+                "consign",
+            ],
+        )
+    })?;
+    let consign = root().join("target/debug/consign");
+    step("fixtures", || fixtures::check(Some(&consign)))?;
     let path = format!(
         "{}:{}:{}",
         tools.venv_bin.display(),
@@ -58,26 +76,8 @@ pub(crate) fn run_ci() -> Result<(), String> {
         )
     })?;
     // Recognition on images from Debian suites and architectures no signature was cut from, held
-    // to the floor in xtask/heldout.toml. The debug consign gives the same SBOMs as the release
-    // one; the test run above built its libraries. Only the `consign` binary is built: the running
-    // xtask must not be rebuilt under itself (with the workspace's features it would differ).
-    step("build", || {
-        sh(
-            "cargo",
-            &[
-                "build",
-                "--locked",
-                "--workspace",
-                "--features",
-                "consign-cli/interop",
-                "--bin",
-                "consign",
-            ],
-        )
-    })?;
-    step("heldout", || {
-        heldout::run_ci(&root().join("target/debug/consign"))
-    })
+    // to the floor in xtask/heldout.toml. The debug consign gives the same SBOMs as the release one.
+    step("heldout", || heldout::run_ci(&consign))
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {

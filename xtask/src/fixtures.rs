@@ -129,7 +129,7 @@ const RECIPES: &[Recipe] = &[
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     match args {
         [] => rebuild_in_place(),
-        [flag] if flag == "--check" => check(),
+        [flag] if flag == "--check" => check(None),
         [other, ..] => Err(format!(
             "`cargo xtask fixtures` takes only `--check`, got `{other}`"
         )),
@@ -137,7 +137,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// `cargo xtask fixtures --check`: the manifests, then every recipe rebuilt in a copy.
-pub(crate) fn check() -> Result<(), String> {
+/// `consign`: the binary the recipes that scan run (their `CONSIGN`); without it they build one
+/// with `cargo run -p consign-cli`.
+pub(crate) fn check(consign: Option<&Path>) -> Result<(), String> {
     check_manifests(&root().join("fixtures"))?;
     let scratch = root().join("target/fixtures-check");
     let _ = std::fs::remove_dir_all(&scratch);
@@ -145,7 +147,7 @@ pub(crate) fn check() -> Result<(), String> {
     copy_tree(&root().join("fixtures"), &copy)?;
     let mut problems = String::new();
     for recipe in RECIPES {
-        run_recipe(recipe, &copy)?;
+        run_recipe(recipe, &copy, consign)?;
         for output in recipe.outputs {
             compare(
                 recipe,
@@ -172,7 +174,7 @@ pub(crate) fn check() -> Result<(), String> {
 fn rebuild_in_place() -> Result<(), String> {
     let fixtures = root().join("fixtures");
     for recipe in RECIPES {
-        run_recipe(recipe, &fixtures)?;
+        run_recipe(recipe, &fixtures, None)?;
     }
     check_manifests(&fixtures)?;
     eprintln!("fixtures: rebuilt; review `git diff --stat fixtures/` and commit what changed");
@@ -181,7 +183,7 @@ fn rebuild_in_place() -> Result<(), String> {
 
 /// Runs one recipe over the fixtures tree at `fixtures` (the real one or a copy), installing its
 /// tools first.
-fn run_recipe(recipe: &Recipe, fixtures: &Path) -> Result<(), String> {
+fn run_recipe(recipe: &Recipe, fixtures: &Path, consign: Option<&Path>) -> Result<(), String> {
     tools::install_apt(
         recipe.debian,
         &format!("the fixture recipe {}", recipe.script),
@@ -201,6 +203,9 @@ fn run_recipe(recipe: &Recipe, fixtures: &Path) -> Result<(), String> {
             command
         }
     };
+    if let Some(consign) = consign {
+        command.env("CONSIGN", consign);
+    }
     eprintln!("$ {}", recipe.script);
     let output = command
         .current_dir(folder)
