@@ -199,10 +199,9 @@ fn table(outcomes: &[Outcome]) -> String {
 
 /// `cargo check` of every fuzz target with stable cargo: no cargo-fuzz, no sanitizer runtime,
 /// no network beyond the crates CI already fetches. Catches a target that no longer builds
-/// against the parsers' API at a fraction of a sanitizer build's cost.
-/// Type-checks every target with stable cargo. libFuzzer (C++) is left out, and the main target
-/// folder is used, so what the workspace already built (build scripts, C libraries, proc macros)
-/// is not built again: a fresh CI spent minutes building all of it a second time here.
+/// against the parsers' API at a fraction of a sanitizer build's cost. libFuzzer (C++) is left
+/// out, and the main target folder is used, so what the workspace already built (build scripts,
+/// C libraries, proc macros) is not built again: a fresh CI spent minutes building it twice.
 pub(crate) fn check() -> Result<(), String> {
     let target = root().join("target");
     run_env(

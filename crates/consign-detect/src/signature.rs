@@ -262,6 +262,7 @@ impl Fields {
             return Err(err(0, "a template is at most 64 bytes"));
         }
         let mut parts = Vec::new();
+        let mut fields = 0;
         let mut extent = 0;
         let mut rest = template;
         while !rest.is_empty() {
@@ -330,26 +331,19 @@ impl Fields {
                     "a field must end within `window` bytes after the anchor",
                 ));
             }
+            fields += 1;
+            if fields > MAX_FIELDS {
+                return Err(err(field_at, "a template has at most 8 fields"));
+            }
             extent = extent.max(end);
             parts.push(FieldPart::Field {
                 offset,
                 width,
                 format,
             });
-            if parts
-                .iter()
-                .filter(|part| matches!(part, FieldPart::Field { .. }))
-                .count()
-                > MAX_FIELDS
-            {
-                return Err(err(field_at, "a template has at most 8 fields"));
-            }
             rest = &rest[close + 1..];
         }
-        if !parts
-            .iter()
-            .any(|part| matches!(part, FieldPart::Field { .. }))
-        {
+        if fields == 0 {
             return Err(err(0, "a template needs at least one field"));
         }
         Ok(Self { parts, extent })
@@ -583,10 +577,10 @@ pub(crate) struct Catalog {
     pub(crate) anchors: Anchors,
     /// For each anchor of `anchors`, then each of `fixed`: (signature index, pattern index).
     pub(crate) anchor_owner: Vec<(usize, usize)>,
-    /// Indices into `anchor_owner` of the patterns whose anchor sits at a fixed file offset
+    /// The entries of `anchor_owner` (its tail) whose pattern's anchor sits at a fixed file offset
     /// (`anchor_at`): compared there, never searched for, so a short header magic (rtw88's
     /// `"\x88\0\0`) costs nothing in the files it is not at the start of.
-    pub(crate) fixed: Vec<usize>,
+    pub(crate) fixed: std::ops::Range<usize>,
 }
 
 /// The catalog built from the embedded files, once per process.
@@ -628,23 +622,19 @@ impl Catalog {
         let signatures = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
         let mut anchors: Vec<&[u8]> = Vec::new();
         let mut anchor_owner = Vec::new();
+        let mut fixed_owners = Vec::new();
         for (sig_idx, signature) in signatures.iter().enumerate() {
             for (pattern_idx, pattern) in signature.patterns.iter().enumerate() {
-                if pattern.anchor_at.is_none() {
+                if pattern.anchor_at.is_some() {
+                    fixed_owners.push((sig_idx, pattern_idx));
+                } else {
                     anchors.push(&pattern.anchor);
                     anchor_owner.push((sig_idx, pattern_idx));
                 }
             }
         }
-        let mut fixed = Vec::new();
-        for (sig_idx, signature) in signatures.iter().enumerate() {
-            for (pattern_idx, pattern) in signature.patterns.iter().enumerate() {
-                if pattern.anchor_at.is_some() {
-                    fixed.push(anchor_owner.len());
-                    anchor_owner.push((sig_idx, pattern_idx));
-                }
-            }
-        }
+        let fixed = anchor_owner.len()..anchor_owner.len() + fixed_owners.len();
+        anchor_owner.extend(fixed_owners);
         let anchors = Anchors::new(&anchors).map_err(|index| {
             let file = anchor_owner
                 .get(index)
@@ -668,8 +658,8 @@ impl Catalog {
     pub(crate) fn find_anchors(&self, data: &[u8], max_per_anchor: usize) -> Vec<Hit> {
         let mut hits: Vec<Hit> = self
             .fixed
-            .iter()
-            .filter_map(|&owner_idx| {
+            .clone()
+            .filter_map(|owner_idx| {
                 let &(sig_idx, pattern_idx) = self.anchor_owner.get(owner_idx)?;
                 let pattern = self.signatures.get(sig_idx)?.patterns.get(pattern_idx)?;
                 let start = pattern.anchor_at?;
