@@ -30,7 +30,7 @@
 use std::fmt::Write as _;
 
 use base64ct::{Base64, Base64Unpadded, Encoding as _};
-use consign_model::VfsNode;
+use consign_model::{VfsNode, binary};
 use memchr::memmem;
 use sha2::{Digest as _, Sha256};
 
@@ -278,14 +278,14 @@ struct Wire<'a>(&'a [u8]);
 
 impl<'a> Wire<'a> {
     fn string(&mut self) -> Option<&'a [u8]> {
-        let length = u32::from_be_bytes(self.0.get(..4)?.try_into().ok()?) as usize;
-        let value = self.0.get(4..4 + length)?;
+        let length = binary::u32be(self.0, 0)? as usize;
+        let value = self.0.get(4..4usize.checked_add(length)?)?;
         self.0 = &self.0[4 + length..];
         Some(value)
     }
 
     fn u32(&mut self) -> Option<u32> {
-        let value = u32::from_be_bytes(self.0.get(..4)?.try_into().ok()?);
+        let value = binary::u32be(self.0, 0)?;
         self.0 = &self.0[4..];
         Some(value)
     }

@@ -12,6 +12,8 @@
 //! against the file, an overflow chain that reaches a page twice stops, and nothing is allocated
 //! beyond the file's size.
 
+use consign_model::binary::Endian;
+
 use crate::Damaged;
 
 const HASH_MAGIC: u32 = 0x0006_1561;
@@ -52,8 +54,13 @@ pub(crate) fn records(data: &[u8], each: &mut Visit<'_>) -> Result<(), Damaged> 
             "no berkeley db hash magic (0x061561)".to_owned(),
         ));
     }
-    let order = Order { big_endian };
-    let page_size = order.u32(&meta[20..24]) as usize;
+    let order = if big_endian {
+        Endian::Big
+    } else {
+        Endian::Little
+    };
+    // In range: `meta` holds the whole page header.
+    let page_size = order.u32(meta, 20).unwrap_or_default() as usize;
     if !page_size.is_power_of_two() || !(512..=65536).contains(&page_size) {
         return Err(damaged(
             20,
@@ -79,10 +86,10 @@ pub(crate) fn records(data: &[u8], each: &mut Visit<'_>) -> Result<(), Damaged> 
             continue;
         }
         let base = number * page_size;
-        let entries = usize::from(order.u16(&bytes[20..22]));
+        let entries = usize::from(order.u16(bytes, 20).unwrap_or_default());
         let offsets: Vec<usize> = (0..entries)
-            .map_while(|index| bytes.get(PAGE_HEADER + 2 * index..PAGE_HEADER + 2 * index + 2))
-            .map(|pointer| usize::from(order.u16(pointer)))
+            .map_while(|index| order.u16(bytes, PAGE_HEADER + 2 * index))
+            .map(usize::from)
             .collect();
         if offsets.len() < entries {
             return Err(damaged(
@@ -115,8 +122,8 @@ pub(crate) fn records(data: &[u8], each: &mut Visit<'_>) -> Result<(), Damaged> 
             match value[0] {
                 H_KEYDATA => each(value_offset, key, &value[1..]),
                 H_OFFPAGE if value.len() >= 12 => {
-                    let first = order.u32(&value[4..8]) as usize;
-                    let length = order.u32(&value[8..12]) as usize;
+                    let first = order.u32(value, 4).unwrap_or_default() as usize;
+                    let length = order.u32(value, 8).unwrap_or_default() as usize;
                     let whole = overflow(data, page_size, first, length, order, &mut overflow_seen)
                         .map_err(|message| Damaged {
                             offset: value_offset,
@@ -132,32 +139,6 @@ pub(crate) fn records(data: &[u8], each: &mut Visit<'_>) -> Result<(), Damaged> 
     Ok(())
 }
 
-/// The byte order the file was written in, as its magic says.
-#[derive(Clone, Copy)]
-struct Order {
-    big_endian: bool,
-}
-
-impl Order {
-    fn u16(self, bytes: &[u8]) -> u16 {
-        let array = [bytes[0], bytes[1]];
-        if self.big_endian {
-            u16::from_be_bytes(array)
-        } else {
-            u16::from_le_bytes(array)
-        }
-    }
-
-    fn u32(self, bytes: &[u8]) -> u32 {
-        let array = [bytes[0], bytes[1], bytes[2], bytes[3]];
-        if self.big_endian {
-            u32::from_be_bytes(array)
-        } else {
-            u32::from_le_bytes(array)
-        }
-    }
-}
-
 /// The `length` bytes of an item stored in the chain of overflow pages from `first`; `seen`
 /// marks the overflow pages already read in this walk.
 fn overflow(
@@ -165,7 +146,7 @@ fn overflow(
     page_size: usize,
     first: usize,
     length: usize,
-    order: Order,
+    order: Endian,
     seen: &mut [bool],
 ) -> Result<Vec<u8>, String> {
     if length > data.len() {
@@ -191,12 +172,12 @@ fn overflow(
         if bytes[25] != P_OVERFLOW {
             return Err(format!("berkeley db page {number} is not an overflow page"));
         }
-        let used = usize::from(order.u16(&bytes[22..24]));
+        let used = usize::from(order.u16(bytes, 22).unwrap_or_default());
         let chunk = bytes.get(PAGE_HEADER..PAGE_HEADER + used).ok_or_else(|| {
             format!("berkeley db overflow page {number} claims more bytes than it holds")
         })?;
         out.extend_from_slice(&chunk[..chunk.len().min(length - out.len())]);
-        number = order.u32(&bytes[16..20]) as usize;
+        number = order.u32(bytes, 16).unwrap_or_default() as usize;
     }
     Ok(out)
 }

@@ -21,6 +21,7 @@
 //! read. PE files give their imported DLLs as needed libraries; Mach-O files give no facts yet.
 
 use crate::kmod;
+use consign_model::binary::Endian;
 use consign_model::{Confidence, Diagnostic, Method, Severity};
 use goblin::elf::Elf;
 
@@ -171,14 +172,12 @@ const NT_FDO_PACKAGING_METADATA: u32 = 0xcafe_1a7e;
 const MAX_PACKAGE_NOTE: usize = 4096;
 
 fn package_note(section: &[u8], little_endian: bool) -> Option<PackageNote> {
-    let word = |at: usize| -> Option<u32> {
-        let bytes: [u8; 4] = section.get(at..at.checked_add(4)?)?.try_into().ok()?;
-        Some(if little_endian {
-            u32::from_le_bytes(bytes)
-        } else {
-            u32::from_be_bytes(bytes)
-        })
+    let order = if little_endian {
+        Endian::Little
+    } else {
+        Endian::Big
     };
+    let word = |at: usize| order.u32(section, at);
     let mut at = 0usize;
     // A section may hold several notes; read until the first package note.
     while at.checked_add(12)? <= section.len() {

@@ -32,6 +32,8 @@
 //! bytes, the entry count and the data size (big-endian 32-bit), the entries (tag, type, offset,
 //! count: 16 bytes each) and the data they point into.
 
+use consign_model::binary;
+
 use crate::pkgdb::Package;
 use crate::{Damaged, bdb, sqlite};
 
@@ -186,11 +188,13 @@ impl<'a> Header<'a> {
             offset: offset as u64,
             message,
         };
-        let intro = data
-            .get(offset..offset.saturating_add(8))
-            .ok_or_else(|| damaged("rpm header ends inside its counts".to_owned()))?;
-        let count = be32(&intro[0..4]) as usize;
-        let size = be32(&intro[4..8]) as usize;
+        let (Some(count), Some(size)) = (
+            binary::u32be(data, offset),
+            binary::u32be(data, offset.saturating_add(4)),
+        ) else {
+            return Err(damaged("rpm header ends inside its counts".to_owned()));
+        };
+        let (count, size) = (count as usize, size as usize);
         if count > MAX_ENTRIES || size > MAX_DATA {
             return Err(damaged(format!(
                 "rpm header claims {count} entries and {size} data bytes, more than rpm itself accepts"
@@ -217,11 +221,11 @@ impl<'a> Header<'a> {
     /// The entry of `tag`: its type, and the data from its offset on.
     fn entry(&self, tag: u32) -> Option<(u32, &'a [u8])> {
         self.entries.chunks_exact(16).find_map(|entry| {
-            (be32(&entry[0..4]) == tag).then(|| {
-                let kind = be32(&entry[4..8]);
-                let offset = be32(&entry[8..12]) as usize;
-                (kind, self.store.get(offset..).unwrap_or_default())
-            })
+            (binary::u32be(entry, 0)? == tag).then(|| {
+                let kind = binary::u32be(entry, 4)?;
+                let offset = binary::u32be(entry, 8)? as usize;
+                Some((kind, self.store.get(offset..).unwrap_or_default()))
+            })?
         })
     }
 
@@ -240,12 +244,8 @@ impl<'a> Header<'a> {
 
     fn int32(&self, tag: u32) -> Option<u32> {
         let (kind, bytes) = self.entry(tag)?;
-        (kind == TYPE_INT32).then(|| bytes.get(..4).map(be32))?
+        (kind == TYPE_INT32).then(|| binary::u32be(bytes, 0))?
     }
-}
-
-fn be32(bytes: &[u8]) -> u32 {
-    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@
 //! The input is hostile: every page number is checked against the file, a b-tree or an overflow
 //! chain that visits a page twice is cut there, and nothing is allocated beyond the file's size.
 
+use consign_model::binary;
+
 use crate::Damaged;
 
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -48,7 +50,7 @@ impl<'a> Database<'a> {
                 message: "no sqlite header (`SQLite format 3`)".to_owned(),
             });
         }
-        let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        let page_size = match binary::u16be(header, 16).unwrap_or_default() {
             1 => 65536,
             size => usize::from(size),
         };
@@ -117,7 +119,7 @@ impl<'a> Database<'a> {
                 offset: at(base),
                 message: "sqlite page ends inside its header".to_owned(),
             })?;
-            let cells = usize::from(u16::from_be_bytes([header[3], header[4]]));
+            let cells = usize::from(binary::u16be(header, 3).unwrap_or_default());
             match header[0] {
                 0x0d => {
                     for index in 0..cells {
@@ -143,19 +145,19 @@ impl<'a> Database<'a> {
                             message: format!("sqlite b-tree deeper than {MAX_DEPTH} pages"),
                         });
                     }
-                    let right = page.get(base + 8..base + 12).ok_or_else(|| Damaged {
+                    let right = binary::u32be(page, base + 8).ok_or_else(|| Damaged {
                         offset: at(base),
                         message: "sqlite page ends inside its header".to_owned(),
                     })?;
-                    stack.push((be32(right), depth + 1));
+                    stack.push((right, depth + 1));
                     for index in (0..cells).rev() {
                         let child = cell_offset(page, base + 12, index)
-                            .and_then(|cell| page.get(cell..cell + 4))
+                            .and_then(|cell| binary::u32be(page, cell))
                             .ok_or_else(|| Damaged {
                                 offset: at(base + 12 + 2 * index),
                                 message: "sqlite cell pointer past the page".to_owned(),
                             })?;
-                        stack.push((be32(child), depth + 1));
+                        stack.push((child, depth + 1));
                     }
                 }
                 kind => {
@@ -228,10 +230,8 @@ impl<'a> Database<'a> {
             .ok_or("sqlite cell payload runs past its page")?
             .to_vec();
         let mut next = if local < size {
-            be32(
-                page.get(start + local..start + local + 4)
-                    .ok_or("sqlite cell ends inside its overflow pointer")?,
-            )
+            binary::u32be(page, start + local)
+                .ok_or("sqlite cell ends inside its overflow pointer")?
         } else {
             0
         };
@@ -242,7 +242,7 @@ impl<'a> Database<'a> {
             let overflow = self
                 .page(next, visited)
                 .map_err(|damaged| damaged.message)?;
-            next = be32(&overflow[..4]);
+            next = binary::u32be(overflow, 0).unwrap_or_default();
             let take = (size - payload.len()).min(usable - 4);
             payload.extend_from_slice(&overflow[4..4 + take]);
         }
@@ -252,8 +252,7 @@ impl<'a> Database<'a> {
 
 fn cell_offset(page: &[u8], array: usize, index: usize) -> Option<usize> {
     let at = array + 2 * index;
-    let pointer = page.get(at..at + 2)?;
-    let offset = usize::from(u16::from_be_bytes([pointer[0], pointer[1]]));
+    let offset = usize::from(binary::u16be(page, at)?);
     (offset < page.len()).then_some(offset)
 }
 
@@ -309,10 +308,6 @@ fn varint(bytes: &[u8]) -> Option<(u64, usize)> {
         }
     }
     None
-}
-
-fn be32(bytes: &[u8]) -> u32 {
-    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
 #[cfg(test)]

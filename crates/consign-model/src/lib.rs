@@ -7,11 +7,13 @@
 //! - [`ProductFile`] holds the facts about a product that only its manufacturer can give.
 //! - [`Diagnostic`] is a problem found in the input that did not stop the work; a [`Cut`] is a part
 //!   of the input that was not read (a limit, an unsupported feature), so a result is incomplete.
+//! - [`binary`] holds the byte readers every parser of untrusted bytes uses.
 //! - [`json`] is the one strict JSON reader (no duplicate keys, bounded size and depth) for every
 //!   document that is signed or verified.
 //!
 //! This crate does no I/O and holds no policy: only data and the few pure functions that belong to it.
 
+pub mod binary;
 mod component;
 mod cut;
 mod diagnostic;

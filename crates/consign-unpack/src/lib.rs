@@ -21,7 +21,7 @@
 //! assert!(unpacked.report.root.containers.is_empty());
 //! ```
 
-mod binary;
+use consign_model::binary;
 mod budget;
 pub mod decompress;
 mod engine;

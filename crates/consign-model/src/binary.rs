@@ -1,10 +1,11 @@
-//! The one set of byte-reading helpers every parser uses: fixed-width integers in either byte
-//! order at an offset, NUL-padded strings and alignment. Each returns `None` instead of panicking
-//! when the field runs past the end of the data or the offset overflows.
+//! The one set of byte-reading helpers every parser of untrusted bytes uses (unpacking, package
+//! databases, ELF notes, signature fields, key blobs): fixed-width integers in either byte order at
+//! an offset, NUL-padded strings and alignment. Each returns `None` instead of panicking when the
+//! field runs past the end of the data or the offset overflows.
 
 /// The byte order of a format's integers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Endian {
+pub enum Endian {
     /// Least significant byte first.
     Little,
     /// Most significant byte first.
@@ -13,7 +14,7 @@ pub(crate) enum Endian {
 
 impl Endian {
     /// Reads a `u16` at `at`.
-    pub(crate) fn u16(self, data: &[u8], at: usize) -> Option<u16> {
+    pub fn u16(self, data: &[u8], at: usize) -> Option<u16> {
         let bytes = array(data, at)?;
         Some(match self {
             Endian::Little => u16::from_le_bytes(bytes),
@@ -22,7 +23,7 @@ impl Endian {
     }
 
     /// Reads a `u32` at `at`.
-    pub(crate) fn u32(self, data: &[u8], at: usize) -> Option<u32> {
+    pub fn u32(self, data: &[u8], at: usize) -> Option<u32> {
         let bytes = array(data, at)?;
         Some(match self {
             Endian::Little => u32::from_le_bytes(bytes),
@@ -31,7 +32,7 @@ impl Endian {
     }
 
     /// Reads a `u64` at `at`.
-    pub(crate) fn u64(self, data: &[u8], at: usize) -> Option<u64> {
+    pub fn u64(self, data: &[u8], at: usize) -> Option<u64> {
         let bytes = array(data, at)?;
         Some(match self {
             Endian::Little => u64::from_le_bytes(bytes),
@@ -40,7 +41,7 @@ impl Endian {
     }
 
     /// `little-endian` or `big-endian`, for descriptions.
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Endian::Little => "little-endian",
             Endian::Big => "big-endian",
@@ -49,48 +50,48 @@ impl Endian {
 }
 
 /// The `N` bytes at `at`.
-pub(crate) fn array<const N: usize>(data: &[u8], at: usize) -> Option<[u8; N]> {
+pub fn array<const N: usize>(data: &[u8], at: usize) -> Option<[u8; N]> {
     data.get(at..at.checked_add(N)?)?.try_into().ok()
 }
 
 /// Reads a little-endian `u16` at `at`.
-pub(crate) fn u16le(data: &[u8], at: usize) -> Option<u16> {
+pub fn u16le(data: &[u8], at: usize) -> Option<u16> {
     Endian::Little.u16(data, at)
 }
 
 /// Reads a little-endian `u32` at `at`.
-pub(crate) fn u32le(data: &[u8], at: usize) -> Option<u32> {
+pub fn u32le(data: &[u8], at: usize) -> Option<u32> {
     Endian::Little.u32(data, at)
 }
 
 /// Reads a little-endian `u64` at `at`.
-pub(crate) fn u64le(data: &[u8], at: usize) -> Option<u64> {
+pub fn u64le(data: &[u8], at: usize) -> Option<u64> {
     Endian::Little.u64(data, at)
 }
 
 /// Reads a big-endian `u16` at `at`.
-pub(crate) fn u16be(data: &[u8], at: usize) -> Option<u16> {
+pub fn u16be(data: &[u8], at: usize) -> Option<u16> {
     Endian::Big.u16(data, at)
 }
 
 /// Reads a big-endian `u32` at `at`.
-pub(crate) fn u32be(data: &[u8], at: usize) -> Option<u32> {
+pub fn u32be(data: &[u8], at: usize) -> Option<u32> {
     Endian::Big.u32(data, at)
 }
 
 /// Reads a big-endian `u64` at `at`.
-pub(crate) fn u64be(data: &[u8], at: usize) -> Option<u64> {
+pub fn u64be(data: &[u8], at: usize) -> Option<u64> {
     Endian::Big.u64(data, at)
 }
 
 /// The text of a NUL-padded field, up to the first NUL, with invalid UTF-8 replaced.
-pub(crate) fn c_string(field: &[u8]) -> String {
+pub fn c_string(field: &[u8]) -> String {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
     String::from_utf8_lossy(field.get(..end).unwrap_or_default()).into_owned()
 }
 
 /// `value` rounded up to a multiple of `align` (a power of two), or `None` on overflow.
-pub(crate) fn align_up(value: usize, align: usize) -> Option<usize> {
+pub fn align_up(value: usize, align: usize) -> Option<usize> {
     Some(value.checked_add(align - 1)? & !(align - 1))
 }
 
