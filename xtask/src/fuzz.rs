@@ -3,8 +3,8 @@
 //! - `cargo xtask fuzz`: build every target with cargo-fuzz (sanitizer and coverage build).
 //! - `cargo xtask fuzz --check`: type-check every target with plain stable cargo, no cargo-fuzz;
 //!   what `cargo xtask ci` runs, so a parser API change that breaks a target fails CI.
-//! - `cargo xtask fuzz --run SECONDS [--runs N] [TARGET...]`: run each target (or those named),
-//!   one at a time, until SECONDS pass or N inputs ran (default 1,000,000), whichever comes
+//! - `cargo xtask fuzz --run SECONDS [--runs N] [TARGET...]`: build and run each target (or only
+//!   those named), one at a time, until SECONDS pass or N inputs ran (default 1,000,000), whichever comes
 //!   first; seeded read-only from `fuzz/seeds/<target>/` and the shared folders in [`seeds`];
 //!   the corpus grows in `fuzz/corpus/<target>/`, crashes land in `fuzz/artifacts/<target>/`,
 //!   the log in `fuzz/target/logs/<target>.log`. A crash does not stop the other targets; the
@@ -257,9 +257,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ));
     }
     let env = [("RUSTC_BOOTSTRAP", "1".to_owned())];
-    run_env("cargo", &["fuzz", "build", "--fuzz-dir", "fuzz"], &env).map_err(|err| {
-        format!("{err}\n\nhint: install cargo-fuzz with `cargo install cargo-fuzz`")
-    })?;
+    let hint =
+        |err: String| format!("{err}\n\nhint: install cargo-fuzz with `cargo install cargo-fuzz`");
+    // A sanitizer build of every target takes many CPU-minutes: build only the ones asked for.
+    if chosen.is_empty() {
+        run_env("cargo", &["fuzz", "build", "--fuzz-dir", "fuzz"], &env).map_err(hint)?;
+    }
+    for target in &chosen {
+        run_env(
+            "cargo",
+            &["fuzz", "build", "--fuzz-dir", "fuzz", target],
+            &env,
+        )
+        .map_err(hint)?;
+    }
     let Some(seconds) = seconds else {
         return Ok(());
     };
