@@ -340,10 +340,12 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             output::status(&format!("warning: product file: {gap}"));
         }
     }
-    // Compiling the signatures is start-up that does not depend on the image: it runs while
-    // the first image is read and unpacked (detection waits for it if it is not done).
+    // Compiling the signatures and parsing the name index are start-up that does not depend on
+    // the image: they run while the first image is read and unpacked (detection waits for them
+    // if they are not done).
     drop(std::thread::spawn(|| {
-        consign_detect::check_signatures().is_ok()
+        let _ = consign_detect::check_signatures();
+        consign_detect::name_index().len()
     }));
     let scanned = args
         .images
