@@ -12,7 +12,7 @@ use consign_model::{
 use serde_json::Value;
 
 use crate::Date;
-use crate::error::{EvidenceError, VerifyError};
+use crate::error::{EvidenceError, RescanError, VerifyError};
 use crate::evidence::{
     AuditFinding, Claims, ClaimsReader, ComponentClaims, CustodyClaims, Engines, FoundComponent,
     PredicateKind, ProductClaims, RescanAndAudit, Rescanner, SbomFacts, SbomInspector,
@@ -264,12 +264,14 @@ pub struct FirmwareRescan {
 
 impl FirmwareRescan {
     /// Unpacks the firmware and detects its components, each file analysed as soon as it is
-    /// unpacked (as `consign scan` does), so a long serial decode leaves no core idle.
+    /// unpacked (as `consign scan` does), so a long serial decode leaves no core idle. A firmware
+    /// that was not read in full is an error: a component in the part not read would go unseen,
+    /// and the checks must not compare an SBOM with a partial list.
     fn unpack_and_detect(
         &self,
         file_name: &str,
         data: &[u8],
-    ) -> (consign_unpack::Unpacked, Vec<FoundComponent>) {
+    ) -> Result<(consign_unpack::Unpacked, Vec<FoundComponent>), RescanError> {
         let budget = consign_unpack::Budget::new(self.limits);
         let prepared = consign_detect::Prepared::default();
         let unpacked = consign_unpack::unpack_visiting(
@@ -278,6 +280,11 @@ impl FirmwareRescan {
             &budget,
             &|node| prepared.analyse(node),
         );
+        if !unpacked.report.incomplete.is_empty() {
+            return Err(RescanError::Incomplete {
+                cuts: unpacked.report.incomplete,
+            });
+        }
         let components = consign_detect::detect_prepared(&unpacked.vfs, prepared)
             .components
             .into_iter()
@@ -290,21 +297,25 @@ impl FirmwareRescan {
                 version: component.version,
             })
             .collect();
-        (unpacked, components)
+        Ok((unpacked, components))
     }
 }
 
 impl Rescanner for FirmwareRescan {
-    fn rescan(&self, name: &str, data: &[u8]) -> Result<Vec<FoundComponent>, String> {
+    fn rescan(&self, name: &str, data: &[u8]) -> Result<Vec<FoundComponent>, RescanError> {
         let file_name = name.rsplit('/').next().unwrap_or(name);
-        Ok(self.unpack_and_detect(file_name, data).1)
+        Ok(self.unpack_and_detect(file_name, data)?.1)
     }
 
-    /// One unpack for both: the audit reads the same tree the re-scan does. No certificate date
-    /// is given, so certificate expiry does not enter the verdict (the checks read accounts).
+    /// One unpack for both: the audit reads the same tree the re-scan does, and fails for the
+    /// same reason when that tree is incomplete. No certificate date is given, so certificate
+    /// expiry does not enter the verdict (the checks read accounts).
     fn rescan_and_audit(&self, name: &str, data: &[u8]) -> RescanAndAudit {
         let file_name = name.rsplit('/').next().unwrap_or(name);
-        let (unpacked, components) = self.unpack_and_detect(file_name, data);
+        let (unpacked, components) = match self.unpack_and_detect(file_name, data) {
+            Ok(done) => done,
+            Err(err) => return (Err(err.clone()), Some(Err(err))),
+        };
         let audit = consign_audit::audit(&unpacked.vfs, &consign_audit::Options::default());
         let findings = audit
             .findings

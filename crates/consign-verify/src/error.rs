@@ -3,6 +3,7 @@
 //! Problems found *inside* a readable shipment are never errors: they are check results in the
 //! [`crate::Verdict`]. Errors are for a shipment, trust store, policy or ledger that cannot be used.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// Why a shipment, trust store, policy or ledger could not be used.
@@ -143,6 +144,43 @@ pub enum VerifyError {
         /// The signer's message.
         reason: String,
     },
+}
+
+/// Why a firmware re-scan ([`crate::evidence::Rescanner`]) gives no list of components the checks
+/// may compare with the SBOM: what the firmware holds is then not known, so every check that
+/// reads the re-scan or the audit fails with this as its reason.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RescanError {
+    /// Unpacking left parts of the firmware unread (a limit, an unsupported feature, a refused
+    /// construction): a component or a default setting there would go unseen.
+    #[error(
+        "unpacking left {} part(s) of the firmware unread, so what they hold is unknown: {}; `consign scan` of the firmware lists them, and the manufacturer can ship firmware consign reads in full",
+        cuts.len(),
+        listed_cuts(cuts)
+    )]
+    Incomplete {
+        /// What was not read, and why.
+        cuts: Vec<consign_model::Cut>,
+    },
+    /// A re-scanner of another kind failed, in its own words.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The first few cuts, for a reason that stays one line.
+fn listed_cuts(cuts: &[consign_model::Cut]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = cuts
+        .iter()
+        .take(SHOWN)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if cuts.len() > SHOWN {
+        let _ = write!(text, "; and {} more", cuts.len() - SHOWN);
+    }
+    text
 }
 
 /// Why a document inside a shipment cannot be used as evidence: the error of each seam to the

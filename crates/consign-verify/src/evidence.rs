@@ -13,7 +13,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{EvidenceError, reason};
+use crate::error::{EvidenceError, RescanError, reason};
 use crate::shipment::{ArtifactRole, Shipment};
 use crate::trust::{KeyRef, Role, TrustStore};
 
@@ -215,14 +215,15 @@ pub struct AuditFinding {
 
 /// What [`Rescanner::rescan_and_audit`] gives: the components, and the audit when one ran.
 pub type RescanAndAudit = (
-    Result<Vec<FoundComponent>, String>,
-    Option<Result<Vec<AuditFinding>, String>>,
+    Result<Vec<FoundComponent>, RescanError>,
+    Option<Result<Vec<AuditFinding>, RescanError>>,
 );
 
 /// Re-scans firmware (the seam to consign-unpack and consign-detect).
 pub trait Rescanner: Sync {
     /// Unpacks and scans `data`, named `name`.
-    fn rescan(&self, name: &str, data: &[u8]) -> Result<Vec<FoundComponent>, String>;
+    /// An `Err` when the firmware could not be read in full: a partial list is never given.
+    fn rescan(&self, name: &str, data: &[u8]) -> Result<Vec<FoundComponent>, RescanError>;
 
     /// Unpacks `data` once, scans it and audits its secure defaults; `None` for the audit when
     /// this re-scanner does not audit.
@@ -409,9 +410,9 @@ pub struct FirmwareEvidence {
     /// SHA-512 of its bytes.
     pub sha512: Sha512,
     /// The re-scan, `None` when it was not run.
-    pub rescan: Option<Result<Vec<FoundComponent>, String>>,
+    pub rescan: Option<Result<Vec<FoundComponent>, RescanError>>,
     /// The secure-defaults audit, `None` when it was not run.
-    pub audit: Option<Result<Vec<AuditFinding>, String>>,
+    pub audit: Option<Result<Vec<AuditFinding>, RescanError>>,
 }
 
 impl FirmwareEvidence {

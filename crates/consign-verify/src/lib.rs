@@ -36,7 +36,7 @@ pub mod shipment;
 pub mod trust;
 pub mod verdict;
 
-pub use error::{EvidenceError, JsonDocumentError, VerifyError, reason};
+pub use error::{EvidenceError, JsonDocumentError, RescanError, VerifyError, reason};
 pub use evidence::{Engines, SupportRecord};
 pub use ledger::Ledger;
 pub use policy::Policy;

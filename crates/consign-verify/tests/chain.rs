@@ -250,6 +250,57 @@ struct Variant {
     supplier_sbom: bool,
     /// Issue 14: a VEX document the manufacturer signs about the firmware (`consign attest vex`).
     vex: Option<serde_json::Value>,
+    /// The firmware also holds tar archives nested deeper than the re-scan's depth limit, so
+    /// unpacking it leaves a part unread.
+    nested_past_the_depth_limit: bool,
+}
+
+/// The good firmware with `opt/nest.tar` beside its files: tar inside tar, 20 deep (the re-scan's
+/// default depth limit is 16), around a file no one reads.
+fn firmware_nested_past_the_depth_limit() -> Vec<u8> {
+    let wrap = |path: &str, data: Vec<u8>| {
+        assemble(
+            None,
+            vec![NewArtifact {
+                path: path.into(),
+                role: ArtifactRole::Firmware,
+                data,
+            }],
+        )
+        .unwrap()
+        .to_tar()
+        .unwrap()
+    };
+    let mut nest = b"what is down here is never read\n".to_vec();
+    for level in 0..20 {
+        nest = wrap(&format!("level-{level}.tar"), nest);
+    }
+    let mut outer = tar::Archive::new(std::io::Cursor::new(firmware(false)));
+    let mut artifacts: Vec<NewArtifact> = outer
+        .entries()
+        .unwrap()
+        .filter_map(|entry| {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().to_string_lossy().into_owned();
+            // Files only, and not the manifest: `assemble` writes its own folders and manifest.
+            if !entry.header().entry_type().is_file() || path == "shipment.json" {
+                return None;
+            }
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+            Some(NewArtifact {
+                path,
+                role: ArtifactRole::Firmware,
+                data,
+            })
+        })
+        .collect();
+    artifacts.push(NewArtifact {
+        path: "opt/nest.tar".into(),
+        role: ArtifactRole::Firmware,
+        data: nest,
+    });
+    assemble(None, artifacts).unwrap().to_tar().unwrap()
 }
 
 fn jsonl(envelopes: &[dsse::Envelope]) -> Vec<u8> {
@@ -267,6 +318,8 @@ fn other_firmware() -> Vec<u8> {
 fn shipment(keys: &Keys, variant: &Variant) -> consign_verify::shipment::Shipment {
     let fw = if variant.mixed_subject {
         other_firmware()
+    } else if variant.nested_past_the_depth_limit {
+        firmware_nested_past_the_depth_limit()
     } else {
         firmware_with(
             variant.default_password_in_firmware,
@@ -1022,6 +1075,32 @@ fn sbom_missing_a_component_the_rescan_finds() {
     );
     rejected_by(&verdict, "sbom.rescan", "`openssl`");
     rejected_by(&verdict, "sbom.rescan", "is not declared in the SBOM");
+}
+
+/// A re-scan that could not read all of the firmware gives no list to compare: a component in the
+/// part not read would go unseen. The SBOM matches what was read, and still the re-scan and the
+/// audits fail, naming what was cut and why.
+#[test]
+fn an_incomplete_rescan_fails_closed() {
+    let keys = keys();
+    let verdict = verify(
+        &keys,
+        &Variant {
+            nested_past_the_depth_limit: true,
+            ..Variant::default()
+        },
+    );
+    rejected_by(
+        &verdict,
+        "sbom.rescan",
+        "unpacking left 1 part(s) of the firmware unread",
+    );
+    rejected_by(&verdict, "sbom.rescan", "(depth-limit)");
+    let report = consign_verify::report::text(&verdict);
+    assert!(
+        report.contains("could not be audited: unpacking left"),
+        "the audits read the same incomplete tree: {report}"
+    );
 }
 
 /// Issue 13, item 5: a supplier's signed SBOM is evidence for its component only; it cannot
