@@ -1562,6 +1562,32 @@ mod tests {
         assert_eq!(driver.licenses, ["Proprietary"]);
     }
 
+    /// A JAR's Maven coordinates name the Java library inside it, with the purl vulnerability
+    /// records of the Maven ecosystem are matched on; a `pom.properties` elsewhere names nothing.
+    #[test]
+    fn java_libraries_from_their_maven_coordinates() {
+        let coordinates =
+            b"artifactId=log4j-core\ngroupId=org.apache.logging.log4j\nversion=2.19.0\n";
+        let detection = detect(&Vfs {
+            nodes: vec![
+                file(
+                    "META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties",
+                    coordinates,
+                ),
+                file("/opt/app/pom.properties", coordinates),
+            ],
+        });
+        assert_eq!(
+            names_and_versions(&detection),
+            [("log4j-core", Some("2.19.0"))]
+        );
+        assert_eq!(
+            detection.components[0].purl.as_deref(),
+            Some("pkg:maven/org.apache.logging.log4j/log4j-core"),
+            "the SBOM writer adds the version"
+        );
+    }
+
     /// `libgcc_s.so.1` of a real router (TEW-733GR) holds "GCC: (GNU) 3.3.2" twice, from its
     /// start-up files, and "GCC: (GNU) 4.3.3" 1,743 times: it is GCC 4.3.3's.
     #[test]

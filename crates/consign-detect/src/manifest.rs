@@ -9,7 +9,11 @@
 //! - Python `*.dist-info/METADATA` and `*.egg-info/PKG-INFO` (or an `.egg-info` file): `Name`,
 //!   `Version`, `License`;
 //! - `LuaRocks` `*.rockspec`: `package` and `version`, whose last `-N` is the rockspec revision, not
-//!   the upstream release.
+//!   the upstream release;
+//! - Maven `META-INF/maven/<groupId>/<artifactId>/pom.properties`, which Maven writes into every JAR
+//!   it builds (firmware's Java: gateways, NAS, set-top boxes; `log4j-core`): `groupId`,
+//!   `artifactId` and `version`, named by the artifact with the purl `pkg:maven/<group>/<artifact>`
+//!   that OSV's Maven records are matched on.
 //!
 //! # Evidence
 //!
@@ -18,7 +22,9 @@
 //! # Limits
 //!
 //! Files larger than [`MAX_MANIFEST_BYTES`] are not read; names and versions must look like names
-//! and versions (no spaces, no path separators beyond an npm scope, at most 128 characters).
+//! and versions (no spaces, no path separators beyond an npm scope, at most 128 characters). A JAR
+//! that Maven did not build (no `pom.properties`) is not named: its `MANIFEST.MF` titles are free
+//! text, not package names.
 
 use consign_model::{ComponentKind, Confidence, Method, Occurrence, Upstream};
 
@@ -38,6 +44,7 @@ pub(crate) enum Ecosystem {
     Bower,
     Python,
     LuaRocks,
+    Maven,
 }
 
 impl Ecosystem {
@@ -51,9 +58,23 @@ impl Ecosystem {
             "PKG-INFO" if parent.ends_with(".egg-info") => Some(Self::Python),
             _ if name.ends_with(".egg-info") => Some(Self::Python),
             _ if name.ends_with(".rockspec") => Some(Self::LuaRocks),
+            "pom.properties" if is_maven_folder(parent) => Some(Self::Maven),
             _ => None,
         }
     }
+}
+
+/// `…/META-INF/maven/<groupId>/<artifactId>`, where Maven puts a JAR's `pom.properties`.
+fn is_maven_folder(parent: &str) -> bool {
+    let Some((before, coordinates)) = parent.rsplit_once("META-INF/maven/") else {
+        return false;
+    };
+    (before.is_empty() || before.ends_with('/'))
+        && coordinates
+            .split_once('/')
+            .is_some_and(|(group, artifact)| {
+                !group.is_empty() && !artifact.is_empty() && !artifact.contains('/')
+            })
 }
 
 /// What a manifest states.
@@ -62,6 +83,8 @@ pub(crate) struct Package {
     pub(crate) name: String,
     pub(crate) version: String,
     pub(crate) license: Option<String>,
+    /// The Maven `groupId`; `None` in the other ecosystems.
+    pub(crate) group: Option<String>,
 }
 
 /// Reads a manifest; `None` when it is not one, is damaged, or names no released package.
@@ -74,8 +97,15 @@ pub(crate) fn parse(ecosystem: Ecosystem, data: &[u8]) -> Option<Package> {
         Ecosystem::Npm | Ecosystem::Bower => json_manifest(text)?,
         Ecosystem::Python => python_metadata(text)?,
         Ecosystem::LuaRocks => rockspec(text)?,
+        Ecosystem::Maven => pom_properties(text)?,
     };
-    (plausible(&package.name, true) && plausible(&package.version, false)).then_some(package)
+    (plausible(&package.name, true)
+        && plausible(&package.version, false)
+        && package
+            .group
+            .as_deref()
+            .is_none_or(|group| plausible(group, true)))
+    .then_some(package)
 }
 
 fn json_manifest(text: &str) -> Option<Package> {
@@ -100,6 +130,7 @@ fn json_manifest(text: &str) -> Option<Package> {
         name,
         version,
         license,
+        group: None,
     })
 }
 
@@ -130,6 +161,7 @@ fn python_metadata(text: &str) -> Option<Package> {
         name: name?,
         version: version?,
         license,
+        group: None,
     })
 }
 
@@ -155,6 +187,38 @@ fn rockspec(text: &str) -> Option<Package> {
         name,
         version: release.to_owned(),
         license: None,
+        group: None,
+    })
+}
+
+/// A Java properties file as Maven writes it: `key=value` lines after `#` comments. Only the
+/// three coordinates are read; a value with an escape or a continuation is not one Maven writes
+/// for them, and is refused by [`plausible`].
+fn pom_properties(text: &str) -> Option<Package> {
+    let mut group = None;
+    let mut artifact = None;
+    let mut version = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once(['=', ':']) else {
+            continue;
+        };
+        let value = value.trim().to_owned();
+        match key.trim() {
+            "groupId" => group = Some(value),
+            "artifactId" => artifact = Some(value),
+            "version" => version = Some(value),
+            _ => {}
+        }
+    }
+    Some(Package {
+        name: artifact?,
+        version: version?,
+        license: None,
+        group: Some(group?),
     })
 }
 
@@ -175,13 +239,20 @@ fn plausible(text: &str, is_name: bool) -> bool {
 }
 
 /// The purl of a package of `ecosystem` (without the version).
-fn purl(ecosystem: Ecosystem, name: &str) -> String {
+fn purl(ecosystem: Ecosystem, package: &Package) -> String {
+    let name = package.name.to_lowercase();
     match ecosystem {
         Ecosystem::Npm => format!("pkg:npm/{}", name.replace('@', "%40")),
         Ecosystem::Bower => format!("pkg:generic/{name}"),
         // PEP 503 normalisation, which the purl spec asks for.
         Ecosystem::Python => format!("pkg:pypi/{}", name.to_lowercase().replace(['_', '.'], "-")),
         Ecosystem::LuaRocks => format!("pkg:luarocks/{name}"),
+        // Maven coordinates are case-sensitive: kept as written.
+        Ecosystem::Maven => format!(
+            "pkg:maven/{}/{}",
+            package.group.as_deref().unwrap_or_default(),
+            package.name
+        ),
     }
 }
 
@@ -199,7 +270,7 @@ pub(crate) fn finding(
         .and_then(|catalog| catalog.by_name(&lower))
         .map_or_else(
             || Identity {
-                purl: Some(purl(ecosystem, &lower)),
+                purl: Some(purl(ecosystem, &package)),
                 name: lower.clone(),
                 kind: ComponentKind::Library,
                 cpe_vendor: None,
@@ -255,8 +326,20 @@ mod tests {
                 "/usr/lib/luarocks/rocks-5.1/luasocket/3.0rc1-2/luasocket-3.0rc1-2.rockspec",
                 Some(Ecosystem::LuaRocks),
             ),
+            (
+                "META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties",
+                Some(Ecosystem::Maven),
+            ),
+            (
+                "BOOT-INF/lib/app.jar/zip@0x0/META-INF/maven/com.example/app/pom.properties",
+                Some(Ecosystem::Maven),
+            ),
             ("/etc/METADATA", None),
             ("/www/package.json.bak", None),
+            ("/opt/app/pom.properties", None),
+            ("META-INF/maven/org.example/pom.properties", None),
+            ("META-INF/maven/g/a/extra/pom.properties", None),
+            ("NOT-META-INF/maven/g/a/pom.properties", None),
         ];
         for (path, expect) in cases {
             assert_eq!(Ecosystem::of(path), expect, "{path}");
@@ -274,7 +357,8 @@ mod tests {
             Some(Package {
                 name: "jquery".into(),
                 version: "1.11.3".into(),
-                license: Some("MIT".into())
+                license: Some("MIT".into()),
+                group: None,
             })
         );
         let old = br#"{"name": "bootstrap", "version": "v3.3.7", "license": {"type": "MIT", "url": "x"}}"#;
@@ -285,7 +369,7 @@ mod tests {
         );
         let scoped = br#"{"name": "@angular/core", "version": "15.2.9"}"#;
         assert_eq!(
-            purl(Ecosystem::Npm, &parse(Ecosystem::Npm, scoped).unwrap().name),
+            purl(Ecosystem::Npm, &parse(Ecosystem::Npm, scoped).unwrap()),
             "pkg:npm/%40angular/core"
         );
         // The device's own web application is not a dependency of itself.
@@ -323,12 +407,22 @@ mod tests {
             Some(Package {
                 name: "requests".into(),
                 version: "2.28.1".into(),
-                license: Some("Apache 2.0".into())
+                license: Some("Apache 2.0".into()),
+                group: None,
             })
         );
-        assert_eq!(purl(Ecosystem::Python, "Jinja2"), "pkg:pypi/jinja2");
+        let python = |name: &str| Package {
+            name: name.into(),
+            version: "1".into(),
+            license: None,
+            group: None,
+        };
         assert_eq!(
-            purl(Ecosystem::Python, "zope.interface"),
+            purl(Ecosystem::Python, &python("Jinja2")),
+            "pkg:pypi/jinja2"
+        );
+        assert_eq!(
+            purl(Ecosystem::Python, &python("zope.interface")),
             "pkg:pypi/zope-interface"
         );
         let rockspec = b"package = \"luasocket\"\nversion = \"3.0rc1-2\"\nsource = {\n  url = \"git://github.com/diegonehab/luasocket.git\",\n}\n";
@@ -338,6 +432,48 @@ mod tests {
             ("luasocket", "3.0rc1")
         );
         assert_eq!(parse(Ecosystem::LuaRocks, b"package = luasocket\n"), None);
+    }
+
+    /// The whole `pom.properties` of Debian bookworm's `liblog4j2-java` 2.19.0-2
+    /// (`/usr/share/java/log4j-core.jar`), and the header Maven itself writes.
+    #[test]
+    fn maven_pom_properties() {
+        let debian = b"artifactId=log4j-core\ngroupId=org.apache.logging.log4j\nversion=2.19.0\n";
+        let package = parse(Ecosystem::Maven, debian).unwrap();
+        assert_eq!(
+            package,
+            Package {
+                name: "log4j-core".into(),
+                version: "2.19.0".into(),
+                license: None,
+                group: Some("org.apache.logging.log4j".into()),
+            }
+        );
+        assert_eq!(
+            purl(Ecosystem::Maven, &package),
+            "pkg:maven/org.apache.logging.log4j/log4j-core"
+        );
+        let maven = b"#Generated by Maven\r\n#Tue Mar 01 10:00:00 UTC 2022\r\nversion=1.2.3\r\ngroupId=com.Example\r\nartifactId=Widget\r\n";
+        let package = parse(Ecosystem::Maven, maven).unwrap();
+        assert_eq!(
+            purl(Ecosystem::Maven, &package),
+            "pkg:maven/com.Example/Widget",
+            "Maven coordinates keep their case"
+        );
+        // An unresolved property, a missing coordinate, a group with a space: not a package.
+        for bad in [
+            &b"groupId=g\nartifactId=a\nversion=${project.version}\n"[..],
+            b"groupId=g\nartifactId=a\n",
+            b"artifactId=a\nversion=1.0\n",
+            b"groupId=org example\nartifactId=a\nversion=1.0\n",
+        ] {
+            assert_eq!(
+                parse(Ecosystem::Maven, bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]
