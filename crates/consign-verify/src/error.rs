@@ -163,9 +163,6 @@ pub enum RescanError {
         /// What was not read, and why.
         cuts: Vec<consign_model::Cut>,
     },
-    /// A re-scanner of another kind failed, in its own words.
-    #[error("{0}")]
-    Failed(String),
 }
 
 /// The first few cuts, for a reason that stays one line.
