@@ -67,6 +67,12 @@ pub(crate) fn install() -> Result<Tools, String> {
 fn install_python(base: &std::path::Path) -> Result<PathBuf, String> {
     let venv = base.join("venv");
     let venv_bin = venv.join("bin");
+    if venv.exists() && !venv_runs_here(&venv_bin) {
+        // Its scripts name the interpreter by the folder it was made in: a moved checkout or
+        // target folder leaves a venv whose `pip` cannot start. Made again, it is whole.
+        std::fs::remove_dir_all(&venv)
+            .map_err(|err| format!("removing the moved venv {}: {err}", venv.display()))?;
+    }
     if !venv_bin.join("python").exists() {
         run("python3", &["-m", "venv", &venv.to_string_lossy()]).map_err(|err| {
             format!(
@@ -85,6 +91,17 @@ fn install_python(base: &std::path::Path) -> Result<PathBuf, String> {
         )
     })?;
     Ok(venv_bin)
+}
+
+/// True when the venv's `pip` starts its own interpreter, as a venv made in this folder does.
+fn venv_runs_here(venv_bin: &std::path::Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(venv_bin.join("pip")) else {
+        return false;
+    };
+    text.lines()
+        .next()
+        .and_then(|line| line.strip_prefix("#!"))
+        .is_some_and(|interpreter| std::path::Path::new(interpreter.trim()).starts_with(venv_bin))
 }
 
 fn install_npm(base: &std::path::Path) -> Result<PathBuf, String> {
@@ -140,4 +157,27 @@ pub(crate) fn install_apt(packages: &[(&str, &str)], purpose: &str) -> Result<()
     let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
     args.extend_from_slice(&missing);
     run("apt-get", &args).map_err(|err| format!("{err}{hint}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moved_venv_is_told_from_one_made_here() {
+        let dir = std::env::temp_dir().join(format!("consign-venv-test-{}", std::process::id()));
+        let bin = dir.join("venv/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        assert!(!venv_runs_here(&bin), "no pip at all");
+        let here = format!("#!{}/python3\nimport pip\n", bin.display());
+        std::fs::write(bin.join("pip"), here).unwrap();
+        assert!(venv_runs_here(&bin));
+        std::fs::write(
+            bin.join("pip"),
+            "#!/elsewhere/venv/bin/python3\nimport pip\n",
+        )
+        .unwrap();
+        assert!(!venv_runs_here(&bin), "made in another folder");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
