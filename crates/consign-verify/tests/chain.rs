@@ -1096,6 +1096,8 @@ fn an_incomplete_rescan_fails_closed() {
         "unpacking left 1 part(s) of the firmware unread",
     );
     rejected_by(&verdict, "sbom.rescan", "(depth-limit)");
+    let fix = verdict.result("sbom.rescan").unwrap().fix.clone().unwrap();
+    assert!(fix.contains("could not read all of the firmware"), "{fix}");
     let report = consign_verify::report::text(&verdict);
     assert!(
         report.contains("could not be audited: unpacking left"),

@@ -149,13 +149,17 @@ pub(super) fn rescan(evidence: &Evidence<'_>) -> Outcome {
     }
     let mut problems = Vec::new();
     let mut found_count = 0;
+    let mut unreadable = false;
     for firmware in &evidence.firmware {
         match &firmware.rescan {
             None => {}
-            Some(Err(reason)) => problems.push(format!(
-                "re-scanning `{}` failed: {reason}",
-                firmware.artifact
-            )),
+            Some(Err(reason)) => {
+                unreadable = true;
+                problems.push(format!(
+                    "re-scanning `{}` failed: {reason}",
+                    firmware.artifact
+                ));
+            }
             Some(Ok(found)) => {
                 for component in found {
                     found_count += 1;
@@ -196,10 +200,11 @@ pub(super) fn rescan(evidence: &Evidence<'_>) -> Outcome {
         ))
         .with_evidence(digests)
     } else {
-        fail(
-            join(&problems),
-            "the SBOM does not describe the firmware shipped: ask the manufacturer for an SBOM generated from this image (`consign scan`)",
-        )
-        .with_evidence(digests)
+        let fix = if unreadable {
+            "consign could not read all of the firmware, so it cannot tell whether the SBOM describes it: `consign scan` of the image lists what was not read and why; ask the manufacturer for firmware consign reads in full"
+        } else {
+            "the SBOM does not describe the firmware shipped: ask the manufacturer for an SBOM generated from this image (`consign scan`)"
+        };
+        fail(join(&problems), fix).with_evidence(digests)
     }
 }
