@@ -4,9 +4,10 @@
 //! - `cargo xtask fuzz --check`: type-check every target with plain stable cargo, no cargo-fuzz;
 //!   what `cargo xtask ci` runs, so a parser API change that breaks a target fails CI.
 //! - `cargo xtask fuzz --run SECONDS [--runs N] [TARGET...]`: build and run each target (or only
-//!   those named), one at a time, until SECONDS pass or N inputs ran (default 1,000,000), whichever comes
-//!   first; seeded read-only from `fuzz/seeds/<target>/` and the shared folders in [`seeds`];
-//!   the corpus grows in `fuzz/corpus/<target>/`, crashes land in `fuzz/artifacts/<target>/`,
+//!   those named), one at a time, until SECONDS pass or N inputs ran (default 1,000,000),
+//!   whichever comes first; seeded read-only from `fuzz/seeds/<target>/` and the shared folders
+//!   in [`seeds`]; the corpus grows in `fuzz/corpus/<target>/`, crashes land in
+//!   `fuzz/artifacts/<target>/`,
 //!   the log in `fuzz/target/logs/<target>.log`. A crash does not stop the other targets; the
 //!   table at the end (also in `fuzz/target/logs/summary.md`) says what each did.
 //!

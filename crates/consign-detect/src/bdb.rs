@@ -47,17 +47,16 @@ pub(crate) fn records(data: &[u8], each: &mut Visit<'_>) -> Result<(), Damaged> 
             "berkeley db file shorter than its metadata page".to_owned(),
         )
     })?;
-    let big_endian = meta[12..16] == HASH_MAGIC.to_be_bytes();
-    if !big_endian && meta[12..16] != HASH_MAGIC.to_le_bytes() {
+    // The magic's byte order is the file's.
+    let order = if meta[12..16] == HASH_MAGIC.to_be_bytes() {
+        Endian::Big
+    } else if meta[12..16] == HASH_MAGIC.to_le_bytes() {
+        Endian::Little
+    } else {
         return Err(damaged(
             12,
             "no berkeley db hash magic (0x061561)".to_owned(),
         ));
-    }
-    let order = if big_endian {
-        Endian::Big
-    } else {
-        Endian::Little
     };
     // In range: `meta` holds the whole page header.
     let page_size = order.u32(meta, 20).unwrap_or_default() as usize;

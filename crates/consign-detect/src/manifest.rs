@@ -240,13 +240,13 @@ fn plausible(text: &str, is_name: bool) -> bool {
 
 /// The purl of a package of `ecosystem` (without the version).
 fn purl(ecosystem: Ecosystem, package: &Package) -> String {
-    let name = package.name.to_lowercase();
+    let lower = || package.name.to_lowercase();
     match ecosystem {
-        Ecosystem::Npm => format!("pkg:npm/{}", name.replace('@', "%40")),
-        Ecosystem::Bower => format!("pkg:generic/{name}"),
+        Ecosystem::Npm => format!("pkg:npm/{}", lower().replace('@', "%40")),
+        Ecosystem::Bower => format!("pkg:generic/{}", lower()),
         // PEP 503 normalisation, which the purl spec asks for.
-        Ecosystem::Python => format!("pkg:pypi/{}", name.to_lowercase().replace(['_', '.'], "-")),
-        Ecosystem::LuaRocks => format!("pkg:luarocks/{name}"),
+        Ecosystem::Python => format!("pkg:pypi/{}", lower().replace(['_', '.'], "-")),
+        Ecosystem::LuaRocks => format!("pkg:luarocks/{}", lower()),
         // Maven coordinates are case-sensitive: kept as written.
         Ecosystem::Maven => format!(
             "pkg:maven/{}/{}",

@@ -262,6 +262,7 @@ pub(crate) fn run(options: &Options, images: &[Image]) -> Result<Vec<Section>, S
         binwalk.is_ok().then_some(over_binwalk >= 3.0),
     );
     let detect_rate = bytes_per_second(detect_bytes, detect_cpu);
+    let recognition_cpu = detect_cpu.saturating_sub(digest_cpu);
     section.headline(
         "detection, file bytes per CPU second (per core), whole corpus",
         per_core(detect_bytes, detect_cpu),
@@ -270,7 +271,7 @@ pub(crate) fn run(options: &Options, images: &[Image]) -> Result<Vec<Section>, S
     );
     section.headline(
         "of which recognition alone (detection's CPU less the evidence digests'), per core",
-        per_core(detect_bytes, detect_cpu.saturating_sub(digest_cpu)),
+        per_core(detect_bytes, recognition_cpu),
         "(information)",
         None,
     );
@@ -354,7 +355,7 @@ pub(crate) fn run(options: &Options, images: &[Image]) -> Result<Vec<Section>, S
         "detect_bytes_per_cpu_s": detect_rates.is_ok().then_some(detect_rate),
         "recognition_bytes_per_cpu_s": detect_rates
             .is_ok()
-            .then(|| bytes_per_second(detect_bytes, detect_cpu.saturating_sub(digest_cpu))),
+            .then(|| bytes_per_second(detect_bytes, recognition_cpu)),
         "scan_cores_busy": busy,
         "consign_total": consign_totals,
         "cve_bin_tool_total": cbt_totals,
