@@ -1,16 +1,17 @@
 //! Fuzz target: component detection on hostile files: ELF parsing (dynamic section, `.comment`,
 //! Go build info, cargo-auditable data), the version-signature automaton, the package databases
-//! (dpkg, opkg, apk, rpm's SQLite and Berkeley DB ones), package files' metadata (a `.deb`'s `control`,
-//! `.PKGINFO`, RPM headers), release files (`os-release`, `lsb-release`), language package manifests
-//! (npm, Python, LuaRocks, Maven) and firmware headers read as binary fields (a Realtek rtw88 file),
-//! the input being each of them at once: no panic or hang.
+//! (dpkg, opkg, apk, rpm's SQLite and Berkeley DB ones, FreeBSD's pkg), package files' metadata
+//! (a `.deb`'s `control`, `.PKGINFO`, RPM headers, FreeBSD's manifests and `+CONTENTS`), release
+//! files (`os-release`, `lsb-release`), language package manifests (npm, Python, LuaRocks, Maven)
+//! and firmware headers read as binary fields (a Realtek rtw88 file), the input being each of
+//! them at once: no panic or hang.
 #![no_main]
 
 use bytes::Bytes;
 use consign_model::{NodeKind, Provenance, Vfs, VfsNode};
 
 /// (where the container is in the logical path, the path inside it)
-const PATHS: [(&str, &str); 15] = [
+const PATHS: [(&str, &str); 18] = [
     ("squashfs@0x0", "/usr/bin/fuzz"),
     ("squashfs@0x0", "/var/lib/dpkg/status"),
     ("squashfs@0x0", "/usr/lib/opkg/status"),
@@ -21,6 +22,9 @@ const PATHS: [(&str, &str); 15] = [
     ("squashfs@0x0", "/etc/lsb-release"),
     ("squashfs@0x0", "/var/lib/rpm/rpmdb.sqlite"),
     ("squashfs@0x0", "/var/lib/rpm/Packages"),
+    ("squashfs@0x0", "/var/db/pkg/local.sqlite"),
+    ("tar@0x0/", "+COMPACT_MANIFEST"),
+    ("squashfs@0x0", "/var/db/pkg/lighttpd-1.4.28/+CONTENTS"),
     ("squashfs@0x0", "/www/node_modules/fuzz/package.json"),
     ("squashfs@0x0", "/usr/lib/python3/dist-packages/fuzz-1.0.dist-info/METADATA"),
     ("squashfs@0x0", "/usr/lib/luarocks/rocks/fuzz/1.0-1/fuzz-1.0-1.rockspec"),

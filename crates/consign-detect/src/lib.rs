@@ -86,6 +86,7 @@
 mod anchors;
 mod bdb;
 mod elf;
+mod freebsd;
 mod index;
 mod kmod;
 mod manifest;
@@ -471,6 +472,16 @@ fn analyse_file(
                 damaged.diagnostic(location, "the rpm database could not be read to its end; the packages after the damage are not named")
             }));
         }
+        if freebsd::is_database_path(inner_path) {
+            let (packages, damaged) = freebsd::database_packages(data);
+            findings.extend(package_findings(catalog, location, packages));
+            diagnostics.extend(damaged.map(|damaged| {
+                damaged.diagnostic(location, "the pkg database could not be read to its end; the packages after the damage, or their licences, are not named")
+            }));
+        }
+        if let Some(package) = freebsd::package_file(file_name, data) {
+            findings.extend(package_findings(catalog, location, vec![package]));
+        }
         if rpm::is_package(data) {
             match rpm::package(data) {
                 Ok(package) => findings.extend(package_findings(catalog, location, vec![package])),
@@ -610,7 +621,7 @@ fn package_findings(
         .into_iter()
         .map(|package| {
             let identity = package_identity(catalog, &package.name, package.source.as_deref());
-            let version = pkgdb::upstream_version(&package.version);
+            let version = package.versioning.upstream(&package.version);
             Finding {
                 identity,
                 license: package.license.clone(),
@@ -1367,6 +1378,47 @@ mod tests {
             detection.diagnostics[0]
                 .message
                 .contains("package database says zlib 1.2.13")
+        );
+    }
+
+    #[test]
+    fn freebsd_packages_from_the_database_and_package_files() {
+        let database = file(
+            "/var/db/pkg/local.sqlite",
+            include_bytes!("../../../fixtures/detect/freebsd/local.sqlite"),
+        );
+        let manifest = file(
+            "/var/cache/pkg/nginx-1.24.0_12,3.pkg/+COMPACT_MANIFEST",
+            br#"{"name":"nginx","origin":"www/nginx","version":"1.24.0_12,3","licenselogic":"single","licenses":["BSD2CLAUSE"]}"#,
+        );
+        let detection = detect(&Vfs {
+            nodes: vec![database, manifest],
+        });
+        let component = |name: &str| {
+            detection
+                .components
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap_or_else(|| panic!("no {name} in {:?}", names_and_versions(&detection)))
+        };
+        let openssl = component("openssl");
+        assert_eq!(openssl.version.as_deref(), Some("3.0.12"));
+        assert_eq!(openssl.licenses, ["OpenSSL"]);
+        assert_eq!(openssl.cpe_vendor.as_deref(), Some("openssl"));
+        assert_eq!(component("curl").version.as_deref(), Some("8.4.0"));
+        let nginx = component("nginx");
+        assert_eq!(nginx.version.as_deref(), Some("1.24.0"));
+        assert_eq!(nginx.licenses, ["BSD-2-Clause"]);
+        // A package no signature claims keeps its port's name.
+        assert_eq!(
+            component("py-cryptography").version.as_deref(),
+            Some("41.0.4")
+        );
+        assert_eq!(detection.components.len(), 162);
+        assert!(
+            detection.diagnostics.is_empty(),
+            "{:?}",
+            detection.diagnostics
         );
     }
 

@@ -19,7 +19,7 @@
 //!
 //! # Limits
 //!
-//! RPM databases (Berkeley DB or `SQLite`) are not read. Packages whose dpkg `Status` is not
+//! RPM databases are read by `rpm.rs`, FreeBSD's by `freebsd.rs`. Packages whose dpkg `Status` is not
 //! `install ok installed` are skipped. The Debian revision and epoch are removed from versions, and so
 //! are the repack suffixes `+dfsg`, `+ds` and `+repack`, which are not part of the upstream release.
 
@@ -36,6 +36,41 @@ pub(crate) struct Package {
     pub(crate) offset: u64,
     /// The licence as the database records it (opkg `License`, apk `L`); dpkg records none.
     pub(crate) license: Option<String>,
+    /// How `version` is written.
+    pub(crate) versioning: Versioning,
+}
+
+/// How a package manager writes a version around the upstream release it packages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Versioning {
+    /// `[EPOCH:]UPSTREAM[-REVISION]`: dpkg, opkg, apk, rpm and pacman.
+    #[default]
+    Revisioned,
+    /// `UPSTREAM[_REVISION][,EPOCH]`: FreeBSD's ports and pkg (`PORTVERSION`, `PORTREVISION`,
+    /// `PORTEPOCH`).
+    Ports,
+}
+
+impl Versioning {
+    /// The upstream release in a version written this way.
+    pub(crate) fn upstream(self, version: &str) -> String {
+        match self {
+            Self::Revisioned => upstream_version(version),
+            Self::Ports => {
+                let numbered =
+                    |tail: &str| !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit());
+                let without_epoch = version
+                    .rsplit_once(',')
+                    .filter(|(_, epoch)| numbered(epoch))
+                    .map_or(version, |(rest, _)| rest);
+                without_epoch
+                    .rsplit_once('_')
+                    .filter(|(_, revision)| numbered(revision))
+                    .map_or(without_epoch, |(upstream, _)| upstream)
+                    .to_owned()
+            }
+        }
+    }
 }
 
 /// The kind of package database a path names, if any.
@@ -140,6 +175,7 @@ fn parse_stanzas(kind: Database, keys: (&str, &str, &str, &str), data: &[u8]) ->
                 version,
                 offset: stanza_offset,
                 license,
+                versioning: Versioning::Revisioned,
             });
         }
     }
@@ -174,6 +210,7 @@ fn parse_pkginfo(data: &[u8]) -> Option<Package> {
         version: version?,
         offset: 0,
         license,
+        versioning: Versioning::Revisioned,
     })
 }
 

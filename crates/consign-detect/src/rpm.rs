@@ -108,9 +108,9 @@ fn sqlite_rows(data: &[u8], add: &mut dyn FnMut(u64, &[u8])) -> Result<(), Damag
             message: "rpm database has no `Packages` table".to_owned(),
         });
     };
-    database.rows(root, &mut |offset, row| {
-        if let Some(sqlite::Value::Blob(blob)) = row.get(1) {
-            add(offset, blob);
+    database.rows(root, &mut |row| {
+        if let Some(sqlite::Value::Blob(blob)) = row.values.get(1) {
+            add(row.offset, blob);
         }
     })
 }
@@ -141,6 +141,7 @@ fn described(header: &Header<'_>, offset: u64) -> Result<Package, Damaged> {
         version: recorded,
         offset,
         license: header.string(TAG_LICENSE).map(str::to_owned),
+        versioning: crate::pkgdb::Versioning::Revisioned,
     })
 }
 

@@ -1,5 +1,6 @@
-//! A read-only reader of the rows of one table of an SQLite database file, for the package
-//! databases that are kept in SQLite (rpm's `rpmdb.sqlite`).
+//! A read-only reader of the rows of the tables of an SQLite database file, for the package
+//! databases that are kept in SQLite (rpm's `rpmdb.sqlite`, FreeBSD pkg's `local.sqlite`), with
+//! each table's column names read from its `CREATE TABLE` statement in the schema table.
 //!
 //! It follows the file format document (<https://www.sqlite.org/fileformat.html>): the 100-byte
 //! header, table b-trees (interior pages 0x05, leaf pages 0x0d), cell payloads that spill into
@@ -27,6 +28,82 @@ pub(crate) enum Value<'a> {
     Float(u64),
     Text(&'a [u8]),
     Blob(&'a [u8]),
+}
+
+/// One row of a table.
+#[derive(Debug)]
+pub(crate) struct Row<'a> {
+    /// Byte offset of the row's cell in the file.
+    pub(crate) offset: u64,
+    /// The row's key. A column declared `INTEGER PRIMARY KEY` is this rowid: its value in the
+    /// record is `NULL`.
+    pub(crate) rowid: i64,
+    pub(crate) values: Vec<Value<'a>>,
+}
+
+/// A table as the schema table records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Table {
+    pub(crate) root: u32,
+    /// Column names in record order, from the table's `CREATE TABLE` statement (which `ALTER
+    /// TABLE ... ADD COLUMN` extends at its end, as it adds the value at the end of new records).
+    pub(crate) columns: Vec<String>,
+}
+
+impl Table {
+    /// Where the column `name` is in the table's records.
+    pub(crate) fn column(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|column| column.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The column names of a `CREATE TABLE name (column type ..., ..., table constraint)` statement:
+/// the first word of each part between the outer parentheses, unquoted, table constraints left
+/// out. A statement this cannot read gives no columns.
+fn column_names(sql: &str) -> Vec<String> {
+    let (Some(open), Some(close)) = (sql.find('('), sql.rfind(')')) else {
+        return Vec::new();
+    };
+    let Some(body) = sql.get(open + 1..close) else {
+        return Vec::new();
+    };
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut quote) = (0usize, 0usize, None);
+    for (at, c) in body.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '[') => quote = Some(']'),
+            (None, '(') => depth += 1,
+            (None, ')') => depth = depth.saturating_sub(1),
+            (None, ',') if depth == 0 => {
+                parts.push(&body[start..at]);
+                start = at + 1;
+            }
+            // Inside quotes, and every other character.
+            _ => {}
+        }
+    }
+    parts.push(&body[start..]);
+    parts
+        .into_iter()
+        .filter_map(|part| {
+            let part = part.trim_start();
+            let name = match part.chars().next()? {
+                q @ ('"' | '`' | '[') => {
+                    let end = if q == '[' { ']' } else { q };
+                    part[1..].split(end).next()?
+                }
+                _ => part.split(|c: char| c.is_whitespace() || c == '(').next()?,
+            };
+            let constraint = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
+                .iter()
+                .any(|word| name.eq_ignore_ascii_case(word));
+            (!name.is_empty() && !constraint).then(|| name.to_owned())
+        })
+        .collect()
 }
 
 /// A database file.
@@ -82,32 +159,41 @@ impl<'a> Database<'a> {
 
     /// The root page of the table `name`, from the schema table.
     pub(crate) fn table_root(&self, name: &str) -> Result<Option<u32>, Damaged> {
-        let mut root = None;
-        self.rows(1, &mut |_, row| {
+        Ok(self.table(name)?.map(|table| table.root))
+    }
+
+    /// The table `name` as the schema table records it: its root page and its columns.
+    pub(crate) fn table(&self, name: &str) -> Result<Option<Table>, Damaged> {
+        let mut found = None;
+        self.rows(1, &mut |row| {
             // type, name, tbl_name, rootpage, sql
             if let [
                 Value::Text(b"table"),
                 Value::Text(table),
                 _,
                 Value::Integer(page),
-                ..,
-            ] = row.as_slice()
+                rest @ ..,
+            ] = row.values.as_slice()
                 && *table == name.as_bytes()
+                && let Ok(root) = u32::try_from(*page)
             {
-                root = u32::try_from(*page).ok();
+                let sql = match rest.first() {
+                    Some(Value::Text(sql)) => String::from_utf8_lossy(sql),
+                    _ => "".into(),
+                };
+                found = Some(Table {
+                    root,
+                    columns: column_names(&sql),
+                });
             }
         })?;
-        Ok(root)
+        Ok(found)
     }
 
-    /// Calls `each` with the byte offset of its cell and the values of every row of the table
-    /// b-tree rooted at `root`, in rowid order. Rows whose record cannot be read are skipped; a
-    /// damaged page stops the walk with an error after the rows before it.
-    pub(crate) fn rows(
-        &self,
-        root: u32,
-        each: &mut dyn FnMut(u64, Vec<Value<'_>>),
-    ) -> Result<(), Damaged> {
+    /// Calls `each` with every row of the table b-tree rooted at `root`, in rowid order. Rows
+    /// whose record cannot be read are skipped; a damaged page stops the walk with an error after
+    /// the rows before it.
+    pub(crate) fn rows(&self, root: u32, each: &mut dyn FnMut(Row<'_>)) -> Result<(), Damaged> {
         let mut visited = vec![false; self.pages + 1];
         // Pages to read, last first; the depth guards against a b-tree that points back up.
         let mut stack = vec![(root, 0usize)];
@@ -127,14 +213,18 @@ impl<'a> Database<'a> {
                             offset: at(base + 8 + 2 * index),
                             message: "sqlite cell pointer past the page".to_owned(),
                         })?;
-                        let payload =
-                            self.leaf_payload(page, cell, &mut visited)
-                                .map_err(|message| Damaged {
-                                    offset: at(cell),
-                                    message,
-                                })?;
+                        let (rowid, payload) = self
+                            .leaf_payload(page, cell, &mut visited)
+                            .map_err(|message| Damaged {
+                                offset: at(cell),
+                                message,
+                            })?;
                         if let Some(values) = record(&payload) {
-                            each(at(cell), values);
+                            each(Row {
+                                offset: at(cell),
+                                rowid,
+                                values,
+                            });
                         }
                     }
                 }
@@ -205,10 +295,10 @@ impl<'a> Database<'a> {
         page: &[u8],
         cell: usize,
         visited: &mut [bool],
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<(i64, Vec<u8>), String> {
         let (size, used) = varint(page.get(cell..).unwrap_or_default())
             .ok_or("sqlite cell ends inside its size")?;
-        let (_rowid, used_rowid) = varint(page.get(cell + used..).unwrap_or_default())
+        let (rowid, used_rowid) = varint(page.get(cell + used..).unwrap_or_default())
             .ok_or("sqlite cell ends inside its rowid")?;
         let start = cell + used + used_rowid;
         let size = usize::try_from(size)
@@ -246,7 +336,7 @@ impl<'a> Database<'a> {
             let take = (size - payload.len()).min(usable - 4);
             payload.extend_from_slice(&overflow[4..4 + take]);
         }
-        Ok(payload)
+        Ok((rowid.cast_signed(), payload))
     }
 }
 
@@ -433,8 +523,8 @@ pub(crate) mod tests {
         let database = Database::open(data)?;
         let root = database.table_root("Packages")?.expect("table");
         let mut out = Vec::new();
-        database.rows(root, &mut |_, row| {
-            if let [Value::Null, Value::Blob(blob)] = row.as_slice() {
+        database.rows(root, &mut |row| {
+            if let [Value::Null, Value::Blob(blob)] = row.values.as_slice() {
                 out.push(blob.to_vec());
             }
         })?;
@@ -449,6 +539,30 @@ pub(crate) mod tests {
         assert_eq!(blobs(&data).unwrap(), [small, large]);
         let database = Database::open(&data).unwrap();
         assert_eq!(database.table_root("Other").unwrap(), None);
+    }
+
+    #[test]
+    fn column_names_from_create_table() {
+        assert_eq!(
+            column_names(
+                "CREATE TABLE packages (id INTEGER PRIMARY KEY,origin TEXT NOT NULL, \"name\" TEXT, \
+                 [version] TEXT, `desc` TEXT DEFAULT 'a, b', flags INTEGER CHECK (flags IN (1, 2)), \
+                 UNIQUE(name), PRIMARY KEY (id), CONSTRAINT c FOREIGN KEY (origin) REFERENCES o(x), \
+                 vital INTEGER NOT NULL DEFAULT 0)"
+            ),
+            ["id", "origin", "name", "version", "desc", "flags", "vital"]
+        );
+        assert!(column_names("CREATE TABLE broken").is_empty());
+        assert!(column_names("").is_empty());
+        assert!(column_names(")(").is_empty());
+        assert_eq!(column_names("CREATE TABLE t (\"a"), Vec::<String>::new());
+        let table = Table {
+            root: 2,
+            columns: column_names("CREATE TABLE t (Name TEXT, version TEXT)"),
+        };
+        assert_eq!(table.column("name"), Some(0));
+        assert_eq!(table.column("VERSION"), Some(1));
+        assert_eq!(table.column("origin"), None);
     }
 
     #[test]
