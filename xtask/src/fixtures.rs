@@ -115,6 +115,15 @@ const RECIPES: &[Recipe] = &[
         not_reproducible: None,
     },
     Recipe {
+        script: "detect/freebsd/make_local_sqlite.py",
+        runner: Runner::InteropPython,
+        outputs: &["detect/freebsd"],
+        debian: &[],
+        not_reproducible: Some(
+            "the file's header records the version of the SQLite library that wrote it",
+        ),
+    },
+    Recipe {
         script: "intoto/make_reference_chain.py",
         runner: Runner::InteropPython,
         outputs: &["intoto"],
