@@ -152,3 +152,55 @@ fn incomplete_results_are_said_and_exit_1() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stderr.contains("INCOMPLETE"), "{}", out.stderr);
 }
+
+#[test]
+fn microcontroller_firmware_is_read_as_the_flash_it_writes() {
+    // An excerpt of Debian's MicroPython for the BBC micro:bit, an Intel HEX file whose banner
+    // is hexadecimal digits until it is decoded (`fixtures/unpack/mcu/recipe.sh`).
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = repo_root().join("fixtures/unpack/mcu");
+    let hex = fixtures.join("microbit.hex");
+    let out = run(
+        dir.path(),
+        &["scan", hex.to_str().unwrap(), "-o", "sbom.json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let sbom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sbom.json")).unwrap()).unwrap();
+    let components: Vec<(&str, &str)> = sbom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default(),
+                c["version"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        components.contains(&("micropython", "1.9.2")),
+        "{components:?}"
+    );
+    // A UF2 and an S-record file unpack to their flash regions, named by address, with the bytes
+    // another decoder gives (the recipe's `.bin` files).
+    for (file, format, region, expected) in [
+        ("snek-board.uf2", "uf2", "0x00011200.bin", "snek-board.bin"),
+        ("brickos.srec", "srec", "0x00008000.bin", "brickos.bin"),
+    ] {
+        let path = fixtures.join(file);
+        let out = run(
+            dir.path(),
+            &["unpack", path.to_str().unwrap(), "-o", format],
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.contains(&format!("  {format}  ")), "{}", out.stdout);
+        let written = dir.path().join(format!("{format}/{format}@0x0/{region}"));
+        assert_eq!(
+            std::fs::read(&written).unwrap(),
+            std::fs::read(fixtures.join(expected)).unwrap(),
+            "{}",
+            written.display()
+        );
+    }
+}

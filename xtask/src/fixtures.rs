@@ -102,6 +102,17 @@ const RECIPES: &[Recipe] = &[
         ),
     },
     Recipe {
+        script: "unpack/mcu/recipe.sh",
+        runner: Runner::Shell,
+        outputs: &["unpack/mcu"],
+        debian: &[
+            ("binutils", "/usr/bin/objcopy"),
+            ("dpkg", "/usr/bin/dpkg-deb"),
+            ("apt", "/usr/lib/apt/apt-helper"),
+        ],
+        not_reproducible: None,
+    },
+    Recipe {
         script: "sbom/releases/recipe.sh",
         runner: Runner::Shell,
         outputs: &["sbom/releases"],

@@ -7,7 +7,8 @@ use bytes::Bytes;
 
 use crate::Budget;
 use crate::formats::{
-    ar, arcadyan, cpio, dtb, esp, kernel, sparse, streams, tar, tplink, trx, uimage, zip,
+    ar, arcadyan, cpio, dtb, esp, hexrec, kernel, sparse, streams, tar, tplink, trx, uf2, uimage,
+    zip,
 };
 use crate::fs::{self, FsListing, Probe};
 
@@ -226,6 +227,22 @@ pub(crate) static FORMATS: &[Format] = &[
         magic_offset: 0,
         probe: esp::probe,
         extract: esp::extract,
+    },
+    Format {
+        name: "uf2",
+        // The first two magics of a block, "UF2\n" and 0x9e5d5157, little-endian.
+        magics: &[b"UF2\nWQ]\x9e"],
+        magic_offset: 0,
+        probe: uf2::probe,
+        extract: uf2::extract,
+    },
+    Format {
+        // Intel HEX, or Motorola S-records (the probe says which): text, tried at a file's start.
+        name: "ihex",
+        magics: &[],
+        magic_offset: 0,
+        probe: hexrec::probe,
+        extract: hexrec::extract,
     },
 ];
 

@@ -10,12 +10,15 @@ pub(crate) mod arcadyan;
 pub(crate) mod cpio;
 pub(crate) mod dtb;
 pub(crate) mod esp;
+pub(crate) mod flashmap;
+pub(crate) mod hexrec;
 pub(crate) mod kernel;
 pub(crate) mod sparse;
 pub(crate) mod streams;
 pub(crate) mod tar;
 pub(crate) mod tplink;
 pub(crate) mod trx;
+pub(crate) mod uf2;
 pub(crate) mod uimage;
 pub(crate) mod zip;
 

@@ -1,0 +1,242 @@
+//! Memory images from address-tagged records, for the formats microcontroller firmware is shipped
+//! in (Intel HEX, Motorola S-records, UF2): each record puts some bytes at a flash address, and the
+//! firmware is what they make together.
+//!
+//! Records are sorted by address and joined into regions where they touch or leave a gap of at
+//! most [`MAX_GAP`] bytes, which is filled with `0xff`, the value of erased flash (sections are
+//! aligned, so a linker leaves such gaps between them). A farther record starts a new region. Each
+//! region is one file named by its start address (`0x08000000.bin`), so a string the firmware
+//! keeps is found where it would be in flash. A region's size comes from the data the records
+//! carry, never from their addresses alone, and is reserved from the [`Budget`] before it is
+//! allocated. Where records overlap, the one at the lower address (then the earlier) wins and a
+//! diagnostic says where the rest was dropped.
+
+use bytes::Bytes;
+use consign_model::Diagnostic;
+
+use crate::Budget;
+use crate::fs::FsListing;
+
+use super::file;
+
+/// The widest gap between two records that still joins them into one region.
+pub(crate) const MAX_GAP: u64 = 4096;
+
+/// The records of one file, as they were read.
+#[derive(Default)]
+pub(crate) struct Records {
+    /// Every record's bytes, one after the other.
+    payload: Vec<u8>,
+    /// (flash address, where its bytes start in `payload`, how many, byte offset in the file).
+    records: Vec<(u64, usize, usize, u64)>,
+}
+
+impl Records {
+    /// Adds the bytes one record puts at `address`; `offset` is the record's place in the file.
+    pub(crate) fn push(&mut self, address: u64, bytes: &[u8], offset: u64) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.records
+            .push((address, self.payload.len(), bytes.len(), offset));
+        self.payload.extend_from_slice(bytes);
+    }
+
+    /// True when no record carried data.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Joins the records into regions and adds one file per region to `listing`, each path
+    /// prefixed with `folder` (empty for none).
+    pub(crate) fn into_regions(mut self, folder: &str, listing: &mut FsListing, budget: &Budget) {
+        self.records.sort_by_key(|&(address, _, _, offset)| (address, offset));
+        let mut region: Vec<(u64, usize, usize, u64)> = Vec::new();
+        let mut end = 0u64;
+        let mut overlaps = 0usize;
+        let mut regions = Vec::new();
+        for record in self.records.drain(..) {
+            let (address, start, len, offset) = record;
+            let record_end = address.saturating_add(len as u64);
+            if region.is_empty() || address > end.saturating_add(MAX_GAP) {
+                if !region.is_empty() {
+                    regions.push(std::mem::take(&mut region));
+                }
+                region.push(record);
+                end = record_end;
+                continue;
+            }
+            if address < end {
+                // Keep only what lies past the region's end.
+                overlaps += 1;
+                if overlaps == 1 {
+                    listing.diagnostics.push(
+                        Diagnostic::warning(
+                            "",
+                            format!(
+                                "records overlap at flash address {address:#x}: the bytes already \
+                                 placed there are kept"
+                            ),
+                        )
+                        .at(offset),
+                    );
+                }
+                if record_end <= end {
+                    continue;
+                }
+                let skip = usize::try_from(end - address).unwrap_or(len);
+                region.push((end, start + skip, len - skip, offset));
+            } else {
+                region.push(record);
+            }
+            end = end.max(record_end);
+        }
+        if !region.is_empty() {
+            regions.push(region);
+        }
+        if overlaps > 1 {
+            listing.diagnostics.push(Diagnostic::warning(
+                "",
+                format!("{overlaps} records overlap others in all; only the first bytes at each address are kept"),
+            ));
+        }
+        for region in regions {
+            self.write_region(&region, folder, listing, budget);
+        }
+    }
+
+    fn write_region(
+        &self,
+        region: &[(u64, usize, usize, u64)],
+        folder: &str,
+        listing: &mut FsListing,
+        budget: &Budget,
+    ) {
+        let (Some(&(first, ..)), Some(&(last, _, last_len, _))) = (region.first(), region.last())
+        else {
+            return;
+        };
+        // Records are sorted and gaps bounded, so the span is at most the data plus one gap
+        // per record.
+        let span = last.saturating_add(last_len as u64).saturating_sub(first);
+        let name = if folder.is_empty() {
+            format!("{first:#010x}.bin")
+        } else {
+            format!("{folder}/{first:#010x}.bin")
+        };
+        let reservation = match budget.reserve(span) {
+            Ok(reservation) => reservation,
+            Err(limit) => {
+                listing.cut(
+                    Diagnostic::warning(
+                        name.clone(),
+                        format!("the flash region at {first:#x} ({span} bytes) is not kept: {limit}"),
+                    )
+                    .at(region[0].3)
+                    .with_hint(limit.hint()),
+                    format!("the flash region at {first:#x}"),
+                    limit.into(),
+                );
+                return;
+            }
+        };
+        let Ok(span_len) = usize::try_from(span) else {
+            return;
+        };
+        let mut image = vec![0xffu8; span_len];
+        for &(address, start, len, _) in region {
+            let at = usize::try_from(address.saturating_sub(first)).unwrap_or(usize::MAX);
+            if let (Some(target), Some(bytes)) = (
+                image.get_mut(at..at.saturating_add(len)),
+                self.payload.get(start..start + len),
+            ) {
+                target.copy_from_slice(bytes);
+            }
+        }
+        reservation.commit(span);
+        listing.entries.push(file(name, Bytes::from(image), Some(0o644)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Limits;
+
+    fn regions(records: Records) -> FsListing {
+        let mut listing = FsListing::default();
+        records.into_regions("", &mut listing, &Budget::new(Limits::default()));
+        listing
+    }
+
+    fn contents(listing: &FsListing) -> Vec<(&str, &[u8])> {
+        listing
+            .entries
+            .iter()
+            .map(|entry| match &entry.kind {
+                consign_model::NodeKind::File { data } => (entry.path.as_str(), &data[..]),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_join_into_regions_by_address() {
+        let mut records = Records::default();
+        // Out of order, touching, a small gap, then a far one.
+        records.push(0x0800_0004, b"EFGH", 1);
+        records.push(0x0800_0000, b"ABCD", 0);
+        records.push(0x0800_000a, b"K", 2);
+        records.push(0x2000_0000, b"far", 3);
+        let listing = regions(records);
+        assert_eq!(
+            contents(&listing),
+            [
+                ("0x08000000.bin", &b"ABCDEFGH\xff\xffK"[..]),
+                ("0x20000000.bin", &b"far"[..])
+            ]
+        );
+        assert!(listing.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn overlapping_records_keep_the_first_bytes() {
+        let mut records = Records::default();
+        records.push(0x100, b"ABCD", 0);
+        records.push(0x102, b"xyZW", 1);
+        records.push(0x100, b"no", 2);
+        let listing = regions(records);
+        assert_eq!(contents(&listing), [("0x00000100.bin", &b"ABCDZW"[..])]);
+        assert_eq!(listing.diagnostics.len(), 2, "{:?}", listing.diagnostics);
+    }
+
+    #[test]
+    fn addresses_never_size_a_region() {
+        // Two bytes four gigabytes apart are two files of one byte each.
+        let mut records = Records::default();
+        records.push(0, b"a", 0);
+        records.push(u64::from(u32::MAX), b"b", 1);
+        let listing = regions(records);
+        assert_eq!(listing.entries.len(), 2);
+        assert!(
+            listing
+                .entries
+                .iter()
+                .all(|entry| matches!(&entry.kind, consign_model::NodeKind::File { data } if data.len() == 1))
+        );
+    }
+
+    #[test]
+    fn a_region_over_the_limits_is_cut() {
+        let mut records = Records::default();
+        records.push(0, &[1u8; 64], 0);
+        let mut listing = FsListing::default();
+        let budget = Budget::new(Limits {
+            max_file_bytes: 16,
+            ..Limits::default()
+        });
+        records.into_regions("", &mut listing, &budget);
+        assert!(listing.entries.is_empty());
+        assert_eq!(listing.cuts.len(), 1);
+    }
+}

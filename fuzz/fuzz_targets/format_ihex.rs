@@ -1,0 +1,6 @@
+//! Fuzz target: the `ihex` format (Intel HEX and Motorola S-records; probe, then extract, as the
+//! carver calls it) on arbitrary bytes: no panic, hang or unbounded allocation, and the listing
+//! within the limits.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| consign_fuzz::run_format("ihex", data));
