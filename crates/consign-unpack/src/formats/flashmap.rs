@@ -50,7 +50,8 @@ impl Records {
     /// Joins the records into regions and adds one file per region to `listing`, each path
     /// prefixed with `folder` (empty for none).
     pub(crate) fn into_regions(mut self, folder: &str, listing: &mut FsListing, budget: &Budget) {
-        self.records.sort_by_key(|&(address, _, _, offset)| (address, offset));
+        self.records
+            .sort_by_key(|&(address, _, _, offset)| (address, offset));
         let mut region: Vec<(u64, usize, usize, u64)> = Vec::new();
         let mut end = 0u64;
         let mut overlaps = 0usize;
@@ -130,7 +131,9 @@ impl Records {
                 listing.cut(
                     Diagnostic::warning(
                         name.clone(),
-                        format!("the flash region at {first:#x} ({span} bytes) is not kept: {limit}"),
+                        format!(
+                            "the flash region at {first:#x} ({span} bytes) is not kept: {limit}"
+                        ),
                     )
                     .at(region[0].3)
                     .with_hint(limit.hint()),
@@ -154,7 +157,9 @@ impl Records {
             }
         }
         reservation.commit(span);
-        listing.entries.push(file(name, Bytes::from(image), Some(0o644)));
+        listing
+            .entries
+            .push(file(name, Bytes::from(image), Some(0o644)));
     }
 }
 
@@ -162,22 +167,12 @@ impl Records {
 mod tests {
     use super::*;
     use crate::Limits;
+    use crate::fs::test_support::files;
 
     fn regions(records: Records) -> FsListing {
         let mut listing = FsListing::default();
         records.into_regions("", &mut listing, &Budget::new(Limits::default()));
         listing
-    }
-
-    fn contents(listing: &FsListing) -> Vec<(&str, &[u8])> {
-        listing
-            .entries
-            .iter()
-            .map(|entry| match &entry.kind {
-                consign_model::NodeKind::File { data } => (entry.path.as_str(), &data[..]),
-                other => panic!("{other:?}"),
-            })
-            .collect()
     }
 
     #[test]
@@ -190,10 +185,10 @@ mod tests {
         records.push(0x2000_0000, b"far", 3);
         let listing = regions(records);
         assert_eq!(
-            contents(&listing),
+            files(&listing),
             [
-                ("0x08000000.bin", &b"ABCDEFGH\xff\xffK"[..]),
-                ("0x20000000.bin", &b"far"[..])
+                ("0x08000000.bin".to_owned(), b"ABCDEFGH\xff\xffK".to_vec()),
+                ("0x20000000.bin".to_owned(), b"far".to_vec())
             ]
         );
         assert!(listing.diagnostics.is_empty());
@@ -206,7 +201,10 @@ mod tests {
         records.push(0x102, b"xyZW", 1);
         records.push(0x100, b"no", 2);
         let listing = regions(records);
-        assert_eq!(contents(&listing), [("0x00000100.bin", &b"ABCDZW"[..])]);
+        assert_eq!(
+            files(&listing),
+            [("0x00000100.bin".to_owned(), b"ABCDZW".to_vec())]
+        );
         assert_eq!(listing.diagnostics.len(), 2, "{:?}", listing.diagnostics);
     }
 
@@ -217,12 +215,12 @@ mod tests {
         records.push(0, b"a", 0);
         records.push(u64::from(u32::MAX), b"b", 1);
         let listing = regions(records);
-        assert_eq!(listing.entries.len(), 2);
-        assert!(
-            listing
-                .entries
-                .iter()
-                .all(|entry| matches!(&entry.kind, consign_model::NodeKind::File { data } if data.len() == 1))
+        assert_eq!(
+            files(&listing),
+            [
+                ("0x00000000.bin".to_owned(), b"a".to_vec()),
+                ("0xffffffff.bin".to_owned(), b"b".to_vec())
+            ]
         );
     }
 

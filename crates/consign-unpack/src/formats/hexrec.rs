@@ -179,8 +179,11 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
         let Some(record) = record(kind, line) else {
             end = offset;
             listing.diagnostics.push(
-                Diagnostic::warning("", format!("not a {} record; reading stops here", kind.name()))
-                    .at(offset as u64),
+                Diagnostic::warning(
+                    "",
+                    format!("not a {} record; reading stops here", kind.name()),
+                )
+                .at(offset as u64),
             );
             break;
         };
@@ -188,8 +191,11 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
             bad_checksums += 1;
             if bad_checksums == 1 {
                 listing.diagnostics.push(
-                    Diagnostic::warning("", "record checksum does not match; the record is skipped")
-                        .at(offset as u64),
+                    Diagnostic::warning(
+                        "",
+                        "record checksum does not match; the record is skipped",
+                    )
+                    .at(offset as u64),
                 );
             }
             continue;
@@ -245,29 +251,24 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
             .push(Diagnostic::warning("", "no data records").severity(Severity::Info));
     }
     if let Some(header) = header.filter(|header| !header.is_empty()) {
-        listing
-            .diagnostics
-            .push(Diagnostic::warning("", format!("S-record header `{header}`")).severity(Severity::Info));
+        listing.diagnostics.push(
+            Diagnostic::warning("", format!("S-record header `{header}`")).severity(Severity::Info),
+        );
     }
     listing
 }
 
 #[cfg(test)]
 mod tests {
-    use consign_model::NodeKind;
-
     use super::*;
     use crate::Limits;
+    use crate::fs::test_support;
 
     fn files(data: &[u8]) -> Vec<(String, Vec<u8>)> {
-        extract(&Bytes::copy_from_slice(data), &Budget::new(Limits::default()))
-            .entries
-            .into_iter()
-            .map(|entry| match entry.kind {
-                NodeKind::File { data } => (entry.path, data.to_vec()),
-                other => panic!("{other:?}"),
-            })
-            .collect()
+        test_support::files(&extract(
+            &Bytes::copy_from_slice(data),
+            &Budget::new(Limits::default()),
+        ))
     }
 
     // "Hello, consign 1.2.3\0" at 0x08000000, as GNU objcopy 2.40 writes it (`objcopy -I binary
@@ -280,7 +281,10 @@ mod tests {
         assert_eq!(probe.format, "ihex");
         assert_eq!(
             files(IHEX),
-            [("0x08000000.bin".to_owned(), b"Hello, consign 1.2.3\0".to_vec())]
+            [(
+                "0x08000000.bin".to_owned(),
+                b"Hello, consign 1.2.3\0".to_vec()
+            )]
         );
         let listing = extract(&Bytes::from_static(IHEX), &Budget::new(Limits::default()));
         assert_eq!(listing.size, Some(IHEX.len() as u64 - 1));
@@ -296,7 +300,10 @@ mod tests {
         assert_eq!(probe(SREC).unwrap().format, "srec");
         assert_eq!(
             files(SREC),
-            [("0x08000000.bin".to_owned(), b"Hello, consign 1.2.3\0".to_vec())]
+            [(
+                "0x08000000.bin".to_owned(),
+                b"Hello, consign 1.2.3\0".to_vec()
+            )]
         );
         let listing = extract(&Bytes::from_static(SREC), &Budget::new(Limits::default()));
         assert!(
@@ -327,7 +334,10 @@ mod tests {
             let decoded = files(&fixture(input));
             assert_eq!(decoded.len(), 1, "{input}");
             assert_eq!(decoded[0].0, address, "{input}");
-            assert!(decoded[0].1 == fixture(expected), "{input} differs from objcopy's decoding");
+            assert!(
+                decoded[0].1 == fixture(expected),
+                "{input} differs from objcopy's decoding"
+            );
         }
         assert_eq!(probe(&fixture("brickos.srec")).unwrap().format, "srec");
         let listing = extract(
@@ -346,9 +356,15 @@ mod tests {
     fn segment_addresses_and_s1_records() {
         // Extended segment address 0x1000 (base 0x10000), then data at 0x0020.
         let ihex = b":020000021000EC\n:0300200041424317\n:00000001FF\n";
-        assert_eq!(files(ihex), [("0x00010020.bin".to_owned(), b"ABC".to_vec())]);
+        assert_eq!(
+            files(ihex),
+            [("0x00010020.bin".to_owned(), b"ABC".to_vec())]
+        );
         let srec = b"S106002041424313\nS9030000FC\n";
-        assert_eq!(files(srec), [("0x00000020.bin".to_owned(), b"ABC".to_vec())]);
+        assert_eq!(
+            files(srec),
+            [("0x00000020.bin".to_owned(), b"ABC".to_vec())]
+        );
     }
 
     #[test]
@@ -357,7 +373,10 @@ mod tests {
         assert!(probe(b":0300200041424318\n:030023004445460B\n").is_none());
         // A good record, one off by one (skipped), then a line that ends the reading.
         let data = b":030023004445460B\n:0300200041424318\nnot a record\n:03002600474849FF\n";
-        let listing = extract(&Bytes::copy_from_slice(data), &Budget::new(Limits::default()));
+        let listing = extract(
+            &Bytes::copy_from_slice(data),
+            &Budget::new(Limits::default()),
+        );
         assert_eq!(listing.entries.len(), 1);
         assert_eq!(listing.size, Some(36));
         assert_eq!(listing.diagnostics.len(), 2, "{:?}", listing.diagnostics);
@@ -384,13 +403,19 @@ mod tests {
     fn every_truncation_and_flipped_byte_is_survived() {
         for data in [IHEX, SREC] {
             for end in 0..data.len() {
-                let _ = extract(&Bytes::copy_from_slice(&data[..end]), &Budget::new(Limits::default()));
+                let _ = extract(
+                    &Bytes::copy_from_slice(&data[..end]),
+                    &Budget::new(Limits::default()),
+                );
             }
             let mut copy = data.to_vec();
             for at in 0..copy.len() {
                 copy[at] ^= 0x41;
                 let _ = probe(&copy);
-                let _ = extract(&Bytes::copy_from_slice(&copy), &Budget::new(Limits::default()));
+                let _ = extract(
+                    &Bytes::copy_from_slice(&copy),
+                    &Budget::new(Limits::default()),
+                );
                 copy[at] ^= 0x41;
             }
         }

@@ -56,7 +56,9 @@ fn block(data: &[u8], at: usize) -> Option<Block<'_>> {
         payload: block.get(32..32 + size as usize)?,
         number: u32le(block, 20)?,
         count: u32le(block, 24)?,
-        family: (flags & FAMILY_ID_PRESENT != 0).then(|| u32le(block, 28)).flatten(),
+        family: (flags & FAMILY_ID_PRESENT != 0)
+            .then(|| u32le(block, 28))
+            .flatten(),
     })
 }
 
@@ -77,7 +79,10 @@ fn family_name(id: u32) -> Option<&'static str> {
 pub(crate) fn probe(data: &[u8]) -> Option<Probe> {
     let first = block(data, 0)?;
     let family = first.family.map_or_else(String::new, |id| {
-        family_name(id).map_or_else(|| format!(", family {id:#010x}"), |name| format!(", {name}"))
+        family_name(id).map_or_else(
+            || format!(", family {id:#010x}"),
+            |name| format!(", {name}"),
+        )
     });
     Some(Probe {
         format: "uf2",
@@ -155,13 +160,19 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
 
 #[cfg(test)]
 mod tests {
-    use consign_model::NodeKind;
-
     use super::*;
     use crate::Limits;
+    use crate::fs::test_support;
 
     /// One block as the format describes it.
-    fn uf2_block(flags: u32, address: u32, payload: &[u8], number: u32, count: u32, family: u32) -> Vec<u8> {
+    fn uf2_block(
+        flags: u32,
+        address: u32,
+        payload: &[u8],
+        number: u32,
+        count: u32,
+        family: u32,
+    ) -> Vec<u8> {
         let mut block = vec![0u8; BLOCK];
         for (at, value) in [
             (0, MAGIC_START0),
@@ -181,21 +192,24 @@ mod tests {
     }
 
     fn files(data: &[u8]) -> Vec<(String, Vec<u8>)> {
-        extract(&Bytes::copy_from_slice(data), &Budget::new(Limits::default()))
-            .entries
-            .into_iter()
-            .map(|entry| match entry.kind {
-                NodeKind::File { data } => (entry.path, data.to_vec()),
-                other => panic!("{other:?}"),
-            })
-            .collect()
+        test_support::files(&extract(
+            &Bytes::copy_from_slice(data),
+            &Budget::new(Limits::default()),
+        ))
     }
 
     #[test]
     fn blocks_become_the_flash_they_write() {
         let rp2040 = 0xe48b_ff56;
         let mut data = uf2_block(FAMILY_ID_PRESENT, 0x1000_0100, b"world 1.5.1", 1, 3, rp2040);
-        data.extend(uf2_block(FAMILY_ID_PRESENT, 0x1000_0000, &[b'h'; 256], 0, 3, rp2040));
+        data.extend(uf2_block(
+            FAMILY_ID_PRESENT,
+            0x1000_0000,
+            &[b'h'; 256],
+            0,
+            3,
+            rp2040,
+        ));
         data.extend(uf2_block(NOT_MAIN_FLASH, 0, b"a comment", 2, 3, 0));
         data.extend(b"trailing bytes that are not a block");
         let probe = probe(&data).unwrap();
@@ -219,13 +233,23 @@ mod tests {
         let decoded = files(&uf2);
         assert_eq!(decoded.len(), 1);
         assert_eq!(decoded[0].0, "0x00011200.bin");
-        assert!(decoded[0].1 == expected, "the UF2 decodes to other bytes than the ELF loads");
+        assert!(
+            decoded[0].1 == expected,
+            "the UF2 decodes to other bytes than the ELF loads"
+        );
     }
 
     #[test]
     fn several_families_each_get_a_folder() {
         let mut data = uf2_block(FAMILY_ID_PRESENT, 0x1000_0000, b"arm", 0, 2, 0xe48b_ff59);
-        data.extend(uf2_block(FAMILY_ID_PRESENT, 0x1000_0000, b"riscv", 1, 2, 0xe48b_ff5a));
+        data.extend(uf2_block(
+            FAMILY_ID_PRESENT,
+            0x1000_0000,
+            b"riscv",
+            1,
+            2,
+            0xe48b_ff5a,
+        ));
         assert_eq!(
             files(&data),
             [
@@ -262,10 +286,27 @@ mod tests {
 
     #[test]
     fn every_truncation_and_flipped_byte_is_survived() {
-        let mut data = uf2_block(FAMILY_ID_PRESENT, 0x1000_0000, &[7u8; 476], 0, 2, 0xe48b_ff56);
-        data.extend(uf2_block(FAMILY_ID_PRESENT, 0xffff_ff00, &[9u8; 476], 1, 2, 0xe48b_ff56));
+        let mut data = uf2_block(
+            FAMILY_ID_PRESENT,
+            0x1000_0000,
+            &[7u8; 476],
+            0,
+            2,
+            0xe48b_ff56,
+        );
+        data.extend(uf2_block(
+            FAMILY_ID_PRESENT,
+            0xffff_ff00,
+            &[9u8; 476],
+            1,
+            2,
+            0xe48b_ff56,
+        ));
         for end in (0..data.len()).step_by(7) {
-            let _ = extract(&Bytes::copy_from_slice(&data[..end]), &Budget::new(Limits::default()));
+            let _ = extract(
+                &Bytes::copy_from_slice(&data[..end]),
+                &Budget::new(Limits::default()),
+            );
         }
         for at in (0..data.len()).step_by(3) {
             let mut copy = data.clone();

@@ -58,6 +58,18 @@ pub(crate) fn file<'a>(listing: &'a FsListing, path: &str) -> &'a [u8] {
     }
 }
 
+/// Every file entry's path and bytes, in listing order.
+pub(crate) fn files(listing: &FsListing) -> Vec<(String, Vec<u8>)> {
+    listing
+        .entries
+        .iter()
+        .map(|entry| match &entry.kind {
+            NodeKind::File { data } => (entry.path.clone(), data.to_vec()),
+            other => panic!("{} is {other:?}", entry.path),
+        })
+        .collect()
+}
+
 pub(crate) fn big_file() -> Vec<u8> {
     (0..400)
         .flat_map(|i| format!("line {i:04} of the big file\n").into_bytes())
