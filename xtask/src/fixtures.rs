@@ -102,6 +102,17 @@ const RECIPES: &[Recipe] = &[
         ),
     },
     Recipe {
+        script: "unpack/android/recipe.sh",
+        runner: Runner::Shell,
+        outputs: &["unpack/android"],
+        debian: &[
+            ("cpio", "/usr/bin/cpio"),
+            ("dpkg", "/usr/bin/dpkg-deb"),
+            ("apt", "/usr/lib/apt/apt-helper"),
+        ],
+        not_reproducible: None,
+    },
+    Recipe {
         script: "unpack/mcu/recipe.sh",
         runner: Runner::Shell,
         outputs: &["unpack/mcu"],

@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use crate::Budget;
 use crate::formats::{
-    ar, arcadyan, cpio, dtb, esp, hexrec, kernel, sparse, streams, tar, tplink, trx, uf2, uimage,
-    zip,
+    android_boot, ar, arcadyan, cpio, dtb, esp, hexrec, kernel, sparse, streams, tar, tplink, trx,
+    uf2, uimage, zip,
 };
 use crate::fs::{self, FsListing, Probe};
 
@@ -227,6 +227,14 @@ pub(crate) static FORMATS: &[Format] = &[
         magic_offset: 0,
         probe: esp::probe,
         extract: esp::extract,
+    },
+    Format {
+        // Boot and vendor boot images; the probe says which.
+        name: "android-boot",
+        magics: &[b"ANDROID!", b"VNDRBOOT"],
+        magic_offset: 0,
+        probe: android_boot::probe,
+        extract: android_boot::extract,
     },
     Format {
         name: "uf2",

@@ -5,6 +5,7 @@
 //! and diagnostics for the rest. Entries carry [`Bytes`] slices of the input where the format stores
 //! data plainly, so nothing large is copied.
 
+pub(crate) mod android_boot;
 pub(crate) mod ar;
 pub(crate) mod arcadyan;
 pub(crate) mod cpio;
