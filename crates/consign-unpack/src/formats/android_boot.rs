@@ -1,7 +1,8 @@
 //! Android boot images (`ANDROID!`, header versions 0 to 4) and vendor boot images (`VNDRBOOT`,
 //! versions 3 and 4), as AOSP's `mkbootimg` writes them (`include/bootimg/bootimg.h` in
 //! `platform/system/tools/mkbootimg`): the kernel, ramdisk and device trees of Android devices and
-//! of the many Qualcomm and MediaTek Linux devices that boot through Android's bootloaders.
+//! of the many Linux devices on Qualcomm and `MediaTek` chips that boot through Android's
+//! bootloaders.
 //!
 //! Versions 0-2: a header page (page size in the header), then kernel, ramdisk, second-stage
 //! loader, recovery DTBO (v1+) and DTB (v2), each padded to the page size. Versions 3 and 4: a
@@ -127,8 +128,11 @@ fn describe(what: &str, version: u32, os: Option<String>) -> String {
     }
 }
 
+/// A part's name, and where it starts and ends in the image.
+type Placed = (&'static str, u64, u64);
+
 /// Where each part starts and ends, and where the image ends, all within `u64`.
-fn placed(layout: &Layout) -> Option<(Vec<(&'static str, u64, u64)>, u64)> {
+fn placed(layout: &Layout) -> Option<(Vec<Placed>, u64)> {
     let mut at = layout.header_pages.checked_mul(layout.page)?;
     let mut placed = Vec::new();
     for &(name, size) in &layout.parts {
