@@ -72,6 +72,16 @@ const RECIPES: &[Recipe] = &[
         not_reproducible: None,
     },
     Recipe {
+        script: "unpack/fat/recipe.sh",
+        runner: Runner::Shell,
+        outputs: &["unpack/fat"],
+        debian: &[
+            ("dosfstools", "/usr/sbin/mkfs.fat"),
+            ("mtools", "/usr/bin/mcopy"),
+        ],
+        not_reproducible: None,
+    },
+    Recipe {
         script: "unpack/jffs2/recipe.sh",
         runner: Runner::Shell,
         outputs: &["unpack/jffs2"],

@@ -126,6 +126,24 @@ pub(crate) static FORMATS: &[Format] = &[
         probe: fs::ext::probe,
         extract: |data, budget| fs::ext::parse(data, budget),
     },
+    // FAT's boot sector names its type where the BIOS parameter block ends: at 0x36 for FAT12 and
+    // FAT16 (the specification allows `FAT     ` there too), at 0x52 for FAT32. The string is only
+    // informational, so the probe checks the parameter block and the FAT behind it, and decides
+    // the type from the cluster count; both rows report `fat`.
+    Format {
+        name: "fat",
+        magics: &[b"FAT12   ", b"FAT16   ", b"FAT     "],
+        magic_offset: 0x36,
+        probe: fs::fat::probe,
+        extract: |data, budget| fs::fat::parse(data, budget),
+    },
+    Format {
+        name: "fat32",
+        magics: &[b"FAT32   "],
+        magic_offset: 0x52,
+        probe: fs::fat::probe,
+        extract: |data, budget| fs::fat::parse(data, budget),
+    },
     Format {
         name: "jffs2",
         magics: &[&[0x85, 0x19], &[0x19, 0x85]],

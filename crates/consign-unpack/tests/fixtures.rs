@@ -1,5 +1,6 @@
 //! Fixtures made with the real tools by `fixtures/unpack/recipe/make.sh` (zip, cpio in three
-//! formats, pax and GNU tar, multi-file and gzip uImages): specific entries and contents.
+//! formats, pax and GNU tar, multi-file and gzip uImages) and `fixtures/unpack/fat/recipe.sh`
+//! (FAT12, FAT16 and FAT32, here as the partitions of a disk image): specific entries and contents.
 #![allow(clippy::unwrap_used)] // Test helpers: a panic is the test failing.
 
 use std::path::PathBuf;
@@ -140,5 +141,101 @@ fn every_file_is_visited_once_and_the_tree_is_the_same() {
         visited.sort();
         files.sort();
         assert_eq!(visited, files, "{relative}");
+    }
+}
+
+fn gunzip(relative: &str) -> Vec<u8> {
+    use std::io::Read as _;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/unpack")
+        .join(relative);
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&std::fs::read(path).unwrap()[..])
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// A disk image as an SD card or a gateway's flash holds one: an MBR partition table, then the
+/// FAT16, FAT12 and FAT32 fixtures as its partitions from 1 MiB on, zeros after. The carver finds
+/// each by its boot sector's type string (at 0x36 for FAT12 and FAT16, 0x52 for FAT32).
+#[test]
+fn fat_partitions_of_a_disk_image() {
+    let mut disk = vec![0u8; 1 << 20];
+    let mut starts = Vec::new();
+    for (slot, (kind, partition_type)) in [("fat16", 0x04u8), ("fat12", 0x01), ("fat32", 0x0c)]
+        .into_iter()
+        .enumerate()
+    {
+        let image = gunzip(&format!("fat/{kind}.img.gz"));
+        let entry = 446 + 16 * slot;
+        disk[entry + 4] = partition_type;
+        let first_sector = (disk.len() / 512) as u32;
+        disk[entry + 8..entry + 12].copy_from_slice(&first_sector.to_le_bytes());
+        disk[entry + 12..entry + 16].copy_from_slice(&((image.len() / 512) as u32).to_le_bytes());
+        starts.push(disk.len());
+        disk.extend_from_slice(&image);
+    }
+    disk[510..512].copy_from_slice(&[0x55, 0xaa]);
+    disk.resize(disk.len() + (1 << 20), 0);
+    let out = unpack("sdcard.img", Bytes::from(disk), &Limits::default());
+    let found: Vec<(u64, &str, &str)> = out
+        .report
+        .root
+        .containers
+        .iter()
+        .map(|c| (c.offset, c.format.as_str(), c.description.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                starts[0] as u64,
+                "fat",
+                "FAT16, volume \"CONSIGN\", 8167 clusters of 2048 bytes"
+            ),
+            (
+                starts[1] as u64,
+                "fat",
+                "FAT12, volume \"CONSIGN\", 1004 clusters of 1024 bytes"
+            ),
+            (
+                starts[2] as u64,
+                "fat",
+                "FAT32, volume \"CONSIGN\", 68528 clusters of 512 bytes"
+            ),
+        ]
+    );
+    assert!(
+        out.report.diagnostics().is_empty(),
+        "{:?}",
+        out.report.diagnostics()
+    );
+    assert_eq!(out.report.incomplete, Vec::new());
+    for start in starts {
+        let prefix = format!("sdcard.img/fat@{start:#x}");
+        assert_eq!(
+            data_of(&out.vfs, &format!("{prefix}/boot/config.txt")),
+            b"arm_64bit=1\nkernel=kernel8.img\n"
+        );
+        let kernel = data_of(&out.vfs, &format!("{prefix}/boot/kernel8.img"));
+        assert_eq!(kernel.len(), 10_400);
+        assert!(kernel.starts_with(b"line 0000 of the big file\n"));
+        let long = out
+            .vfs
+            .nodes
+            .iter()
+            .find(|n| n.path == format!("{prefix}/Überlange Datei – ünïcödé ✓ 日本.txt"))
+            .unwrap();
+        assert_eq!(long.data().unwrap().as_ref(), b"a long name in Unicode\n");
+        assert_eq!(long.mtime, Some(1_700_000_000));
+        assert_eq!(long.provenance.last().unwrap().format, "fat");
+        let readonly = out
+            .vfs
+            .nodes
+            .iter()
+            .find(|n| n.path == format!("{prefix}/readonly.txt"))
+            .unwrap();
+        assert_eq!(readonly.mode, Some(0o444));
     }
 }

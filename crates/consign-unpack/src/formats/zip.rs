@@ -491,8 +491,9 @@ fn unix_time(mut extra: &[u8]) -> Option<i64> {
     None
 }
 
-/// An MS-DOS date and time (local time of an unknown zone, two-second steps), read as UTC.
-fn dos_time(date: u16, time: u16) -> Option<i64> {
+/// An MS-DOS date and time (local time of an unknown zone, two-second steps), read as UTC. The
+/// one reader of them: FAT directory entries (`fs::fat`) store their times the same way.
+pub(crate) fn dos_time(date: u16, time: u16) -> Option<i64> {
     let year = 1980 + i64::from(date >> 9);
     let month = i64::from((date >> 5) & 0xf);
     let day = i64::from(date & 0x1f);

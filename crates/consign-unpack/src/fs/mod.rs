@@ -13,6 +13,7 @@
 
 pub mod cramfs;
 pub mod ext;
+pub mod fat;
 pub mod jffs2;
 pub mod romfs;
 pub mod squashfs;
