@@ -194,7 +194,11 @@ fn microcontroller_firmware_is_read_as_the_flash_it_writes() {
             &["unpack", path.to_str().unwrap(), "-o", format],
         );
         assert_eq!(out.code, 0, "{}", out.stderr);
-        assert!(out.stdout.contains(&format!("  {format}  ")), "{}", out.stdout);
+        assert!(
+            out.stdout.contains(&format!("  {format}  ")),
+            "{}",
+            out.stdout
+        );
         let written = dir.path().join(format!("{format}/{format}@0x0/{region}"));
         assert_eq!(
             std::fs::read(&written).unwrap(),
@@ -203,4 +207,41 @@ fn microcontroller_firmware_is_read_as_the_flash_it_writes() {
             written.display()
         );
     }
+}
+
+#[test]
+fn an_android_boot_image_names_its_kernel_and_android_release() {
+    // Made by AOSP's mkbootimg (`fixtures/unpack/android/recipe.sh`): the kernel part states its
+    // release, the ramdisk's build.prop Android's.
+    let dir = tempfile::tempdir().unwrap();
+    let image = repo_root().join("fixtures/unpack/android/boot-v4.img");
+    let out = run(
+        dir.path(),
+        &["scan", image.to_str().unwrap(), "-o", "sbom.json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let sbom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sbom.json")).unwrap()).unwrap();
+    let found: Vec<(&str, &str, &str)> = sbom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default(),
+                c["version"].as_str().unwrap_or_default(),
+                c["cpe"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("android", "14", "cpe:2.3:o:google:android:14:*:*:*:*:*:*:*")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|&(name, version, _)| (name, version) == ("linux_kernel", "6.1.57")),
+        "{found:?}"
+    );
 }
