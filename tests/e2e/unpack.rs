@@ -159,28 +159,12 @@ fn microcontroller_firmware_is_read_as_the_flash_it_writes() {
     // is hexadecimal digits until it is decoded (`fixtures/unpack/mcu/recipe.sh`).
     let dir = tempfile::tempdir().unwrap();
     let fixtures = repo_root().join("fixtures/unpack/mcu");
-    let hex = fixtures.join("microbit.hex");
-    let out = run(
-        dir.path(),
-        &["scan", hex.to_str().unwrap(), "-o", "sbom.json"],
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let sbom: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("sbom.json")).unwrap()).unwrap();
-    let components: Vec<(&str, &str)> = sbom["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap_or_default(),
-                c["version"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let found = scanned(dir.path(), &fixtures.join("microbit.hex"));
     assert!(
-        components.contains(&("micropython", "1.9.2")),
-        "{components:?}"
+        found
+            .iter()
+            .any(|(name, version, _)| name == "micropython" && version == "1.9.2"),
+        "{found:?}"
     );
     // A UF2 and an S-record file unpack to their flash regions, named by address, with the bytes
     // another decoder gives (the recipe's `.bin` files).
@@ -214,34 +198,35 @@ fn an_android_boot_image_names_its_kernel_and_android_release() {
     // Made by AOSP's mkbootimg (`fixtures/unpack/android/recipe.sh`): the kernel part states its
     // release, the ramdisk's build.prop Android's.
     let dir = tempfile::tempdir().unwrap();
-    let image = repo_root().join("fixtures/unpack/android/boot-v4.img");
-    let out = run(
+    let found = scanned(
         dir.path(),
-        &["scan", image.to_str().unwrap(), "-o", "sbom.json"],
+        &repo_root().join("fixtures/unpack/android/boot-v4.img"),
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let sbom: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("sbom.json")).unwrap()).unwrap();
-    let found: Vec<(&str, &str, &str)> = sbom["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap_or_default(),
-                c["version"].as_str().unwrap_or_default(),
-                c["cpe"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect();
     assert!(
-        found.contains(&("android", "14", "cpe:2.3:o:google:android:14:*:*:*:*:*:*:*")),
+        found.iter().any(|(name, version, cpe)| name == "android"
+            && version == "14"
+            && cpe == "cpe:2.3:o:google:android:14:*:*:*:*:*:*:*"),
         "{found:?}"
     );
     assert!(
         found
             .iter()
-            .any(|&(name, version, _)| (name, version) == ("linux_kernel", "6.1.57")),
+            .any(|(name, version, _)| name == "linux_kernel" && version == "6.1.57"),
         "{found:?}"
     );
+}
+
+/// `consign scan IMAGE` in `dir`: each component's name, version and CPE (empty when absent).
+fn scanned(dir: &std::path::Path, image: &std::path::Path) -> Vec<(String, String, String)> {
+    let out = run(dir, &["scan", image.to_str().unwrap(), "-o", "sbom.json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let sbom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("sbom.json")).unwrap()).unwrap();
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+    sbom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (text(&c["name"]), text(&c["version"]), text(&c["cpe"])))
+        .collect()
 }

@@ -78,21 +78,15 @@ pub(crate) fn parse(format: Format, data: &[u8]) -> Option<Release> {
     let mut id = None;
     let mut version = None;
     let mut cpe = None;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len() as u64;
-        let Some((key, value)) = line.trim().split_once('=') else {
-            continue;
-        };
+    for (key, value, line, start) in assignments(text) {
         let value = unquote(value);
         if value.is_empty() {
             continue;
         }
         if key == id_key && id.is_none() {
-            id = Some((value.to_ascii_lowercase(), line.trim().to_owned(), start));
+            id = Some((value.to_ascii_lowercase(), line.to_owned(), start));
         } else if key == version_key && version.is_none() {
-            version = Some((value, line.trim().to_owned(), start));
+            version = Some((value, line.to_owned(), start));
         } else if key == "CPE_NAME" && cpe.is_none() {
             cpe = cpe_vendor_product(&value);
         }
@@ -123,21 +117,28 @@ pub(crate) fn parse(format: Format, data: &[u8]) -> Option<Release> {
     })
 }
 
+/// The `KEY=VALUE` lines of a release or property file: key, value (as written), the trimmed line
+/// and its byte offset.
+fn assignments(text: &str) -> impl Iterator<Item = (&str, &str, &str, u64)> {
+    let mut offset = 0u64;
+    text.split_inclusive('\n').filter_map(move |line| {
+        let start = offset;
+        offset += line.len() as u64;
+        let trimmed = line.trim();
+        let (key, value) = trimmed.split_once('=')?;
+        Some((key, value, trimmed, start))
+    })
+}
+
 /// The Android release a property file states, with its security patch level.
 fn android(text: &str) -> Option<Release> {
     let mut release = None;
     let mut patch = None;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len() as u64;
-        let Some((key, value)) = line.trim().split_once('=') else {
-            continue;
-        };
+    for (key, value, line, start) in assignments(text) {
         let value = value.trim();
         match key.trim() {
             "ro.build.version.release" if release.is_none() => {
-                release = Some((value.to_owned(), line.trim().to_owned(), start));
+                release = Some((value.to_owned(), line.to_owned(), start));
             }
             "ro.build.version.security_patch" if patch.is_none() && !value.is_empty() => {
                 patch = Some(value.to_owned());

@@ -703,17 +703,7 @@ mod tests {
 
     use super::*;
     use crate::Limits;
-    use crate::fs::test_support::{big_file, file, mangle, render, repo};
-
-    fn gunzip(path: &str) -> Vec<u8> {
-        use std::io::Read as _;
-        let packed = std::fs::read(repo().join(path)).unwrap();
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&packed[..])
-            .read_to_end(&mut out)
-            .unwrap();
-        out
-    }
+    use crate::fs::test_support::{big_file, file, gunzip, mangle, render, repo};
 
     const TREE: &str = "\
 /lost+found 700 dir

@@ -58,6 +58,17 @@ pub(crate) fn file<'a>(listing: &'a FsListing, path: &str) -> &'a [u8] {
     }
 }
 
+/// A gzip'd fixture under the repository, decompressed.
+pub(crate) fn gunzip(path: &str) -> Vec<u8> {
+    use std::io::Read as _;
+    let packed = std::fs::read(repo().join(path)).unwrap();
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&packed[..])
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
 /// Every file entry's path and bytes, in listing order.
 pub(crate) fn files(listing: &FsListing) -> Vec<(String, Vec<u8>)> {
     listing
