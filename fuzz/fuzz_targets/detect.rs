@@ -2,16 +2,16 @@
 //! Go build info, cargo-auditable data), the version-signature automaton, the package databases
 //! (dpkg, opkg, apk, rpm's SQLite and Berkeley DB ones, FreeBSD's pkg), package files' metadata
 //! (a `.deb`'s `control`, `.PKGINFO`, RPM headers, FreeBSD's manifests and `+CONTENTS`), release
-//! files (`os-release`, `lsb-release`), language package manifests (npm, Python, LuaRocks, Maven)
-//! and firmware headers read as binary fields (a Realtek rtw88 file), the input being each of
-//! them at once: no panic or hang.
+//! files (`os-release`, `lsb-release`), language package manifests (npm, Python, LuaRocks, Maven,
+//! Composer) and firmware headers read as binary fields (a Realtek rtw88 file), the input being
+//! each of them at once: no panic or hang.
 #![no_main]
 
 use bytes::Bytes;
 use consign_model::{NodeKind, Provenance, Vfs, VfsNode};
 
 /// (where the container is in the logical path, the path inside it)
-const PATHS: [(&str, &str); 18] = [
+const PATHS: [(&str, &str); 19] = [
     ("squashfs@0x0", "/usr/bin/fuzz"),
     ("squashfs@0x0", "/var/lib/dpkg/status"),
     ("squashfs@0x0", "/usr/lib/opkg/status"),
@@ -29,6 +29,7 @@ const PATHS: [(&str, &str); 18] = [
     ("squashfs@0x0", "/usr/lib/python3/dist-packages/fuzz-1.0.dist-info/METADATA"),
     ("squashfs@0x0", "/usr/lib/luarocks/rocks/fuzz/1.0-1/fuzz-1.0-1.rockspec"),
     ("zip@0x0/", "META-INF/maven/org.fuzz/fuzz/pom.properties"),
+    ("squashfs@0x0", "/www/vendor/composer/installed.json"),
     // Signatures limited to a firmware file's name (`only_in`) read binary header fields.
     ("squashfs@0x0", "/lib/firmware/rtw88/rtw8822c_fw.bin"),
 ];

@@ -501,7 +501,7 @@ fn analyse_file(
         findings.push(operating_system_finding(catalog, release, location));
     }
     if let Some(ecosystem) = manifest::Ecosystem::of(inner_path) {
-        findings.extend(manifest::finding(catalog, ecosystem, data, location));
+        findings.extend(manifest::findings(catalog, ecosystem, data, location));
     }
     if let Some(info) = &facts.modinfo
         && let Some(finding) = kmod::finding(info, file_name, location)

@@ -13,7 +13,11 @@
 //! - Maven `META-INF/maven/<groupId>/<artifactId>/pom.properties`, which Maven writes into every JAR
 //!   it builds (firmware's Java: gateways, NAS, set-top boxes; `log4j-core`): `groupId`,
 //!   `artifactId` and `version`, named by the artifact with the purl `pkg:maven/<group>/<artifact>`
-//!   that OSV's Maven records are matched on.
+//!   that OSV's Maven records are matched on;
+//! - Composer's `vendor/composer/installed.json` (PHP web interfaces and applications: every
+//!   package Composer installed, in its 1.x list or 2.x `packages` form): `name`
+//!   (`vendor/package`), `version` and `license`, with the purl `pkg:composer/<vendor>/<package>`;
+//!   a branch (`dev-main`, `1.x-dev`) is not a release and is left out.
 //!
 //! # Evidence
 //!
@@ -34,6 +38,9 @@ use crate::signature::Catalog;
 
 /// Largest manifest read. Real ones are a few KiB; a Python `METADATA` carries the whole README.
 pub(crate) const MAX_MANIFEST_BYTES: usize = 1 << 20;
+/// Largest Composer `installed.json` read: it holds every installed package's description and
+/// autoload rules, a few MiB for a large application.
+const MAX_COMPOSER_BYTES: usize = 16 << 20;
 /// Longest name or version accepted.
 const MAX_FIELD_CHARS: usize = 128;
 
@@ -45,6 +52,7 @@ pub(crate) enum Ecosystem {
     Python,
     LuaRocks,
     Maven,
+    Composer,
 }
 
 impl Ecosystem {
@@ -59,6 +67,11 @@ impl Ecosystem {
             _ if name.ends_with(".egg-info") => Some(Self::Python),
             _ if name.ends_with(".rockspec") => Some(Self::LuaRocks),
             "pom.properties" if is_maven_folder(parent) => Some(Self::Maven),
+            "installed.json"
+                if parent == "vendor/composer" || parent.ends_with("/vendor/composer") =>
+            {
+                Some(Self::Composer)
+            }
             _ => None,
         }
     }
@@ -83,29 +96,42 @@ pub(crate) struct Package {
     pub(crate) name: String,
     pub(crate) version: String,
     pub(crate) license: Option<String>,
-    /// The Maven `groupId`; `None` in the other ecosystems.
+    /// The Maven `groupId` or the Composer vendor; `None` in the other ecosystems.
     pub(crate) group: Option<String>,
 }
 
-/// Reads a manifest; `None` when it is not one, is damaged, or names no released package.
-pub(crate) fn parse(ecosystem: Ecosystem, data: &[u8]) -> Option<Package> {
-    if data.len() > MAX_MANIFEST_BYTES {
-        return None;
-    }
-    let text = std::str::from_utf8(data).ok()?;
-    let package = match ecosystem {
-        Ecosystem::Npm | Ecosystem::Bower => json_manifest(text)?,
-        Ecosystem::Python => python_metadata(text)?,
-        Ecosystem::LuaRocks => rockspec(text)?,
-        Ecosystem::Maven => pom_properties(text)?,
+/// Reads a manifest: the released packages it names (one, except Composer's list), none when it
+/// is not one or is damaged.
+pub(crate) fn parse(ecosystem: Ecosystem, data: &[u8]) -> Vec<Package> {
+    let limit = if ecosystem == Ecosystem::Composer {
+        MAX_COMPOSER_BYTES
+    } else {
+        MAX_MANIFEST_BYTES
     };
-    (plausible(&package.name, true)
-        && plausible(&package.version, false)
-        && package
-            .group
-            .as_deref()
-            .is_none_or(|group| plausible(group, true)))
-    .then_some(package)
+    if data.len() > limit {
+        return Vec::new();
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return Vec::new();
+    };
+    let packages = match ecosystem {
+        Ecosystem::Npm | Ecosystem::Bower => json_manifest(text).into_iter().collect(),
+        Ecosystem::Python => python_metadata(text).into_iter().collect(),
+        Ecosystem::LuaRocks => rockspec(text).into_iter().collect(),
+        Ecosystem::Maven => pom_properties(text).into_iter().collect(),
+        Ecosystem::Composer => composer_installed(text),
+    };
+    packages
+        .into_iter()
+        .filter(|package| {
+            plausible(&package.name, true)
+                && plausible(&package.version, false)
+                && package
+                    .group
+                    .as_deref()
+                    .is_none_or(|group| plausible(group, true))
+        })
+        .collect()
 }
 
 fn json_manifest(text: &str) -> Option<Package> {
@@ -222,6 +248,45 @@ fn pom_properties(text: &str) -> Option<Package> {
     })
 }
 
+/// Composer's `installed.json`: a list of packages (Composer 1) or `{"packages": [...]}` (2).
+fn composer_installed(text: &str) -> Vec<Package> {
+    #[derive(serde::Deserialize)]
+    struct Installed {
+        name: String,
+        version: String,
+        #[serde(default)]
+        license: Vec<String>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum File {
+        Composer2 { packages: Vec<Installed> },
+        Composer1(Vec<Installed>),
+    }
+    let Ok(File::Composer2 { packages } | File::Composer1(packages)) = serde_json::from_str(text)
+    else {
+        return Vec::new();
+    };
+    packages
+        .into_iter()
+        .filter_map(|installed| {
+            let (vendor, name) = installed.name.trim().split_once('/')?;
+            let version = installed.version.trim();
+            // A branch checked out, not a release: `dev-main`, `2.x-dev`.
+            if version.starts_with("dev-") || version.ends_with("-dev") {
+                return None;
+            }
+            let version = version.strip_prefix('v').unwrap_or(version);
+            Some(Package {
+                name: name.to_owned(),
+                version: version.to_owned(),
+                license: (!installed.license.is_empty()).then(|| installed.license.join(" OR ")),
+                group: Some(vendor.to_owned()),
+            })
+        })
+        .collect()
+}
+
 /// A name or version as package managers allow them: no spaces, no control characters, no path
 /// beyond an npm scope (`@scope/name`).
 fn plausible(text: &str, is_name: bool) -> bool {
@@ -247,6 +312,11 @@ fn purl(ecosystem: Ecosystem, package: &Package) -> String {
         // PEP 503 normalisation, which the purl spec asks for.
         Ecosystem::Python => format!("pkg:pypi/{}", lower().replace(['_', '.'], "-")),
         Ecosystem::LuaRocks => format!("pkg:luarocks/{}", lower()),
+        Ecosystem::Composer => format!(
+            "pkg:composer/{}/{}",
+            package.group.as_deref().unwrap_or_default().to_lowercase(),
+            lower()
+        ),
         // Maven coordinates are case-sensitive: kept as written.
         Ecosystem::Maven => format!(
             "pkg:maven/{}/{}",
@@ -256,48 +326,173 @@ fn purl(ecosystem: Ecosystem, package: &Package) -> String {
     }
 }
 
-/// The finding a manifest gives. A product with a signature of its own (`jquery`) keeps that
+/// The findings a manifest gives. A product with a signature of its own (`jquery`) keeps that
 /// signature's identity, so one product is one component whatever named it.
-pub(crate) fn finding(
+pub(crate) fn findings(
     catalog: Option<&Catalog>,
     ecosystem: Ecosystem,
     data: &[u8],
     location: &str,
-) -> Option<Finding> {
-    let package = parse(ecosystem, data)?;
-    let lower = package.name.to_lowercase();
-    let identity = catalog
-        .and_then(|catalog| catalog.by_name(&lower))
-        .map_or_else(
-            || Identity {
-                purl: Some(purl(ecosystem, &package)),
-                name: lower.clone(),
-                kind: ComponentKind::Library,
-                cpe_vendor: None,
-                cpe_product: None,
-                upstream: Upstream::default(),
-            },
-            Identity::of,
-        );
-    Some(Finding {
-        identity,
-        license: package.license,
-        occurrence: Occurrence {
-            location: location.to_owned(),
-            offset: None,
-            matched: Some(format!("{} {}", package.name, package.version)),
-            method: Method::ManifestAnalysis,
-            confidence: Confidence::High,
-            states: Some(package.version.clone()),
-            count: None,
-        },
-        version: Some(package.version),
-    })
+) -> Vec<Finding> {
+    parse(ecosystem, data)
+        .into_iter()
+        .map(|package| {
+            // Composer's packages are known by vendor and name together (`symfony/console`),
+            // and no signature is named so.
+            let (written, signature) = match (ecosystem, &package.group) {
+                (Ecosystem::Composer, Some(vendor)) => (format!("{vendor}/{}", package.name), None),
+                _ => (
+                    package.name.clone(),
+                    catalog.and_then(|catalog| catalog.by_name(&package.name.to_lowercase())),
+                ),
+            };
+            let lower = written.to_lowercase();
+            let identity = signature.map_or_else(
+                || Identity {
+                    purl: Some(purl(ecosystem, &package)),
+                    name: lower.clone(),
+                    kind: ComponentKind::Library,
+                    cpe_vendor: None,
+                    cpe_product: None,
+                    upstream: Upstream::default(),
+                },
+                Identity::of,
+            );
+            Finding {
+                identity,
+                license: package.license,
+                occurrence: Occurrence {
+                    location: location.to_owned(),
+                    offset: None,
+                    matched: Some(format!("{written} {}", package.version)),
+                    method: Method::ManifestAnalysis,
+                    confidence: Confidence::High,
+                    states: Some(package.version.clone()),
+                    count: None,
+                },
+                version: Some(package.version),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one package a manifest names (every ecosystem but Composer's names one at most).
+    fn parse(ecosystem: Ecosystem, data: &[u8]) -> Option<Package> {
+        let mut packages = super::parse(ecosystem, data);
+        assert!(packages.len() <= 1, "{packages:?}");
+        packages.pop()
+    }
+
+    #[test]
+    fn composer_lists_every_installed_package() {
+        // Composer 2's form, cut from a real application's vendor/composer/installed.json.
+        let composer2 = br#"{
+    "packages": [
+        {
+            "name": "phpmailer/phpmailer",
+            "version": "v6.8.0",
+            "version_normalized": "6.8.0.0",
+            "source": {"type": "git", "url": "https://github.com/PHPMailer/PHPMailer.git", "reference": "df16b615e371d81fb79e506277faea67a1be18f1"},
+            "require": {"ext-ctype": "*", "php": ">=5.5.0"},
+            "type": "library",
+            "license": ["LGPL-2.1-only"],
+            "description": "PHPMailer is a full-featured email creation and transfer class for PHP"
+        },
+        {"name": "symfony/console", "version": "v5.4.21", "license": ["MIT"]},
+        {"name": "guzzlehttp/guzzle", "version": "7.5.0", "license": ["MIT"]},
+        {"name": "acme/tools", "version": "dev-main", "license": []},
+        {"name": "acme/next", "version": "2.x-dev"},
+        {"name": "noslash", "version": "1.0.0"}
+    ],
+    "dev": true,
+    "dev-package-names": []
+}"#;
+        let packages = super::parse(Ecosystem::Composer, composer2);
+        let got: Vec<(String, String, Option<String>, Option<String>)> = packages
+            .iter()
+            .map(|p| {
+                (
+                    p.group.clone().unwrap(),
+                    p.name.clone(),
+                    Some(p.version.clone()),
+                    p.license.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "phpmailer".into(),
+                    "phpmailer".into(),
+                    Some("6.8.0".into()),
+                    Some("LGPL-2.1-only".into())
+                ),
+                (
+                    "symfony".into(),
+                    "console".into(),
+                    Some("5.4.21".into()),
+                    Some("MIT".into())
+                ),
+                (
+                    "guzzlehttp".into(),
+                    "guzzle".into(),
+                    Some("7.5.0".into()),
+                    Some("MIT".into())
+                ),
+            ]
+        );
+        assert_eq!(
+            purl(Ecosystem::Composer, &packages[1]),
+            "pkg:composer/symfony/console"
+        );
+        // Composer 1 wrote the list alone.
+        let composer1 =
+            br#"[{"name": "monolog/monolog", "version": "1.25.1", "license": ["MIT"]}]"#;
+        assert_eq!(super::parse(Ecosystem::Composer, composer1).len(), 1);
+        for junk in [
+            &b"{}"[..],
+            b"[]",
+            b"{\"packages\": 3}",
+            b"not json",
+            b"[{\"name\": 1}]",
+        ] {
+            assert!(super::parse(Ecosystem::Composer, junk).is_empty());
+        }
+        let findings = findings(
+            None,
+            Ecosystem::Composer,
+            composer2,
+            "www/vendor/composer/installed.json",
+        );
+        let names: Vec<&str> = findings.iter().map(|f| f.identity.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "phpmailer/phpmailer",
+                "symfony/console",
+                "guzzlehttp/guzzle"
+            ]
+        );
+        assert_eq!(
+            findings[1].identity.purl.as_deref(),
+            Some("pkg:composer/symfony/console")
+        );
+        assert_eq!(
+            Ecosystem::of("www/nextcloud/3rdparty/vendor/composer/installed.json"),
+            Some(Ecosystem::Composer)
+        );
+        assert_eq!(
+            Ecosystem::of("vendor/composer/installed.json"),
+            Some(Ecosystem::Composer)
+        );
+        assert_eq!(Ecosystem::of("www/composer/installed.json"), None);
+        assert_eq!(Ecosystem::of("etc/installed.json"), None);
+    }
 
     #[test]
     fn which_files_are_manifests() {
