@@ -500,6 +500,9 @@ fn analyse_file(
     {
         findings.push(operating_system_finding(catalog, release, location));
     }
+    if let Some(release) = osrelease::android_boot_header(data) {
+        findings.push(operating_system_finding(catalog, release, location));
+    }
     if let Some(ecosystem) = manifest::Ecosystem::of(inner_path) {
         findings.extend(manifest::findings(catalog, ecosystem, data, location));
     }
@@ -1419,6 +1422,23 @@ mod tests {
             detection.diagnostics.is_empty(),
             "{:?}",
             detection.diagnostics
+        );
+    }
+
+    #[test]
+    fn an_android_boot_image_header_names_android() {
+        // A version 4 header as mkbootimg writes it for --os_version 13.0.0 --os_patch_level 2023-07.
+        let mut header = vec![0u8; 4096];
+        header[..8].copy_from_slice(b"ANDROID!");
+        header[16..20].copy_from_slice(&((13u32 << 25) | (23 << 4) | 7).to_le_bytes());
+        header[40..44].copy_from_slice(&4u32.to_le_bytes());
+        let detection = detect(&Vfs {
+            nodes: vec![file("boot.img", &header)],
+        });
+        assert_eq!(names_and_versions(&detection), [("android", Some("13"))]);
+        assert_eq!(
+            detection.components[0].cpe_vendor.as_deref(),
+            Some("google")
         );
     }
 

@@ -11,7 +11,11 @@
 //! release in the system properties of `build.prop` (`/system/build.prop`, and the ramdisk's
 //! `default.prop` or `prop.default` on older releases): `ro.build.version.release` (`14`,
 //! `8.1.0`, `4.4.2`), named `android` with Google's CPE; the security patch level beside it
-//! (`ro.build.version.security_patch`) is kept in the evidence's line.
+//! (`ro.build.version.security_patch`) is kept in the evidence's line. A boot image (`ANDROID!`)
+//! states the release and patch level too, packed in its header's `os_version` (`mkbootimg
+//! --os_version 14.0.0 --os_patch_level 2024-01`): the one statement of it left when the system
+//! partition cannot be read. It is written as `build.prop` writes it: `14` for `14.0.0`, `8.1.0`
+//! as is.
 //!
 //! # Evidence
 //!
@@ -114,6 +118,44 @@ pub(crate) fn parse(format: Format, data: &[u8]) -> Option<Release> {
         line,
         offset,
         cpe,
+    })
+}
+
+/// The Android release an Android boot image's header states (`os_version`: A, B and C in 7 bits
+/// each from bit 25, the patch level's year since 2000 and month below), at offset 44 in header
+/// versions 0-2 and 16 in 3-4; `None` for other files and for a header that states none.
+pub(crate) fn android_boot_header(data: &[u8]) -> Option<Release> {
+    if !data.starts_with(b"ANDROID!") {
+        return None;
+    }
+    let word = |at: usize| Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?));
+    let offset = match word(40)? {
+        0..=2 => 44,
+        3 | 4 => 16,
+        _ => return None,
+    };
+    let value = word(offset)?;
+    let (a, b, c) = (value >> 25, (value >> 18) & 0x7f, (value >> 11) & 0x7f);
+    if a == 0 {
+        return None;
+    }
+    let version = if b == 0 && c == 0 {
+        a.to_string()
+    } else {
+        format!("{a}.{b}.{c}")
+    };
+    let (year, month) = (2000 + ((value >> 4) & 0x7f), value & 0xf);
+    let patch = if month == 0 {
+        String::new()
+    } else {
+        format!(", security patch {year}-{month:02}")
+    };
+    Some(Release {
+        id: "android".to_owned(),
+        line: format!("boot image os_version {a}.{b}.{c}{patch}"),
+        version: Some(version),
+        offset: offset as u64,
+        cpe: Some(("google".to_owned(), "android".to_owned())),
     })
 }
 
@@ -278,6 +320,35 @@ mod tests {
             parse(Format::AndroidProperties, b"ro.product.model=x\n"),
             None
         );
+    }
+
+    #[test]
+    fn android_boot_image_headers() {
+        let header = |version: u32, os_version: u32| {
+            let mut data = vec![0u8; 2048];
+            data[..8].copy_from_slice(b"ANDROID!");
+            data[40..44].copy_from_slice(&version.to_le_bytes());
+            let at = if version >= 3 { 16 } else { 44 };
+            data[at..at + 4].copy_from_slice(&os_version.to_le_bytes());
+            data
+        };
+        // mkbootimg --os_version 14.0.0 --os_patch_level 2024-01, in a version 4 header.
+        let v4 = android_boot_header(&header(4, (14 << 25) | (24 << 4) | 1)).unwrap();
+        assert_eq!(v4.version.as_deref(), Some("14"));
+        assert_eq!(
+            v4.line,
+            "boot image os_version 14.0.0, security patch 2024-01"
+        );
+        assert_eq!(v4.offset, 16);
+        // 8.1.0 in a version 0 header, no patch level.
+        let v0 = android_boot_header(&header(0, (8 << 25) | (1 << 18))).unwrap();
+        assert_eq!(v0.version.as_deref(), Some("8.1.0"));
+        assert_eq!(v0.offset, 44);
+        // No release stated, an unknown header version, not a boot image.
+        assert_eq!(android_boot_header(&header(2, 0)), None);
+        assert_eq!(android_boot_header(&header(9, 14 << 25)), None);
+        assert_eq!(android_boot_header(b"ANDROID!"), None);
+        assert_eq!(android_boot_header(b"VNDRBOOT\x04\0\0\0"), None);
     }
 
     #[test]
