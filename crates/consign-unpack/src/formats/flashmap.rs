@@ -8,14 +8,15 @@
 //! region is one file named by its start address (`0x08000000.bin`), so a string the firmware
 //! keeps is found where it would be in flash. A region's size comes from the data the records
 //! carry, never from their addresses alone, and is reserved from the [`Budget`] before it is
-//! allocated. Where records overlap, the one at the lower address (then the earlier) wins and a
+//! allocated; so is the working copy of the records' bytes, as they are read. Where records overlap, the one at the lower address (then the earlier) wins and a
 //! diagnostic says where the rest was dropped.
 
 use bytes::Bytes;
 use consign_model::Diagnostic;
 
-use crate::Budget;
+use crate::budget::Reservation;
 use crate::fs::FsListing;
+use crate::{Budget, Limit};
 
 use super::file;
 
@@ -23,23 +24,38 @@ use super::file;
 pub(crate) const MAX_GAP: u64 = 4096;
 
 /// The records of one file, as they were read.
-#[derive(Default)]
-pub(crate) struct Records {
+pub(crate) struct Records<'a> {
     /// Every record's bytes, one after the other.
     payload: Vec<u8>,
     /// (flash address, where its bytes start in `payload`, how many, byte offset in the file).
     records: Vec<(u64, usize, usize, u64)>,
+    /// The budget's account of `payload` and `records`.
+    held: Reservation<'a>,
 }
 
-impl Records {
-    /// Adds the bytes one record puts at `address`; `offset` is the record's place in the file.
-    pub(crate) fn push(&mut self, address: u64, bytes: &[u8], offset: u64) {
-        if bytes.is_empty() {
-            return;
+/// What one record's entry in [`Records::records`] costs besides its bytes.
+const RECORD_COST: u64 = 32;
+
+impl<'a> Records<'a> {
+    pub(crate) fn new(budget: &'a Budget) -> Self {
+        Self {
+            payload: Vec::new(),
+            records: Vec::new(),
+            held: budget.working_memory(),
         }
+    }
+
+    /// Adds the bytes one record puts at `address`; `offset` is the record's place in the file.
+    /// Refused, with nothing added, when the budget cannot hold them.
+    pub(crate) fn push(&mut self, address: u64, bytes: &[u8], offset: u64) -> Result<(), Limit> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.held.grow(bytes.len() as u64 + RECORD_COST)?;
         self.records
             .push((address, self.payload.len(), bytes.len(), offset));
         self.payload.extend_from_slice(bytes);
+        Ok(())
     }
 
     /// True when no record carried data.
@@ -50,6 +66,8 @@ impl Records {
     /// Joins the records into regions and adds one file per region to `listing`, each path
     /// prefixed with `folder` (empty for none).
     pub(crate) fn into_regions(mut self, folder: &str, listing: &mut FsListing, budget: &Budget) {
+        // Regions are reserved one by one below; the records' copy stays held until they are
+        // written.
         self.records
             .sort_by_key(|&(address, _, _, offset)| (address, offset));
         let mut region: Vec<(u64, usize, usize, u64)> = Vec::new();
@@ -169,7 +187,7 @@ mod tests {
     use crate::Limits;
     use crate::fs::test_support::files;
 
-    fn regions(records: Records) -> FsListing {
+    fn regions(records: Records<'_>) -> FsListing {
         let mut listing = FsListing::default();
         records.into_regions("", &mut listing, &Budget::new(Limits::default()));
         listing
@@ -177,12 +195,13 @@ mod tests {
 
     #[test]
     fn records_join_into_regions_by_address() {
-        let mut records = Records::default();
+        let budget = Budget::new(Limits::default());
+        let mut records = Records::new(&budget);
         // Out of order, touching, a small gap, then a far one.
-        records.push(0x0800_0004, b"EFGH", 1);
-        records.push(0x0800_0000, b"ABCD", 0);
-        records.push(0x0800_000a, b"K", 2);
-        records.push(0x2000_0000, b"far", 3);
+        records.push(0x0800_0004, b"EFGH", 1).unwrap();
+        records.push(0x0800_0000, b"ABCD", 0).unwrap();
+        records.push(0x0800_000a, b"K", 2).unwrap();
+        records.push(0x2000_0000, b"far", 3).unwrap();
         let listing = regions(records);
         assert_eq!(
             files(&listing),
@@ -196,10 +215,11 @@ mod tests {
 
     #[test]
     fn overlapping_records_keep_the_first_bytes() {
-        let mut records = Records::default();
-        records.push(0x100, b"ABCD", 0);
-        records.push(0x102, b"xyZW", 1);
-        records.push(0x100, b"no", 2);
+        let budget = Budget::new(Limits::default());
+        let mut records = Records::new(&budget);
+        records.push(0x100, b"ABCD", 0).unwrap();
+        records.push(0x102, b"xyZW", 1).unwrap();
+        records.push(0x100, b"no", 2).unwrap();
         let listing = regions(records);
         assert_eq!(
             files(&listing),
@@ -211,9 +231,10 @@ mod tests {
     #[test]
     fn addresses_never_size_a_region() {
         // Two bytes four gigabytes apart are two files of one byte each.
-        let mut records = Records::default();
-        records.push(0, b"a", 0);
-        records.push(u64::from(u32::MAX), b"b", 1);
+        let budget = Budget::new(Limits::default());
+        let mut records = Records::new(&budget);
+        records.push(0, b"a", 0).unwrap();
+        records.push(u64::from(u32::MAX), b"b", 1).unwrap();
         let listing = regions(records);
         assert_eq!(
             files(&listing),
@@ -226,8 +247,9 @@ mod tests {
 
     #[test]
     fn a_region_over_the_limits_is_cut() {
-        let mut records = Records::default();
-        records.push(0, &[1u8; 64], 0);
+        let budget = Budget::new(Limits::default());
+        let mut records = Records::new(&budget);
+        records.push(0, &[1u8; 64], 0).unwrap();
         let mut listing = FsListing::default();
         let budget = Budget::new(Limits {
             max_file_bytes: 16,
@@ -236,5 +258,18 @@ mod tests {
         records.into_regions("", &mut listing, &budget);
         assert!(listing.entries.is_empty());
         assert_eq!(listing.cuts.len(), 1);
+    }
+
+    #[test]
+    fn the_records_copy_is_drawn_from_the_budget() {
+        let budget = Budget::new(Limits {
+            max_total_bytes: 100,
+            ..Limits::default()
+        });
+        let mut records = Records::new(&budget);
+        records.push(0, &[1u8; 60], 0).unwrap();
+        assert!(records.push(60, &[2u8; 60], 1).is_err());
+        drop(records);
+        assert_eq!(budget.bytes_used(), 0, "released when dropped");
     }
 }

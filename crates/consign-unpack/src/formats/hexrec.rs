@@ -18,6 +18,8 @@
 use bytes::Bytes;
 use consign_model::{Diagnostic, Severity};
 
+use crate::Limit;
+
 use super::flashmap::Records;
 use crate::Budget;
 use crate::fs::{FsListing, Probe};
@@ -69,8 +71,15 @@ fn hex_bytes(digits: &[u8]) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Reads one line as a record of `kind`; `None` if it is not one.
+/// The longest record line either format allows: Intel HEX's `:` and 5 + 255 bytes in hex.
+const MAX_RECORD_CHARS: usize = 1 + 2 * (5 + 255);
+
+/// Reads one line as a record of `kind`; `None` if it is not one (a line longer than any record
+/// is not decoded at all).
 fn record(kind: Kind, line: &[u8]) -> Option<Record> {
+    if line.len() > MAX_RECORD_CHARS {
+        return None;
+    }
     match kind {
         Kind::IntelHex => {
             let bytes = hex_bytes(line.strip_prefix(b":")?)?;
@@ -166,7 +175,8 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
     let Some(kind) = kind_of(data) else {
         return listing;
     };
-    let mut records = Records::default();
+    let mut records = Records::new(budget);
+    let mut refused: Option<(Limit, usize)> = None;
     // Intel HEX's upper address bits, from its last type 02 or 04 record.
     let mut base = 0u64;
     let mut bad_checksums = 0usize;
@@ -201,11 +211,16 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
             continue;
         }
         let at = offset as u64;
+        let pushed = match (kind, record.kind) {
+            (Kind::IntelHex, 0) => records.push(base + u64::from(record.address), &record.data, at),
+            (Kind::SRecord, 1..=3) => records.push(u64::from(record.address), &record.data, at),
+            _ => Ok(()),
+        };
+        if let Err(limit) = pushed {
+            refused = Some((limit, offset));
+            break;
+        }
         let finished = match (kind, record.kind) {
-            (Kind::IntelHex, 0) => {
-                records.push(base + u64::from(record.address), &record.data, at);
-                false
-            }
             (Kind::IntelHex, 1) | (Kind::SRecord, 7..=9) => true,
             (Kind::IntelHex, 2) if record.data.len() == 2 => {
                 base = u64::from(u16::from_be_bytes([record.data[0], record.data[1]])) << 4;
@@ -213,10 +228,6 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
             }
             (Kind::IntelHex, 4) if record.data.len() == 2 => {
                 base = u64::from(u16::from_be_bytes([record.data[0], record.data[1]])) << 16;
-                false
-            }
-            (Kind::SRecord, 1..=3) => {
-                records.push(u64::from(record.address), &record.data, at);
                 false
             }
             (Kind::SRecord, 0) => {
@@ -241,6 +252,15 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
             "",
             format!("{bad_checksums} records have a wrong checksum and were skipped"),
         ));
+    }
+    if let Some((limit, offset)) = refused {
+        listing.cut(
+            Diagnostic::warning("", format!("records from here on are not read: {limit}"))
+                .at(offset as u64)
+                .with_hint(limit.hint()),
+            "the records from this one to the end",
+            limit.into(),
+        );
     }
     listing.size = Some(end as u64);
     let empty = records.is_empty();
@@ -380,6 +400,21 @@ mod tests {
         assert_eq!(listing.entries.len(), 1);
         assert_eq!(listing.size, Some(36));
         assert_eq!(listing.diagnostics.len(), 2, "{:?}", listing.diagnostics);
+    }
+
+    #[test]
+    fn long_lines_and_small_budgets_are_bounded() {
+        // A line longer than any record is not decoded: not a record.
+        let mut long = b":10000000".to_vec();
+        long.extend(std::iter::repeat_n(b'0', 10_000));
+        assert!(probe(&long).is_none());
+        // Records past what the budget holds are cut, not kept.
+        let budget = Budget::new(Limits {
+            max_total_bytes: 64,
+            ..Limits::default()
+        });
+        let listing = extract(&Bytes::from_static(IHEX), &budget);
+        assert_eq!(listing.cuts.len(), 1, "{:?}", listing.diagnostics);
     }
 
     #[test]

@@ -95,7 +95,7 @@ pub(crate) fn probe(data: &[u8]) -> Option<Probe> {
 pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
     let mut listing = FsListing::default();
     // (family, its records), in the order families first appear.
-    let mut families: Vec<(Option<u32>, Records)> = Vec::new();
+    let mut families: Vec<(Option<u32>, Records<'_>)> = Vec::new();
     let mut at = 0usize;
     let mut containers = 0usize;
     while let Some(block) = block(data, at) {
@@ -135,12 +135,22 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
             .iter()
             .position(|(family, _)| *family == block.family)
             .unwrap_or_else(|| {
-                families.push((block.family, Records::default()));
+                families.push((block.family, Records::new(budget)));
                 families.len() - 1
             });
-        families[index]
+        if let Err(limit) = families[index]
             .1
-            .push(u64::from(block.address), block.payload, offset);
+            .push(u64::from(block.address), block.payload, offset)
+        {
+            listing.cut(
+                Diagnostic::warning("", format!("UF2 blocks from here on are not read: {limit}"))
+                    .at(offset)
+                    .with_hint(limit.hint()),
+                "the UF2 blocks from this one to the end",
+                limit.into(),
+            );
+            break;
+        }
     }
     listing.size = Some(at as u64);
     let several = families.len() > 1;
