@@ -28,19 +28,19 @@ pub(crate) struct Records<'a> {
     /// Every record's bytes, one after the other.
     payload: Vec<u8>,
     /// (flash address, where its bytes start in `payload`, how many, byte offset in the file).
-    records: Vec<(u64, usize, usize, u64)>,
-    /// The budget's account of `payload` and `records`.
+    entries: Vec<(u64, usize, usize, u64)>,
+    /// The budget's account of `payload` and `entries`.
     held: Reservation<'a>,
 }
 
-/// What one record's entry in [`Records::records`] costs besides its bytes.
+/// What one record's entry in [`Records::entries`] costs besides its bytes.
 const RECORD_COST: u64 = 32;
 
 impl<'a> Records<'a> {
     pub(crate) fn new(budget: &'a Budget) -> Self {
         Self {
             payload: Vec::new(),
-            records: Vec::new(),
+            entries: Vec::new(),
             held: budget.working_memory(),
         }
     }
@@ -52,7 +52,7 @@ impl<'a> Records<'a> {
             return Ok(());
         }
         self.held.grow(bytes.len() as u64 + RECORD_COST)?;
-        self.records
+        self.entries
             .push((address, self.payload.len(), bytes.len(), offset));
         self.payload.extend_from_slice(bytes);
         Ok(())
@@ -60,7 +60,7 @@ impl<'a> Records<'a> {
 
     /// True when no record carried data.
     pub(crate) fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.entries.is_empty()
     }
 
     /// Joins the records into regions and adds one file per region to `listing`, each path
@@ -68,13 +68,13 @@ impl<'a> Records<'a> {
     pub(crate) fn into_regions(mut self, folder: &str, listing: &mut FsListing, budget: &Budget) {
         // Regions are reserved one by one below; the records' copy stays held until they are
         // written.
-        self.records
+        self.entries
             .sort_by_key(|&(address, _, _, offset)| (address, offset));
         let mut region: Vec<(u64, usize, usize, u64)> = Vec::new();
         let mut end = 0u64;
         let mut overlaps = 0usize;
         let mut regions = Vec::new();
-        for record in self.records.drain(..) {
+        for record in self.entries.drain(..) {
             let (address, start, len, offset) = record;
             let record_end = address.saturating_add(len as u64);
             if region.is_empty() || address > end.saturating_add(MAX_GAP) {
