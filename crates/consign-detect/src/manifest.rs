@@ -250,12 +250,22 @@ fn pom_properties(text: &str) -> Option<Package> {
 
 /// Composer's `installed.json`: a list of packages (Composer 1) or `{"packages": [...]}` (2).
 fn composer_installed(text: &str) -> Vec<Package> {
+    // Only the fields read; serde skips the rest (descriptions, autoload rules) without building
+    // them. A package without a name or version (a path repository's) is left out, not the file.
     #[derive(serde::Deserialize)]
     struct Installed {
-        name: String,
-        version: String,
         #[serde(default)]
-        license: Vec<String>,
+        name: Option<String>,
+        #[serde(default)]
+        version: Option<String>,
+        #[serde(default)]
+        license: Option<Licence>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Licence {
+        One(String),
+        Any(Vec<String>),
     }
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
@@ -270,8 +280,10 @@ fn composer_installed(text: &str) -> Vec<Package> {
     packages
         .into_iter()
         .filter_map(|installed| {
-            let (vendor, name) = installed.name.trim().split_once('/')?;
-            let version = installed.version.trim();
+            let full_name = installed.name?;
+            let (vendor, name) = full_name.trim().split_once('/')?;
+            let full_version = installed.version?;
+            let version = full_version.trim();
             // A branch checked out, not a release: `dev-main`, `2.x-dev`.
             if version.starts_with("dev-") || version.ends_with("-dev") {
                 return None;
@@ -280,7 +292,12 @@ fn composer_installed(text: &str) -> Vec<Package> {
             Some(Package {
                 name: name.to_owned(),
                 version: version.to_owned(),
-                license: (!installed.license.is_empty()).then(|| installed.license.join(" OR ")),
+                // An array is a choice of licences (Composer's documentation: "or").
+                license: match installed.license {
+                    Some(Licence::One(one)) => Some(one),
+                    Some(Licence::Any(any)) if !any.is_empty() => Some(any.join(" OR ")),
+                    _ => None,
+                },
                 group: Some(vendor.to_owned()),
             })
         })
@@ -406,7 +423,9 @@ mod tests {
         {"name": "guzzlehttp/guzzle", "version": "7.5.0", "license": ["MIT"]},
         {"name": "acme/tools", "version": "dev-main", "license": []},
         {"name": "acme/next", "version": "2.x-dev"},
-        {"name": "noslash", "version": "1.0.0"}
+        {"name": "noslash", "version": "1.0.0"},
+        {"name": "acme/path-repository", "dist": {"type": "path"}},
+        {"name": "acme/one-licence", "version": "3.1.0", "license": "BSD-3-Clause"}
     ],
     "dev": true,
     "dev-package-names": []
@@ -444,6 +463,12 @@ mod tests {
                     Some("7.5.0".into()),
                     Some("MIT".into())
                 ),
+                (
+                    "acme".into(),
+                    "one-licence".into(),
+                    Some("3.1.0".into()),
+                    Some("BSD-3-Clause".into())
+                ),
             ]
         );
         assert_eq!(
@@ -475,7 +500,8 @@ mod tests {
             [
                 "phpmailer/phpmailer",
                 "symfony/console",
-                "guzzlehttp/guzzle"
+                "guzzlehttp/guzzle",
+                "acme/one-licence"
             ]
         );
         assert_eq!(
