@@ -121,21 +121,12 @@ pub(crate) fn parse(format: Format, data: &[u8]) -> Option<Release> {
     })
 }
 
-/// The Android release an Android boot image's header states (`os_version`: A, B and C in 7 bits
-/// each from bit 25, the patch level's year since 2000 and month below), at offset 44 in header
-/// versions 0-2 and 16 in 3-4; `None` for other files and for a header that states none.
+/// The Android release an Android boot image's header states (`os_version`, read by
+/// [`consign_model::android::BootOsVersion`], which the unpacker's description reads too); `None`
+/// for other files and for a header that states none.
 pub(crate) fn android_boot_header(data: &[u8]) -> Option<Release> {
-    if !data.starts_with(b"ANDROID!") {
-        return None;
-    }
-    let word = |at: usize| Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?));
-    let offset = match word(40)? {
-        0..=2 => 44,
-        3 | 4 => 16,
-        _ => return None,
-    };
-    let value = word(offset)?;
-    let (a, b, c) = (value >> 25, (value >> 18) & 0x7f, (value >> 11) & 0x7f);
+    let (os, offset) = consign_model::android::BootOsVersion::of_header(data)?;
+    let [a, b, c] = os.release;
     if a == 0 {
         return None;
     }
@@ -144,7 +135,7 @@ pub(crate) fn android_boot_header(data: &[u8]) -> Option<Release> {
     } else {
         format!("{a}.{b}.{c}")
     };
-    let (year, month) = (2000 + ((value >> 4) & 0x7f), value & 0xf);
+    let (year, month) = (os.patch_year, os.patch_month);
     let patch = if month == 0 {
         String::new()
     } else {

@@ -13,6 +13,7 @@
 //!
 //! This crate does no I/O and holds no policy: only data and the few pure functions that belong to it.
 
+pub mod android;
 pub mod binary;
 mod component;
 mod cut;

@@ -14,13 +14,13 @@
 
 use bytes::Bytes;
 use consign_model::Diagnostic;
+use consign_model::android::{BOOT_MAGIC, BootOsVersion};
 
 use super::file;
 use crate::Budget;
 use crate::binary::u32le;
 use crate::fs::{FsListing, Probe};
 
-const BOOT_MAGIC: &[u8; 8] = b"ANDROID!";
 const VENDOR_MAGIC: &[u8; 8] = b"VNDRBOOT";
 /// The page size of version 3 and 4 boot images.
 const GKI_PAGE: u64 = 4096;
@@ -32,18 +32,6 @@ struct Layout {
     header_pages: u64,
     parts: Vec<(&'static str, u64)>,
     description: String,
-}
-
-/// `os_version`: release A.B.C in bits 31-11, patch level year and month in bits 10-0.
-fn os_version(value: u32) -> Option<String> {
-    if value == 0 {
-        return None;
-    }
-    let (a, b, c) = (value >> 25, (value >> 18) & 0x7f, (value >> 11) & 0x7f);
-    let (year, month) = (2000 + ((value >> 4) & 0x7f), value & 0xf);
-    Some(format!(
-        "Android {a}.{b}.{c}, patch level {year}-{month:02}"
-    ))
 }
 
 fn layout(data: &[u8]) -> Option<Layout> {
@@ -63,7 +51,7 @@ fn layout(data: &[u8]) -> Option<Layout> {
                 if version >= 2 {
                     parts.push(("dtb", u64::from(u32le(data, 1648)?)));
                 }
-                let os = os_version(u32le(data, 44)?);
+                let os = BootOsVersion::from_bits(u32le(data, BootOsVersion::offset(version)?)?);
                 Some(Layout {
                     page,
                     header_pages: 1,
@@ -79,7 +67,7 @@ fn layout(data: &[u8]) -> Option<Layout> {
                 if version == 4 {
                     parts.push(("signature", u64::from(u32le(data, 1580)?)));
                 }
-                let os = os_version(u32le(data, 16)?);
+                let os = BootOsVersion::from_bits(u32le(data, BootOsVersion::offset(version)?)?);
                 Some(Layout {
                     page: GKI_PAGE,
                     header_pages: 1,
@@ -121,9 +109,15 @@ fn layout(data: &[u8]) -> Option<Layout> {
     })
 }
 
-fn describe(what: &str, version: u32, os: Option<String>) -> String {
+fn describe(what: &str, version: u32, os: Option<BootOsVersion>) -> String {
     match os {
-        Some(os) => format!("{what} v{version}, {os}"),
+        Some(BootOsVersion {
+            release: [a, b, c],
+            patch_year,
+            patch_month,
+        }) => format!(
+            "{what} v{version}, Android {a}.{b}.{c}, patch level {patch_year}-{patch_month:02}"
+        ),
         None => format!("{what} v{version}"),
     }
 }
