@@ -22,8 +22,11 @@
 //!
 //! # Limits
 //!
-//! A vendor's own program that happens to share a name with a Debian-packaged project is named
-//! after that project (at low confidence). Projects Debian does not package are not in it.
+//! A program or loadable module whose name is not its project's (`mrd` is mtools') is named only
+//! when it shows whose it is ([`vouched_for`]): a vendor's own tool that happens to share the name
+//! says nothing of that project. One whose name is the project's (`dnsmasq`) is named on the name
+//! alone, so a vendor program of that very name is still named after the project (at low
+//! confidence). Projects Debian does not package are not in it.
 //!
 //! # Format
 //!
@@ -438,6 +441,7 @@ pub(crate) fn findings(
     location: &str,
     file_name: &str,
     soname: Option<&str>,
+    needed: &[String],
     data: &[u8],
 ) -> Vec<Finding> {
     // Only ELF files are looked up: checking that first keeps a scan that meets none from
@@ -445,19 +449,39 @@ pub(crate) fn findings(
     if !data.starts_with(b"\x7fELF") {
         return Vec::new();
     }
-    lookup(&INDEX, catalog, location, file_name, soname, data)
-        .into_iter()
-        .collect()
+    let object = Object {
+        location,
+        file_name,
+        soname,
+        needed,
+        data,
+    };
+    lookup(&INDEX, catalog, &object).into_iter().collect()
+}
+
+/// What [`lookup`] reads of one object file.
+struct Object<'o> {
+    location: &'o str,
+    file_name: &'o str,
+    /// The SONAME of the ELF dynamic section.
+    soname: Option<&'o str>,
+    /// The SONAMEs of the dynamic section's `DT_NEEDED` entries.
+    needed: &'o [String],
+    data: &'o [u8],
 }
 
 fn lookup(
     index: &NameIndex<'_>,
     catalog: Option<&Catalog>,
-    location: &str,
-    file_name: &str,
-    soname: Option<&str>,
-    data: &[u8],
+    object: &Object<'_>,
 ) -> Option<Finding> {
+    let Object {
+        location,
+        file_name,
+        soname,
+        data,
+        ..
+    } = *object;
     if !data.starts_with(b"\x7fELF") {
         return None;
     }
@@ -482,7 +506,11 @@ fn lookup(
         .is_some_and(|ext| ext == "so")
         || in_program_folder(location)
     {
-        (index.get(file_name)?, Method::Filename, file_name)
+        let project = index.get(file_name)?;
+        if !vouched_for(index, project, object) {
+            return None;
+        }
+        (project, Method::Filename, file_name)
     } else {
         return None;
     };
@@ -500,6 +528,56 @@ fn lookup(
             count: None,
         },
     })
+}
+
+/// Whether a program or loadable module found by its file name shows that it is the project's.
+///
+/// A vendor's own tool may share its name with a program of a differently named Debian project
+/// (a router's `ledctl` is not ledmon's, its `mrd` not mtools'), while the project's own program
+/// almost always says whose it is: in its usage or version text (`arp` prints "net-tools",
+/// `flash_erase` "mtd-utils", `brctl` "bridge-utils"), in its name (`mosquitto_passwd`,
+/// `mod_python.so`), or by linking the project's library (`capsh` needs `libcap.so.2`, OpenSSL's
+/// `padlock.so` needs `libcrypto.so.3`). Over the program and module files the index names in the
+/// development set and the shared corpus (21 trees, 347 files), 345 show it one of these ways.
+/// A program whose name is the project's (`dnsmasq`) needs nothing more.
+fn vouched_for(index: &NameIndex<'_>, project: &IndexProject<'_>, object: &Object<'_>) -> bool {
+    let tokens = project_tokens(project.name);
+    let file_name = object.file_name.to_ascii_lowercase();
+    if tokens
+        .iter()
+        .any(|token| file_name.contains(token.as_str()))
+    {
+        return true;
+    }
+    let links_the_project = object.needed.iter().any(|needed| {
+        library_base(needed)
+            .and_then(|base| index.get(&format!("{base}.so")))
+            .is_some_and(|library| library.name == project.name)
+    });
+    if links_the_project {
+        return true;
+    }
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&tokens)
+        .is_ok_and(|tokens| tokens.is_match(object.data))
+}
+
+/// The words a project's own files state it by, lower case: its whole name, and each part of at
+/// least four letters that is not a generic word (`wireless-tools` gives `wireless`, `mtd-utils`
+/// gives only `mtd-utils`).
+fn project_tokens(name: &str) -> Vec<String> {
+    const GENERIC: &[&str] = &[
+        "base", "client", "common", "core", "daemon", "data", "extra", "libs", "linux", "plugins",
+        "progs", "project", "server", "suite", "tool", "tools", "util", "utils",
+    ];
+    let name = name.to_ascii_lowercase();
+    let parts: Vec<String> = name
+        .split(['-', '_', '.', '+'])
+        .filter(|part| part.len() >= 4 && *part != name.as_str() && !GENERIC.contains(part))
+        .map(str::to_owned)
+        .collect();
+    std::iter::once(name).chain(parts).collect()
 }
 
 #[cfg(test)]
@@ -670,13 +748,29 @@ mod tests {
         assert!(shared > 50, "{shared} projects have a signature");
     }
 
+    fn look<'a>(
+        index: &'a NameIndex<'a>,
+        location: &str,
+        file_name: &str,
+        soname: Option<&str>,
+        data: &[u8],
+    ) -> Option<Finding> {
+        let object = Object {
+            location,
+            file_name,
+            soname,
+            needed: &[],
+            data,
+        };
+        lookup(index, None, &object)
+    }
+
     #[test]
     fn only_object_files_and_never_a_version() {
         let index = NameIndex::parse(SAMPLE.as_bytes());
         let elf = b"\x7fELF\x02\x01\x01\x00";
-        let by_soname = lookup(
+        let by_soname = look(
             &index,
-            None,
             "/lib/libnl-genl-3.so.200.26.0",
             "libnl-genl-3.so.200.26.0",
             Some("libnl-genl-3.so.200"),
@@ -691,66 +785,26 @@ mod tests {
             by_soname.occurrence.matched.as_deref(),
             Some("libnl-genl-3.so.200")
         );
-        let by_name = lookup(&index, None, "/usr/sbin/zebra", "zebra", None, elf).unwrap();
+        let by_name = look(&index, "/usr/sbin/zebra", "zebra", None, elf).unwrap();
         assert_eq!(by_name.identity.kind, ComponentKind::Application);
         assert_eq!(by_name.occurrence.method, Method::Filename);
-        let library_file =
-            lookup(&index, None, "/lib/libssl.so.3", "libssl.so.3", None, elf).unwrap();
+        let library_file = look(&index, "/lib/libssl.so.3", "libssl.so.3", None, elf).unwrap();
         assert_eq!(
             library_file.identity.cpe_product.as_deref(),
             Some("openssl")
         );
         // A script of the same name.
-        assert!(
-            lookup(
-                &index,
-                None,
-                "/usr/sbin/zebra",
-                "zebra",
-                None,
-                b"#!/bin/sh\n"
-            )
-            .is_none()
-        );
+        assert!(look(&index, "/usr/sbin/zebra", "zebra", None, b"#!/bin/sh\n").is_none());
         // A SONAME the index does not hold falls back to the file name.
-        let renamed = lookup(
-            &index,
-            None,
-            "/lib/x",
-            "libssl.so.3",
-            Some("libother.so.1"),
-            elf,
-        )
-        .unwrap();
+        let renamed = look(&index, "/lib/x", "libssl.so.3", Some("libother.so.1"), elf).unwrap();
         assert_eq!(renamed.occurrence.method, Method::Filename);
-        assert!(
-            lookup(
-                &index,
-                None,
-                "/lib/x",
-                "libx.so.3",
-                Some("libother.so.1"),
-                elf
-            )
-            .is_none()
-        );
+        assert!(look(&index, "/lib/x", "libx.so.3", Some("libother.so.1"), elf).is_none());
         // A program outside a program folder.
-        assert!(lookup(&index, None, "/usr/lib/app/zebra", "zebra", None, elf).is_none());
+        assert!(look(&index, "/usr/lib/app/zebra", "zebra", None, elf).is_none());
+        assert!(look(&index, "/usr/lib/postfix/sbin/zebra", "zebra", None, elf).is_none());
         assert!(
-            lookup(
+            look(
                 &index,
-                None,
-                "/usr/lib/postfix/sbin/zebra",
-                "zebra",
-                None,
-                elf
-            )
-            .is_none()
-        );
-        assert!(
-            lookup(
-                &index,
-                None,
                 "fw/squashfs@0x0/usr/local/bin/zebra",
                 "zebra",
                 None,
@@ -758,48 +812,17 @@ mod tests {
             )
             .is_some()
         );
-        assert!(lookup(&index, None, "/bin/zebra", "zebra", None, elf).is_some());
+        assert!(look(&index, "/bin/zebra", "zebra", None, elf).is_some());
         // `libssl.so` is also another project's private plug-in: only a public folder counts.
         let public = "fw/tar@0x0/usr/lib/x86_64-linux-gnu/libssl.so.3";
-        assert!(
-            lookup(
-                &index,
-                None,
-                public,
-                "libssl.so.3",
-                Some("libssl.so.3"),
-                elf
-            )
-            .is_some()
-        );
-        assert!(
-            lookup(
-                &index,
-                None,
-                "fw/ext@0/lib/libssl.so.3",
-                "libssl.so.3",
-                None,
-                elf
-            )
-            .is_some()
-        );
+        assert!(look(&index, public, "libssl.so.3", Some("libssl.so.3"), elf).is_some());
+        assert!(look(&index, "fw/ext@0/lib/libssl.so.3", "libssl.so.3", None, elf).is_some());
         let private = "/usr/lib/x86_64-linux-gnu/android/libssl.so.3";
-        assert!(
-            lookup(
-                &index,
-                None,
-                private,
-                "libssl.so.3",
-                Some("libssl.so.3"),
-                elf
-            )
-            .is_none()
-        );
+        assert!(look(&index, private, "libssl.so.3", Some("libssl.so.3"), elf).is_none());
         // A library without the mark counts anywhere.
         assert!(
-            lookup(
+            look(
                 &index,
-                None,
                 "/opt/x/libnl-genl-3.so.200",
                 "libnl-genl-3.so.200",
                 None,
@@ -807,11 +830,10 @@ mod tests {
             )
             .is_some()
         );
-        assert!(lookup(&index, None, "/www/cgi-bin/zebra", "zebra", None, elf).is_none());
+        assert!(look(&index, "/www/cgi-bin/zebra", "zebra", None, elf).is_none());
         assert!(
-            lookup(
+            look(
                 &index,
-                None,
                 "fw/squashfs@0x0/usr/libexec/z/zebra",
                 "zebra",
                 None,
@@ -820,15 +842,74 @@ mod tests {
             .is_some()
         );
         // A module by its whole name.
-        let module = lookup(
-            &index,
-            None,
-            "/usr/lib/m/mod_zebra.so",
-            "mod_zebra.so",
-            None,
-            elf,
-        )
-        .unwrap();
+        let module = look(&index, "/usr/lib/m/mod_zebra.so", "mod_zebra.so", None, elf).unwrap();
         assert_eq!(module.identity.name, "zebra");
+    }
+
+    #[test]
+    fn a_program_named_unlike_its_project_must_show_whose_it_is() {
+        let index = NameIndex::parse(
+            b"[projects]\nlibcap\tlibrary\t-\tpkg:generic/libcap\nmtools\tapplication\t-\tpkg:generic/mtools\nwireless-tools\tapplication\t-\tpkg:generic/wireless-tools\n[names]\ncapsh\t0\nlibcap.so\t0\nmrd\t1\nmtoolstest\t1\niwpriv\t2\n[end]\t5\n",
+        );
+        let program = |file_name: &str, needed: &[String], data: &[u8]| {
+            let location = format!("fw/squashfs@0x0/usr/bin/{file_name}");
+            let object = Object {
+                location: &location,
+                file_name,
+                soname: None,
+                needed,
+                data,
+            };
+            lookup(&index, None, &object).map(|finding| finding.identity.name)
+        };
+        // A router's own `mrd` says nothing of mtools: not named.
+        assert_eq!(
+            program("mrd", &[], b"\x7fELF\x01usage: mrd [-i ifname]\0"),
+            None
+        );
+        // mtools' says so, in any case.
+        for text in [
+            &b"\x7fELF\x01mtools version 4.0.43\0"[..],
+            b"\x7fELF\x01MTOOLS",
+        ] {
+            assert_eq!(program("mrd", &[], text).as_deref(), Some("mtools"));
+        }
+        // Its name holds the project's.
+        assert_eq!(
+            program("mtoolstest", &[], b"\x7fELF\x01").as_deref(),
+            Some("mtools")
+        );
+        // It links the project's library.
+        assert_eq!(
+            program("capsh", &["libcap.so.2".to_owned()], b"\x7fELF\x01").as_deref(),
+            Some("libcap")
+        );
+        assert_eq!(
+            program("capsh", &["libc.so.6".to_owned()], b"\x7fELF\x01"),
+            None
+        );
+        // A distinctive part of the project's name is enough; a generic one is not.
+        assert_eq!(
+            program("iwpriv", &[], b"\x7fELF\x01Wireless-Tools version 30").as_deref(),
+            Some("wireless-tools")
+        );
+        assert_eq!(
+            program("iwpriv", &[], b"\x7fELF\x01usage of these tools"),
+            None
+        );
+    }
+
+    #[test]
+    fn project_tokens_leave_generic_words_out() {
+        assert_eq!(
+            project_tokens("wireless-tools"),
+            ["wireless-tools", "wireless"]
+        );
+        assert_eq!(project_tokens("mtd-utils"), ["mtd-utils"]);
+        assert_eq!(project_tokens("OpenSSL"), ["openssl"]);
+        assert_eq!(
+            project_tokens("libnetfilter-conntrack"),
+            ["libnetfilter-conntrack", "libnetfilter", "conntrack"]
+        );
     }
 }

@@ -512,7 +512,14 @@ fn analyse_file(
         findings.push(finding);
     }
     if findings.is_empty() {
-        findings = index::findings(catalog, location, file_name, facts.soname.as_deref(), data);
+        findings = index::findings(
+            catalog,
+            location,
+            file_name,
+            facts.soname.as_deref(),
+            &facts.needed,
+            data,
+        );
     }
     for module in &facts.modules {
         findings.push(Finding {
