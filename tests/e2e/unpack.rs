@@ -216,6 +216,64 @@ fn an_android_boot_image_names_its_kernel_and_android_release() {
     );
 }
 
+#[test]
+fn an_esp32_flash_image_is_read_partition_by_partition() {
+    // A factory image as `esptool merge-bin` writes it: bootloader, partition table, two app
+    // partitions and a LittleFS one (`fixtures/unpack/esp/make_flash.py`).
+    let dir = tempfile::tempdir().unwrap();
+    let image = repo_root().join("fixtures/unpack/esp/flash.bin.gz");
+    let found = scanned(dir.path(), &image);
+    assert!(
+        found.iter().any(|(name, version, cpe)| name == "esp-idf"
+            && version == "5.1.2"
+            && cpe == "cpe:2.3:a:espressif:esp-idf:5.1.2:*:*:*:*:*:*:*"),
+        "{found:?}"
+    );
+    // Each app partition's descriptor and the bootloader's state the release: each is read as
+    // an image of its own.
+    let sbom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sbom.json")).unwrap()).unwrap();
+    let idf = sbom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "esp-idf")
+        .unwrap();
+    let locations: Vec<&str> = idf["evidence"]["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["location"].as_str())
+        .collect();
+    for partition in ["bootloader", "factory", "ota_0"] {
+        assert!(
+            locations.iter().any(|location| location.contains(&format!(
+                "/esp-flash@0x0/{partition}/esp-image@0x0/segment0-"
+            ))),
+            "{partition}: {locations:?}"
+        );
+    }
+    // The partitions, named by label, with what the table says of each.
+    let out = run(
+        dir.path(),
+        &["unpack", image.to_str().unwrap(), "-o", "flash"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for listed in [
+        "esp-flash  229376 bytes, 7 entries: ESP-IDF flash image: bootloader at 0x1000, partition \
+         table at 0x8000 with MD5, 7 partitions: nvs (data/nvs, 16.0 KiB at 0x9000)",
+        "factory (app/factory, 64.0 KiB at 0x10000), ota_0 (app/ota_0, 64.0 KiB at 0x20000), \
+         storage (data/littlefs, 32.0 KiB at 0x30000)",
+        "partitions that start past it are not in it: `coredump`",
+    ] {
+        assert!(out.stdout.contains(listed), "{listed}\n{}", out.stdout);
+    }
+    let factory = dir
+        .path()
+        .join("flash/gzip@0x0/decompressed.extracted/esp-flash@0x0/factory");
+    assert_eq!(std::fs::read(&factory).unwrap().len(), 0x10000);
+}
+
 /// `consign scan IMAGE` in `dir`: each component's name, version and CPE (empty when absent).
 fn scanned(dir: &std::path::Path, image: &std::path::Path) -> Vec<(String, String, String)> {
     let out = run(dir, &["scan", image.to_str().unwrap(), "-o", "sbom.json"]);

@@ -156,6 +156,13 @@ const RECIPES: &[Recipe] = &[
         ),
     },
     Recipe {
+        script: "unpack/esp/make_flash.py",
+        runner: Runner::InteropPython,
+        outputs: &["unpack/esp"],
+        debian: &[],
+        not_reproducible: None,
+    },
+    Recipe {
         script: "intoto/make_reference_chain.py",
         runner: Runner::InteropPython,
         outputs: &["intoto"],

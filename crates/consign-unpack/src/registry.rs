@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use crate::Budget;
 use crate::formats::{
-    android_boot, ar, arcadyan, cpio, dtb, esp, hexrec, kernel, sparse, streams, tar, tplink, trx,
-    uf2, uimage, zip,
+    android_boot, ar, arcadyan, cpio, dtb, esp, esp_flash, hexrec, kernel, sparse, streams, tar,
+    tplink, trx, uf2, uimage, zip,
 };
 use crate::fs::{self, FsListing, Probe};
 
@@ -238,6 +238,16 @@ pub(crate) static FORMATS: &[Format] = &[
         magic_offset: 0,
         probe: streams::probe_lzma,
         extract: streams::extract_lzma,
+    },
+    // A whole ESP32-family flash image: its partition table, looked for at 4 KiB boundaries, gives
+    // partitions by their flash offsets, so it is read from an input's start only, before the
+    // bootloader at 0x0 (C3, S3 and later) could be taken for the whole input.
+    Format {
+        name: "esp-flash",
+        magics: &[],
+        magic_offset: 0,
+        probe: esp_flash::probe,
+        extract: esp_flash::extract,
     },
     Format {
         name: "esp-image",

@@ -11,6 +11,7 @@ pub(crate) mod arcadyan;
 pub(crate) mod cpio;
 pub(crate) mod dtb;
 pub(crate) mod esp;
+pub(crate) mod esp_flash;
 pub(crate) mod flashmap;
 pub(crate) mod hexrec;
 pub(crate) mod kernel;
