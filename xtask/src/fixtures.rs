@@ -72,6 +72,17 @@ const RECIPES: &[Recipe] = &[
         not_reproducible: None,
     },
     Recipe {
+        script: "unpack/erofs/recipe.sh",
+        runner: Runner::Shell,
+        outputs: &["unpack/erofs"],
+        debian: &[
+            ("dpkg", "/usr/bin/dpkg-deb"),
+            ("apt", "/usr/lib/apt/apt-helper"),
+            ("python3", "/usr/bin/python3"),
+        ],
+        not_reproducible: None,
+    },
+    Recipe {
         script: "unpack/fat/recipe.sh",
         runner: Runner::Shell,
         outputs: &["unpack/fat"],

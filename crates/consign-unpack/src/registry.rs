@@ -126,6 +126,13 @@ pub(crate) static FORMATS: &[Format] = &[
         probe: fs::ext::probe,
         extract: |data, budget| fs::ext::parse(data, budget),
     },
+    Format {
+        name: "erofs",
+        magics: &[&[0xe2, 0xe1, 0xf5, 0xe0]],
+        magic_offset: 1024,
+        probe: fs::erofs::probe,
+        extract: |data, budget| fs::erofs::parse(data, budget),
+    },
     // FAT's boot sector names its type where the BIOS parameter block ends: at 0x36 for FAT12 and
     // FAT16 (the specification allows `FAT     ` there too), at 0x52 for FAT32. The string is only
     // informational, so the probe checks the parameter block and the FAT behind it, and decides

@@ -12,6 +12,7 @@
 //! (untrusted); the confined writer normalises them.
 
 pub mod cramfs;
+pub mod erofs;
 pub mod ext;
 pub mod fat;
 pub mod jffs2;

@@ -1,0 +1,6 @@
+//! Fuzz target: the `erofs` format alone (found by its superblock magic at 1024; probe, then
+//! extract, as the carver calls it) on arbitrary bytes: no panic, hang or unbounded allocation,
+//! and the listing within the limits.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| consign_fuzz::run_format("erofs", data));

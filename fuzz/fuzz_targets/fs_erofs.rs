@@ -1,0 +1,8 @@
+//! Fuzz target: the EROFS parser called directly, probe and parse, on arbitrary bytes (also the
+//! ones its probe rejects): no panic, hang or unbounded allocation, and the listing within the
+//! limits.
+#![no_main]
+
+use consign_unpack::fs::erofs;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| consign_fuzz::run_fs(erofs::probe, erofs::parse, data));
