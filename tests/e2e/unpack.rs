@@ -217,6 +217,43 @@ fn an_android_boot_image_names_its_kernel_and_android_release() {
 }
 
 #[test]
+fn an_erofs_partition_names_its_android_release() {
+    // Made by mkfs.erofs with MicroLZMA clusters (`fixtures/unpack/erofs/recipe.sh`): the
+    // system properties inside state Android's release.
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = repo_root().join("fixtures/unpack/erofs");
+    let image = fixtures.join("lzma.img.gz");
+    let found = scanned(dir.path(), &image);
+    assert!(
+        found.iter().any(|(name, version, cpe)| name == "android"
+            && version == "14"
+            && cpe == "cpe:2.3:o:google:android:14:*:*:*:*:*:*:*"),
+        "{found:?}"
+    );
+    let sbom = std::fs::read_to_string(dir.path().join("sbom.json")).unwrap();
+    assert!(
+        sbom.contains("/erofs@0x0/system/build.prop"),
+        "the release is read from the partition's build.prop"
+    );
+    // Carved out of a larger image, its files are written out as the recipe made them.
+    let mut flash = vec![0xff; 0x3000];
+    flash.extend(std::fs::read(fixtures.join("small-lz4.img")).unwrap());
+    flash.extend(vec![0xff; 0x1000]);
+    std::fs::write(dir.path().join("flash.bin"), &flash).unwrap();
+    let out = run(dir.path(), &["unpack", "flash.bin", "-o", "out"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("erofs"), "{}", out.stdout);
+    assert!(!out.stderr.contains("INCOMPLETE"), "{}", out.stderr);
+    let prop = dir.path().join("out/erofs@0x3000/system/build.prop");
+    assert_eq!(
+        std::fs::read(&prop).unwrap(),
+        b"ro.build.version.release=14\n",
+        "{}",
+        prop.display()
+    );
+}
+
+#[test]
 fn an_esp32_flash_image_is_read_partition_by_partition() {
     // A factory image as `esptool merge-bin` writes it: bootloader, partition table, two app
     // partitions and a LittleFS one (`fixtures/unpack/esp/make_flash.py`).
