@@ -437,3 +437,54 @@ fn lz4_without_zero_padding_stops_when_the_extent_is_whole() {
     );
     assert!(zmap::lz4_partial(&[0x40, b'a'], &mut out).is_err());
 }
+
+#[test]
+fn what_is_not_read_is_named_with_its_file() {
+    // A chunk on an extra device (`--blobdev`): the chunk index's device id set to 1.
+    let mut data = fixture("chunk-index");
+    let (nid, _) = lookup(&data, "/big.txt");
+    let image = Image {
+        data: &data,
+        sb: read_super(&data).unwrap(),
+    };
+    let inode = image.inode(nid).unwrap();
+    assert_eq!(inode.layout, LAYOUT_CHUNK_BASED);
+    let table = inode.inline_at.next_multiple_of(8) as usize;
+    data[table + 2] = 1;
+    let listing = read(&data);
+    assert_eq!(
+        cuts(&listing),
+        [format!(
+            "/big.txt @{table:#x}: the file's contents (unsupported): chunk 0 is stored on extra device 1, which is not read; the file's contents not read"
+        )]
+    );
+    // The packed inode out of reach: every file with a fragment says so, the others are read.
+    let mut data = fixture("fragments");
+    data[1024 + 96..1024 + 104].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    let listing = read(&data);
+    let cuts = cuts(&listing);
+    assert!(!cuts.is_empty());
+    for cut in &cuts {
+        assert!(
+            cut.contains("its fragment cannot be read: the packed inode: inode 1099511627776 lies past the filesystem's end"),
+            "{cut}"
+        );
+    }
+    assert!(
+        cuts.iter().any(|cut| cut.starts_with("/big.txt @")),
+        "{cuts:#?}"
+    );
+    assert!(render(&listing).contains("/many 755 dir\n"));
+}
+
+#[test]
+fn deduplicated_clusters_read_as_each_file_was() {
+    let listing = read(&fixture("dedupe"));
+    assert_eq!(listing.diagnostics, Vec::new());
+    let big = crate::fs::test_support::file(&read(&fixture("plain")), "/big.txt").to_vec();
+    let mut prefixed = vec![b'x'; 100];
+    prefixed.extend_from_slice(&big);
+    assert_eq!(crate::fs::test_support::file(&listing, "/a.txt"), big);
+    assert_eq!(crate::fs::test_support::file(&listing, "/b.txt"), prefixed);
+    assert_eq!(crate::fs::test_support::file(&listing, "/c.txt"), big);
+}
