@@ -488,3 +488,26 @@ fn deduplicated_clusters_read_as_each_file_was() {
     assert_eq!(crate::fs::test_support::file(&listing, "/b.txt"), prefixed);
     assert_eq!(crate::fs::test_support::file(&listing, "/c.txt"), big);
 }
+
+#[test]
+fn two_algorithms_and_uncompressed_clusters_in_one_image() {
+    let data = fixture("mixed");
+    assert!(probe(&data).unwrap().description.contains("lz4, lzma"));
+    let listing = read(&data);
+    assert_eq!(listing.diagnostics, Vec::new());
+    let big = crate::fs::test_support::file(&read(&fixture("plain")), "/big.txt").to_vec();
+    assert_eq!(crate::fs::test_support::file(&listing, "/lz4.txt"), big);
+    assert_eq!(crate::fs::test_support::file(&listing, "/lzma.txt"), big);
+    let random = crate::fs::test_support::file(&listing, "/random.bin");
+    assert_eq!(random.len(), 10_500);
+    let recorded =
+        std::fs::read_to_string(repo().join("fixtures/unpack/erofs/mixed.sha256")).unwrap();
+    assert_eq!(
+        file_digests(&listing)
+            .into_iter()
+            .find(|(path, _)| path == "/random.bin")
+            .unwrap()
+            .1,
+        recorded.split_whitespace().next().unwrap()
+    );
+}
