@@ -325,3 +325,31 @@ fn scanned(dir: &std::path::Path, image: &std::path::Path) -> Vec<(String, Strin
         .map(|c| (text(&c["name"]), text(&c["version"]), text(&c["cpe"])))
         .collect()
 }
+
+#[test]
+fn an_android_ota_payload_names_what_its_partitions_hold() {
+    // A full A/B OTA payload (`fixtures/unpack/android-ota/make_payload.py`): the boot partition
+    // is mkbootimg's image, the system partition an ext4 file system with Android's build.prop.
+    let dir = tempfile::tempdir().unwrap();
+    let found = scanned(
+        dir.path(),
+        &repo_root().join("fixtures/unpack/android-ota/payload.bin"),
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(name, version, _)| name == "android" && version == "14"),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(name, version, _)| name == "linux_kernel" && version == "6.1.57"),
+        "{found:?}"
+    );
+    let sbom = std::fs::read_to_string(dir.path().join("sbom.json")).unwrap();
+    assert!(
+        sbom.contains("android-ota-payload@0x0/system.img/ext@0x0/system/build.prop"),
+        "the release is read from the system partition too"
+    );
+}

@@ -5,6 +5,7 @@
 // Test scaffolding: helpers outside `#[test]` functions may unwrap; a panic is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod android_ota;
 mod corpus;
 mod dsse;
 mod intoto;

@@ -174,6 +174,13 @@ const RECIPES: &[Recipe] = &[
         not_reproducible: None,
     },
     Recipe {
+        script: "unpack/android-ota/make_payload.py",
+        runner: Runner::InteropPython,
+        outputs: &["unpack/android-ota"],
+        debian: &[("e2fsprogs", "/usr/sbin/mke2fs")],
+        not_reproducible: None,
+    },
+    Recipe {
         script: "intoto/make_reference_chain.py",
         runner: Runner::InteropPython,
         outputs: &["intoto"],

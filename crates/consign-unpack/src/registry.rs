@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use crate::Budget;
 use crate::formats::{
-    android_boot, ar, arcadyan, cpio, dtb, esp, esp_flash, hexrec, kernel, sparse, streams, tar,
-    tplink, trx, uf2, uimage, zip,
+    android_boot, android_payload, ar, arcadyan, cpio, dtb, esp, esp_flash, hexrec, kernel, sparse,
+    streams, tar, tplink, trx, uf2, uimage, zip,
 };
 use crate::fs::{self, FsListing, Probe};
 
@@ -278,6 +278,14 @@ pub(crate) static FORMATS: &[Format] = &[
         magic_offset: 0,
         probe: uf2::probe,
         extract: uf2::extract,
+    },
+    Format {
+        // A/B OTA update payloads (`payload.bin` of an OTA zip).
+        name: "android-ota-payload",
+        magics: &[b"CrAU"],
+        magic_offset: 0,
+        probe: android_payload::probe,
+        extract: android_payload::extract,
     },
     Format {
         // Intel HEX, or Motorola S-records (the probe says which): text, tried at a file's start.

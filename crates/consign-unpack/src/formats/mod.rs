@@ -6,6 +6,7 @@
 //! data plainly, so nothing large is copied.
 
 pub(crate) mod android_boot;
+pub(crate) mod android_payload;
 pub(crate) mod ar;
 pub(crate) mod arcadyan;
 pub(crate) mod cpio;
