@@ -495,7 +495,7 @@ fn analyse_file(
     if let Some(note) = &facts.package_note {
         findings.extend(package_note_finding(catalog, note, location));
     }
-    if let Some(format) = osrelease::Format::of(file_name)
+    if let Some(format) = osrelease::Format::of(inner_path)
         && let Some(release) = osrelease::parse(format, data)
     {
         findings.push(operating_system_finding(catalog, release, location));

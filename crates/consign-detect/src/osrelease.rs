@@ -1,5 +1,5 @@
-//! The operating system a root filesystem says it is: `os-release`, `lsb-release` and Android's
-//! `build.prop`.
+//! The operating system a root filesystem says it is: `os-release`, `lsb-release`, Android's
+//! `build.prop` and an Android OTA package's metadata.
 //!
 //! # What it detects
 //!
@@ -15,7 +15,8 @@
 //! states the release and patch level too, packed in its header's `os_version` (`mkbootimg
 //! --os_version 14.0.0 --os_patch_level 2024-01`): the one statement of it left when the system
 //! partition cannot be read. It is written as `build.prop` writes it: `14` for `14.0.0`, `8.1.0`
-//! as is.
+//! as is. An OTA package's `META-INF/com/android/metadata` states the release it updates to, in
+//! the `post-build` fingerprint (`brand/product/device:14/UQ1A.240505.001/...`).
 //!
 //! # Evidence
 //!
@@ -40,14 +41,21 @@ pub(crate) enum Format {
     LsbRelease,
     /// Android's system properties (`build.prop`, `default.prop`, `prop.default`).
     AndroidProperties,
+    /// An Android OTA package's `META-INF/com/android/metadata`.
+    AndroidOtaMetadata,
 }
 
 impl Format {
-    pub(crate) fn of(file_name: &str) -> Option<Self> {
+    /// The format of the file at `path` (its path inside the image), if it is one.
+    pub(crate) fn of(path: &str) -> Option<Self> {
+        let file_name = path.rsplit('/').next().unwrap_or(path);
         match file_name {
             "os-release" => Some(Self::OsRelease),
             "lsb-release" => Some(Self::LsbRelease),
             "build.prop" | "default.prop" | "prop.default" => Some(Self::AndroidProperties),
+            "metadata" if path.ends_with("META-INF/com/android/metadata") => {
+                Some(Self::AndroidOtaMetadata)
+            }
             _ => None,
         }
     }
@@ -78,6 +86,7 @@ pub(crate) fn parse(format: Format, data: &[u8]) -> Option<Release> {
         Format::OsRelease => ("ID", "VERSION_ID"),
         Format::LsbRelease => ("DISTRIB_ID", "DISTRIB_RELEASE"),
         Format::AndroidProperties => return android(text),
+        Format::AndroidOtaMetadata => return android_ota(text),
     };
     let mut id = None;
     let mut version = None;
@@ -191,6 +200,47 @@ fn android(text: &str) -> Option<Release> {
         line: match patch {
             Some(patch) => format!("{line} (security patch {patch})"),
             None => line,
+        },
+        offset,
+        cpe: Some(("google".to_owned(), "android".to_owned())),
+    })
+}
+
+/// The Android release an OTA package updates to: the release field of its `post-build`
+/// fingerprint (`brand/product/device:RELEASE/BUILD_ID/INCREMENTAL:type/tags`), with
+/// `post-security-patch-level` beside it. An OTA zip holds the payload, whose system partition
+/// states the release too; this line names it when the partitions cannot be read (an
+/// incremental OTA).
+fn android_ota(text: &str) -> Option<Release> {
+    let mut build = None;
+    let mut patch = None;
+    for (key, value, line, start) in assignments(text) {
+        match key.trim() {
+            "post-build" if build.is_none() => build = Some((value.trim(), line, start)),
+            "post-security-patch-level" if patch.is_none() && !value.trim().is_empty() => {
+                patch = Some(value.trim());
+            }
+            _ => {}
+        }
+    }
+    let (fingerprint, line, offset) = build?;
+    // An incremental package may name several builds (`a|b`); the first is as good as any.
+    let fingerprint = fingerprint.split('|').next()?;
+    let mut parts = fingerprint.split(':');
+    let (_device, release) = (parts.next()?, parts.next()?);
+    let version = release.split('/').next()?;
+    let version = (!version.is_empty()
+        && version.len() <= 16
+        && version.starts_with(|c: char| c.is_ascii_digit())
+        && version.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+    .then(|| version.to_owned());
+    version.as_ref()?;
+    Some(Release {
+        id: "android".to_owned(),
+        version,
+        line: match patch {
+            Some(patch) => format!("{line} (security patch {patch})"),
+            None => line.to_owned(),
         },
         offset,
         cpe: Some(("google".to_owned(), "android".to_owned())),
@@ -311,6 +361,30 @@ mod tests {
             parse(Format::AndroidProperties, b"ro.product.model=x\n"),
             None
         );
+    }
+
+    #[test]
+    fn android_ota_metadata() {
+        // The metadata of an A/B OTA package, as ota_from_target_files writes it.
+        let text = b"ota-property-files=payload_metadata.bin:2392:36983,payload.bin:2392:1034812445 \nota-required-cache=0\nota-type=AB\npost-build=google/sunfish/sunfish:11/RQ3A.210805.001.A1/7474174:user/release-keys\npost-build-incremental=7474174\npost-sdk-level=30\npost-security-patch-level=2021-08-05\npost-timestamp=1626219456\npre-device=sunfish\n";
+        let path = "ota.zip/zip@0x0/META-INF/com/android/metadata";
+        let release = parse(Format::of(path).unwrap(), text).unwrap();
+        assert_eq!(release.id, "android");
+        assert_eq!(release.version.as_deref(), Some("11"));
+        assert_eq!(
+            release.line,
+            "post-build=google/sunfish/sunfish:11/RQ3A.210805.001.A1/7474174:user/release-keys (security patch 2021-08-05)"
+        );
+        assert_eq!(release.offset, 113);
+        // Another file called `metadata`, and metadata without a usable fingerprint.
+        assert_eq!(Format::of("fs/etc/metadata"), None);
+        for text in [
+            &b"post-build=garbage\n"[..],
+            b"post-build=a/b/c:Tiramisu/X/1:user/keys\n",
+            b"ota-type=AB\n",
+        ] {
+            assert_eq!(parse(Format::AndroidOtaMetadata, text), None);
+        }
     }
 
     #[test]
