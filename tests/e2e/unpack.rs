@@ -311,6 +311,48 @@ fn an_esp32_flash_image_is_read_partition_by_partition() {
     assert_eq!(std::fs::read(&factory).unwrap().len(), 0x10000);
 }
 
+#[test]
+fn a_littlefs_web_ui_names_the_libraries_it_serves() {
+    // Made by littlefs-python (`fixtures/unpack/littlefs/make_images.py`): 512-byte blocks, the
+    // jQuery build a CTZ skip-list of many blocks; and the same web UI in the LittleFS partition
+    // of the ESP32 flash image.
+    let dir = tempfile::tempdir().unwrap();
+    for (image, inside) in [
+        (
+            "fixtures/unpack/littlefs/lfs-512.img.gz",
+            "/littlefs@0x0/www/js/jquery-3.6.0.min.js",
+        ),
+        (
+            "fixtures/unpack/esp/flash.bin.gz",
+            "/esp-flash@0x0/storage/littlefs@0x0/www/js/jquery-3.6.0.min.js",
+        ),
+    ] {
+        let found = scanned(dir.path(), &repo_root().join(image));
+        assert!(
+            found
+                .iter()
+                .any(|(name, version, _)| name == "jquery" && version == "3.6.0"),
+            "{image}: {found:?}"
+        );
+        let sbom: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("sbom.json")).unwrap()).unwrap();
+        let jquery = sbom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "jquery")
+            .unwrap();
+        assert!(
+            jquery["evidence"]["occurrences"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["location"].as_str().unwrap_or_default().ends_with(inside)),
+            "{image}: {jquery}"
+        );
+    }
+}
+
 /// `consign scan IMAGE` in `dir`: each component's name, version and CPE (empty when absent).
 fn scanned(dir: &std::path::Path, image: &std::path::Path) -> Vec<(String, String, String)> {
     let out = run(dir, &["scan", image.to_str().unwrap(), "-o", "sbom.json"]);

@@ -167,6 +167,13 @@ const RECIPES: &[Recipe] = &[
         ),
     },
     Recipe {
+        script: "unpack/littlefs/make_images.py",
+        runner: Runner::InteropPython,
+        outputs: &["unpack/littlefs"],
+        debian: &[],
+        not_reproducible: None,
+    },
+    Recipe {
         script: "unpack/esp/make_flash.py",
         runner: Runner::InteropPython,
         outputs: &["unpack/esp"],

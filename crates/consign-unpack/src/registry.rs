@@ -159,6 +159,13 @@ pub(crate) static FORMATS: &[Format] = &[
         extract: |data, budget| fs::jffs2::parse(data, budget),
     },
     Format {
+        name: "littlefs",
+        magics: &[b"littlefs"],
+        magic_offset: 8,
+        probe: fs::littlefs::probe,
+        extract: |data, budget| fs::littlefs::parse(data, budget),
+    },
+    Format {
         name: "yaffs2",
         magics: &[],
         magic_offset: 0,

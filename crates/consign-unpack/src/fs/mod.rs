@@ -16,6 +16,7 @@ pub mod erofs;
 pub mod ext;
 pub mod fat;
 pub mod jffs2;
+pub mod littlefs;
 pub mod romfs;
 pub mod squashfs;
 pub mod ubi;

@@ -1,0 +1,5 @@
+//! Fuzz target: the `littlefs` format alone (probe, then extract, as the carver calls it) on
+//! arbitrary bytes: no panic, hang or unbounded allocation, and the listing within the limits.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| consign_fuzz::run_format("littlefs", data));
