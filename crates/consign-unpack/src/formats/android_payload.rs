@@ -1,4 +1,4 @@
-//! Android A/B OTA payloads (`payload.bin`, the update engine's "CrAU" format): the partition
+//! Android A/B OTA payloads (`payload.bin`, the update engine's `CrAU` format): the partition
 //! images (system, vendor, boot, ...) of an over-the-air update, as the update engine would
 //! write them.
 //!
