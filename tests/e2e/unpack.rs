@@ -302,6 +302,11 @@ fn an_esp32_flash_image_is_read_partition_by_partition() {
         "factory (app/factory, 64.0 KiB at 0x10000), ota_0 (app/ota_0, 64.0 KiB at 0x20000), \
          storage (data/littlefs, 32.0 KiB at 0x30000)",
         "partitions that start past it are not in it: `coredump`",
+        "esp-image  432 bytes, 2 entries: ESP32 application image `esp-demo-app` 2.3.1 (ESP-IDF \
+         v5.1.2)",
+        "esp-image  432 bytes, 2 entries: ESP32 application image `esp-demo-app` 2.4.0 (ESP-IDF \
+         v5.1.2)",
+        "esp-image  224 bytes, 2 entries: ESP32 bootloader image (ESP-IDF v5.1.2)",
     ] {
         assert!(out.stdout.contains(listed), "{listed}\n{}", out.stdout);
     }

@@ -102,6 +102,35 @@ fn segments(data: &[u8], layout: &Layout) -> Option<(Vec<Segment>, usize)> {
     Some((out, end))
 }
 
+/// The text of a NUL-padded descriptor field, printable ASCII only (it goes into reports).
+fn field(data: &[u8], range: std::ops::Range<usize>) -> Option<String> {
+    let text: String = crate::binary::c_string(data.get(range)?)
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .collect();
+    (!text.is_empty()).then_some(text)
+}
+
+/// What the first segment says the image is: ESP-IDF applications start it with
+/// `esp_app_desc_t` (magic `0xABCD5432`; version, project name and ESP-IDF version at 16, 48 and
+/// 112), bootloaders of ESP-IDF 5.1 and later with `esp_bootloader_desc_t` (magic byte `0x50`;
+/// the ESP-IDF version at 8).
+fn identity(first: &[u8]) -> Option<String> {
+    if u32le(first, 0)? == 0xabcd_5432 {
+        let project = field(first, 48..80).unwrap_or_else(|| "?".to_owned());
+        let version = field(first, 16..48).unwrap_or_else(|| "?".to_owned());
+        let idf = field(first, 112..144).unwrap_or_else(|| "?".to_owned());
+        return Some(format!(
+            "application image `{project}` {version} (ESP-IDF {idf})"
+        ));
+    }
+    if first.len() >= 80 && first.first() == Some(&0x50) {
+        let idf = field(first, 8..40).filter(|idf| idf.starts_with('v'))?;
+        return Some(format!("bootloader image (ESP-IDF {idf})"));
+    }
+    None
+}
+
 /// A valid header whose segments all fit, each at a plausible address.
 pub(crate) fn probe(data: &[u8]) -> Option<Probe> {
     let layout = layout(data)?;
@@ -116,8 +145,12 @@ pub(crate) fn probe(data: &[u8]) -> Option<Probe> {
         format: "esp-image",
         size: Some(end.min(data.len()) as u64),
         description: format!(
-            "{} application image, {} segments, entry {:#010x}",
+            "{} {}, {} segments, entry {:#010x}",
             layout.chip,
+            segments
+                .first()
+                .and_then(|(_, range)| identity(data.get(range.clone())?))
+                .unwrap_or_else(|| "application image".to_owned()),
             segments.len(),
             layout.entry
         ),
@@ -178,4 +211,39 @@ pub(crate) fn extract(data: &Bytes, _budget: &Budget) -> FsListing {
     }
     listing.size = Some(end.min(data.len()) as u64);
     listing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::test_support::gunzip;
+
+    /// The images esptool's `image-info` read back in `fixtures/unpack/esp/make_flash.py` name
+    /// themselves through their descriptors.
+    #[test]
+    fn descriptors_name_the_image() {
+        let flash = gunzip("fixtures/unpack/esp/flash.bin.gz");
+        let describe = |at: usize| probe(&flash[at..]).unwrap().description;
+        assert_eq!(
+            describe(0x1000),
+            "ESP32 bootloader image (ESP-IDF v5.1.2), 2 segments, entry 0x40080400"
+        );
+        assert_eq!(
+            describe(0x10000),
+            "ESP32 application image `esp-demo-app` 2.3.1 (ESP-IDF v5.1.2), 2 segments, entry \
+             0x40080400"
+        );
+        assert_eq!(
+            describe(0x20000),
+            "ESP32 application image `esp-demo-app` 2.4.0 (ESP-IDF v5.1.2), 2 segments, entry \
+             0x40080400"
+        );
+        // Without a descriptor, an image is what it always was.
+        let mut bare = flash[0x10000..0x10000 + 432].to_vec();
+        bare[32] ^= 0xff;
+        assert_eq!(
+            probe(&bare).unwrap().description,
+            "ESP32 application image, 2 segments, entry 0x40080400"
+        );
+    }
 }
