@@ -18,11 +18,12 @@
 //!
 //! Not read, each with a diagnostic naming the file or the feature: incompatible feature bits this
 //! reader does not know (the 48-bit layout `0x80`, the metabox `0x100`, anything newer): the image
-//! is refused whole; chunks on an extra device (`--blobdev`); compressed images without
-//! `0padding` (erofs-utils before 1.0 and `-E legacy-compress` of old releases); extents that
-//! reference part of a cluster (deduplication's partial references); the new extent-based
-//! compressed layout; directory blocks that are not the block size. The superblock checksum
-//! (CRC32C) is not checked and extended attributes are skipped, never read.
+//! is refused whole; chunks on an extra device (`--blobdev`); clusters of an algorithm other than
+//! LZ4 without `0padding` (no writer makes them: LZ4 images without it, as
+//! `-E legacy-compress` writes them, are read); extents that reference part of a cluster
+//! (deduplication's partial references; erofs-utils 1.8 shares whole clusters, which are read);
+//! the new extent-based compressed layout; directory blocks that are not the block size. The
+//! superblock checksum (CRC32C) is not checked and extended attributes are skipped, never read.
 //!
 //! Hostile images are bounded: every read is checked against the data, a file's output is reserved
 //! from the [`Budget`] before it is allocated (its size is at most the expansion ratio times the
@@ -535,18 +536,17 @@ struct DirEntry {
 }
 
 /// The entries of a directory's data, block by block, without `.` and `..`; problems go to
-/// `problems` as (message, block index).
-fn dir_entries(dir: &[u8], block: usize, problems: &mut Vec<(String, usize)>) -> Vec<DirEntry> {
+/// `problems`.
+fn dir_entries(dir: &[u8], block: usize, problems: &mut Vec<String>) -> Vec<DirEntry> {
     let mut out = Vec::new();
     for (index, blk) in dir.chunks(block).enumerate() {
         let Some(first) = u16le(blk, 8).map(usize::from) else {
-            problems.push((format!("block {index} is too short for an entry"), index));
+            problems.push(format!("block {index} is too short for an entry"));
             continue;
         };
         if first < DIRENT || first % DIRENT != 0 || first > blk.len() {
-            problems.push((
-                format!("block {index}: the first name offset {first} is not a multiple of 12 within the block"),
-                index,
+            problems.push(format!(
+                "block {index}: the first name offset {first} is not a multiple of 12 within the block"
             ));
             continue;
         }
@@ -561,9 +561,8 @@ fn dir_entries(dir: &[u8], block: usize, problems: &mut Vec<(String, usize)>) ->
                 blk.len()
             };
             let Some(raw) = blk.get(start..end).filter(|_| start >= first) else {
-                problems.push((
-                    format!("block {index}, entry {i}: its name ({start}..{end}) is out of order or outside the block"),
-                    index,
+                problems.push(format!(
+                    "block {index}, entry {i}: its name ({start}..{end}) is out of order or outside the block"
                 ));
                 continue;
             };
@@ -638,7 +637,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
     // Each directory read, by nid, with its path; each file by nid, with its first path.
     let mut dirs: HashMap<u64, String> = HashMap::new();
     let mut files: HashMap<u64, String> = HashMap::new();
-    // (directory path, nid, depth, where the entry naming it is)
+    // (directory path, nid, depth, where its inode is)
     let mut stack = vec![(String::new(), root_nid, 0usize, 0u64)];
     while let Some((dir, nid, depth, named_at)) = stack.pop() {
         let shown = if dir.is_empty() { "/" } else { &dir };
@@ -691,7 +690,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         let mut problems = Vec::new();
         let block = usize::try_from(image.sb.block).unwrap_or(4096);
         let entries = dir_entries(&bytes, block, &mut problems);
-        for (problem, _) in problems {
+        for problem in problems {
             listing.cut(
                 Diagnostic::warning(
                     shown,
