@@ -21,7 +21,7 @@
 //! each block's first pointer (to block `n - 1`) is followed, backwards from the last.
 //!
 //! Not read: user attributes (no standard ones exist), the global move state (an entry caught
-//! mid-move may be listed in both directories), and a filesystem whose block 0 no longer holds
+//! mid-move is listed in both directories, a CTZ file's contents under the first only), and a filesystem whose block 0 no longer holds
 //! the superblock (the carver finds it by the magic in block 0). Every block is read at most once
 //! per file, and no block is read for two files; directories are entered once.
 
@@ -484,6 +484,13 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                     continue;
                 }
                 let name = String::from_utf8_lossy(data.get(name.clone()).unwrap_or_default());
+                if name.is_empty() {
+                    listing.diagnostics.push(
+                        Diagnostic::warning(dir.clone(), "an entry has an empty name; skipped")
+                            .at(u64::from(pair_blocks[0]) * u64::from(geometry.block_size)),
+                    );
+                    continue;
+                }
                 let path = format!("{dir}/{name}");
                 if let Err(limit) = budget.take_entry_with(path.len() as u64) {
                     listing.cut_rest(path, limit);
@@ -968,6 +975,40 @@ mod tests {
                 "/broken: metadata pair {4, 5} cannot be read: block 4 holds no valid commit; block 5 holds no valid commit",
                 "/again: metadata pair {1, 0} is reached a second time (a loop); not read again",
             ]
+        );
+    }
+
+    /// Contents are reserved before they are copied: a file over the limit is listed without
+    /// them, and the cut names the limit.
+    #[test]
+    fn file_sizes_are_reserved_from_the_budget() {
+        let image = gunzip("fixtures/unpack/littlefs/lfs-512.img.gz");
+        let budget = Budget::new(Limits {
+            max_file_bytes: 11_000,
+            ..Limits::default()
+        });
+        let listing = parse(&image, &budget);
+        assert_eq!(file(&listing, "/www/js/jquery-3.6.0.min.js"), b"");
+        assert_eq!(file(&listing, "/log.txt").len(), 10_200);
+        assert_eq!(
+            listing
+                .cuts
+                .iter()
+                .map(|c| (c.location.as_str(), c.reason))
+                .collect::<Vec<_>>(),
+            [("/www/js/jquery-3.6.0.min.js", CutReason::FileBytesLimit)]
+        );
+    }
+
+    #[test]
+    fn an_empty_name_is_skipped() {
+        let mut root = file_tags(1, "", (0x201, b"x".to_vec()));
+        root.extend(file_tags(2, "kept", (0x201, b"y".to_vec())));
+        let listing = parse_all(&image(root, &[], 4));
+        assert_eq!(render(&listing), "/kept  file 1\n");
+        assert_eq!(
+            messages(&listing),
+            [": an entry has an empty name; skipped"]
         );
     }
 
