@@ -12,7 +12,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         return;
     };
     let max_output = 1u64 << (bound % 26);
-    let (codec, input) = match pick % 10 {
+    let (codec, input) = match pick % 11 {
         0 => (Codec::Gzip, rest),
         1 => (Codec::Zlib, rest),
         2 => (Codec::Deflate, rest),
@@ -34,7 +34,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         6 => (Codec::Zstd, rest),
         7 => (Codec::Lz4Frame, rest),
         8 => (Codec::Lz4Block, rest),
-        _ => (Codec::Bzip2, rest),
+        9 => (Codec::Bzip2, rest),
+        _ => (Codec::Brotli, rest),
     };
     match decompress(codec, input, max_output) {
         Ok(out) => {

@@ -400,3 +400,28 @@ fn an_android_ota_payload_names_what_its_partitions_hold() {
         "the release is read from the system partition too"
     );
 }
+
+#[test]
+fn an_android_block_ota_package_names_its_release_from_the_rebuilt_system_partition() {
+    // A non-A/B full OTA (`fixtures/unpack/android-ota/make_payload.py`): the system partition is
+    // brotli-compressed new data written by a transfer list; its build.prop says Android 10, and
+    // so does the package's metadata.
+    let dir = tempfile::tempdir().unwrap();
+    let found = scanned(
+        dir.path(),
+        &repo_root().join("fixtures/unpack/android-ota/block-ota.zip"),
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(name, version, _)| name == "android" && version == "10"),
+        "{found:?}"
+    );
+    let sbom = std::fs::read_to_string(dir.path().join("sbom.json")).unwrap();
+    for evidence in [
+        "system.new.dat.br/android-block-ota@0x0/system.img/ext@0x0/system/build.prop",
+        "zip@0x0/META-INF/com/android/metadata",
+    ] {
+        assert!(sbom.contains(evidence), "no evidence from {evidence}");
+    }
+}

@@ -27,7 +27,10 @@ fn dump(payload: &Path, out: &Path) -> (bool, String) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    (output.status.success() && !printed.contains("failed"), printed)
+    (
+        output.status.success() && !printed.contains("failed"),
+        printed,
+    )
 }
 
 /// `consign unpack -o OUT PAYLOAD`: the folder the partitions are written to, and stderr.

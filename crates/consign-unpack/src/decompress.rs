@@ -43,6 +43,8 @@ pub enum Codec {
     Lz4Block,
     /// bzip2.
     Bzip2,
+    /// Brotli (RFC 7932): no magic, so tried only where a file's name says `.br`.
+    Brotli,
 }
 
 impl fmt::Display for Codec {
@@ -58,6 +60,7 @@ impl fmt::Display for Codec {
             Codec::Lz4Frame => "lz4",
             Codec::Lz4Block => "lz4 block",
             Codec::Bzip2 => "bzip2",
+            Codec::Brotli => "brotli",
         })
     }
 }
@@ -185,6 +188,10 @@ pub(crate) fn decode_with<T>(
         }
         Codec::Lz4Frame => read(&mut lz4_flex::frame::FrameDecoder::new(&mut rest)),
         Codec::Bzip2 => read(&mut bzip2::bufread::BzDecoder::new(&mut rest)),
+        Codec::Brotli => read(&mut brotli_decompressor::Decompressor::new(
+            &mut rest,
+            64 << 10,
+        )),
         Codec::Lz4Block => {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,

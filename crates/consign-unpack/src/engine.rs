@@ -14,7 +14,7 @@ use bytes::Bytes;
 use consign_model::{Cut, CutReason, Diagnostic, NodeKind, Provenance, VfsNode};
 use rayon::prelude::*;
 
-use crate::formats::zip;
+use crate::formats::{block_ota, streams, zip};
 use crate::fs::{FsListing, Probe};
 use crate::registry::{FORMATS, magics};
 use crate::report::{BlobReport, ContainerReport, Region, entropy};
@@ -244,6 +244,33 @@ fn select(data: &Bytes, budget: &Budget) -> Vec<Accepted> {
     });
     accepted
 }
+/// A container only a file's name can tell (brotli has no magic): `*.br`, when nothing was
+/// found in it by its bytes.
+fn by_name(blob: &Blob, budget: &Budget) -> Option<Accepted> {
+    let file_name = blob.path.rsplit('/').next()?;
+    let is_br = std::path::Path::new(file_name)
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("br"));
+    if !is_br || file_name.len() <= 3 {
+        return None;
+    }
+    let listing = streams::extract_brotli(&blob.data, budget, file_name);
+    if listing.entries.is_empty() && listing.cuts.is_empty() {
+        return None;
+    }
+    Some(Accepted {
+        format: usize::MAX,
+        start: 0,
+        size: blob.data.len(),
+        probe: Probe {
+            format: "brotli",
+            size: Some(blob.data.len() as u64),
+            description: "brotli stream (named `.br`)".to_owned(),
+        },
+        listing: Some(listing),
+    })
+}
+
 /// Names update formats that are built on a generic container.
 fn refine(format: &'static str, listing: &FsListing, description: &mut String) -> &'static str {
     let first = listing
@@ -352,7 +379,12 @@ impl Engine<'_> {
             );
             return scanned;
         }
-        let accepted = select(&blob.data, self.budget);
+        let mut accepted = select(&blob.data, self.budget);
+        if accepted.is_empty()
+            && let Some(found) = by_name(blob, self.budget)
+        {
+            accepted.push(found);
+        }
 
         // Gaps, with entropy. Reported for the input itself and for files holding containers.
         if blob.depth == 0 || !accepted.is_empty() {
@@ -465,15 +497,36 @@ impl Engine<'_> {
                 mtime: entry.mtime,
             });
         }
+        // Partitions an Android block OTA's files describe, beside them; their data files are
+        // those partitions' blocks, not searched again on their own.
+        let derived = block_ota::derive(&entries, self.budget);
+        diagnostics.extend(derived.diagnostics);
+        cuts.extend(derived.cuts);
+        for node in derived.nodes {
+            if let Err(limit) = self
+                .budget
+                .take_entry_with((node.path.len() + chain + 128) as u64)
+            {
+                cuts.push(Cut {
+                    location: node.path.clone(),
+                    offset: None,
+                    what: "the partition rebuilt here".to_owned(),
+                    reason: limit.into(),
+                });
+                break;
+            }
+            entries.push(node);
+        }
         let n_entries = entries.len() as u64;
 
         // Scan every extracted file again, in parallel, keeping the order.
         let depth = blob.depth + 1;
         let nested: Vec<Option<Scanned>> = entries
             .par_iter()
-            .map(|node| {
+            .enumerate()
+            .map(|(index, node)| {
                 let data = node.data()?;
-                if data.len() < 16 {
+                if data.len() < 16 || derived.consumed.contains(&index) {
                     if let Some(visit) = self.visit {
                         visit(node);
                     }

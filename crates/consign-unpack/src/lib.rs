@@ -72,6 +72,20 @@ pub fn extract_format(format: &str, data: Bytes, limits: &Limits) -> Option<fs::
     Some((entry.extract)(&data, &budget))
 }
 
+/// Rebuilds the partition an Android block OTA's `NAME.transfer.list` and `NAME.new.dat` (or,
+/// with `brotli`, `NAME.new.dat.br`) describe, as a listing of one file, without recursion: what
+/// [`unpack`] does for each such pair of files it finds side by side. For tests and fuzz targets.
+pub fn extract_block_ota(
+    transfer_list: &[u8],
+    new_data: Bytes,
+    brotli: bool,
+    limits: &Limits,
+) -> fs::FsListing {
+    let budget = Budget::new(*limits);
+    budget.start(new_data.len() as u64);
+    formats::block_ota::extract(transfer_list, new_data, brotli, &budget)
+}
+
 /// Unpacks `data` (a file called `name`) recursively, within `limits`.
 ///
 /// The input itself is the first node of the tree, so detectors see it too (a bare ELF or ROM).

@@ -239,3 +239,70 @@ fn fat_partitions_of_a_disk_image() {
         assert_eq!(readonly.mode, Some(0o444));
     }
 }
+
+#[test]
+fn a_block_ota_package_gives_back_the_partitions_it_writes() {
+    // `fixtures/unpack/android-ota/make_payload.py`: system as a transfer list and brotli data
+    // (commands out of block order), vendor uncompressed; the recipe recorded the SHA-256 of the
+    // system image it started from.
+    use sha2::Digest as _;
+    let out = run("android-ota/block-ota.zip");
+    assert!(
+        out.report.root.containers[0].diagnostics.is_empty(),
+        "{:?}",
+        out.report.root.containers[0].diagnostics
+    );
+    let system = data_of(
+        &out.vfs,
+        "system.new.dat.br/android-block-ota@0x0/system.img",
+    );
+    let expected = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/unpack/android-ota/block-ota-system.sha256"),
+    )
+    .unwrap();
+    let digest: String = sha2::Sha256::digest(system)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(digest, expected.trim());
+    let vendor = data_of(&out.vfs, "vendor.new.dat/android-block-ota@0x0/vendor.img");
+    assert_eq!(vendor.len(), 8192);
+    assert!(vendor.starts_with(b"vendor partition line 0000\n"));
+    // The system partition's files are read from the rebuilt image; the brotli data file is not
+    // searched again on its own.
+    assert!(
+        out.vfs
+            .nodes
+            .iter()
+            .any(|n| n.path.ends_with("system.img/ext@0x0/system/build.prop"))
+    );
+    assert!(
+        !out.vfs
+            .nodes
+            .iter()
+            .any(|n| n.path.contains("system.new.dat.br/brotli@"))
+    );
+}
+
+#[test]
+fn a_file_named_br_is_read_as_brotli() {
+    // Pre-compressed web assets (`app.js.br`): a brotli stream has no magic, its name says it.
+    let compressed = [
+        0x1b, 0xff, 0x3f, 0xf8, 0x25, 0xc4, 0xe2, 0xb1, 0x40, 0x20, 0xf7, 0x06, 0x00,
+    ];
+    let out = unpack(
+        "app.js.br",
+        Bytes::copy_from_slice(&compressed),
+        &Limits::default(),
+    );
+    assert_eq!(out.report.root.containers[0].format, "brotli");
+    assert_eq!(data_of(&out.vfs, "brotli@0x0/app.js"), vec![b'b'; 16384]);
+    // The same bytes under another name are not guessed at.
+    let other = unpack(
+        "app.js",
+        Bytes::copy_from_slice(&compressed),
+        &Limits::default(),
+    );
+    assert!(other.report.root.containers.is_empty());
+}

@@ -9,6 +9,7 @@ pub(crate) mod android_boot;
 pub(crate) mod android_payload;
 pub(crate) mod ar;
 pub(crate) mod arcadyan;
+pub(crate) mod block_ota;
 pub(crate) mod cpio;
 pub(crate) mod dtb;
 pub(crate) mod esp;

@@ -224,6 +224,19 @@ pub(crate) fn extract_lz4(data: &Bytes, budget: &Budget) -> FsListing {
     extract_stream(Codec::Lz4Frame, data, budget, stream_name(None))
 }
 
+/// Extracts a brotli stream from a file whose name ends in `.br` (brotli has no magic: only a
+/// name says a file is one). The output is named after the file, without `.br`. Nothing is
+/// reported when not even the start decodes: the name was wrong.
+pub(crate) fn extract_brotli(data: &Bytes, budget: &Budget, file_name: &str) -> FsListing {
+    let stem = file_name.get(..file_name.len().saturating_sub(3));
+    let name = stream_name(stem);
+    let listing = extract_stream(Codec::Brotli, data, budget, name);
+    if listing.entries.is_empty() && listing.cuts.is_empty() {
+        return FsListing::default();
+    }
+    listing
+}
+
 /// Extracts a bzip2 stream.
 pub(crate) fn extract_bzip2(data: &Bytes, budget: &Budget) -> FsListing {
     extract_stream(Codec::Bzip2, data, budget, stream_name(None))
