@@ -306,3 +306,61 @@ fn a_file_named_br_is_read_as_brotli() {
     );
     assert!(other.report.root.containers.is_empty());
 }
+
+/// Three EROFS images of `fixtures/unpack/erofs/recipe.sh` (MicroLZMA, LZ4 with big pclusters,
+/// chunk-based) back to back in erased flash, as an Android device's dynamic partitions lie: the
+/// carver finds each by its superblock magic at 1024 and reads it whole.
+#[test]
+fn erofs_partitions_of_a_flash_image() {
+    let mut flash = vec![0xffu8; 0x10000];
+    let mut starts = Vec::new();
+    for name in ["lzma", "lz4-big", "chunk"] {
+        starts.push(flash.len());
+        flash.extend_from_slice(&gunzip(&format!("erofs/{name}.img.gz")));
+        flash.resize(flash.len() + 0x3000, 0xff);
+    }
+    let out = unpack("super.img", Bytes::from(flash), &Limits::default());
+    let found: Vec<(u64, &str)> = out
+        .report
+        .root
+        .containers
+        .iter()
+        .map(|c| (c.offset, c.format.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        starts
+            .iter()
+            .map(|&start| (start as u64, "erofs"))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        out.report.diagnostics().is_empty(),
+        "{:?}",
+        out.report.diagnostics()
+    );
+    assert_eq!(out.report.incomplete, Vec::new());
+    for start in starts {
+        let prefix = format!("super.img/erofs@{start:#x}");
+        assert!(
+            data_of(&out.vfs, &format!("{prefix}/system/build.prop"))
+                .starts_with(b"ro.build.version.release=14\n")
+        );
+        let big = data_of(&out.vfs, &format!("{prefix}/big.txt"));
+        assert_eq!(big.len(), 28_000);
+        assert!(big.starts_with(b"line 0000 "));
+        let link = out
+            .vfs
+            .nodes
+            .iter()
+            .find(|n| n.path == format!("{prefix}/lib/link"))
+            .unwrap();
+        assert_eq!(
+            link.kind,
+            NodeKind::Symlink {
+                target: "../big.txt".into()
+            }
+        );
+        assert_eq!(link.provenance.last().unwrap().format, "erofs");
+    }
+}
