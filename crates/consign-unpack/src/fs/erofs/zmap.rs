@@ -16,6 +16,8 @@
 //! rest must decode to exactly the extent's length. Uncompressed pclusters are copied as they are
 //! (shifted) or rotated to the block (interlaced).
 
+use rayon::prelude::*;
+
 use super::{
     Data, DataError, INCOMPAT_ZERO_PADDING, Image, Inode, LAYOUT_COMPRESSED_FULL, read_data,
     reserve,
@@ -470,40 +472,82 @@ pub(super) fn read_compressed<'b>(
         .min(image.data.len() as u64);
     let reservation = reserve(budget, inode, stored_bytes)?;
     let mut out = vec![0u8; usize::try_from(inode.size).unwrap_or(0)];
+    // The extents run back to back from 0 to the file's end: each gets its own part of the output,
+    // so they decode in parallel (a fragment, from the packed inode, first and alone).
+    let mut parts: Vec<(&Extent, &mut [u8])> = Vec::with_capacity(extents.len());
+    let mut rest = out.as_mut_slice();
     for extent in &extents {
-        let la = usize::try_from(extent.la).unwrap_or(usize::MAX);
         let len = usize::try_from(extent.len).unwrap_or(usize::MAX);
-        let Some(target) = out.get_mut(la..la.saturating_add(len)) else {
+        if len > rest.len() {
             return Err(index.damaged(format!("extent at {} is out of range", extent.la)));
-        };
-        let Some((at, plen)) = extent.stored else {
+        }
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        if extent.stored.is_none() {
             let offset = fragment_at.unwrap_or(0);
-            let bytes = fragment(image, budget, packed, offset, extent.len, header)?;
-            target.copy_from_slice(&bytes);
-            continue;
-        };
+            part.copy_from_slice(&fragment(
+                image, budget, packed, offset, extent.len, header,
+            )?);
+        } else {
+            parts.push((extent, part));
+        }
+        rest = tail;
+    }
+    let context = Decoding {
+        image,
+        header,
+        algorithms: index.algorithms,
+        interlaced: advise & ADVISE_INTERLACED_PCLUSTER != 0,
+        zero_padding,
+    };
+    let results: Vec<Result<(), DataError>> = parts
+        .par_iter_mut()
+        .map(|(extent, target)| {
+            budget
+                .check_time()
+                .map_err(|limit| DataError::limit(limit, header))?;
+            context.extent(extent, target)
+        })
+        .collect();
+    if let Some(Err(error)) = results.into_iter().find(Result::is_err) {
+        return Err(error);
+    }
+    Ok((out, reservation))
+}
+
+/// What decoding one extent needs, shared by the threads that decode a file's extents.
+struct Decoding<'i, 'a> {
+    image: &'i Image<'a>,
+    /// Where the map header is, for diagnostics.
+    header: u64,
+    algorithms: [u8; 2],
+    interlaced: bool,
+    zero_padding: bool,
+}
+
+impl Decoding<'_, '_> {
+    /// Decodes one stored extent into `target` (its part of the file).
+    fn extent(&self, extent: &Extent, target: &mut [u8]) -> Result<(), DataError> {
+        let (at, plen) = extent.stored.unwrap_or_default();
+        let image = self.image;
         let input = image.bytes(at, plen).ok_or_else(|| {
-            index.damaged(format!(
-                "the pcluster of logical cluster {} ({plen} bytes at {at:#x}) lies past the end of the image",
-                extent.lcn
-            ))
+            DataError::damaged(
+                format!(
+                    "the pcluster of logical cluster {} ({plen} bytes at {at:#x}) lies past the end of the image",
+                    extent.lcn
+                ),
+                self.header,
+            )
         })?;
         let result = if extent.kind == TYPE_PLAIN {
-            copy_plain(
-                input,
-                target,
-                extent.la,
-                image.sb.block,
-                advise & ADVISE_INTERLACED_PCLUSTER != 0,
-            )
+            copy_plain(input, target, extent.la, image.sb.block, self.interlaced)
         } else {
-            let algorithm = index.algorithms[usize::from(extent.kind == TYPE_HEAD2)];
+            let algorithm = self.algorithms[usize::from(extent.kind == TYPE_HEAD2)];
             if image.sb.algorithms & (1 << algorithm) == 0 {
                 Err(format!(
                     "its algorithm {algorithm} ({}) is not among the superblock's",
                     algorithm_name(u16::from(algorithm))
                 ))
-            } else if !zero_padding {
+            } else if !self.zero_padding {
                 // Without `0padding` the stream starts the pcluster and is followed by whatever
                 // fills it: decoded until the extent is whole. Only LZ4 was ever written so.
                 if algorithm == 0 {
@@ -528,14 +572,16 @@ pub(super) fn read_compressed<'b>(
                 }
             }
         };
-        if let Err(why) = result {
-            return Err(index.damaged(format!(
-                "the extent at {} ({} bytes) from the pcluster at {at:#x}: {why}",
-                extent.la, extent.len
-            )));
-        }
+        result.map_err(|why| {
+            DataError::damaged(
+                format!(
+                    "the extent at {} ({} bytes) from the pcluster at {at:#x}: {why}",
+                    extent.la, extent.len
+                ),
+                self.header,
+            )
+        })
     }
-    Ok((out, reservation))
 }
 
 /// `len` bytes of the packed inode from `offset`.
