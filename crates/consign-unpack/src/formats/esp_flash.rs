@@ -57,6 +57,8 @@ struct Partition {
     subtype: u8,
     offset: u32,
     size: u32,
+    /// Bit 0: encrypted with the flash encryption key; bit 1: read-only.
+    flags: u32,
     /// The label's bytes up to the first NUL (all 16 when it has none).
     label: Vec<u8>,
 }
@@ -184,12 +186,13 @@ fn table_at(data: &[u8], at: usize) -> Result<Table, String> {
 
 /// One entry row, checked as `gen_esp32part.py` checks what it writes.
 fn entry(row: &[u8], table_at: usize, index: usize) -> Result<Partition, String> {
-    let (Some(&kind), Some(&subtype), Some(offset), Some(size), Some(label)) = (
+    let (Some(&kind), Some(&subtype), Some(offset), Some(size), Some(label), Some(flags)) = (
         row.get(2),
         row.get(3),
         u32le(row, 4),
         u32le(row, 8),
         row.get(12..28),
+        u32le(row, 28),
     ) else {
         return Err(format!("row {index} is short"));
     };
@@ -199,6 +202,7 @@ fn entry(row: &[u8], table_at: usize, index: usize) -> Result<Partition, String>
         subtype,
         offset,
         size,
+        flags,
         label: label.get(..label_end).unwrap_or_default().to_vec(),
     };
     let name = String::from_utf8_lossy(&partition.label);
@@ -283,12 +287,17 @@ pub(crate) fn probe(data: &[u8]) -> Option<Probe> {
     for (index, partition) in table.partitions.iter().enumerate() {
         let _ = write!(
             description,
-            "{} {} ({}, {} at {:#x})",
+            "{} {} ({}, {} at {:#x}{})",
             if index == 0 { "" } else { "," },
             String::from_utf8_lossy(&partition.label),
             partition.kind_name(),
             human_size(u64::from(partition.size)),
-            partition.offset
+            partition.offset,
+            if partition.flags & 1 == 0 {
+                ""
+            } else {
+                ", encrypted"
+            }
         );
     }
     Some(Probe {
@@ -434,13 +443,17 @@ mod tests {
     }
 
     fn row(label: &[u8], kind: u8, subtype: u8, offset: u32, size: u32) -> Vec<u8> {
+        flagged(label, kind, subtype, offset, size, 0)
+    }
+
+    fn flagged(label: &[u8], kind: u8, subtype: u8, offset: u32, size: u32, flags: u32) -> Vec<u8> {
         let mut row = vec![0x50, 0xaa, kind, subtype];
         row.extend(offset.to_le_bytes());
         row.extend(size.to_le_bytes());
         let mut name = label.to_vec();
         name.resize(16, 0);
         row.extend(name);
-        row.extend(0u32.to_le_bytes());
+        row.extend(flags.to_le_bytes());
         row
     }
 
@@ -521,6 +534,25 @@ mod tests {
         assert!(
             esp::probe(&found[3].1).is_some(),
             "the app partition is an ESP image"
+        );
+    }
+
+    /// Flash encryption leaves ciphertext in the partitions the table flags: the description says
+    /// which, since nothing inside them can be read.
+    #[test]
+    fn encrypted_partitions_are_named() {
+        let rows = [
+            flagged(b"factory", 0, 0, 0x10000, 0x10000, 1),
+            flagged(b"nvs", 1, 2, 0x9000, 0x1000, 2),
+        ];
+        let image = flash(0x20000, 0x8000, &table(&rows, true), &[]);
+        assert!(
+            probe(&image).unwrap().description.ends_with(
+                "2 partitions: factory (app/factory, 64.0 KiB at 0x10000, encrypted), nvs \
+                 (data/nvs, 4.0 KiB at 0x9000)"
+            ),
+            "{}",
+            probe(&image).unwrap().description
         );
     }
 
