@@ -93,6 +93,16 @@ const RECIPES: &[Recipe] = &[
         not_reproducible: None,
     },
     Recipe {
+        script: "unpack/ufs/recipe.sh",
+        runner: Runner::Shell,
+        outputs: &["unpack/ufs"],
+        debian: &[
+            ("makefs", "/usr/sbin/makefs"),
+            ("python3", "/usr/bin/python3"),
+        ],
+        not_reproducible: None,
+    },
+    Recipe {
         script: "unpack/jffs2/recipe.sh",
         runner: Runner::Shell,
         outputs: &["unpack/jffs2"],

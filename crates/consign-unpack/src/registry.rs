@@ -126,6 +126,28 @@ pub(crate) static FORMATS: &[Format] = &[
         probe: fs::ext::probe,
         extract: |data, budget| fs::ext::parse(data, budget),
     },
+    // UFS keeps its superblock 8192 bytes in (UFS1, and UFS2 as NetBSD's makefs writes it) or
+    // 65536 bytes in (UFS2 as FreeBSD's newfs writes it), `fs_magic` 1372 bytes into it, in the
+    // byte order of the machine that made it; both rows report `ufs`.
+    Format {
+        name: "ufs",
+        magics: &[
+            &[0x54, 0x19, 0x01, 0x00],
+            &[0x00, 0x01, 0x19, 0x54],
+            &[0x19, 0x01, 0x54, 0x19],
+            &[0x19, 0x54, 0x01, 0x19],
+        ],
+        magic_offset: fs::ufs::SBLOCK_UFS1 + fs::ufs::MAGIC_AT,
+        probe: fs::ufs::probe,
+        extract: |data, budget| fs::ufs::parse(data, budget),
+    },
+    Format {
+        name: "ufs2",
+        magics: &[&[0x19, 0x01, 0x54, 0x19], &[0x19, 0x54, 0x01, 0x19]],
+        magic_offset: fs::ufs::SBLOCK_UFS2 + fs::ufs::MAGIC_AT,
+        probe: fs::ufs::probe_ufs2,
+        extract: |data, budget| fs::ufs::parse(data, budget),
+    },
     Format {
         name: "erofs",
         magics: &[&[0xe2, 0xe1, 0xf5, 0xe0]],

@@ -21,6 +21,7 @@ pub mod romfs;
 pub mod squashfs;
 pub mod ubi;
 pub mod ubifs;
+pub mod ufs;
 pub mod yaffs2;
 
 use consign_model::{Cut, CutReason, Diagnostic, NodeKind};
