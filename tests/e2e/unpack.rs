@@ -359,6 +359,51 @@ fn a_littlefs_web_ui_names_the_libraries_it_serves() {
 }
 
 /// `consign scan IMAGE` in `dir`: each component's name, version and CPE (empty when absent).
+#[test]
+fn a_freebsd_ufs_image_names_the_packages_pkg_installed() {
+    // Made by NetBSD's makefs (`fixtures/unpack/ufs/recipe.sh`): UFS2, big-endian as old Junos
+    // images are, with FreeBSD pkg's database at `var/db/pkg/local.sqlite`.
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = repo_root().join("fixtures/unpack/ufs");
+    let found = scanned(dir.path(), &fixtures.join("ufs2-be.img.gz"));
+    // Named by their upstream releases (pkg's `3.0.12_2,1` is 3.0.12 with port revision and epoch).
+    for (name, version) in [
+        ("openssl", "3.0.12"),
+        ("curl", "8.4.0"),
+        ("lighttpd", "1.4.73"),
+    ] {
+        assert!(
+            found.iter().any(|(n, v, _)| n == name && v == version),
+            "{name} {version}: {found:?}"
+        );
+    }
+    let sbom = std::fs::read_to_string(dir.path().join("sbom.json")).unwrap();
+    assert!(
+        sbom.contains("/ufs@0x0/var/db/pkg/local.sqlite"),
+        "the packages are read from pkg's database"
+    );
+    // Carved out of a disk image (behind a partition table's 32 KiB), its files are written
+    // out as the recipe made them.
+    let image = std::fs::read(fixtures.join("ufs1-le.img.gz")).unwrap();
+    let mut ufs = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&image[..]), &mut ufs).unwrap();
+    let mut disk = vec![0; 0x8000];
+    disk.extend(ufs);
+    disk.extend(vec![0; 0x1000]);
+    std::fs::write(dir.path().join("disk.img"), &disk).unwrap();
+    let out = run(dir.path(), &["unpack", "disk.img", "-o", "out"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("ufs"), "{}", out.stdout);
+    assert!(!out.stderr.contains("INCOMPLETE"), "{}", out.stderr);
+    let motd = dir.path().join("out/ufs@0x8000/etc/motd");
+    assert_eq!(
+        std::fs::read(&motd).unwrap(),
+        b"hello from consign\n",
+        "{}",
+        motd.display()
+    );
+}
+
 fn scanned(dir: &std::path::Path, image: &std::path::Path) -> Vec<(String, String, String)> {
     let out = run(dir, &["scan", image.to_str().unwrap(), "-o", "sbom.json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
