@@ -1084,6 +1084,39 @@ mod tests {
         assert_eq!(probe(&bad_crc), None);
     }
 
+    /// A worn-in image (relocated pairs, a superblock expanded into a chain of pairs before the
+    /// root) gives every file as littlefs-python reads it (`lfs-churn.sha256`).
+    #[test]
+    fn a_worn_in_image_reads_as_littlefs_reads_it() {
+        use sha2::Digest as _;
+        let image = gunzip("fixtures/unpack/littlefs/lfs-churn.img.gz");
+        let listing = parse_all(&image);
+        assert_eq!(messages(&listing), Vec::<String>::new());
+        let mut mine: Vec<String> = listing
+            .entries
+            .iter()
+            .filter_map(|entry| match &entry.kind {
+                NodeKind::File { data } => Some(format!(
+                    "{:x}  {}\n",
+                    sha2::Sha256::digest(data),
+                    entry.path
+                )),
+                _ => None,
+            })
+            .collect();
+        mine.sort_by(|a, b| a[66..].cmp(&b[66..]));
+        let theirs = std::fs::read_to_string(
+            crate::fs::test_support::repo().join("fixtures/unpack/littlefs/lfs-churn.sha256"),
+        )
+        .unwrap();
+        assert_eq!(mine.concat(), theirs);
+        // Superblock copies beyond blocks 0 and 1: the superblock did expand.
+        let superblocks = (0..image.len() / 512)
+            .filter(|block| image[block * 512 + 8..block * 512 + 16] == *MAGIC)
+            .count();
+        assert!(superblocks > 2, "{superblocks}");
+    }
+
     #[test]
     fn damage_is_survived() {
         let image = gunzip("fixtures/unpack/littlefs/lfs-512.img.gz");
