@@ -422,21 +422,11 @@ pub(super) fn read_compressed<'b>(
         } else {
             lcluster
         };
-        let at = entry.pblk * image.sb.block;
-        if image.bytes(at, plen).is_none()
-            && !(advise & (ADVISE_INLINE_PCLUSTER | ADVISE_FRAGMENT_PCLUSTER) != 0
-                && lcn == (inode.size - 1) >> index.lclusterbits)
-        {
-            return Err(index.damaged(format!(
-                "the pcluster of logical cluster {lcn} ({plen} bytes at block {}) lies past the end of the image",
-                entry.pblk
-            )));
-        }
         extents.push(Extent {
             la,
             len: inode.size - la,
             kind: entry.kind,
-            stored: Some((at, plen)),
+            stored: Some((entry.pblk * image.sb.block, plen)),
             lcn,
         });
     }
@@ -461,6 +451,17 @@ pub(super) fn read_compressed<'b>(
             }
             last.stored = None;
             fragment_at = Some(offset);
+        }
+    }
+    // Every pcluster must be in the image before the output is reserved against them.
+    for extent in &extents {
+        if let Some((at, plen)) = extent.stored
+            && image.bytes(at, plen).is_none()
+        {
+            return Err(index.damaged(format!(
+                "the pcluster of logical cluster {} ({plen} bytes at {at:#x}) lies past the end of the image",
+                extent.lcn
+            )));
         }
     }
     let stored_bytes: u64 = extents
