@@ -470,3 +470,22 @@ fn an_android_block_ota_package_names_its_release_from_the_rebuilt_system_partit
         assert!(sbom.contains(evidence), "no evidence from {evidence}");
     }
 }
+
+#[test]
+fn an_android_super_image_names_what_its_logical_partitions_hold() {
+    // Dynamic partitions (`fixtures/unpack/android-ota/make_payload.py`), gzip-compressed: the
+    // system_a partition, in two extents out of order, is an ext4 file system with build.prop.
+    let dir = tempfile::tempdir().unwrap();
+    let found = scanned(
+        dir.path(),
+        &repo_root().join("fixtures/unpack/android-ota/super.img.gz"),
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(name, version, _)| name == "android" && version == "14"),
+        "{found:?}"
+    );
+    let sbom = std::fs::read_to_string(dir.path().join("sbom.json")).unwrap();
+    assert!(sbom.contains("android-super@0x0/system_a.img/ext@0x0/system/build.prop"));
+}

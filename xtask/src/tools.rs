@@ -23,6 +23,7 @@ pub(crate) const PYTHON_PACKAGES: &[&str] = &[
     "in-toto==3.1.0",
     "android-payload-dumper==2.3.0",
     "brotli==1.2.0",
+    "liblp==1.0.2",
     // fixtures: Espressif's esptool checks and merges the ESP flash image fixture's parts.
     "esptool==5.1.0",
     // fixtures: littlefs-python (the littlefs C library) makes the LittleFS images.

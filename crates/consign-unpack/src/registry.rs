@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use crate::Budget;
 use crate::formats::{
-    android_boot, android_payload, ar, arcadyan, cpio, dtb, esp, esp_flash, hexrec, kernel, sparse,
-    streams, tar, tplink, trx, uf2, uimage, zip,
+    android_boot, android_payload, android_super, ar, arcadyan, cpio, dtb, esp, esp_flash, hexrec,
+    kernel, sparse, streams, tar, tplink, trx, uf2, uimage, zip,
 };
 use crate::fs::{self, FsListing, Probe};
 
@@ -301,12 +301,12 @@ pub(crate) static FORMATS: &[Format] = &[
         extract: android_boot::extract,
     },
     Format {
-        name: "uf2",
-        // The first two magics of a block, "UF2\n" and 0x9e5d5157, little-endian.
-        magics: &[b"UF2\nWQ]\x9e"],
-        magic_offset: 0,
-        probe: uf2::probe,
-        extract: uf2::extract,
+        // Dynamic partitions' `super`: liblp's geometry (magic "gDla") 4096 bytes in.
+        name: "android-super",
+        magics: &[b"gDla"],
+        magic_offset: 4096,
+        probe: android_super::probe,
+        extract: android_super::extract,
     },
     Format {
         // A/B OTA update payloads (`payload.bin` of an OTA zip).

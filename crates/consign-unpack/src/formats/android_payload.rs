@@ -264,6 +264,8 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
             .at(data.len() as u64)
             .with_hint("the file is cut short; unpack the whole payload"),
         );
+        // Claimed whole, so that the cut is reported rather than the bytes searched as any.
+        listing.size = Some(data.len() as u64);
         return listing;
     }
     let manifest = match read_manifest(&data[header.manifest.clone()]) {
@@ -274,6 +276,7 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
                     .at((header.manifest.start + at) as u64)
                     .with_hint("the payload cannot be unpacked; check that the file is whole"),
             );
+            listing.size = Some(header.blobs_at as u64);
             return listing;
         }
     };

@@ -7,6 +7,7 @@
 
 pub(crate) mod android_boot;
 pub(crate) mod android_payload;
+pub(crate) mod android_super;
 pub(crate) mod ar;
 pub(crate) mod arcadyan;
 pub(crate) mod block_ota;
