@@ -103,6 +103,13 @@ const RECIPES: &[Recipe] = &[
         not_reproducible: None,
     },
     Recipe {
+        script: "unpack/iso9660/recipe.sh",
+        runner: Runner::Shell,
+        outputs: &["unpack/iso9660"],
+        debian: &[("xorriso", "/usr/bin/xorriso")],
+        not_reproducible: None,
+    },
+    Recipe {
         script: "unpack/jffs2/recipe.sh",
         runner: Runner::Shell,
         outputs: &["unpack/jffs2"],

@@ -173,6 +173,14 @@ pub(crate) static FORMATS: &[Format] = &[
         probe: fs::fat::probe,
         extract: |data, budget| fs::fat::parse(data, budget),
     },
+    // ISO 9660's first volume descriptor is at sector 16; `CD001` follows its type byte.
+    Format {
+        name: "iso9660",
+        magics: &[b"CD001"],
+        magic_offset: fs::iso9660::MAGIC_AT,
+        probe: fs::iso9660::probe,
+        extract: |data, budget| fs::iso9660::parse(data, budget),
+    },
     Format {
         name: "jffs2",
         magics: &[&[0x85, 0x19], &[0x19, 0x85]],

@@ -15,6 +15,7 @@ pub mod cramfs;
 pub mod erofs;
 pub mod ext;
 pub mod fat;
+pub mod iso9660;
 pub mod jffs2;
 pub mod littlefs;
 pub mod romfs;
