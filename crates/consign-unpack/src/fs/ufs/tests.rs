@@ -676,3 +676,25 @@ fn the_fuzzers_seeds_are_read_whole() {
         assert_eq!(file(&listing, "/etc/motd"), b"hello\n", "{name}");
     }
 }
+
+#[test]
+fn soft_updates_and_their_journal_change_nothing_read() {
+    // `fs_flags` of an image with soft updates and their journal (SU+J), as `tunefs -j enable`
+    // leaves it: the description says so and the tree reads as it stands.
+    let mut data = fixture("ufs2-be");
+    put(
+        &mut data,
+        (SBLOCK_UFS1 + 1312) as u64,
+        u64::from(FS_DOSOFTDEP | FS_SUJ),
+        4,
+    );
+    assert!(
+        probe(&data)
+            .unwrap()
+            .description
+            .ends_with(", soft updates, soft updates journal, superblock at 8192")
+    );
+    let listing = read(&data);
+    assert_eq!(listing.diagnostics, Vec::new());
+    assert_eq!(render(&listing), TREE.replace("LONG", LONG_TARGET));
+}
