@@ -404,6 +404,39 @@ fn a_freebsd_ufs_image_names_the_packages_pkg_installed() {
     );
 }
 
+#[test]
+fn an_iso9660_installer_image_is_written_out_with_its_rock_ridge_names() {
+    // Made by xorriso (`fixtures/unpack/iso9660/recipe.sh`), carved from behind 32 KiB of a
+    // disk image: Rock Ridge's long names and symlinks, and the El Torito boot image.
+    let dir = tempfile::tempdir().unwrap();
+    let image =
+        std::fs::read(repo_root().join("fixtures/unpack/iso9660/rr-joliet.iso.gz")).unwrap();
+    let mut iso = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&image[..]), &mut iso).unwrap();
+    let mut disk = vec![0; 0x8000];
+    disk.extend(iso);
+    std::fs::write(dir.path().join("disk.img"), &disk).unwrap();
+    let out = run(dir.path(), &["unpack", "disk.img", "-o", "out"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("iso9660"), "{}", out.stdout);
+    assert!(!out.stderr.contains("INCOMPLETE"), "{}", out.stderr);
+    let root = dir.path().join("out/iso9660@0x8000");
+    assert_eq!(
+        std::fs::read(root.join("etc/A long file name with several.dots.txt")).unwrap(),
+        b"a long name\n"
+    );
+    assert_eq!(
+        std::fs::read_link(root.join("bin/motd-link")).unwrap(),
+        std::path::Path::new("../etc/motd")
+    );
+    assert_eq!(
+        std::fs::read(root.join("[boot]/entry-1.img"))
+            .unwrap()
+            .len(),
+        2048
+    );
+}
+
 fn scanned(dir: &std::path::Path, image: &std::path::Path) -> Vec<(String, String, String)> {
     let out = run(dir, &["scan", image.to_str().unwrap(), "-o", "sbom.json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
