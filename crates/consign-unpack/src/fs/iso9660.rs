@@ -299,6 +299,9 @@ struct Reader<'a> {
     joliet: bool,
     /// Rock Ridge's `SP` skip: bytes before the System Use entries in every record.
     susp_skip: Option<usize>,
+    /// Bytes of continuation areas followed so far: sound images follow each once, so more than
+    /// the image holds means records sharing or repeating them.
+    continued: std::cell::Cell<u64>,
 }
 
 impl Reader<'_> {
@@ -434,6 +437,15 @@ impl Reader<'_> {
                 ));
                 break;
             }
+            let followed = self.continued.get().saturating_add(u64::from(len));
+            if followed > self.data.len() as u64 {
+                problems.push(
+                    "the image's Rock Ridge continuation areas together are longer than the image (records share or repeat them); this one is not read"
+                        .to_owned(),
+                );
+                break;
+            }
+            self.continued.set(followed);
             let start = u64::from(block) * self.volume.block_size + u64::from(offset);
             match usize::try_from(start)
                 .ok()
@@ -522,6 +534,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         volume,
         joliet: false,
         susp_skip: None,
+        continued: std::cell::Cell::new(0),
     };
     let root = match Reader::record(
         &reader.volume.root.clone(),

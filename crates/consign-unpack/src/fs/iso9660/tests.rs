@@ -299,7 +299,11 @@ fn directories_that_share_blocks_are_refused() {
     let listing = read(&data);
     assert_eq!(listing.cuts.len(), 1, "{:#?}", listing.diagnostics);
     assert_eq!(listing.cuts[0].reason, CutReason::Refused);
-    assert!(listing.diagnostics[0].message.contains("which another directory holds"));
+    assert!(
+        listing.diagnostics[0]
+            .message
+            .contains("which another directory holds")
+    );
     // A directory of 4 GiB beyond the image's end costs nothing.
     let mut data = fixture("plain");
     let b = record_at(&data, b"B", 0x8800);
@@ -310,6 +314,54 @@ fn directories_that_share_blocks_are_refused() {
         listing.diagnostics[0]
             .message
             .contains("run past the end of the image; 0 read"),
+        "{:#?}",
+        listing.diagnostics
+    );
+}
+
+#[test]
+fn continuation_areas_are_followed_no_more_than_the_image_holds() {
+    // Every record's System Use area made to continue into one area that continues into itself:
+    // each record follows it at most 32 times, and all of them together no more than the image.
+    let mut data = fixture("rr-joliet");
+    let area = data.len() - 2048;
+    let len = 2048u32;
+    let mut ce = vec![b'C', b'E', 28, 1];
+    for value in [(area / 2048) as u32, 0, len] {
+        ce.extend_from_slice(&value.to_le_bytes());
+        ce.extend_from_slice(&value.to_be_bytes());
+    }
+    data[area..area + 28].copy_from_slice(&ce);
+    let mut listing = read(&data);
+    assert_eq!(listing.diagnostics, Vec::new(), "the area is not used yet");
+    for at in (0x8800..data.len() - 2048).step_by(2048) {
+        let mut off = at;
+        while off < at + 2048 && data[off] != 0 {
+            let len = usize::from(data[off]);
+            let name_len = usize::from(data[off + 32]);
+            let su = off + 33 + name_len + usize::from(name_len % 2 == 0);
+            let dot = name_len == 1 && data[off + 33] <= 1;
+            if len >= 34 && su + 28 <= off + len && !dot {
+                data[su..su + 28].copy_from_slice(&ce);
+            }
+            off += len.max(1);
+        }
+    }
+    let started = std::time::Instant::now();
+    listing = read(&data);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        listing.diagnostics.iter().any(|d| d
+            .message
+            .contains("more than 32 Rock Ridge continuation areas")),
+        "{:#?}",
+        listing.diagnostics
+    );
+    assert!(
+        listing
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("together are longer than the image")),
         "{:#?}",
         listing.diagnostics
     );
