@@ -698,3 +698,61 @@ fn soft_updates_and_their_journal_change_nothing_read() {
     assert_eq!(listing.diagnostics, Vec::new());
     assert_eq!(render(&listing), TREE.replace("LONG", LONG_TARGET));
 }
+
+#[test]
+fn the_4_2bsd_directory_format_of_old_ufs1_images() {
+    // UFS1 images older than 4.4BSD (`fs_old_inodefmt` -1) have a 16-bit name length where later
+    // ones have the type and an 8-bit length, and no symlinks in the inode. Every directory
+    // record of the little-endian UFS1 image rewritten that way reads to the same names.
+    let pristine = fixture("ufs1-le");
+    let mut data = pristine.clone();
+    let listing = read(&pristine);
+    let reader = reader(&pristine);
+    let dirs = std::iter::once("/".to_owned()).chain(
+        listing
+            .entries
+            .iter()
+            .filter(|entry| entry.kind == NodeKind::Dir)
+            .map(|entry| entry.path.clone()),
+    );
+    for dir in dirs {
+        let number = if dir == "/" {
+            ROOT_INODE
+        } else {
+            lookup(&pristine, &dir)
+        };
+        let inode = reader.inode(number).unwrap();
+        let map = reader.block_map(&inode, &mut reader.claimed());
+        for &(_, fragment, want) in &map.blocks {
+            let start = (fragment * 512) as usize;
+            for chunk in (start..start + want as usize).step_by(DIRBLKSIZ) {
+                let mut off = chunk;
+                while off < chunk + DIRBLKSIZ {
+                    let reclen = usize::from(u16le(&data, off + 4).unwrap());
+                    let namlen = data[off + 7];
+                    data[off + 6..off + 8].copy_from_slice(&u16::from(namlen).to_le_bytes());
+                    off += reclen;
+                }
+            }
+        }
+    }
+    put(
+        &mut data,
+        (SBLOCK_UFS1 + 1324) as u64,
+        u64::from(u32::MAX),
+        4,
+    );
+    let old = read(&data);
+    let paths = |listing: &FsListing| -> Vec<String> {
+        listing
+            .entries
+            .iter()
+            .map(|entry| entry.path.clone())
+            .collect()
+    };
+    assert_eq!(paths(&old), paths(&listing));
+    assert_eq!(file(&old, "/bin/big"), big_bytes());
+    // The short symlink kept in the inode is read as block pointers, as a 4.2BSD kernel would.
+    assert_eq!(old.diagnostics.len(), 1, "{:#?}", old.diagnostics);
+    assert_eq!(old.diagnostics[0].location, "/bin/motd-link");
+}
