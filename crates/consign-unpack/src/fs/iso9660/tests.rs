@@ -16,7 +16,7 @@ fn read(data: &[u8]) -> FsListing {
 /// their records sort).
 fn tree(name: &str) -> String {
     let (modes, long) = match name {
-        "rr-joliet" => (true, "A long file name with several.dots.txt"),
+        "rr-joliet" | "relocated" => (true, "A long file name with several.dots.txt"),
         "joliet" => (false, "A long file name with several.dots.txt"),
         _ => (false, "a_long_f.txt"),
     };
@@ -364,5 +364,21 @@ fn continuation_areas_are_followed_no_more_than_the_image_holds() {
             .any(|d| d.message.contains("together are longer than the image")),
         "{:#?}",
         listing.diagnostics
+    );
+}
+
+#[test]
+fn relocated_directories_are_read_where_rock_ridge_puts_them() {
+    // `relocated.iso` keeps ISO 9660's eight levels: `i` (the ninth) is moved under the root,
+    // marked `RE` there, and `h` holds a `CL` record pointing at it.
+    let data = fixture("relocated");
+    assert_eq!(data.windows(4).filter(|w| w == b"CL\x0c\x01").count(), 1);
+    assert_eq!(data.windows(4).filter(|w| w == b"RE\x04\x01").count(), 1);
+    let listing = read(&data);
+    assert_eq!(listing.diagnostics, Vec::new());
+    assert_eq!(render(&listing), tree("relocated"));
+    assert_eq!(
+        file(&listing, "/a/b/c/d/e/f/g/h/i/deep.txt"),
+        b"deep file\n"
     );
 }
