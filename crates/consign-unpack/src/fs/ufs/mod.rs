@@ -393,11 +393,12 @@ fn read_superblock(data: &[u8], location: usize) -> Result<Superblock, NotUfs> {
 
 fn describe(sb: &Superblock) -> Probe {
     let mut description = format!(
-        "{}, {}, volume {:?}, {} cylinder groups, {}-byte blocks of {}-byte fragments",
+        "{}, {}, volume {:?}, {} cylinder group{}, {}-byte blocks of {}-byte fragments",
         if sb.ufs2 { "UFS2" } else { "UFS1" },
         sb.endian.name(),
         sb.volume,
         sb.ncg,
+        if sb.ncg == 1 { "" } else { "s" },
         sb.bsize,
         sb.fsize
     );
