@@ -15,15 +15,17 @@
 //! supplementary descriptor, else the plain names without their `;1` version; multi-extent files
 //! (records flagged as continued, joined in order); El Torito boot images, each listed as a file
 //! under `/[boot]/` (no-emulation images by their sector count, floppy emulation by the floppy's
-//! size). Times are the records' recording dates.
+//! size, hard disk emulation by where its master boot record's last partition ends, since the
+//! catalogue does not state it). Times are the records' recording dates.
 //!
 //! Not read: associated files and extended attribute records (their bytes are skipped), Rock
 //! Ridge times (`TF`), devices' numbers (`PN`), sparse files (`SF`), zisofs compression, UDF
-//! bridges (read as ISO 9660), hard-disk-emulation boot images (their size is the emulated disk's,
-//! which the catalogue does not state). Hostile images are bounded: every read is checked against
-//! the image, a directory reached twice (by its extent) is not entered again, continuation areas
-//! are followed at most a fixed number of times per record, and every file's bytes are reserved
-//! from the [`Budget`] before they are copied.
+//! bridges (read as ISO 9660), an emulated hard disk without a master boot record. Hostile images
+//! are bounded: every read is checked against the image, directories are read record by record
+//! and a block a directory was read from is not read as another's (a loop, or directories that
+//! overlap), continuation areas are followed at most 32 times per record and no more than the
+//! image holds in all, and every file's bytes are reserved from the [`Budget`] before they are
+//! copied.
 
 use std::collections::HashSet;
 
@@ -811,6 +813,22 @@ fn read_file(
     Bytes::from(out)
 }
 
+/// The size of an emulated hard disk from its master boot record: the end of its last
+/// partition; `None` without the `0x55 0xaa` signature or a partition.
+fn emulated_disk_size(mbr: &[u8]) -> Option<u64> {
+    if mbr.get(510..512) != Some(&[0x55, 0xaa]) {
+        return None;
+    }
+    (0..4)
+        .filter_map(|slot| {
+            let entry = mbr.get(446 + slot * 16..462 + slot * 16)?;
+            let start = u64::from(u32le(entry, 8)?);
+            let count = u64::from(u32le(entry, 12)?);
+            (entry[4] != 0 && count > 0).then_some((start + count) * 512)
+        })
+        .max()
+}
+
 /// Lists each El Torito boot image the catalogue at block `catalog` names as a file under
 /// `/[boot]/`.
 fn read_boot_catalog(reader: &Reader<'_>, catalog: u64, budget: &Budget, listing: &mut FsListing) {
@@ -863,23 +881,29 @@ fn read_boot_catalog(reader: &Reader<'_>, catalog: u64, budget: &Budget, listing
         let media = entry[1] & 0x0f;
         let sectors = u64::from(u16le(entry, 6).unwrap_or_default());
         let block = u64::from(u32le(entry, 8).unwrap_or_default());
+        let image_at = block.saturating_mul(per_sector);
         let size = match media {
-            0 => sectors.max(1) * 512,
-            1 => 1_228_800,
-            2 => 1_474_560,
-            3 => 2_949_120,
-            _ => {
-                listing.cut(
-                    Diagnostic::warning(
-                        format!("/[boot]/entry-{number}.img"),
-                        format!("boot entry {number} emulates a hard disk (media type {media}), whose size the catalogue does not state; not listed"),
-                    )
-                    .at(entry_at),
-                    "the boot image",
-                    CutReason::Unsupported,
-                );
-                continue;
-            }
+            0 => Some(sectors.max(1) * 512),
+            1 => Some(1_228_800),
+            2 => Some(1_474_560),
+            3 => Some(2_949_120),
+            // A hard disk's size is where its master boot record's last partition ends.
+            4 => reader.extent(image_at, 512).and_then(emulated_disk_size),
+            _ => None,
+        };
+        let Some(size) = size else {
+            listing.cut(
+                Diagnostic::warning(
+                    format!("/[boot]/entry-{number}.img"),
+                    format!(
+                        "boot entry {number} (media type {media}) is neither a no-emulation image, a floppy nor a hard disk with a master boot record; not listed"
+                    ),
+                )
+                .at(entry_at),
+                "the boot image",
+                CutReason::Unsupported,
+            );
+            continue;
         };
         if number == 1 {
             if let Err(limit) = budget.take_entry_with(7) {
@@ -898,8 +922,14 @@ fn read_boot_catalog(reader: &Reader<'_>, catalog: u64, budget: &Budget, listing
             listing.cut_rest(path, limit);
             return;
         }
-        let block = block.saturating_mul(per_sector);
-        let data = read_file(reader, &path, &[(block, size)], entry_at, budget, listing);
+        let data = read_file(
+            reader,
+            &path,
+            &[(image_at, size)],
+            entry_at,
+            budget,
+            listing,
+        );
         listing.entries.push(FsEntry {
             path,
             kind: NodeKind::File { data },

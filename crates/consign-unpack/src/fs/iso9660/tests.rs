@@ -382,3 +382,30 @@ fn relocated_directories_are_read_where_rock_ridge_puts_them() {
         b"deep file\n"
     );
 }
+
+#[test]
+fn a_hard_disk_boot_image_is_as_long_as_its_partitions() {
+    // The catalogue's entry made a hard disk emulation (media type 4), and the boot image a disk
+    // whose master boot record has one partition of 3 sectors from sector 1: the image is 4
+    // sectors. Without the boot record's signature it is not listed.
+    let pristine = fixture("rr-joliet");
+    let catalog = u32le(&pristine, 17 * 2048 + 0x47).unwrap() as usize * 2048;
+    let image = u32le(&pristine, catalog + 32 + 8).unwrap() as usize * 2048;
+    let mut data = pristine.clone();
+    data[catalog + 32 + 1] = 4;
+    data[image + 446..image + 510].fill(0);
+    data[image + 446 + 4] = 0x83;
+    data[image + 446 + 8..image + 446 + 12].copy_from_slice(&1u32.to_le_bytes());
+    data[image + 446 + 12..image + 446 + 16].copy_from_slice(&3u32.to_le_bytes());
+    data[image + 510..image + 512].copy_from_slice(&[0x55, 0xaa]);
+    let listing = read(&data);
+    assert_eq!(
+        file(&listing, "/[boot]/entry-1.img"),
+        &data[image..image + 2048]
+    );
+    data[image + 510] = 0;
+    let listing = read(&data);
+    assert_eq!(listing.cuts.len(), 1);
+    assert_eq!(listing.cuts[0].reason, CutReason::Unsupported);
+    assert!(!render(&listing).contains("entry-1.img"));
+}
