@@ -629,9 +629,11 @@ fn read_tree(reader: &Reader<'_>, root: &Record, budget: &Budget, listing: &mut 
             let record = match record {
                 Ok(record) => record,
                 Err((why, at)) => {
-                    listing
-                        .diagnostics
-                        .push(Diagnostic::warning(shown, why).at(at));
+                    listing.cut(
+                        Diagnostic::warning(shown, why).at(at),
+                        "the directory record",
+                        CutReason::Truncated,
+                    );
                     continue;
                 }
             };
@@ -667,12 +669,14 @@ fn read_tree(reader: &Reader<'_>, root: &Record, budget: &Budget, listing: &mut 
                 || name.contains('/')
                 || name.contains('\0')
             {
-                listing.diagnostics.push(
+                listing.cut(
                     Diagnostic::warning(
                         shown,
                         format!("a record names {name:?}, which no path can hold; skipped"),
                     )
                     .at(record.offset),
+                    "the entry",
+                    CutReason::Refused,
                 );
                 continue;
             }

@@ -1221,23 +1221,27 @@ fn read_dir(
                     match record {
                         Record::Skip => {}
                         Record::Entry(name, child) => entries.push((name, child, image_at(off))),
-                        Record::BadName(name) => listing.diagnostics.push(
+                        Record::BadName(name) => listing.cut(
                             Diagnostic::warning(
                                 shown,
                                 format!("a record names {name:?}, with `/` or NUL in it; skipped"),
                             )
                             .at(image_at(off)),
+                            "the entry",
+                            CutReason::Refused,
                         ),
                     }
                     off += reclen;
                 }
                 Err(why) => {
-                    listing.diagnostics.push(
+                    listing.cut(
                         Diagnostic::warning(
                             shown,
                             format!("{why}; the rest of its 512-byte chunk is skipped"),
                         )
                         .at(image_at(off)),
+                        "the rest of the 512-byte directory chunk",
+                        CutReason::Truncated,
                     );
                     break;
                 }
