@@ -325,6 +325,14 @@ pub(crate) static FORMATS: &[Format] = &[
         extract: android_payload::extract,
     },
     Format {
+        name: "uf2",
+        // The first two magics of a block, "UF2\n" and 0x9e5d5157, little-endian.
+        magics: &[b"UF2\nWQ]\x9e"],
+        magic_offset: 0,
+        probe: uf2::probe,
+        extract: uf2::extract,
+    },
+    Format {
         // Intel HEX, or Motorola S-records (the probe says which): text, tried at a file's start.
         name: "ihex",
         magics: &[],
