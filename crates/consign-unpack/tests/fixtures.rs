@@ -245,7 +245,6 @@ fn a_block_ota_package_gives_back_the_partitions_it_writes() {
     // `fixtures/unpack/android-ota/make_payload.py`: system as a transfer list and brotli data
     // (commands out of block order), vendor uncompressed; the recipe recorded the SHA-256 of the
     // system image it started from.
-    use sha2::Digest as _;
     let out = run("android-ota/block-ota.zip");
     assert!(
         out.report.root.containers[0].diagnostics.is_empty(),
@@ -261,11 +260,7 @@ fn a_block_ota_package_gives_back_the_partitions_it_writes() {
             .join("../../fixtures/unpack/android-ota/block-ota-system.sha256"),
     )
     .unwrap();
-    let digest: String = sha2::Sha256::digest(system)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(digest, expected.trim());
+    assert_eq!(consign_model::Sha256::of(system).to_hex(), expected.trim());
     let vendor = data_of(&out.vfs, "vendor.new.dat/android-block-ota@0x0/vendor.img");
     assert_eq!(vendor.len(), 8192);
     assert!(vendor.starts_with(b"vendor partition line 0000\n"));
@@ -307,7 +302,7 @@ fn a_file_named_br_is_read_as_brotli() {
     assert!(other.report.root.containers.is_empty());
 }
 
-/// Three EROFS images of `fixtures/unpack/erofs/recipe.sh` (MicroLZMA, LZ4 with big pclusters,
+/// Three EROFS images of `fixtures/unpack/erofs/recipe.sh` (`MicroLZMA`, LZ4 with big pclusters,
 /// chunk-based) back to back in erased flash, as an Android device's dynamic partitions lie: the
 /// carver finds each by its superblock magic at 1024 and reads it whole.
 #[test]

@@ -167,36 +167,31 @@ pub(crate) fn extract(data: &Bytes, budget: &Budget) -> FsListing {
                 Some(Err(why)) => why,
                 _ => "the input ends before it".to_owned(),
             };
-            match slot_at(backup).map(read_slot) {
-                Some(Ok(metadata)) => {
-                    listing.diagnostics.push(
-                        Diagnostic::warning(
-                            "",
-                            format!("the primary metadata is damaged ({why}); its backup is read"),
-                        )
-                        .at(primary as u64),
-                    );
-                    metadata
-                }
-                _ => {
-                    listing.diagnostics.push(
-                        Diagnostic::warning(
-                            "",
-                            format!(
-                                "the dynamic partitions' metadata is damaged ({why}), and so is its \
-                                 backup; no partition is read"
-                            ),
-                        )
-                        .at(primary as u64)
-                        .with_hint("check that the super image is whole"),
-                    );
-                    // The metadata is claimed, so that the damage is reported; what follows it
-                    // is searched as any bytes are.
-                    listing.size =
-                        Some(backup.saturating_add(slots * max_size).min(data.len()) as u64);
-                    return listing;
-                }
-            }
+            let Some(Ok(metadata)) = slot_at(backup).map(read_slot) else {
+                listing.diagnostics.push(
+                    Diagnostic::warning(
+                        "",
+                        format!(
+                            "the dynamic partitions' metadata is damaged ({why}), and so is its \
+                             backup; no partition is read"
+                        ),
+                    )
+                    .at(primary as u64)
+                    .with_hint("check that the super image is whole"),
+                );
+                // The metadata is claimed, so that the damage is reported; what follows it is
+                // searched as any bytes are.
+                listing.size = Some(backup.saturating_add(slots * max_size).min(data.len()) as u64);
+                return listing;
+            };
+            listing.diagnostics.push(
+                Diagnostic::warning(
+                    "",
+                    format!("the primary metadata is damaged ({why}); its backup is read"),
+                )
+                .at(primary as u64),
+            );
+            metadata
         }
     };
     let mut end = backup + slots * max_size;
@@ -362,13 +357,12 @@ mod tests {
     use crate::Limits;
     use crate::fs::test_support::{files, mangle};
 
-    /// A super image as liblp lays it out: one metadata slot of 64 KiB, partitions given as
-    /// (name, extents of (sectors, type, target sector)), data after the metadata.
-    fn image(
-        partitions: &[(&str, &[(u64, u32, u64)])],
-        data: &[(u64, &[u8])],
-        size: usize,
-    ) -> Vec<u8> {
+    /// A partition's name and extents: (sectors, type, target sector) each.
+    type Layout<'a> = (&'a str, &'a [(u64, u32, u64)]);
+
+    /// A super image as liblp lays it out: one metadata slot of 64 KiB, the partitions' layouts,
+    /// data after the metadata.
+    fn image(partitions: &[Layout<'_>], data: &[(u64, &[u8])], size: usize) -> Vec<u8> {
         let max = 65536usize;
         let mut out = vec![0u8; size];
         let mut geometry = Vec::new();
