@@ -105,19 +105,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         return listing;
     };
     listing.size = probe.size;
-    if probe.size.is_some_and(|size| size > data.len() as u64) {
-        listing.diagnostics.push(
-            Diagnostic::warning(
-                "",
-                format!(
-                    "image is truncated: the superblock says {} bytes, {} are present",
-                    probe.size.unwrap_or_default(),
-                    data.len()
-                ),
-            )
-            .at(data.len() as u64),
-        );
-    }
+    listing.note_truncation(probe.size.unwrap_or_default(), data.len());
     let flags = endian.u32(data, 8).unwrap_or_default();
     let Some(root) = inode_at(data, 64, endian) else {
         return listing;
@@ -231,18 +219,10 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                         }
                     }
                 }
-                0o020_000 => NodeKind::Special {
-                    what: "char-device".to_owned(),
-                },
-                0o060_000 => NodeKind::Special {
-                    what: "block-device".to_owned(),
-                },
-                0o010_000 => NodeKind::Special {
-                    what: "fifo".to_owned(),
-                },
-                0o140_000 => NodeKind::Special {
-                    what: "socket".to_owned(),
-                },
+                special @ (super::CHAR_DEVICE
+                | super::BLOCK_DEVICE
+                | super::FIFO
+                | super::SOCKET) => super::special_node(special),
                 other => {
                     listing.diagnostics.push(
                         Diagnostic::warning(

@@ -469,18 +469,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
     };
     let size = sb.blocks_count.saturating_mul(sb.block_size as u64);
     listing.size = Some(size);
-    if size > data.len() as u64 {
-        listing.diagnostics.push(
-            Diagnostic::warning(
-                "",
-                format!(
-                    "image is truncated: the superblock says {size} bytes, {} are present",
-                    data.len()
-                ),
-            )
-            .at(data.len() as u64),
-        );
-    }
+    listing.note_truncation(size, data.len());
     let reader = Reader { data, sb };
     let mut seen: HashMap<u32, String> = HashMap::new();
     let mut visited_dirs = HashSet::from([ROOT_INODE]);
@@ -611,18 +600,10 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                         target: String::from_utf8_lossy(&target).into_owned(),
                     }
                 }
-                0o020_000 => NodeKind::Special {
-                    what: "char-device".to_owned(),
-                },
-                0o060_000 => NodeKind::Special {
-                    what: "block-device".to_owned(),
-                },
-                0o010_000 => NodeKind::Special {
-                    what: "fifo".to_owned(),
-                },
-                0o140_000 => NodeKind::Special {
-                    what: "socket".to_owned(),
-                },
+                special @ (super::CHAR_DEVICE
+                | super::BLOCK_DEVICE
+                | super::FIFO
+                | super::SOCKET) => super::special_node(special),
                 other => {
                     listing.diagnostics.push(Diagnostic::warning(
                         path,

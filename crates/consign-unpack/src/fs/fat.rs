@@ -1001,7 +1001,7 @@ mod tests {
 
     use super::*;
     use crate::Limits;
-    use crate::fs::test_support::{big_file, file, gunzip, mangle, render};
+    use crate::fs::test_support::{big_file, cuts, file, gunzip, mangle, render};
 
     fn fixture(kind: &str) -> Vec<u8> {
         gunzip(&format!("fixtures/unpack/fat/{kind}.img.gz"))
@@ -1066,28 +1066,6 @@ mod tests {
             (pair & 0xf000) | (value & 0x0fff)
         };
         data[at..at + 2].copy_from_slice(&pair.to_le_bytes());
-    }
-
-    /// The cuts of a listing as `location: what (reason)`, and their diagnostics' messages.
-    fn cuts(listing: &FsListing) -> Vec<String> {
-        listing
-            .cuts
-            .iter()
-            .map(|cut| {
-                let message = listing
-                    .diagnostics
-                    .iter()
-                    .find(|d| d.location == cut.location && d.offset == cut.offset)
-                    .map_or("", |d| d.message.as_str());
-                format!(
-                    "{} @{:#x}: {} ({}): {message}",
-                    cut.location,
-                    cut.offset.unwrap_or_default(),
-                    cut.what,
-                    cut.reason.as_str()
-                )
-            })
-            .collect()
     }
 
     #[test]

@@ -735,19 +735,13 @@ fn read_tree(reader: &Reader<'_>, root: &Record, budget: &Budget, listing: &mut 
                 }
                 NodeKind::Dir
             } else {
-                match file_type {
-                    Some(0o020_000) => NodeKind::Special {
-                        what: "char-device".to_owned(),
-                    },
-                    Some(0o060_000) => NodeKind::Special {
-                        what: "block-device".to_owned(),
-                    },
-                    Some(0o010_000) => NodeKind::Special {
-                        what: "fifo".to_owned(),
-                    },
-                    Some(0o140_000) => NodeKind::Special {
-                        what: "socket".to_owned(),
-                    },
+                match file_type.and_then(|t| u16::try_from(t).ok()) {
+                    Some(
+                        special @ (super::CHAR_DEVICE
+                        | super::BLOCK_DEVICE
+                        | super::FIFO
+                        | super::SOCKET),
+                    ) => super::special_node(special),
                     _ => NodeKind::File {
                         data: read_file(reader, &path, &parts, record.offset, budget, listing),
                     },

@@ -41,6 +41,28 @@ pub struct Probe {
     pub description: String,
 }
 
+/// The Unix file types that are neither file, folder nor symlink (`S_IFCHR`, `S_IFBLK`,
+/// `S_IFIFO`, `S_IFSOCK`), as they stand in a mode's type bits (`mode & 0o170000`); a reader
+/// matching those bits hands these to [`special_node`].
+pub(crate) const CHAR_DEVICE: u16 = 0o020_000;
+pub(crate) const BLOCK_DEVICE: u16 = 0o060_000;
+pub(crate) const FIFO: u16 = 0o010_000;
+pub(crate) const SOCKET: u16 = 0o140_000;
+
+/// The node every reader of Unix modes lists for a special file type, by its type bits.
+pub(crate) fn special_node(file_type: u16) -> NodeKind {
+    let what = match file_type {
+        CHAR_DEVICE => "char-device",
+        BLOCK_DEVICE => "block-device",
+        FIFO => "fifo",
+        SOCKET => "socket",
+        _ => "other",
+    };
+    NodeKind::Special {
+        what: what.to_owned(),
+    }
+}
+
 /// One entry of a filesystem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FsEntry {
@@ -70,6 +92,22 @@ pub struct FsListing {
 }
 
 impl FsListing {
+    /// Notes that the image's own header says it is `stated` bytes long while only `present` are
+    /// there (the reader goes on with what it has). Every filesystem reader says it the same way.
+    pub(crate) fn note_truncation(&mut self, stated: u64, present: usize) {
+        if stated > present as u64 {
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "",
+                    format!(
+                        "image is truncated: the superblock says {stated} bytes, {present} are present"
+                    ),
+                )
+                .at(present as u64),
+            );
+        }
+    }
+
     /// Records that part of the input was not read: `diagnostic` says so for people (and is
     /// pushed as is), the cut for programs, with `what` naming what was not read.
     pub(crate) fn cut(

@@ -81,19 +81,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         return listing;
     };
     listing.size = probe.size;
-    if probe.size.is_some_and(|size| size > data.len() as u64) {
-        listing.diagnostics.push(
-            Diagnostic::warning(
-                "",
-                format!(
-                    "image is truncated: the superblock says {} bytes, {} are present",
-                    probe.size.unwrap_or_default(),
-                    data.len()
-                ),
-            )
-            .at(data.len() as u64),
-        );
-    }
+    listing.note_truncation(probe.size.unwrap_or_default(), data.len());
     if !checksum_ok(data, probe.size.map_or(0, |size| size as u32)) {
         listing.diagnostics.push(
             Diagnostic::warning(

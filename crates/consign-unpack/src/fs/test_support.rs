@@ -69,6 +69,29 @@ pub(crate) fn gunzip(path: &str) -> Vec<u8> {
     out
 }
 
+/// The cuts of a listing, one line each: `location @offset: what (reason): message`, the message
+/// being the diagnostic that says it.
+pub(crate) fn cuts(listing: &FsListing) -> Vec<String> {
+    listing
+        .cuts
+        .iter()
+        .map(|cut| {
+            let message = listing
+                .diagnostics
+                .iter()
+                .find(|d| d.location == cut.location && d.offset == cut.offset)
+                .map_or("", |d| d.message.as_str());
+            format!(
+                "{} @{:#x}: {} ({}): {message}",
+                cut.location,
+                cut.offset.unwrap_or_default(),
+                cut.what,
+                cut.reason.as_str()
+            )
+        })
+        .collect()
+}
+
 /// Every file entry's path and bytes, in listing order.
 pub(crate) fn files(listing: &FsListing) -> Vec<(String, Vec<u8>)> {
     listing

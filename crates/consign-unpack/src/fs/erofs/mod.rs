@@ -618,19 +618,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         );
         return listing;
     }
-    if sb.size > data.len() as u64 {
-        listing.diagnostics.push(
-            Diagnostic::warning(
-                "",
-                format!(
-                    "image is truncated: the superblock says {} bytes, {} are present",
-                    sb.size,
-                    data.len()
-                ),
-            )
-            .at(data.len() as u64),
-        );
-    }
+    listing.note_truncation(sb.size, data.len());
     let root_nid = sb.root_nid;
     let image = Image { data, sb };
     let mut packed = zmap::Packed::new(image.sb.packed_nid);
@@ -806,18 +794,10 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                         }
                     }
                 }
-                0o020_000 => NodeKind::Special {
-                    what: "char-device".to_owned(),
-                },
-                0o060_000 => NodeKind::Special {
-                    what: "block-device".to_owned(),
-                },
-                0o010_000 => NodeKind::Special {
-                    what: "fifo".to_owned(),
-                },
-                0o140_000 => NodeKind::Special {
-                    what: "socket".to_owned(),
-                },
+                special @ (crate::fs::CHAR_DEVICE
+                | crate::fs::BLOCK_DEVICE
+                | crate::fs::FIFO
+                | crate::fs::SOCKET) => crate::fs::special_node(special),
                 other => {
                     listing.diagnostics.push(
                         Diagnostic::warning(

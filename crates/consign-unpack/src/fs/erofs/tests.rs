@@ -6,7 +6,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::*;
 use crate::Limits;
-use crate::fs::test_support::{gunzip, mangle, render, repo};
+use crate::fs::test_support::{cuts, gunzip, mangle, render, repo};
 
 const IMAGES: &[&str] = &[
     "plain",
@@ -168,28 +168,6 @@ fn lookup(data: &[u8], path: &str) -> (u64, u64) {
         nid = entry.nid;
     }
     (nid, at)
-}
-
-/// The cuts of a listing as `location @offset: what (reason): message`.
-fn cuts(listing: &FsListing) -> Vec<String> {
-    listing
-        .cuts
-        .iter()
-        .map(|cut| {
-            let message = listing
-                .diagnostics
-                .iter()
-                .find(|d| d.location == cut.location && d.offset == cut.offset)
-                .map_or("", |d| d.message.as_str());
-            format!(
-                "{} @{:#x}: {} ({}): {message}",
-                cut.location,
-                cut.offset.unwrap_or_default(),
-                cut.what,
-                cut.reason.as_str()
-            )
-        })
-        .collect()
 }
 
 #[test]

@@ -821,19 +821,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         }
     };
     listing.size = Some(sb.bytes_used);
-    if (data.len() as u64) < sb.bytes_used {
-        listing.diagnostics.push(
-            Diagnostic::warning(
-                "",
-                format!(
-                    "image is truncated: the superblock says {} bytes, {} are present",
-                    sb.bytes_used,
-                    data.len()
-                ),
-            )
-            .at(data.len() as u64),
-        );
-    }
+    listing.note_truncation(sb.bytes_used, data.len());
     let decoder = Decoder::new(sb.compressor);
     if sb.flags & FLAG_COMPRESSOR_OPTIONS != 0 {
         // The options block only tunes the encoder (levels, window, filters) or, for lz4, names

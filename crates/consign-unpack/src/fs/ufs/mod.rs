@@ -869,18 +869,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
     };
     let size = sb.size * sb.fsize;
     listing.size = Some(size);
-    if size > data.len() as u64 {
-        listing.diagnostics.push(
-            Diagnostic::warning(
-                "",
-                format!(
-                    "image is truncated: the superblock says {size} bytes, {} are present",
-                    data.len()
-                ),
-            )
-            .at(data.len() as u64),
-        );
-    }
+    listing.note_truncation(size, data.len());
     let reader = Reader { data, sb };
     let mut claimed = reader.claimed();
     read_tree(&reader, budget, &mut claimed, &mut listing);
@@ -972,18 +961,10 @@ fn read_tree(reader: &Reader<'_>, budget: &Budget, claimed: &mut Claimed, listin
                 0o120_000 => NodeKind::Symlink {
                     target: read_symlink(reader, &path, &inode, budget, claimed, listing),
                 },
-                0o020_000 => NodeKind::Special {
-                    what: "char-device".to_owned(),
-                },
-                0o060_000 => NodeKind::Special {
-                    what: "block-device".to_owned(),
-                },
-                0o010_000 => NodeKind::Special {
-                    what: "fifo".to_owned(),
-                },
-                0o140_000 => NodeKind::Special {
-                    what: "socket".to_owned(),
-                },
+                special @ (crate::fs::CHAR_DEVICE
+                | crate::fs::BLOCK_DEVICE
+                | crate::fs::FIFO
+                | crate::fs::SOCKET) => crate::fs::special_node(special),
                 other => {
                     listing.diagnostics.push(
                         Diagnostic::warning(

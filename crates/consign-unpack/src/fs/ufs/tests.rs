@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::Limits;
-use crate::fs::test_support::{file, gunzip, mangle, render, repo};
+use crate::fs::test_support::{cuts, file, gunzip, mangle, render, repo};
 
 fn fixture(name: &str) -> Vec<u8> {
     gunzip(&format!("fixtures/unpack/ufs/{name}.img.gz"))
@@ -102,28 +102,6 @@ fn put(data: &mut [u8], at: u64, value: u64, width: usize) {
     }
     let at = at as usize;
     data[at..at + width].copy_from_slice(&field);
-}
-
-/// The cuts of a listing as `location @offset: what (reason): message`.
-fn cuts(listing: &FsListing) -> Vec<String> {
-    listing
-        .cuts
-        .iter()
-        .map(|cut| {
-            let message = listing
-                .diagnostics
-                .iter()
-                .find(|d| d.location == cut.location && d.offset == cut.offset)
-                .map_or("", |d| d.message.as_str());
-            format!(
-                "{} @{:#x}: {} ({}): {message}",
-                cut.location,
-                cut.offset.unwrap_or_default(),
-                cut.what,
-                cut.reason.as_str()
-            )
-        })
-        .collect()
 }
 
 #[test]
