@@ -110,6 +110,29 @@ pub(crate) fn big_file() -> Vec<u8> {
         .collect()
 }
 
+/// Each byte at `offsets` flipped three ways (all bits, the lowest, the highest), parsed with
+/// `limits` and put back: never a panic, and all of it within `within` (`what` names the image).
+#[track_caller]
+pub(crate) fn flip_each(
+    what: &str,
+    data: &[u8],
+    offsets: impl Iterator<Item = usize>,
+    parse: fn(&[u8], &Budget) -> FsListing,
+    limits: Limits,
+    within: Duration,
+) {
+    let started = Instant::now();
+    let mut copy = data.to_vec();
+    for at in offsets {
+        for mask in [0xff, 0x01, 0x80] {
+            copy[at] ^= mask;
+            let _ = parse(&copy, &Budget::new(limits));
+            copy[at] ^= mask;
+        }
+    }
+    assert!(started.elapsed() < within, "{what}");
+}
+
 /// Truncations and a spread of bit flips: never a panic, never slow; truncation is reported.
 #[track_caller]
 pub(crate) fn mangle(data: &[u8], parse: fn(&[u8], &Budget) -> FsListing, cuts: &[usize]) {
