@@ -451,28 +451,30 @@ fn scanned(dir: &std::path::Path, image: &std::path::Path) -> Vec<(String, Strin
         .collect()
 }
 
+/// `consign scan` of a fixture (a path under `fixtures/unpack/`): its components as [`scanned`]
+/// gives them, and the SBOM's text, for the evidence paths it cites.
+fn scan_fixture(relative: &str) -> (Vec<(String, String, String)>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let found = scanned(
+        dir.path(),
+        &repo_root().join("fixtures/unpack").join(relative),
+    );
+    let sbom = std::fs::read_to_string(dir.path().join("sbom.json")).unwrap();
+    (found, sbom)
+}
+
+/// Whether `found` holds the component `name` at `version`.
+fn has(found: &[(String, String, String)], name: &str, version: &str) -> bool {
+    found.iter().any(|(n, v, _)| n == name && v == version)
+}
+
 #[test]
 fn an_android_ota_payload_names_what_its_partitions_hold() {
     // A full A/B OTA payload (`fixtures/unpack/android-ota/make_payload.py`): the boot partition
     // is mkbootimg's image, the system partition an ext4 file system with Android's build.prop.
-    let dir = tempfile::tempdir().unwrap();
-    let found = scanned(
-        dir.path(),
-        &repo_root().join("fixtures/unpack/android-ota/payload.bin"),
-    );
-    assert!(
-        found
-            .iter()
-            .any(|(name, version, _)| name == "android" && version == "14"),
-        "{found:?}"
-    );
-    assert!(
-        found
-            .iter()
-            .any(|(name, version, _)| name == "linux_kernel" && version == "6.1.57"),
-        "{found:?}"
-    );
-    let sbom = std::fs::read_to_string(dir.path().join("sbom.json")).unwrap();
+    let (found, sbom) = scan_fixture("android-ota/payload.bin");
+    assert!(has(&found, "android", "14"), "{found:?}");
+    assert!(has(&found, "linux_kernel", "6.1.57"), "{found:?}");
     assert!(
         sbom.contains("android-ota-payload@0x0/system.img/ext@0x0/system/build.prop"),
         "the release is read from the system partition too"
@@ -484,18 +486,8 @@ fn an_android_block_ota_package_names_its_release_from_the_rebuilt_system_partit
     // A non-A/B full OTA (`fixtures/unpack/android-ota/make_payload.py`): the system partition is
     // brotli-compressed new data written by a transfer list; its build.prop says Android 10, and
     // so does the package's metadata.
-    let dir = tempfile::tempdir().unwrap();
-    let found = scanned(
-        dir.path(),
-        &repo_root().join("fixtures/unpack/android-ota/block-ota.zip"),
-    );
-    assert!(
-        found
-            .iter()
-            .any(|(name, version, _)| name == "android" && version == "10"),
-        "{found:?}"
-    );
-    let sbom = std::fs::read_to_string(dir.path().join("sbom.json")).unwrap();
+    let (found, sbom) = scan_fixture("android-ota/block-ota.zip");
+    assert!(has(&found, "android", "10"), "{found:?}");
     for evidence in [
         "system.new.dat.br/android-block-ota@0x0/system.img/ext@0x0/system/build.prop",
         "zip@0x0/META-INF/com/android/metadata",
@@ -508,17 +500,7 @@ fn an_android_block_ota_package_names_its_release_from_the_rebuilt_system_partit
 fn an_android_super_image_names_what_its_logical_partitions_hold() {
     // Dynamic partitions (`fixtures/unpack/android-ota/make_payload.py`), gzip-compressed: the
     // system_a partition, in two extents out of order, is an ext4 file system with build.prop.
-    let dir = tempfile::tempdir().unwrap();
-    let found = scanned(
-        dir.path(),
-        &repo_root().join("fixtures/unpack/android-ota/super.img.gz"),
-    );
-    assert!(
-        found
-            .iter()
-            .any(|(name, version, _)| name == "android" && version == "14"),
-        "{found:?}"
-    );
-    let sbom = std::fs::read_to_string(dir.path().join("sbom.json")).unwrap();
+    let (found, sbom) = scan_fixture("android-ota/super.img.gz");
+    assert!(has(&found, "android", "14"), "{found:?}");
     assert!(sbom.contains("android-super@0x0/system_a.img/ext@0x0/system/build.prop"));
 }
