@@ -90,6 +90,7 @@ mod freebsd;
 mod index;
 mod kmod;
 mod manifest;
+mod mirror;
 mod osrelease;
 mod pkgdb;
 mod rpm;
@@ -109,6 +110,7 @@ use rayon::prelude::*;
 pub use crate::index::{
     IndexProject, NameIndex, SignatureProduct, library_base, name_index, signature_products,
 };
+pub use crate::mirror::mirrored;
 use crate::scan::{FileNames, Finding};
 pub use crate::signature::unescape;
 use crate::signature::{CATALOG, Catalog, Signature};

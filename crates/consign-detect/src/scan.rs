@@ -38,7 +38,9 @@ use consign_model::{Confidence, Method, Occurrence};
 
 use crate::Identity;
 use crate::elf::{ObjectFacts, toolchain_of};
-use crate::signature::{Catalog, LazyRegex, NAMED_FILE_CONTENT_BYTES, Signature, decode_utf16le};
+use crate::signature::{
+    Catalog, LazyRegex, Mirror, NAMED_FILE_CONTENT_BYTES, Signature, decode_utf16le,
+};
 
 /// How many hits of one anchor in one file are examined.
 pub(crate) const MAX_HITS_PER_PATTERN: usize = 64;
@@ -176,6 +178,20 @@ pub(crate) fn scan_file(
         };
         if let Some((at, matched, version)) = read {
             found(window_start + at, matched, Some(version), Confidence::High);
+        } else if let Mirror::Read(mirror) = &pattern.mirror
+            && let Some(mirror) = mirror.get()
+            && let Some((at, matched, version)) =
+                read_version(mirror, window, anchor_start, anchor_end)
+        {
+            // The same neighbour with the release on its other side: another compiler's layout
+            // (`mirror.rs`), read only where the layout the pattern was cut from is not there, and
+            // less sure. `utf16` patterns have no mirror, so the window is the file's bytes.
+            found(
+                window_start + at,
+                matched,
+                Some(version),
+                Confidence::Medium,
+            );
         }
     }
 
@@ -623,6 +639,104 @@ origin = "o"
         );
         // ASCII text is not UTF-16.
         check_binary(b"Tool v1.25", &[]);
+    }
+
+    /// A catalog of one product with a neighbour pattern of each shape, as `kb` cuts them from
+    /// GCC's layout, and one that opts out of its mirror.
+    static NEIGHBOURS: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(|| {
+        let text = r#"
+name = "tool"
+kind = "application"
+
+[[pattern]]
+anchor = 'rinetd %s'
+regex = '\x00(\d+\.\d+(?:\.\d+)?[a-z]*)\x00{1,16}rinetd %s\x0a\x00'
+
+[[pattern]]
+anchor = 'see www.dest-unreach.org'
+regex = 'see www\.dest\-unreach\.org\x00{1,16}(?:[\x20-\x7e]{1,40}\x00{1,8})?(\d+(?:\.\d+){1,3})\x00'
+
+[[pattern]]
+anchor = 'Usage: tool'
+regex = '\x00(\d+\.\d+)\x00{1,16}Usage: tool'
+no_mirror = "reads 1.0 in Debian sid tool 2.0-1 (armel), usr/bin/tool, offset 10"
+
+[[test]]
+expect = "positive"
+excerpt = 'x'
+origin = "o"
+"#;
+        Catalog::build([("tool.toml", text)]).unwrap()
+    });
+
+    /// The (version, confidence) readings `NEIGHBOURS` makes in `data`, in finding order.
+    #[track_caller]
+    fn check_neighbours(data: &[u8], expect: &[(&str, Confidence)]) {
+        let names = FileNames {
+            file_name: "tool",
+            soname: None,
+            is_object: false,
+        };
+        let findings = scan_file(&NEIGHBOURS, "tool", data, &names, &ObjectFacts::default());
+        let got: Vec<(&str, Confidence)> = findings
+            .iter()
+            .filter_map(|finding| {
+                Some((finding.version.as_deref()?, finding.occurrence.confidence))
+            })
+            .collect();
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn neighbours_are_read_in_either_layout() {
+        // GCC's layout, as the pattern was cut: high.
+        check_neighbours(
+            b"\x00\x000.73\x00\x00\x00\x00rinetd %s\x0a\x00",
+            &[("0.73", Confidence::High)],
+        );
+        // rinetd 0.73 built with clang 14.0.6 -O2 and GNU ld 2.40 (`CC=clang CFLAGS=-O2
+        // ./configure && make`, Debian's rinetd 0.73-1 source), rinetd, offset 37744: the
+        // release after its format string, medium.
+        check_neighbours(
+            b"Not enough memory to launch rinetd.\x0a\x00rinetd %s\x0a\x000.73\x00Usage: rinetd [OPTION]\x0a  -c, --conf-file FIL",
+            &[("0.73", Confidence::Medium)],
+        );
+        // The neighbour-first shape mirrored: the release, then the string the pattern reads it
+        // after, whose start the pattern does not spell.
+        check_neighbours(
+            b"\x001.7.4.4\x00\x00\x00\x00socat by Gerhard Rieger and contributors - see www.dest-unreach.org\x00",
+            &[("1.7.4.4", Confidence::Medium)],
+        );
+        check_neighbours(
+            b"\x00\x00see www.dest-unreach.org\x00\x00\x00$Rev$\x00\x001.7.4.4\x00",
+            &[("1.7.4.4", Confidence::High)],
+        );
+        // At one anchor the layout the pattern was cut from is read first, and the mirror only
+        // where it reads nothing.
+        check_neighbours(
+            b"\x000.73\x00rinetd %s\x0a\x000.72\x00",
+            &[("0.73", Confidence::High)],
+        );
+    }
+
+    #[test]
+    fn near_misses_of_the_mirrored_layout_read_nothing() {
+        for data in [
+            // Two strings between the neighbour and the release.
+            &b"rinetd %s\x0a\x00Usage: rinetd [OPTION]\x0a\x00Copyright (C) 1997\x00\x000.73\x00"[..],
+            // A number inside a longer string, or one glued to the neighbour's NUL-less end.
+            b"rinetd %s\x0a\x00version 0.73\x00",
+            b"rinetd %s\x0a0.73\x00",
+            // Not a whole string: more text after the number.
+            b"rinetd %s\x0a\x000.73-final\x00",
+            // The neighbour's string ends before the text the neighbour-first pattern spells.
+            b"\x001.7.4.4\x00\x00see www.dest-unreach\x00.org\x00",
+            // A pattern that opted out (`no_mirror`) reads only its own layout.
+            b"Usage: tool\x00\x001.0\x00",
+        ] {
+            check_neighbours(data, &[]);
+        }
+        check_neighbours(b"\x002.0\x00Usage: tool", &[("2.0", Confidence::High)]);
     }
 
     #[test]

@@ -119,6 +119,9 @@ struct RawPattern {
     /// A template that writes the release from little-endian fields after the anchor start
     /// (`{u16@4}.{u8@6}.{u8@7}`), instead of a regex.
     fields: Option<String>,
+    /// Why the release is not read in the mirrored string layout of a neighbour pattern
+    /// (`mirror.rs`): what the mirror read wrong, as `cargo xtask kb mirror` recorded it.
+    no_mirror: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +204,21 @@ pub(crate) struct Pattern {
     pub(crate) utf16: bool,
     /// Reads the release from binary fields instead of a regex.
     pub(crate) fields: Option<Fields>,
+    /// Whether the release is also read with the two strings the other way round.
+    pub(crate) mirror: Mirror,
+}
+
+/// A pattern's reading of the mirrored string layout (`mirror.rs`).
+pub(crate) enum Mirror {
+    /// Not a neighbour pattern, or not a text regex over any file's bytes.
+    None,
+    /// A neighbour pattern (the release a lone string next to the anchor's string): the regex
+    /// that reads it with the two strings the other way round, derived from `regex` when the
+    /// catalog is built. It is tried only where `regex` reads nothing, and its reading is less
+    /// sure (medium) than one of the layout the pattern was cut from.
+    Read(LazyRegex),
+    /// A neighbour pattern whose mirror read a wrong release (`no_mirror`, which says where).
+    Refused,
 }
 
 /// Most fields a `fields` template may have.
@@ -777,6 +795,7 @@ fn parse_signature(
         if window > MAX_WINDOW {
             return Err(invalid("`window` is larger than 512 bytes"));
         }
+        let mirror = mirror_of(pattern, index, origin, file)?;
         let fields = pattern
             .fields
             .as_deref()
@@ -800,6 +819,7 @@ fn parse_signature(
             anchor_at: pattern.anchor_at,
             utf16: pattern.utf16,
             fields,
+            mirror,
         });
     }
     let mut bare = Vec::with_capacity(raw.bare.len());
@@ -914,6 +934,40 @@ fn parse_signature(
     })
 }
 
+/// The mirrored reading of a pattern (`mirror.rs`): for a text regex over any file's bytes (not
+/// UTF-16, not a release file the build wrote, not a header at a fixed offset) of one of the
+/// neighbour shapes, unless the pattern opts out with `no_mirror`.
+fn mirror_of(
+    pattern: &RawPattern,
+    index: usize,
+    origin: Origin,
+    file: &str,
+) -> Result<Mirror, DetectError> {
+    let invalid = |problem: &'static str| DetectError::SignatureInvalid {
+        file: file.to_owned(),
+        problem,
+    };
+    let derived = pattern
+        .regex
+        .as_deref()
+        .filter(|_| !pattern.utf16 && !pattern.manifest && pattern.anchor_at.is_none())
+        .and_then(crate::mirror::mirror);
+    match (&pattern.no_mirror, derived) {
+        (Some(reason), _) if reason.trim().is_empty() => Err(invalid(
+            "`no_mirror` must say why (what the mirror read wrong)",
+        )),
+        (Some(_), None) => Err(invalid(
+            "`no_mirror` on a pattern that has no mirrored reading (not a neighbour pattern)",
+        )),
+        (Some(_), Some(_)) => Ok(Mirror::Refused),
+        (None, None) => Ok(Mirror::None),
+        (None, Some((text, _))) => LazyRegex::new(&text, true, origin, file, || {
+            format!("pattern[{index}].regex (mirrored)")
+        })
+        .map(Mirror::Read),
+    }
+}
+
 /// Compiles a signature regex; a version group is optional.
 fn build_regex(text: &str, file: &str, field: &str) -> Result<Regex, DetectError> {
     // Byte mode: firmware strings are not UTF-8, and `\d` must mean ASCII digits only.
@@ -1005,6 +1059,35 @@ mod tests {
         );
     }
 
+    /// Every pattern in the shapes `cargo xtask kb` cuts next to a neighbouring string reads the
+    /// mirrored layout too, unless it says why not: the derivation keeps up with the generator.
+    #[test]
+    fn neighbour_patterns_have_a_mirror() {
+        let mut missing = Vec::new();
+        let mut mirrored = 0;
+        for signature in &TESTED.signatures {
+            for (index, pattern) in signature.patterns.iter().enumerate() {
+                let Some(regex) = &pattern.regex else {
+                    continue;
+                };
+                match pattern.mirror {
+                    Mirror::Read(_) => mirrored += 1,
+                    Mirror::Refused => {}
+                    Mirror::None => {
+                        if regex.text.contains(crate::mirror::BETWEEN) {
+                            missing.push(format!(
+                                "{} pattern[{index}]: {}",
+                                signature.file, regex.text
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+        assert!(mirrored > 300, "only {mirrored} patterns are mirrored");
+    }
+
     /// What a signature says, but its test cases, in a form that can be compared.
     fn summary(signature: &Signature) -> String {
         let patterns: Vec<String> = signature
@@ -1012,9 +1095,14 @@ mod tests {
             .iter()
             .map(|p| {
                 format!(
-                    "{:?} {:?} {} {:?} {} {:?} {} {:?}",
+                    "{:?} {:?} {} {} {:?} {} {:?} {} {:?}",
                     p.anchor,
                     p.regex.as_ref().map(|r| &r.text),
+                    match &p.mirror {
+                        Mirror::None => "none",
+                        Mirror::Read(mirror) => mirror.as_str(),
+                        Mirror::Refused => "refused",
+                    },
                     p.window,
                     p.only_in,
                     p.manifest,
@@ -1307,6 +1395,14 @@ mod tests {
                 "signature file `f.toml` is invalid: a pattern reads its release with `regex` (text, optionally `utf16`) or `fields` (binary), not both",
             ),
             ("utf16 = true\nanchor_at = -1", "signature file `f.toml`"),
+            (
+                "regex = '\\x00(\\d+\\.\\d+)\\x00{1,8}Realtech'\nno_mirror = ' '",
+                "signature file `f.toml` is invalid: `no_mirror` must say why (what the mirror read wrong)",
+            ),
+            (
+                "regex = 'Realtech v(\\d+\\.\\d+)'\nno_mirror = 'reads 1.0'",
+                "signature file `f.toml` is invalid: `no_mirror` on a pattern that has no mirrored reading (not a neighbour pattern)",
+            ),
         ] {
             let text = with_pattern(pattern);
             let err = Catalog::build([("f.toml", text.as_str())]).err().unwrap();
