@@ -1,7 +1,9 @@
 //! Staging a root file system from unpacked packages and packing it the way firmware is packed,
 //! with Debian's own tools: `mksquashfs`, `mkfs.jffs2`, `mke2fs -d`, `cpio` + `gzip`, `mkimage`,
-//! `tar`. Every output is reproducible: file times are the recipe's epoch, owners are root, entries
-//! are sorted, and each tool's time stamp and UUID are fixed.
+//! `tar`, `mkfs.erofs` (+ `img2simg` for Android's sparse format), `makefs -t ffs` and
+//! `xorriso -as mkisofs`. Every output is reproducible: file times are the recipe's epoch, owners
+//! are root, entries are sorted, and each tool's time stamp and UUID are fixed (where a tool
+//! leaves something to chance, as makefs does, the bytes are set after it: [`settle_ufs2`]).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -18,7 +20,23 @@ pub(crate) const TOOLS: &[(&str, &str)] = &[
     ("cpio", "/usr/bin/cpio"),
     ("u-boot-tools", "/usr/bin/mkimage"),
     ("xz-utils", "/usr/bin/xz"),
+    ("erofs-utils", "/usr/bin/mkfs.erofs"),
+    ("android-sdk-libsparse-utils", "/usr/bin/img2simg"),
+    ("makefs", "/usr/sbin/makefs"),
+    ("xorriso", "/usr/bin/xorriso"),
 ];
+
+/// The hint for a packing tool that is not there: the Debian package that installs it.
+fn install_hint(program: &str) -> Option<String> {
+    TOOLS
+        .iter()
+        .find(|(_, witness)| Path::new(witness).file_name().is_some_and(|name| name == program))
+        .map(|(package, _)| {
+            format!(
+                "\n\nhint: `{program}` comes with Debian's `{package}`: `apt-get update && apt-get install -y {package}` (`cargo xtask heldout` installs it itself when run as root)"
+            )
+        })
+}
 
 /// One entry of a tree, relative to its root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,9 +193,10 @@ pub(crate) fn set_times(root: &Path, epoch: u64) -> Result<(), String> {
 /// Runs a command, capturing its output for the error message.
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
     let output = command.stdin(Stdio::null()).output().map_err(|err| {
+        let program = command.get_program().to_string_lossy().into_owned();
         format!(
-            "{what}: could not start {}: {err}",
-            command.get_program().display()
+            "{what}: could not start {program}: {err}{}",
+            install_hint(&program).unwrap_or_default()
         )
     })?;
     if output.status.success() {
@@ -223,6 +242,10 @@ pub(crate) fn layout(format: Format) -> (&'static str, &'static str) {
         Format::Ext4 => ("rootfs.ext4", ""),
         Format::SquashfsGzip => ("rootfs.squashfs", ""),
         Format::BundleTgz => ("firmware_update.tar.gz", "rootfs.squashfs:"),
+        Format::Erofs => ("rootfs.erofs", ""),
+        Format::ErofsSparse => ("system.img", ""),
+        Format::Ufs2 => ("rootfs.ufs", ""),
+        Format::Iso9660 => ("rootfs.iso", ""),
     }
 }
 
@@ -322,7 +345,125 @@ pub(crate) fn pack(inputs: &Inputs<'_>, out: &Path) -> Result<(), String> {
             run(&mut command, "making the bundle tar")?;
             gzip(&tar, out)
         }
+        Format::Erofs => mkfs_erofs(inputs.rootfs, out, inputs.epoch),
+        Format::ErofsSparse => {
+            let raw = inputs.scratch.join("system.erofs");
+            mkfs_erofs(inputs.rootfs, &raw, inputs.epoch)?;
+            // `img2simg` reads the image block by block (holes in the file play no part): a
+            // block of one repeated word becomes a fill chunk, the rest raw chunks.
+            let _ = std::fs::remove_file(out);
+            let mut command = Command::new("img2simg");
+            command.arg(&raw).arg(out);
+            run(&mut command, "making the Android sparse image")
+        }
+        Format::Ufs2 => makefs_ufs2(inputs.rootfs, out, inputs.epoch),
+        Format::Iso9660 => {
+            let _ = std::fs::remove_file(out);
+            let mut command = Command::new("xorriso");
+            command
+                .args([
+                    "-as", "mkisofs", "-quiet", "-R", "-J", "-uid", "0", "-gid", "0",
+                ])
+                .args(["-V", "ROOTFS", "-o"])
+                .arg(out)
+                .arg(inputs.rootfs)
+                // Fixes the volume's dates and UUID and every file's times in it.
+                .env("SOURCE_DATE_EPOCH", inputs.epoch.to_string());
+            run(&mut command, "making the ISO 9660 image")
+        }
     }
+}
+
+/// The UUID of every EROFS image (each is made from the recipe alone, so one fixed value does).
+const EROFS_UUID: &str = "2f1d3e5c-4b6a-4c8d-9e0f-0e4f5a1b2c3d";
+
+/// EROFS as Android 13 and later pack `system` and `vendor`: LZ4HC, 4 KiB blocks, the last
+/// piece of each file inline beside its inode (tail packing), no extended attributes.
+fn mkfs_erofs(root: &Path, out: &Path, epoch: u64) -> Result<(), String> {
+    let _ = std::fs::remove_file(out);
+    let mut command = Command::new("mkfs.erofs");
+    command
+        .args(["-zlz4hc", "-Eztailpacking", "-x-1", "--all-root", "--quiet"])
+        .arg(format!("-T{epoch}"))
+        .arg(format!("-U{EROFS_UUID}"))
+        .arg(out)
+        .arg(root);
+    run(&mut command, "making the EROFS image")
+}
+
+/// UFS2 made by NetBSD's makefs as FreeBSD's release tools make appliance images: 32 KiB blocks
+/// of 4 KiB fragments, little-endian, a tenth of the blocks left free (without it, makefs sizes
+/// the image too small for trees of many small files), then [`settle_ufs2`].
+fn makefs_ufs2(root: &Path, out: &Path, epoch: u64) -> Result<(), String> {
+    let _ = std::fs::remove_file(out);
+    let mut command = Command::new("makefs");
+    command
+        .args(["-t", "ffs", "-B", "le", "-T"])
+        .arg(epoch.to_string())
+        .args(["-o", "version=2,bsize=32768,fsize=4096", "-b", "10%"])
+        .arg(out)
+        .arg(root);
+    run(&mut command, "making the UFS2 image")?;
+    let mut image =
+        std::fs::read(out).map_err(|err| format!("reading {}: {err}", out.display()))?;
+    settle_ufs2(&mut image, epoch).map_err(|err| format!("{}: {err}", out.display()))?;
+    std::fs::write(out, image).map_err(|err| format!("writing {}: {err}", out.display()))
+}
+
+/// Sets what makefs leaves to chance in a little-endian UFS2 image (as the UFS fixture's recipe
+/// does): the two in-memory pointers it leaves in the padding of the superblock and of every
+/// cylinder group's copy of it (`fs_ocsp`, 128 bytes at 728) are zeroed; in each inode in use the
+/// access and change times, which it may take from the clock or the staging tree, become `epoch`;
+/// in each inode not in use the random generation number (`di_gen`) becomes 0.
+pub(crate) fn settle_ufs2(image: &mut [u8], epoch: u64) -> Result<(), String> {
+    const MAGIC: u32 = 0x1954_0119;
+    const INODE_SIZE: usize = 256;
+    let int = |image: &[u8], at: usize| -> Option<u32> {
+        let bytes = image.get(at..at + 4)?;
+        Some(u32::from_le_bytes(bytes.try_into().ok()?))
+    };
+    let superblock = [65_536usize, 8_192]
+        .into_iter()
+        .find(|&at| int(image, at + 1372) == Some(MAGIC))
+        .ok_or("no little-endian UFS2 superblock at 64 KiB or 8 KiB")?;
+    let field = |at: usize| {
+        int(image, superblock + at)
+            .map(|value| value as usize)
+            .ok_or_else(|| format!("the superblock ends before its field at {at}"))
+    };
+    let (sblkno, iblkno, ncg, fsize, ipg, fpg) = (
+        field(8)?,
+        field(16)?,
+        field(44)?,
+        field(52)?,
+        field(184)?,
+        field(188)?,
+    );
+    let out_of_range = |what: &str, at: usize| format!("{what} at {at} lies past the image's end");
+    let mut copies = vec![superblock];
+    copies.extend((0..ncg).map(|cg| (cg * fpg + sblkno) * fsize));
+    for at in copies {
+        image
+            .get_mut(at + 728..at + 856)
+            .ok_or_else(|| out_of_range("a superblock copy", at))?
+            .fill(0);
+    }
+    let epoch = i64::try_from(epoch).map_err(|_| format!("epoch {epoch} is too large"))?;
+    for cg in 0..ncg {
+        for index in 0..ipg {
+            let at = (cg * fpg + iblkno) * fsize + index * INODE_SIZE;
+            let inode = image
+                .get_mut(at..at + INODE_SIZE)
+                .ok_or_else(|| out_of_range("an inode", at))?;
+            if inode[..2] == [0, 0] {
+                inode[80..84].fill(0);
+            } else {
+                inode[32..40].copy_from_slice(&epoch.to_le_bytes());
+                inode[48..56].copy_from_slice(&epoch.to_le_bytes());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn mksquashfs(root: &Path, out: &Path, comp: &str, block: u32, epoch: u64) -> Result<(), String> {
@@ -564,6 +705,113 @@ mod tests {
             Path::new("usr/lib")
         );
         assert!(std::fs::symlink_metadata(into.join("bin")).is_err());
+    }
+
+    #[test]
+    fn each_packing_has_its_file_name_and_its_tools() {
+        let mut names = std::collections::BTreeSet::new();
+        for format in Format::ALL {
+            let (file, _) = layout(format);
+            assert!(!file.is_empty() && !file.contains('/'), "{file}");
+            names.insert(file);
+        }
+        let layouts: Vec<(&str, &str)> = [
+            Format::Erofs,
+            Format::ErofsSparse,
+            Format::Ufs2,
+            Format::Iso9660,
+        ]
+        .into_iter()
+        .map(layout)
+        .collect();
+        assert_eq!(
+            layouts,
+            [
+                ("rootfs.erofs", ""),
+                ("system.img", ""),
+                ("rootfs.ufs", ""),
+                ("rootfs.iso", "")
+            ]
+        );
+        // Every program a packing runs is installed by the heldout xtask from this list.
+        let witnesses: Vec<&str> = TOOLS
+            .iter()
+            .filter_map(|(_, witness)| Path::new(witness).file_name()?.to_str())
+            .collect();
+        for program in [
+            "mksquashfs",
+            "mkfs.jffs2",
+            "mke2fs",
+            "cpio",
+            "mkimage",
+            "mkfs.erofs",
+            "img2simg",
+            "makefs",
+            "xorriso",
+        ] {
+            assert!(witnesses.contains(&program), "{program} is not in TOOLS");
+        }
+        let hint = install_hint("makefs").unwrap();
+        assert!(
+            hint.contains("apt-get update && apt-get install -y makefs"),
+            "{hint}"
+        );
+        assert_eq!(
+            install_hint("img2simg").map(|hint| hint.contains("android-sdk-libsparse-utils")),
+            Some(true)
+        );
+        assert!(install_hint("mkfs.ubifs").is_none());
+    }
+
+    #[test]
+    fn a_ufs2_image_is_settled() {
+        // One cylinder group of 64 1-KiB fragments: the superblock at 8 KiB, its group copy at
+        // fragment 16, four inodes from fragment 20.
+        let mut image = vec![0u8; 65_536];
+        let put = |image: &mut [u8], at: usize, value: u32| {
+            image[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        };
+        let (sb, sblkno, iblkno, fsize) = (8192, 16, 20, 1024);
+        for (at, value) in [
+            (8, sblkno),
+            (16, iblkno),
+            (44, 1),
+            (52, fsize),
+            (184, 4),
+            (188, 64),
+        ] {
+            put(&mut image, sb + at, value);
+        }
+        put(&mut image, sb + 1372, 0x1954_0119);
+        let copy = sblkno as usize * fsize as usize;
+        image[sb + 728..sb + 856].fill(0xaa);
+        image[copy + 728..copy + 856].fill(0xbb);
+        let inodes = iblkno as usize * fsize as usize;
+        image[inodes..inodes + 2].copy_from_slice(&0o100_644u16.to_le_bytes());
+        image[inodes + 32..inodes + 40].copy_from_slice(&5i64.to_le_bytes());
+        image[inodes + 48..inodes + 56].copy_from_slice(&6i64.to_le_bytes());
+        image[inodes + 80..inodes + 84].fill(0x11);
+        image[inodes + 256 + 80..inodes + 256 + 84].fill(0x22);
+        settle_ufs2(&mut image, 1_700_000_000).unwrap();
+        assert!(image[sb + 728..sb + 856].iter().all(|&b| b == 0));
+        assert!(image[copy + 728..copy + 856].iter().all(|&b| b == 0));
+        let epoch = 1_700_000_000i64.to_le_bytes();
+        assert_eq!(image[inodes + 32..inodes + 40], epoch, "access time");
+        assert_eq!(image[inodes + 48..inodes + 56], epoch, "change time");
+        assert_eq!(image[inodes + 80..inodes + 84], [0x11; 4], "in use: kept");
+        assert_eq!(image[inodes + 256 + 80..inodes + 256 + 84], [0; 4], "free");
+
+        assert!(
+            settle_ufs2(&mut vec![0u8; 70_000], 0)
+                .unwrap_err()
+                .contains("no little-endian UFS2 superblock")
+        );
+        let mut cut = image[..inodes + 300].to_vec();
+        assert!(
+            settle_ufs2(&mut cut, 0)
+                .unwrap_err()
+                .contains("past the image's end")
+        );
     }
 
     #[test]

@@ -113,9 +113,32 @@ pub(crate) enum Format {
     SquashfsGzip,
     /// tar.gz holding a squashfs-xz and a text manifest.
     BundleTgz,
+    /// EROFS with LZ4HC and tail packing, as Android 13 and later pack read-only partitions.
+    Erofs,
+    /// The same EROFS in Android's sparse image format, as factory images ship `system.img`.
+    ErofsSparse,
+    /// UFS2, little-endian, as FreeBSD appliances ship their root file system.
+    Ufs2,
+    /// ISO 9660 with Rock Ridge and Joliet, as installer and recovery media are.
+    Iso9660,
 }
 
 impl Format {
+    /// Every packing, for the tests that go through them all.
+    #[cfg(test)]
+    pub(crate) const ALL: [Self; 10] = [
+        Self::UimageSquashfs,
+        Self::UimageInitramfs,
+        Self::Jffs2,
+        Self::Ext4,
+        Self::SquashfsGzip,
+        Self::BundleTgz,
+        Self::Erofs,
+        Self::ErofsSparse,
+        Self::Ufs2,
+        Self::Iso9660,
+    ];
+
     pub(crate) fn has_kernel(self) -> bool {
         matches!(self, Self::UimageSquashfs | Self::UimageInitramfs)
     }
@@ -128,6 +151,10 @@ impl Format {
             Self::Ext4 => "ext4",
             Self::SquashfsGzip => "squashfs-gzip",
             Self::BundleTgz => "bundle-tgz",
+            Self::Erofs => "erofs",
+            Self::ErofsSparse => "erofs-sparse",
+            Self::Ufs2 => "ufs2",
+            Self::Iso9660 => "iso9660",
         }
     }
 }
@@ -682,6 +709,36 @@ mod tests {
         );
         let reseeded = text.replace("seed = \"consign-heldout-1\"", "seed = \"other\"");
         assert_ne!(Recipe::parse(&reseeded).unwrap().selection_digest(), digest);
+    }
+
+    #[test]
+    fn every_packing_is_read_by_the_name_it_gives() {
+        #[derive(Deserialize)]
+        struct One {
+            format: Format,
+        }
+        for format in Format::ALL {
+            let text = format!("format = \"{}\"", format.name());
+            let one: One = toml::from_str(&text).unwrap();
+            assert_eq!(one.format, format, "{text}");
+        }
+        let names: Vec<&str> = Format::ALL.iter().map(|format| format.name()).collect();
+        assert_eq!(
+            names[6..],
+            ["erofs", "erofs-sparse", "ufs2", "iso9660"],
+            "the packings of the file systems consign learnt to read"
+        );
+        // Only the flash layouts carry a kernel.
+        let with_kernel: Vec<&str> = Format::ALL
+            .iter()
+            .filter(|format| format.has_kernel())
+            .map(|format| format.name())
+            .collect();
+        assert_eq!(with_kernel, ["uimage-squashfs", "uimage-initramfs"]);
+        let err = toml::from_str::<One>("format = \"ufs\"")
+            .map(|_| ())
+            .unwrap_err();
+        assert!(err.to_string().contains("ufs2"), "{err}");
     }
 
     #[test]
