@@ -332,6 +332,8 @@ pub(crate) fn build(paths: &Paths, mode: LockMode) -> Result<Vec<Built>, String>
             built.push(image);
         }
     }
+    let names: BTreeSet<&str> = built.iter().map(|image| image.name.as_str()).collect();
+    remove_stale_images(&paths.images(), &names)?;
     if !changed.is_empty() {
         lock.write(&paths.lock)?;
         eprintln!(
@@ -573,6 +575,29 @@ fn remove_tree(dir: &Path) -> Result<(), String> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(err) => Err(format!("removing {}: {err}", dir.display())),
     }
+}
+
+/// Removes the folders under `images` of images the recipe no longer names (renamed or
+/// dropped): score.py scores every `truth.json` there, and an image with no SBOM counts as all
+/// missed.
+fn remove_stale_images(images: &Path, names: &BTreeSet<&str>) -> Result<(), String> {
+    let Ok(entries) = std::fs::read_dir(images) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_str()
+            .is_none_or(|name| !names.contains(name));
+        if stale && entry.path().is_dir() {
+            eprintln!(
+                "heldout: removing {}, an image the recipe no longer names",
+                entry.path().display()
+            );
+            remove_tree(&entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 fn is_elf(path: &Path) -> bool {
@@ -1089,6 +1114,21 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown argument")
         );
+    }
+
+    #[test]
+    fn images_the_recipe_no_longer_names_are_removed() {
+        let dir = std::env::temp_dir().join(format!("consign-stale-{}", std::process::id()));
+        for name in ["kept", "renamed-away"] {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+            std::fs::write(dir.join(name).join("truth.json"), "{}").unwrap();
+        }
+        remove_stale_images(&dir, &BTreeSet::from(["kept"])).unwrap();
+        assert!(dir.join("kept/truth.json").is_file());
+        assert!(!dir.join("renamed-away").exists());
+        // No folder yet: nothing to do.
+        remove_stale_images(&dir.join("none"), &BTreeSet::new()).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
