@@ -340,7 +340,7 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             output::status(&format!("warning: product file: {gap}"));
         }
     }
-    // Compiling the signatures and parsing the name index are start-up that does not depend on
+    // Compiling the signatures and loading the name index are start-up that does not depend on
     // the image: they run while the first image is read and unpacked (detection waits for them
     // if they are not done).
     drop(std::thread::spawn(|| {
