@@ -46,6 +46,7 @@
 mod bare;
 mod filever;
 mod locate;
+mod mirror;
 mod products;
 mod releases;
 mod write;
@@ -160,7 +161,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let selected = products::select(&products, names)?;
             filever::run(&archive, &selected, dry_run)
         }
-        "add" | "update" | "check" | "bare" => {
+        "add" | "update" | "check" | "bare" | "mirror" => {
             let archive = Archive::open(Archive::default_cache())?.refreshing(refresh);
             let selected = products::select(&products, names)?;
             let mut run = Run::new(&archive, dry_run)?;
@@ -171,6 +172,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 "add" => run.each(&selected, Run::add),
                 "update" => run.each(&selected, Run::update),
                 "bare" => run.each(&selected, Run::bare),
+                "mirror" => run.mirror(&selected),
                 _ => run.check(&selected),
             }
         }
@@ -179,7 +181,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 }
 
 const USAGE: &str =
-    "usage: cargo xtask kb <add|update|check|status|suggest|filever|bare> [--refresh] [--dry-run] [PRODUCT...]
+    "usage: cargo xtask kb <add|update|check|status|suggest|filever|bare|mirror> [--refresh] [--dry-run] [PRODUCT...]
 
   add      new signature files, cut from Debian bookworm, tested on bullseye, trixie and sid
   update   product-list facts into existing signatures, plus a test per untested Debian release
@@ -190,13 +192,16 @@ const USAGE: &str =
   suggest  a draft product entry for Debian source packages: suggest SOURCE...
   bare     a lone-release fallback ([[bare]]) for libraries that keep their release as a lone
            string, proved at >= 2 releases and wrong at none, with a test per release
+  mirror   every neighbour pattern's derived reading of the mirrored string layout on its own,
+           over every release, its users and the background; `no_mirror` (with where) on
+           each whose mirror reads a wrong release anywhere
 
   --refresh  fetch Debian's signed indices again (suites move; cached packages stay)
   --dry-run  print what would be written
   --verbose  print every candidate pattern and why it was kept or refused
   --extend   update: cut new patterns from the releases the existing ones miss (their suites
              join cut_from; review the new patterns)
-  --all-arches  check, update: every architecture of each suite (held-out pairs left out), not
+  --all-arches  check, update, mirror: every architecture of each suite (held-out pairs left out), not
              only the first that builds the product; a release the files state but the
              signature misses or misreads on one is a failure (check), or is cut again on that
              architecture (`update --extend`, `suite/arch` joins cut_from)";
@@ -1122,6 +1127,9 @@ impl<'a> Run<'a> {
                 Some((existing.name, cut))
             })
             .collect();
+        // The mirrored layout's readings, each mirror on its own (`kb mirror`).
+        let mirrors = mirror::Mirrors::new(&catalog, mirror::owners(&products::load()?))?;
+        let mut mirrored = mirror::Tally::default();
         let mut totals: BTreeMap<(bool, &str), usize> = BTreeMap::new();
         let mut others: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut failures: Vec<String> = Vec::new();
@@ -1146,6 +1154,8 @@ impl<'a> Run<'a> {
             for release in &releases {
                 let files = self.release_files(release, false)?;
                 let all = detect_all(&catalog, &files);
+                let readings = mirrors.read(&files);
+                mirrored.add(&readings, mirrors.judge(&readings, &files, &catalog));
                 let heldout = !is_cut(&cut, release);
                 let versions: BTreeSet<String> = all
                     .get(&product.name)
@@ -1228,6 +1238,24 @@ impl<'a> Run<'a> {
                 "  {:<9} {verdict:<12} {count}",
                 if *heldout { "held out" } else { "cut" }
             );
+        }
+        println!(
+            "\nmirrored layout, each mirror on its own in the products' own packages (`kb mirror`): {}",
+            mirrored.summary()
+        );
+        for (index, (why, more)) in &mirrored.first_wrong {
+            if let Some(pattern) = mirrors.patterns().get(*index) {
+                println!(
+                    "  {} pattern[{}]: {why}{}",
+                    pattern.product,
+                    pattern.pattern,
+                    if *more > 0 {
+                        format!(" (and {more} more)")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
         }
         Ok(())
     }

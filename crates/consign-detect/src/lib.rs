@@ -110,7 +110,6 @@ use rayon::prelude::*;
 pub use crate::index::{
     IndexProject, NameIndex, SignatureProduct, library_base, name_index, signature_products,
 };
-pub use crate::mirror::mirrored;
 use crate::scan::{FileNames, Finding};
 pub use crate::signature::unescape;
 use crate::signature::{CATALOG, Catalog, Signature};
@@ -390,6 +389,45 @@ impl Signatures {
             .iter()
             .map(|signature| signature.name.as_str())
     }
+
+    /// Every pattern's reading of the mirrored string layout, as these signatures derived it
+    /// (`no_mirror` ones left out), so that `cargo xtask kb` can run them on their own.
+    pub fn mirrored_patterns(&self) -> Vec<MirroredPattern> {
+        let mut out = Vec::new();
+        for signature in &self.0.signatures {
+            for (index, pattern) in signature.patterns.iter().enumerate() {
+                if let signature::Mirror::Read(regex) = &pattern.mirror {
+                    out.push(MirroredPattern {
+                        product: signature.name.clone(),
+                        pattern: index,
+                        anchor: pattern.anchor.clone(),
+                        regex: regex.as_str().to_owned(),
+                        window: pattern.window,
+                        only_in: pattern.only_in.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A neighbour pattern's reading of the mirrored string layout (the release on the other side of
+/// the anchor's string than where the pattern was cut), as a catalog derived it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirroredPattern {
+    /// The product (the signature's `name`).
+    pub product: String,
+    /// The pattern's index among the signature's `[[pattern]]` tables.
+    pub pattern: usize,
+    /// The anchor's bytes.
+    pub anchor: Vec<u8>,
+    /// The derived regex.
+    pub regex: String,
+    /// The pattern's window.
+    pub window: usize,
+    /// The pattern's `only_in` prefixes.
+    pub only_in: Vec<String>,
 }
 
 fn detect_with(

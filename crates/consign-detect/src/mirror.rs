@@ -28,7 +28,7 @@
 //! mirrored. So a pattern whose neighbour is a string printed with the release (the usual case:
 //! the neighbour is the format) reads the release in the mirrored layout by the same neighbour on
 //! the other side, and one whose neighbour came from a following statement simply reads nothing
-//! there. [`mirrored`] derives that reading from the pattern's own regex when the catalog is built:
+//! there. [`mirror`] derives that reading from the pattern's own regex when the catalog is built:
 //! one source of truth, no second copy of the pattern text in the signature files.
 //!
 //! # What is mirrored
@@ -173,13 +173,6 @@ pub(crate) fn mirror(regex: &str) -> Option<(String, Layout)> {
         return Some((mirrored, Layout::NeighbourFirst));
     }
     None
-}
-
-/// The regex that reads the release of the neighbour pattern `regex` in the other string
-/// layout, as the catalog derives it (`cargo xtask kb` runs the mirrors on their own with it);
-/// `None` when `regex` is not a neighbour pattern.
-pub fn mirrored(regex: &str) -> Option<String> {
-    mirror(regex).map(|(text, _)| text)
 }
 
 /// Text within one string: at least one item, no NUL, no padding.

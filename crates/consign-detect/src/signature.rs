@@ -485,7 +485,6 @@ impl LazyRegex {
     }
 
     /// The regex's text.
-    #[cfg(test)]
     pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
@@ -1070,7 +1069,16 @@ mod tests {
                 let Some(regex) = &pattern.regex else {
                     continue;
                 };
-                match pattern.mirror {
+                match &pattern.mirror {
+                    // A mirror is itself a neighbour pattern: `kb mirror` runs each on its own
+                    // as a draft pattern with `no_mirror`, which needs one.
+                    Mirror::Read(mirror) if crate::mirror::mirror(mirror.as_str()).is_none() => {
+                        missing.push(format!(
+                            "{} pattern[{index}]: the mirror {} has no mirror",
+                            signature.file,
+                            mirror.as_str()
+                        ));
+                    }
                     Mirror::Read(_) => mirrored += 1,
                     Mirror::Refused => {}
                     Mirror::None => {

@@ -206,6 +206,38 @@ pub(crate) fn set_keys(text: &str, keys: &[(&str, String)]) -> String {
     out
 }
 
+/// Sets `key = value` in the `index`th `[[pattern]]` table (from 0): the line that sets it there,
+/// or a new line after the table's `regex` line; `None` when there is no such table or it has no
+/// `regex` line. Everything else stays as it is.
+pub(crate) fn set_pattern_key(text: &str, index: usize, key: &str, value: &str) -> Option<String> {
+    let mut lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.trim_end() == "[[pattern]]")
+        .nth(index)?
+        .0;
+    let end = lines
+        .iter()
+        .enumerate()
+        .skip(start + 1)
+        .find(|(_, line)| line.starts_with('['))
+        .map_or(lines.len(), |(at, _)| at);
+    let line = format!("{key} = {value}");
+    let prefix = format!("{key} = ");
+    if let Some(at) = (start..end).find(|&at| lines.get(at).is_some_and(|l| l.starts_with(&prefix)))
+    {
+        lines[at] = &line;
+    } else {
+        let regex =
+            (start..end).find(|&at| lines.get(at).is_some_and(|l| l.starts_with("regex = ")))?;
+        lines.insert(regex + 1, &line);
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    Some(out)
+}
+
 /// The text without the `[[test]]` tables whose `origin` `drop` refuses, and how many went.
 /// A table runs from its header to the next table header (or the end); other text is kept.
 pub(crate) fn drop_tests(text: &str, drop: impl Fn(&str) -> bool) -> (String, usize) {
@@ -273,6 +305,23 @@ mod tests {
         assert_eq!(
             out,
             "# x\nname = \"x\"\nkind = \"library\"\npurl = \"pkg:generic/y\"\nlicense = \"MIT\"\npackages = [\"x\"]\ncut_from = [\"bookworm\"]\n\n[[pattern]]\nanchor = 'x v'\n"
+        );
+    }
+
+    #[test]
+    fn pattern_keys_are_set_in_their_table() {
+        let text = "name = \"x\"\n\n[[pattern]]\nanchor = 'a'\nregex = 'r'\n\n# b\n[[pattern]]\nanchor = 'b'\nregex = 'q'\nonly_in = [\"x\"]\n\n[[test]]\nregex = 't'\n";
+        let once = set_pattern_key(text, 1, "no_mirror", "\"why\"").unwrap();
+        assert_eq!(
+            once,
+            "name = \"x\"\n\n[[pattern]]\nanchor = 'a'\nregex = 'r'\n\n# b\n[[pattern]]\nanchor = 'b'\nregex = 'q'\nno_mirror = \"why\"\nonly_in = [\"x\"]\n\n[[test]]\nregex = 't'\n"
+        );
+        let twice = set_pattern_key(&once, 1, "no_mirror", "\"because\"").unwrap();
+        assert_eq!(twice, once.replace("\"why\"", "\"because\""));
+        assert_eq!(set_pattern_key(text, 2, "no_mirror", "\"why\""), None);
+        assert_eq!(
+            set_pattern_key("[[pattern]]\nanchor = 'a'\n", 0, "k", "1"),
+            None
         );
     }
 
