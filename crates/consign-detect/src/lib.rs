@@ -396,7 +396,7 @@ impl Signatures {
         let mut out = Vec::new();
         for signature in &self.0.signatures {
             for (index, pattern) in signature.patterns.iter().enumerate() {
-                if let signature::Mirror::Read(regex) = &pattern.mirror {
+                if let Some(regex) = pattern.mirror_regex() {
                     out.push(MirroredPattern {
                         product: signature.name.clone(),
                         pattern: index,
@@ -862,6 +862,43 @@ fn keep_innermost(component: &mut Component) {
     component.files.retain(|(path, _)| !has_inner(path));
 }
 
+/// A container whose bytes name a product without a release, where a file unpacked from it names
+/// that product (in any release), says nothing more: the match is the inner file seen through
+/// the container's bytes (an uncompressed run of an LZ4 stream, a file stored whole), and
+/// [`keep_innermost`], which compares whole components, would keep it as an entry of its own.
+/// A container's versioned finding is left alone: a release no inner file states may sit in a
+/// part that was not unpacked.
+fn drop_names_of_unpacked_containers(
+    components: &mut BTreeMap<(String, Option<String>), Component>,
+) {
+    let mut inner: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for ((name, version), component) in components.iter() {
+        if version.is_some() {
+            inner
+                .entry(name.clone())
+                .or_default()
+                .extend(component.occurrences.iter().map(|o| o.location.clone()));
+        }
+    }
+    let holds = |outer: &str, locations: &[String]| {
+        locations.iter().any(|location| {
+            location
+                .strip_prefix(outer)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+    };
+    components.retain(|(name, version), component| {
+        let Some(locations) = inner.get(name).filter(|_| version.is_none()) else {
+            return true;
+        };
+        component
+            .occurrences
+            .retain(|o| !holds(&o.location, locations));
+        component.files.retain(|(path, _)| !holds(path, locations));
+        !component.occurrences.is_empty()
+    });
+}
+
 fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detection {
     // Which component names each SONAME (or library file name) provides.
     let mut providers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -967,6 +1004,7 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
     }
 
     join_sibling_libraries(&mut components);
+    drop_names_of_unpacked_containers(&mut components);
 
     // Otherwise a name seen without a version stays without one: a component never borrows a
     // release from another file (a static binary is not the release of the shared library beside
@@ -1330,6 +1368,33 @@ mod tests {
             ]
         );
         assert_eq!(busybox.files.len(), 2);
+    }
+
+    /// A container's bytes naming glibc without a release add nothing when a file unpacked from it
+    /// names glibc's release; a container naming a release no inner file states stays.
+    #[test]
+    fn a_container_named_without_a_release_gives_way_to_its_files() {
+        let fatal = b"\0Fatal glibc error: Cannot allocate TLS block\n\0";
+        let banner = b"\0GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36.\0";
+        let image = file("/rootfs.erofs", fatal);
+        let libc = file("/rootfs.erofs/erofs@0x0/lib/libc.so.6", banner);
+        let detection = detect(&Vfs {
+            nodes: vec![image, libc],
+        });
+        let got: Vec<(&str, Option<&str>)> = detection
+            .components
+            .iter()
+            .map(|c| (c.name.as_str(), c.version.as_deref()))
+            .collect();
+        assert_eq!(got, [("glibc", Some("2.36"))]);
+
+        // Beside the container, not inside it: both stay.
+        let image = file("/rootfs.erofs", fatal);
+        let other = file("/kernel.bin/lib/libc.so.6", banner);
+        let detection = detect(&Vfs {
+            nodes: vec![image, other],
+        });
+        assert_eq!(detection.components.len(), 2);
     }
 
     /// Analyses prepared ahead (with the digests of ELF files) give what `detect` gives: whichever

@@ -72,8 +72,7 @@ pub(crate) enum Layout {
 /// and the layout `regex` itself reads; `None` when `regex` is not a neighbour pattern (see the
 /// module docs for the shapes).
 pub(crate) fn mirror(regex: &str) -> Option<(String, Layout)> {
-    // Cheap refusal of the many patterns with no padding repetition before parsing.
-    if !regex.contains(r"\x00{") {
+    if !may_mirror(regex) {
         return None;
     }
     let parsed = ast::parse::Parser::new().parse(regex).ok()?;
@@ -173,6 +172,12 @@ pub(crate) fn mirror(regex: &str) -> Option<(String, Layout)> {
         return Some((mirrored, Layout::NeighbourFirst));
     }
     None
+}
+
+/// False for a regex that cannot be a neighbour pattern (it spells no padding repetition), which
+/// is most of them: a refusal that costs no parsing.
+pub(crate) fn may_mirror(regex: &str) -> bool {
+    regex.contains(r"\x00{")
 }
 
 /// Text within one string: at least one item, no NUL, no padding.

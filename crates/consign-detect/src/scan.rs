@@ -38,9 +38,7 @@ use consign_model::{Confidence, Method, Occurrence};
 
 use crate::Identity;
 use crate::elf::{ObjectFacts, toolchain_of};
-use crate::signature::{
-    Catalog, LazyRegex, Mirror, NAMED_FILE_CONTENT_BYTES, Signature, decode_utf16le,
-};
+use crate::signature::{Catalog, LazyRegex, NAMED_FILE_CONTENT_BYTES, Signature, decode_utf16le};
 
 /// How many hits of one anchor in one file are examined.
 pub(crate) const MAX_HITS_PER_PATTERN: usize = 64;
@@ -178,8 +176,7 @@ pub(crate) fn scan_file(
         };
         if let Some((at, matched, version)) = read {
             found(window_start + at, matched, Some(version), Confidence::High);
-        } else if let Mirror::Read(mirror) = &pattern.mirror
-            && let Some(mirror) = mirror.get()
+        } else if let Some(mirror) = pattern.mirror_regex().and_then(LazyRegex::get)
             && let Some((at, matched, version)) =
                 read_version(mirror, window, anchor_start, anchor_end)
         {
