@@ -35,11 +35,14 @@
 //!   read): a pattern cut from one compiler's string layout passes its tests yet misses (or
 //!   misreads) the same release built for another CPU. A build whose files state the release
 //!   that the signature misses, misreads, or reads beside another release is a failure, listed
-//!   per product with a count;
+//!   per product with a count; the mirrored layout's readings are judged and counted apart;
 //! - `status`: counts from the files alone (no network): products, releases tested, held-out;
 //! - `filever`: release rules from the file names the packages install ([`filever`]);
 //! - `bare`: a lone-release fallback where anchored patterns depend on one string layout
 //!   ([`bare`]);
+//! - `mirror`: the guard on the readings consign-detect derives for the mirrored string layout
+//!   (the release on the other side of a neighbouring string): `no_mirror` with the reason on
+//!   each pattern whose mirror reads a wrong release anywhere ([`mirror`]);
 //! - `suggest SOURCE...`: a draft product entry from Debian (home page, licence from the
 //!   machine-readable copyright file, versions per suite, CPE spellings NVD records use).
 

@@ -63,6 +63,11 @@
 //!    (rtw88's `"{u16@4}.{u8@6}.{u8@7}"`). Every field must lie past the anchor and end within
 //!    `window` bytes after it (checked when the signatures load), and a file that ends before a
 //!    field gives no release.
+//!    A neighbour pattern, whose release is a lone string next to the anchor's string
+//!    (`\x00(\d+\.\d+)\x00{1,16}Version: %s`, or the neighbour first), also reads the release on
+//!    the anchor's other side, where clang and old GCC put it (`mirror`: the regex is derived,
+//!    never written, and its reading is medium). `no_mirror = "why"` turns that off for one
+//!    pattern; `cargo xtask kb mirror` writes it, with where the mirror read a wrong release.
 //! 4. For libraries, list `sonames` (`libz.so`): that names the product when nothing else does. Add
 //!    `soname_release = true` only if the project's library file name carries its release, and a
 //!    `[[bare]]` regex only if the library (or a program listed in `files`) holds its version as a

@@ -19,7 +19,10 @@
 //! # Evidence
 //!
 //! Anchored version strings are `binary-analysis` with high confidence, or `manifest-analysis` for
-//! patterns over release files the build wrote (`/etc/openwrt_release`). Bare version strings in an
+//! patterns over release files the build wrote (`/etc/openwrt_release`). A neighbour pattern's
+//! release read in the mirrored string layout (`mirror.rs`: the release on the other side of the
+//! anchor's string, as clang and old GCC lay it out), tried only where the pattern's own regex reads
+//! nothing at that anchor, is `binary-analysis`, medium. Bare version strings in an
 //! identified file and GCC's `.comment` are medium. Release numbers read from a file name are
 //! `filename`, medium, after the bytes' own statements (which win a tie); a named file whose content
 //! was checked is `manifest-analysis`. A SONAME or file
