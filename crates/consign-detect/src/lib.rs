@@ -1340,11 +1340,7 @@ mod tests {
         let detection = detect(&Vfs {
             nodes: vec![busybox, libz],
         });
-        let got: Vec<(&str, Option<&str>)> = detection
-            .components
-            .iter()
-            .map(|c| (c.name.as_str(), c.version.as_deref()))
-            .collect();
+        let got = names_and_versions(&detection);
         assert_eq!(got, [("busybox", Some("1.35.0")), ("zlib", Some("1.2.13"))]);
         assert_eq!(detection.components[1].files.len(), 1);
         assert!(detection.components[0].confidence == Confidence::High);
@@ -1386,11 +1382,7 @@ mod tests {
         let detection = detect(&Vfs {
             nodes: vec![image, libc],
         });
-        let got: Vec<(&str, Option<&str>)> = detection
-            .components
-            .iter()
-            .map(|c| (c.name.as_str(), c.version.as_deref()))
-            .collect();
+        let got = names_and_versions(&detection);
         assert_eq!(got, [("glibc", Some("2.36"))]);
 
         // Beside the container, not inside it: both stay.
@@ -1475,11 +1467,7 @@ mod tests {
         let detection = detect(&Vfs {
             nodes: vec![status, libz],
         });
-        let got: Vec<(&str, Option<&str>)> = detection
-            .components
-            .iter()
-            .map(|c| (c.name.as_str(), c.version.as_deref()))
-            .collect();
+        let got = names_and_versions(&detection);
         assert_eq!(
             got,
             [
