@@ -22,13 +22,31 @@
 //! - lld at its default `-O1` (and `-O2`) merges strings in hash-sharded order, so next to a string
 //!   is no string in particular: neither layout can be relied on in an lld-linked binary.
 //! - The 2003-2012 router toolchains (GCC 3.x and 4.x, uClibc) state the release after the format
-//!   string that prints it, as clang does (radvd 1.8 and ndisc6 0.9.9 of a real router).
+//!   string that prints it, as clang does (radvd 1.8 and ndisc6 0.9.9 of a real router; not
+//!   measured here, no such GCC is packaged).
+//! - Debian's own GCC binaries show the mirrored layout here and there too (a merged literal sits
+//!   where it is first used): libcryptsetup 2.3.7 (bullseye arm64), libgsmsd 1.45.0 (sid
+//!   riscv64), drill 1.8.3 (bookworm armhf) and debugfs 1.47.0 (bookworm) hold the release on
+//!   the other side of a pattern's neighbour.
+//!
+//! The commands (`v.c` is the two `printf`s above in `main`; the section is `.rodata.str1.1` in an
+//! object file):
+//!
+//! ```text
+//! gcc -O2 -o v v.c                              # also gcc-11, -O0 -O1 -Os -O3, -fuse-ld=gold
+//! clang -O2 -o v v.c                            # also clang-19, -fuse-ld=gold, -fuse-ld=lld
+//! clang -O2 -fuse-ld=lld -Wl,-O0 -o v v.c
+//! clang --target=mipsel-linux-gnu -O2 -c -o v.o v.c   # and the other targets
+//! objcopy -O binary --only-section=.rodata v ro && strings ro   # llvm-objcopy for the objects
+//! CC=clang CFLAGS=-O2 ../ndisc6-1.0.5/configure --disable-nls && make
+//! ```
 //!
 //! The statements of one function keep their order in both layouts; only a call's arguments are
 //! mirrored. So a pattern whose neighbour is a string printed with the release (the usual case:
 //! the neighbour is the format) reads the release in the mirrored layout by the same neighbour on
 //! the other side, and one whose neighbour came from a following statement simply reads nothing
-//! there. [`mirror`] derives that reading from the pattern's own regex when the catalog is built:
+//! there (ndisc6's patterns: their neighbour, `Written by Remi Denis-Courmont`, is printed three
+//! statements after the release). [`mirror`] derives that reading from the pattern's own regex:
 //! one source of truth, no second copy of the pattern text in the signature files.
 //!
 //! # What is mirrored
