@@ -1351,12 +1351,7 @@ const PLACEHOLDER_TEST: &str =
 /// Runs the catalog over files and groups the versioned findings by product.
 fn detect_all(catalog: &Signatures, files: &[PackageFile]) -> BTreeMap<String, Found> {
     let vfs = releases::vfs(files);
-    let index: HashMap<&str, usize> = vfs
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, node)| (node.path.as_str(), i))
-        .collect();
+    let index = releases::node_indices(&vfs);
     let detection = catalog.detect(&vfs);
     let mut out: BTreeMap<String, Found> = BTreeMap::new();
     for component in detection.components {

@@ -119,12 +119,7 @@ impl Mirrors {
     /// Every reading of every mirror in `files`.
     pub(crate) fn read(&self, files: &[PackageFile]) -> Vec<Reading> {
         let vfs = releases::vfs(files);
-        let index: HashMap<&str, usize> = vfs
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, node)| (node.path.as_str(), i))
-            .collect();
+        let index = releases::node_indices(&vfs);
         let mut out = Vec::new();
         for component in self.catalog.detect(&vfs).components {
             let (Some(&mirror), Some(version)) =
@@ -206,12 +201,7 @@ impl Mirrors {
 /// `files`: what the patterns' own layouts (and other strong evidence) state there.
 fn strong_readings(full: &Signatures, files: &[PackageFile]) -> BTreeSet<(String, String, usize)> {
     let vfs = releases::vfs(files);
-    let index: HashMap<&str, usize> = vfs
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, node)| (node.path.as_str(), i))
-        .collect();
+    let index = releases::node_indices(&vfs);
     let mut out = BTreeSet::new();
     for component in full.detect(&vfs).components {
         let Some(version) = &component.version else {

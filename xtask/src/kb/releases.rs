@@ -490,6 +490,16 @@ pub(crate) fn vfs(files: &[PackageFile]) -> Vfs {
     }
 }
 
+/// Each node's index in `vfs` by its path, to find a finding's file among the package files the
+/// nodes were made from (one node per file, in order).
+pub(crate) fn node_indices(vfs: &Vfs) -> std::collections::HashMap<&str, usize> {
+    vfs.nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| (node.path.as_str(), i))
+        .collect()
+}
+
 /// The suite and architecture a Debian test origin names: `Debian <suite> <package> <version>
 /// (<arch>), <path>, offset <n>`.
 pub(crate) fn origin_pair(origin: &str) -> Option<(&str, &str)> {
