@@ -39,7 +39,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use consign_model::{CutReason, Diagnostic, NodeKind};
 
-use super::{FsEntry, FsListing, Probe};
+use super::{Claimed, FsEntry, FsListing, Probe};
 use crate::Budget;
 use crate::binary::{u16le, u32le};
 use crate::formats::zip::dos_time;
@@ -519,24 +519,6 @@ struct Chain<'a> {
     stop: Stop,
 }
 
-/// One bit per cluster the image holds: set once a chain has read it. Sized by the data, never
-/// by the boot sector's cluster count.
-struct Claimed(Vec<u64>);
-
-impl Claimed {
-    fn has(&self, cluster: u32) -> bool {
-        self.0
-            .get(cluster as usize / 64)
-            .is_some_and(|word| word & (1 << (cluster % 64)) != 0)
-    }
-
-    fn set(&mut self, cluster: u32) {
-        if let Some(word) = self.0.get_mut(cluster as usize / 64) {
-            *word |= 1 << (cluster % 64);
-        }
-    }
-}
-
 struct Reader<'a> {
     data: &'a [u8],
     volume: Volume,
@@ -603,7 +585,7 @@ impl<'a> Reader<'a> {
             .div_ceil(self.volume.cluster_size as u64)
             .min(u64::from(self.volume.clusters))
             + 2;
-        Claimed(vec![0; present.div_ceil(64) as usize])
+        Claimed::new(present)
     }
 
     /// Follows the chain from `first` until `want` bytes are read, the chain ends or breaks.
@@ -640,7 +622,7 @@ impl<'a> Reader<'a> {
                 };
                 return chain;
             };
-            if claimed.has(cluster) {
+            if claimed.has(u64::from(cluster)) {
                 let at = named_at.unwrap_or(offset);
                 chain.stop = if chain.pieces.iter().any(|&(start, _)| start == offset) {
                     Stop::Loop { cluster, at }
@@ -649,7 +631,7 @@ impl<'a> Reader<'a> {
                 };
                 return chain;
             }
-            claimed.set(cluster);
+            claimed.set(u64::from(cluster));
             chain.pieces.push((offset, piece));
             chain.len += take;
             if chain.len == want {

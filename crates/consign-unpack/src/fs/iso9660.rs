@@ -32,7 +32,7 @@ use std::collections::HashSet;
 use bytes::Bytes;
 use consign_model::{CutReason, Diagnostic, NodeKind};
 
-use super::{FsEntry, FsListing, Probe};
+use super::{Claimed, FsEntry, FsListing, Probe};
 use crate::Budget;
 use crate::binary::{u16be, u16le, u32be, u32le};
 
@@ -232,27 +232,6 @@ fn record_date(raw: &[u8]) -> Option<i64> {
     let days = era * 146_097 + day_of_era - 719_468;
     let local = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
     Some(local - i64::from(offset.cast_signed()) * 15 * 60)
-}
-
-/// One bit per block the image holds. Sized by the data, never by the volume descriptor.
-struct Claimed(Vec<u64>);
-
-impl Claimed {
-    fn has(&self, block: u64) -> bool {
-        usize::try_from(block / 64)
-            .ok()
-            .and_then(|word| self.0.get(word))
-            .is_some_and(|word| word & (1 << (block % 64)) != 0)
-    }
-
-    fn set(&mut self, block: u64) {
-        if let Some(word) = usize::try_from(block / 64)
-            .ok()
-            .and_then(|word| self.0.get_mut(word))
-        {
-            *word |= 1 << (block % 64);
-        }
-    }
 }
 
 /// The records of a directory's extent, decoded one at a time; a record that cannot be read is
@@ -583,12 +562,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
 fn read_tree(reader: &Reader<'_>, root: &Record, budget: &Budget, listing: &mut FsListing) {
     let mut seen: HashSet<u64> = HashSet::from([root.extent]);
     // One bit per block the image holds, set once a directory is read from it.
-    let mut claimed = Claimed(vec![
-        0;
-        (reader.data.len() as u64)
-            .div_ceil(reader.volume.block_size)
-            .div_ceil(64) as usize
-    ]);
+    let mut claimed = Claimed::new((reader.data.len() as u64).div_ceil(reader.volume.block_size));
     let mut stack = vec![(String::new(), root.extent, root.size, 0usize)];
     while let Some((dir, extent, size, depth)) = stack.pop() {
         let shown = if dir.is_empty() { "/" } else { dir.as_str() };

@@ -31,7 +31,7 @@ use std::ops::Range;
 use bytes::Bytes;
 use consign_model::{CutReason, Diagnostic, NodeKind};
 
-use super::{FsEntry, FsListing, Probe};
+use super::{Claimed, FsEntry, FsListing, Probe};
 use crate::Budget;
 use crate::binary::{u32be, u32le};
 
@@ -390,23 +390,6 @@ pub fn probe(data: &[u8]) -> Option<Probe> {
     })
 }
 
-/// The blocks CTZ files have read, one bit each, sized by the input (never by the superblock).
-struct Claimed(Vec<u64>);
-
-impl Claimed {
-    /// Claims `block`; false when a file has read it before.
-    fn claim(&mut self, block: u32) -> bool {
-        let (word, bit) = (block as usize / 64, block % 64);
-        match self.0.get_mut(word) {
-            Some(bits) if *bits & (1 << bit) == 0 => {
-                *bits |= 1 << bit;
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
 /// Every directory and file, from the root down.
 pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
     let mut listing = FsListing::default();
@@ -435,7 +418,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         return listing;
     };
     let readable = (data.len() / disk.block_size()).min(geometry.block_count as usize);
-    let mut claimed = Claimed(vec![0; readable.div_ceil(64)]);
+    let mut claimed = Claimed::new(readable as u64);
     let mut entered: HashSet<[u32; 2]> = HashSet::new();
     let mut stack = vec![(String::new(), root, 0usize)];
     while let Some((dir, first, depth)) = stack.pop() {
@@ -614,7 +597,7 @@ fn read_ctz(
                 CutReason::Truncated,
             )
         })?;
-        if !claimed.claim(block) {
+        if !claimed.claim(u64::from(block)) {
             return Err((
                 format!(
                     "block {n} of its list (block {block}) was read before, by this file or \

@@ -49,6 +49,44 @@ pub(crate) const BLOCK_DEVICE: u16 = 0o060_000;
 pub(crate) const FIFO: u16 = 0o010_000;
 pub(crate) const SOCKET: u16 = 0o140_000;
 
+/// One bit per unit (block, cluster, fragment) an image holds, set once something has read it:
+/// how the file system readers tell a loop or a cross-link from a first read. Sized by the data
+/// in hand, never by a count the image states; a unit past it is never claimed.
+pub(crate) struct Claimed(Vec<u64>);
+
+impl Claimed {
+    /// A bit for each of `units` units.
+    pub(crate) fn new(units: u64) -> Self {
+        Self(vec![0; usize::try_from(units.div_ceil(64)).unwrap_or(0)])
+    }
+
+    /// True when `unit` was claimed.
+    pub(crate) fn has(&self, unit: u64) -> bool {
+        usize::try_from(unit / 64)
+            .ok()
+            .and_then(|word| self.0.get(word))
+            .is_some_and(|word| word & (1 << (unit % 64)) != 0)
+    }
+
+    /// Claims `unit` (nothing past the units it holds).
+    pub(crate) fn set(&mut self, unit: u64) {
+        if let Some(word) = usize::try_from(unit / 64)
+            .ok()
+            .and_then(|word| self.0.get_mut(word))
+        {
+            *word |= 1 << (unit % 64);
+        }
+    }
+
+    /// Claims `unit`; false when it was claimed before or lies past the units it holds.
+    pub(crate) fn claim(&mut self, unit: u64) -> bool {
+        let fresh =
+            !self.has(unit) && usize::try_from(unit / 64).is_ok_and(|word| word < self.0.len());
+        self.set(unit);
+        fresh
+    }
+}
+
 /// The node every reader of Unix modes lists for a special file type, by its type bits.
 pub(crate) fn special_node(file_type: u16) -> NodeKind {
     let what = match file_type {
@@ -142,3 +180,25 @@ impl FsListing {
 
 #[cfg(test)]
 pub(crate) mod test_support;
+
+#[cfg(test)]
+mod tests {
+    use super::Claimed;
+
+    /// A unit is claimed once; units past the data are never claimed.
+    #[test]
+    fn claimed_units() {
+        let mut claimed = Claimed::new(65);
+        assert!(!claimed.has(64));
+        assert!(claimed.claim(64));
+        assert!(claimed.has(64));
+        assert!(!claimed.claim(64));
+        claimed.set(3);
+        assert!(!claimed.claim(3));
+        // 65 units take two words: 128 and beyond are past them.
+        assert!(!claimed.claim(128));
+        claimed.set(u64::MAX);
+        assert!(!claimed.has(u64::MAX));
+        assert!(!Claimed::new(0).claim(0));
+    }
+}

@@ -39,7 +39,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use consign_model::{CutReason, Diagnostic, NodeKind};
 
-use super::{FsEntry, FsListing, Probe};
+use super::{Claimed, FsEntry, FsListing, Probe};
 use crate::Budget;
 use crate::binary::{u16be, u16le, u32be, u32le, u64be, u64le};
 
@@ -472,28 +472,6 @@ struct BlockMap {
     problem: Option<MapProblem>,
 }
 
-/// One bit per fragment the image holds: set once a file, directory or indirect block has read
-/// it. Sized by the data, never by the superblock.
-struct Claimed(Vec<u64>);
-
-impl Claimed {
-    fn has(&self, fragment: u64) -> bool {
-        usize::try_from(fragment / 64)
-            .ok()
-            .and_then(|word| self.0.get(word))
-            .is_some_and(|word| word & (1 << (fragment % 64)) != 0)
-    }
-
-    fn set(&mut self, fragment: u64) {
-        if let Some(word) = usize::try_from(fragment / 64)
-            .ok()
-            .and_then(|word| self.0.get_mut(word))
-        {
-            *word |= 1 << (fragment % 64);
-        }
-    }
-}
-
 /// A block map being built.
 struct Walk {
     map: BlockMap,
@@ -613,7 +591,7 @@ impl Reader<'_> {
     /// A bitset with a bit for each fragment the image holds.
     fn claimed(&self) -> Claimed {
         let fragments = (self.data.len() as u64).div_ceil(self.sb.fsize);
-        Claimed(vec![0; fragments.div_ceil(64) as usize])
+        Claimed::new(fragments)
     }
 
     /// Claims `count` fragments from `first` for the file being walked, or says why not.
