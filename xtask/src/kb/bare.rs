@@ -378,27 +378,7 @@ mod tests {
     use super::*;
 
     fn file(path: &str, data: &[u8]) -> PackageFile {
-        PackageFile {
-            package: crate::debian::Package {
-                name: "libgmp10".to_owned(),
-                version: "2:6.3.0+dfsg-3".to_owned(),
-                source: "gmp".to_owned(),
-                source_version: "2:6.3.0+dfsg-3".to_owned(),
-                architecture: "i386".to_owned(),
-                filename: String::new(),
-                size: 0,
-                sha256: String::new(),
-                section: "libs".to_owned(),
-                homepage: None,
-                depends: Vec::new(),
-                provides: Vec::new(),
-                built_using: String::new(),
-                summary: String::new(),
-                suite: "trixie".to_owned(),
-            },
-            path: path.to_owned(),
-            data: bytes::Bytes::copy_from_slice(data),
-        }
+        PackageFile::for_test("gmp", "2:6.3.0+dfsg-3", path, data)
     }
 
     fn regex(text: &str) -> regex::bytes::Regex {

@@ -401,31 +401,6 @@ impl Run<'_> {
 mod tests {
     use super::*;
 
-    /// A file of a package of `source` at Debian version `version`.
-    fn file(source: &str, version: &str, path: &str, data: &[u8]) -> PackageFile {
-        PackageFile {
-            package: crate::debian::Package {
-                name: source.to_owned(),
-                version: version.to_owned(),
-                source: source.to_owned(),
-                source_version: version.to_owned(),
-                architecture: "armel".to_owned(),
-                filename: String::new(),
-                size: 0,
-                sha256: String::new(),
-                section: "net".to_owned(),
-                homepage: None,
-                depends: Vec::new(),
-                provides: Vec::new(),
-                built_using: String::new(),
-                summary: String::new(),
-                suite: "trixie".to_owned(),
-            },
-            path: path.to_owned(),
-            data: bytes::Bytes::copy_from_slice(data),
-        }
-    }
-
     /// A catalog of rinetd's pattern, which has a mirror, and another product's.
     fn full() -> Signatures {
         let rinetd = "name = \"rinetd\"\nkind = \"application\"\n[[pattern]]\nanchor = 'rinetd %s'\nregex = '\\x00(\\d+\\.\\d+)\\x00{1,16}rinetd %s\\x0a\\x00'\n[[test]]\nexpect = \"positive\"\nexcerpt = 'x'\norigin = 'o'\n";
@@ -454,11 +429,16 @@ mod tests {
     fn a_mirror_reads_the_release_of_its_own_packages_or_is_wrong() {
         let data = b"\x00rinetd %s\n\x000.73\x00Usage";
         check(
-            &[file("rinetd", "0.73-1", "usr/sbin/rinetd", data)],
+            &[PackageFile::for_test(
+                "rinetd",
+                "0.73-1",
+                "usr/sbin/rinetd",
+                data,
+            )],
             &[("0.73", Verdict::Right)],
         );
         check(
-            &[file("rinetd", "0.74-1", "usr/sbin/rinetd", data)],
+            &[PackageFile::for_test("rinetd", "0.74-1", "usr/sbin/rinetd", data)],
             &[(
                 "0.73",
                 Verdict::Wrong(
@@ -468,7 +448,15 @@ mod tests {
         );
         // The layout the pattern was cut from is not the mirror's reading.
         let data = b"\x000.73\x00rinetd %s\n\x00";
-        check(&[file("rinetd", "0.74-1", "usr/sbin/rinetd", data)], &[]);
+        check(
+            &[PackageFile::for_test(
+                "rinetd",
+                "0.74-1",
+                "usr/sbin/rinetd",
+                data,
+            )],
+            &[],
+        );
     }
 
     #[test]
@@ -476,13 +464,13 @@ mod tests {
         // A program that carries rinetd's code, where its own layout states the same release.
         let data = b"\x000.73\x00rinetd %s\n\x000.73\x00";
         check(
-            &[file("user", "2.0-1", "usr/bin/user", data)],
+            &[PackageFile::for_test("user", "2.0-1", "usr/bin/user", data)],
             &[("0.73", Verdict::Confirmed)],
         );
         // Where nothing else states it.
         let data = b"rinetd %s\n\x001.2\x00";
         check(
-            &[file("user", "2.0-1", "usr/bin/user", data)],
+            &[PackageFile::for_test("user", "2.0-1", "usr/bin/user", data)],
             &[(
                 "1.2",
                 Verdict::Wrong(

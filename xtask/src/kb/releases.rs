@@ -369,6 +369,33 @@ impl PackageFile {
     pub(crate) fn file_name(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or(&self.path)
     }
+
+    /// A file at `path` of trixie's binary package `source` (built from the source package of that
+    /// name) at Debian version `version`: what the judges of `bare` and `mirror` read in tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(source: &str, version: &str, path: &str, data: &[u8]) -> Self {
+        Self {
+            package: Package {
+                name: source.to_owned(),
+                version: version.to_owned(),
+                source: source.to_owned(),
+                source_version: version.to_owned(),
+                architecture: "armel".to_owned(),
+                filename: String::new(),
+                size: 0,
+                sha256: String::new(),
+                section: "net".to_owned(),
+                homepage: None,
+                depends: Vec::new(),
+                provides: Vec::new(),
+                built_using: String::new(),
+                summary: String::new(),
+                suite: "trixie".to_owned(),
+            },
+            path: path.to_owned(),
+            data: Bytes::copy_from_slice(data),
+        }
+    }
 }
 
 /// Folders of a package that never hold code.
