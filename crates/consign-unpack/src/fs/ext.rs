@@ -750,27 +750,7 @@ mod tests {
     #[test]
     fn limits_are_diagnosed() {
         let data = gunzip("fixtures/unpack/ext/ext4.img.gz");
-        let listing = parse(
-            &data,
-            &Budget::new(Limits {
-                max_file_bytes: 5000,
-                ..Limits::default()
-            }),
-        );
-        let big = listing
-            .diagnostics
-            .iter()
-            .find(|d| d.location == "/bin/big")
-            .unwrap();
-        assert!(big.message.contains("single file size limit"));
-        let listing = parse(
-            &data,
-            &Budget::new(Limits {
-                max_entries: 2,
-                ..Limits::default()
-            }),
-        );
-        assert_eq!(listing.entries.len(), 2);
+        crate::fs::test_support::limits_are_diagnosed(&data, parse, "/bin/big", 5000, 2);
         assert_eq!(probe(&data[..1000]), None);
     }
 }

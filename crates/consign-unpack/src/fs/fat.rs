@@ -1484,28 +1484,6 @@ mod tests {
     #[test]
     fn limits_are_diagnosed() {
         let data = fixture("fat16");
-        let listing = parse(
-            &data,
-            &Budget::new(Limits {
-                max_file_bytes: 5000,
-                ..Limits::default()
-            }),
-        );
-        assert_eq!(file(&listing, "/boot/kernel8.img"), b"");
-        assert_eq!(listing.cuts.len(), 1);
-        assert!(
-            listing.diagnostics[0]
-                .message
-                .contains("single file size limit")
-        );
-        let listing = parse(
-            &data,
-            &Budget::new(Limits {
-                max_entries: 2,
-                ..Limits::default()
-            }),
-        );
-        assert_eq!(listing.entries.len(), 2);
-        assert_eq!(listing.cuts[0].reason, CutReason::EntryLimit);
+        crate::fs::test_support::limits_are_diagnosed(&data, parse, "/boot/kernel8.img", 5000, 2);
     }
 }

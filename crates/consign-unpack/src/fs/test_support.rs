@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use consign_model::NodeKind;
+use consign_model::{CutReason, NodeKind};
 
 use crate::fs::FsListing;
 use crate::{Budget, Limits};
@@ -156,4 +156,52 @@ pub(crate) fn mangle(data: &[u8], parse: fn(&[u8], &Budget) -> FsListing, cuts: 
         let _ = parse(&copy, &Budget::new(limits));
     }
     assert!(started.elapsed() < Duration::from_mins(1));
+}
+
+/// The two limits every reader must keep and say it kept: with `max_file_bytes` below the size of
+/// the file at `big`, that file is cut with a diagnostic at its path; with `max_entries`, the
+/// listing holds that many entries and its first cut is the entry limit.
+#[track_caller]
+pub(crate) fn limits_are_diagnosed(
+    data: &[u8],
+    parse: fn(&[u8], &Budget) -> FsListing,
+    big: &str,
+    max_file_bytes: u64,
+    max_entries: u64,
+) {
+    let listing = parse(
+        data,
+        &Budget::new(Limits {
+            max_file_bytes,
+            ..Limits::default()
+        }),
+    );
+    let cut = listing
+        .cuts
+        .iter()
+        .find(|cut| cut.location == big && cut.reason == CutReason::FileBytesLimit);
+    assert!(
+        cut.is_some(),
+        "no file size cut at {big}: {:#?}",
+        cuts(&listing)
+    );
+    let said = listing
+        .diagnostics
+        .iter()
+        .any(|d| d.location == big && d.message.contains("single file size limit"));
+    assert!(said, "no diagnostic at {big}: {:#?}", listing.diagnostics);
+    let listing = parse(
+        data,
+        &Budget::new(Limits {
+            max_entries,
+            ..Limits::default()
+        }),
+    );
+    assert_eq!(listing.entries.len() as u64, max_entries);
+    assert_eq!(
+        listing.cuts[0].reason,
+        CutReason::EntryLimit,
+        "{:#?}",
+        cuts(&listing)
+    );
 }

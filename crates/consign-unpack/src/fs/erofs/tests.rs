@@ -343,29 +343,7 @@ fn a_huge_size_is_refused_by_the_budget() {
 #[test]
 fn limits_are_diagnosed() {
     let data = fixture("lz4");
-    let listing = parse(
-        &data,
-        &Budget::new(Limits {
-            max_file_bytes: 20_000,
-            ..Limits::default()
-        }),
-    );
-    assert!(
-        cuts(&listing)
-            .iter()
-            .any(|cut| cut.starts_with("/big.txt") && cut.contains("single file size limit")),
-        "{:#?}",
-        cuts(&listing)
-    );
-    let listing = parse(
-        &data,
-        &Budget::new(Limits {
-            max_entries: 3,
-            ..Limits::default()
-        }),
-    );
-    assert_eq!(listing.entries.len(), 3);
-    assert_eq!(listing.cuts[0].reason, CutReason::EntryLimit);
+    crate::fs::test_support::limits_are_diagnosed(&data, parse, "/big.txt", 20_000, 3);
 }
 
 #[test]

@@ -243,28 +243,7 @@ fn the_carver_finds_iso9660_inside_a_disk_image() {
 #[test]
 fn limits_are_diagnosed() {
     let data = fixture("rr-joliet");
-    let listing = parse(
-        &data,
-        &Budget::new(Limits {
-            max_file_bytes: 5000,
-            ..Limits::default()
-        }),
-    );
-    assert_eq!(file(&listing, "/bin/big"), b"");
-    assert!(
-        listing.diagnostics[0]
-            .message
-            .contains("single file size limit")
-    );
-    let listing = parse(
-        &data,
-        &Budget::new(Limits {
-            max_entries: 2,
-            ..Limits::default()
-        }),
-    );
-    assert_eq!(listing.entries.len(), 2);
-    assert_eq!(listing.cuts[0].reason, CutReason::EntryLimit);
+    crate::fs::test_support::limits_are_diagnosed(&data, parse, "/bin/big", 5000, 2);
 }
 
 #[test]

@@ -1559,29 +1559,7 @@ mod tests {
     #[test]
     fn limits_are_diagnosed() {
         let data = fixture("sq-xz.img");
-        let listing = parse(
-            &data,
-            &Budget::new(Limits {
-                max_entries: 3,
-                ..Limits::default()
-            }),
-        );
-        assert_eq!(listing.entries.len(), 3);
-        assert!(listing.diagnostics[0].message.contains("entry count limit"));
-        let listing = parse(
-            &data,
-            &Budget::new(Limits {
-                max_file_bytes: 1000,
-                ..Limits::default()
-            }),
-        );
-        let big = listing
-            .diagnostics
-            .iter()
-            .find(|d| d.location == "/bin/big")
-            .unwrap();
-        assert!(big.message.contains("single file size limit"), "{big}");
-        assert_eq!(file(&listing, "/etc/motd"), b"hello from consign\n");
+        crate::fs::test_support::limits_are_diagnosed(&data, parse, "/bin/big", 1000, 3);
     }
 
     /// A data block decodes into a buffer of its own before it is copied into the file: that

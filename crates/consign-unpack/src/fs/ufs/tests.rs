@@ -613,29 +613,7 @@ fn truncated_and_damaged_images_never_panic() {
 #[test]
 fn limits_are_diagnosed() {
     let data = fixture("ufs1-le");
-    let listing = parse(
-        &data,
-        &Budget::new(Limits {
-            max_file_bytes: 5000,
-            ..Limits::default()
-        }),
-    );
-    assert_eq!(file(&listing, "/bin/big"), b"");
-    let big = listing
-        .diagnostics
-        .iter()
-        .find(|d| d.location == "/bin/big")
-        .unwrap();
-    assert!(big.message.contains("single file size limit"), "{big:?}");
-    let listing = parse(
-        &data,
-        &Budget::new(Limits {
-            max_entries: 2,
-            ..Limits::default()
-        }),
-    );
-    assert_eq!(listing.entries.len(), 2);
-    assert_eq!(listing.cuts[0].reason, CutReason::EntryLimit);
+    crate::fs::test_support::limits_are_diagnosed(&data, parse, "/bin/big", 5000, 2);
 }
 
 #[test]
