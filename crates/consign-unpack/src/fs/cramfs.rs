@@ -115,9 +115,10 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
     let mut stack = vec![(String::new(), root.offset, root.size as usize)];
     while let Some((dir, start, size)) = stack.pop() {
         if !visited.insert(start) {
-            listing.diagnostics.push(
-                Diagnostic::warning(dir, "directory reached twice (a loop); not entered again")
-                    .at(start as u64),
+            listing.cut_loop(
+                &dir,
+                Some(start as u64),
+                &format!("the directory at byte {start} was already read"),
             );
             continue;
         }

@@ -519,11 +519,13 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             let mode = Some(u32::from(inode.mode & 0o7777));
             let kind = match inode.mode & 0o170_000 {
                 0o040_000 => {
-                    if !visited_dirs.insert(child) || depth + 1 > MAX_DEPTH {
-                        listing.diagnostics.push(Diagnostic::warning(
-                            path,
-                            format!("directory inode {child} is reached twice or nests too deep (a loop); not entered"),
-                        ));
+                    if !visited_dirs.insert(child) {
+                        let before = format!("directory inode {child} was already read");
+                        listing.cut_loop(&path, None, &before);
+                        continue;
+                    }
+                    if depth + 1 > MAX_DEPTH {
+                        listing.cut_too_deep(&path, None, MAX_DEPTH);
                         continue;
                     }
                     subdirs.push((path.clone(), child, depth + 1));

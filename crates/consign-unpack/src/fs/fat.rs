@@ -780,25 +780,13 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             let (kind, mode) = if entry.attr & ATTR_DIRECTORY != 0 {
                 if entry.cluster == 0 {
                     // `..` names the root this way; any other directory doing so loops.
-                    listing.cut(
-                        Diagnostic::warning(
-                            path.clone(),
-                            "the directory names cluster 0, the root directory (a loop); not entered",
-                        )
-                        .at(entry.offset),
-                        "the directory's entries",
-                        CutReason::Duplicate,
+                    listing.cut_loop(
+                        &path,
+                        Some(entry.offset),
+                        "the directory names cluster 0, the root directory",
                     );
                 } else if depth + 1 > MAX_DEPTH {
-                    listing.cut(
-                        Diagnostic::warning(
-                            path.clone(),
-                            format!("directories nest more than {MAX_DEPTH} deep; not entered"),
-                        )
-                        .at(entry.offset),
-                        "the directory's entries",
-                        CutReason::Refused,
-                    );
+                    listing.cut_too_deep(&path, Some(entry.offset), MAX_DEPTH);
                 } else {
                     subdirs.push((
                         path.clone(),
@@ -867,16 +855,10 @@ fn dir_pieces<'a>(
             let shown = if dir.is_empty() { "/" } else { dir };
             if let Some(first) = dirs.get(&cluster) {
                 let first = if first.is_empty() { "/" } else { first };
-                listing.cut(
-                    Diagnostic::warning(
-                        shown,
-                        format!(
-                            "the directory at cluster {cluster} was already read as `{first}` (a loop); not entered again"
-                        ),
-                    )
-                    .at(named_at),
-                    "the directory's entries",
-                    CutReason::Duplicate,
+                listing.cut_loop(
+                    dir,
+                    Some(named_at),
+                    &format!("the directory at cluster {cluster} was already read as `{first}`"),
                 );
                 return None;
             }

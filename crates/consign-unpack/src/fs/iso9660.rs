@@ -685,25 +685,13 @@ fn read_tree(reader: &Reader<'_>, root: &Record, budget: &Budget, listing: &mut 
                     None => (record.extent, record.size),
                 };
                 if !seen.insert(extent) {
-                    listing.cut(
-                        Diagnostic::warning(
-                            path.clone(),
-                            format!("the directory at block {extent} was already read (a loop); not entered again"),
-                        )
-                        .at(record.offset),
-                        "the directory's entries",
-                        CutReason::Duplicate,
+                    listing.cut_loop(
+                        &path,
+                        Some(record.offset),
+                        &format!("the directory at block {extent} was already read"),
                     );
                 } else if depth + 1 > MAX_DEPTH {
-                    listing.cut(
-                        Diagnostic::warning(
-                            path.clone(),
-                            format!("directories nest more than {MAX_DEPTH} deep; not entered"),
-                        )
-                        .at(record.offset),
-                        "the directory's entries",
-                        CutReason::Refused,
-                    );
+                    listing.cut_too_deep(&path, Some(record.offset), MAX_DEPTH);
                 } else {
                     subdirs.push((path.clone(), extent, size, depth + 1));
                 }

@@ -482,16 +482,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 match (*kind, &entry.structure) {
                     (TYPE_DIR, Structure::Dir(child)) => {
                         if depth + 1 > MAX_DEPTH {
-                            listing.cut(
-                                Diagnostic::warning(
-                                    path.clone(),
-                                    format!(
-                                        "directories nested over {MAX_DEPTH} deep are not entered"
-                                    ),
-                                ),
-                                "the directory's contents",
-                                CutReason::Refused,
-                            );
+                            listing.cut_too_deep(&path, None, MAX_DEPTH);
                         } else {
                             stack.push((path.clone(), *child, depth + 1));
                         }

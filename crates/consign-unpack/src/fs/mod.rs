@@ -163,6 +163,30 @@ impl FsListing {
         self.diagnostics.push(diagnostic);
     }
 
+    /// Records that the directory at `path` is not entered because it was read before (a loop, or
+    /// a second name for a directory): `before` says where ("the directory at block 7 was already
+    /// read"), `offset` is where the second name for it is, when known. Every filesystem
+    /// reader says it the same way, and as a cut: what is behind it is not listed a second time.
+    pub(crate) fn cut_loop(&mut self, path: &str, offset: Option<u64>, before: &str) {
+        let shown = if path.is_empty() { "/" } else { path };
+        let mut diagnostic =
+            Diagnostic::warning(shown, format!("{before} (a loop); not entered again"));
+        diagnostic.offset = offset;
+        self.cut(diagnostic, "the directory's entries", CutReason::Duplicate);
+    }
+
+    /// Records that the directory at `path` (named at `offset`, when known) is not entered because
+    /// directories nest more than `max_depth` deep there. Every filesystem reader says it the same
+    /// way, and as a cut: the directory's entries are not listed.
+    pub(crate) fn cut_too_deep(&mut self, path: &str, offset: Option<u64>, max_depth: usize) {
+        let mut diagnostic = Diagnostic::warning(
+            path,
+            format!("directories nest more than {max_depth} deep; not entered"),
+        );
+        diagnostic.offset = offset;
+        self.cut(diagnostic, "the directory's entries", CutReason::Refused);
+    }
+
     /// Records that `limit` stopped the walk at the entry `path`: that entry and everything after
     /// it in the filesystem are not listed. Every filesystem reader says it the same way.
     pub(crate) fn cut_rest(&mut self, path: String, limit: crate::Limit) {

@@ -157,13 +157,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
                 }
                 1 => {
                     if depth + 1 > MAX_DEPTH {
-                        listing.diagnostics.push(
-                            Diagnostic::warning(
-                                path.clone(),
-                                "directories nest too deep; not entered",
-                            )
-                            .at(header as u64),
-                        );
+                        listing.cut_too_deep(&path, Some(header as u64), MAX_DEPTH);
                     } else {
                         subdirs.push((path.clone(), spec as usize & !15, depth + 1));
                     }

@@ -631,14 +631,10 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
         let shown = if dir.is_empty() { "/" } else { &dir };
         if let Some(first) = dirs.get(&nid) {
             let first = if first.is_empty() { "/" } else { first };
-            listing.cut(
-                Diagnostic::warning(
-                    shown,
-                    format!("the directory (inode {nid}) was already read as `{first}` (a loop); not entered again"),
-                )
-                .at(named_at),
-                "the directory's entries",
-                CutReason::Duplicate,
+            listing.cut_loop(
+                &dir,
+                Some(named_at),
+                &format!("the directory (inode {nid}) was already read as `{first}`"),
             );
             continue;
         }
@@ -728,15 +724,7 @@ pub fn parse(data: &[u8], budget: &Budget) -> FsListing {
             let kind = match mode & S_IFMT {
                 S_IFDIR => {
                     if depth + 1 > MAX_DEPTH {
-                        listing.cut(
-                            Diagnostic::warning(
-                                path.clone(),
-                                format!("directories nest more than {MAX_DEPTH} deep; not entered"),
-                            )
-                            .at(child.at),
-                            "the directory's entries",
-                            CutReason::Refused,
-                        );
+                        listing.cut_too_deep(&path, Some(child.at), MAX_DEPTH);
                     } else {
                         subdirs.push((path.clone(), entry.nid, depth + 1, child.at));
                     }

@@ -912,13 +912,8 @@ fn walk(
                 continue;
             }
             if visited_dirs.contains(&entry.inode_ref) {
-                listing.diagnostics.push(Diagnostic::warning(
-                    path,
-                    format!(
-                        "directory inode {:#x} is reached twice (a loop); not entered",
-                        entry.inode_ref
-                    ),
-                ));
+                let before = format!("directory inode {:#x} was already read", entry.inode_ref);
+                listing.cut_loop(&path, None, &before);
                 continue;
             }
             let inode = match read_inode(meta, entry.inode_ref, budget) {
@@ -938,14 +933,14 @@ fn walk(
             let mode = Some(inode.mode);
             let kind = match &inode.kind {
                 InodeKind::Dir { .. } => {
-                    if !visited_dirs.insert(entry.inode_ref) || depth + 1 > MAX_DEPTH {
-                        listing.diagnostics.push(Diagnostic::warning(
-                            path,
-                            format!(
-                                "directory inode {:#x} is reached twice or nests too deep (a loop); not entered",
-                                entry.inode_ref
-                            ),
-                        ));
+                    if !visited_dirs.insert(entry.inode_ref) {
+                        let before =
+                            format!("directory inode {:#x} was already read", entry.inode_ref);
+                        listing.cut_loop(&path, None, &before);
+                        continue;
+                    }
+                    if depth + 1 > MAX_DEPTH {
+                        listing.cut_too_deep(&path, None, MAX_DEPTH);
                         continue;
                     }
                     subdirs.push((path.clone(), inode.clone(), depth + 1));
@@ -1546,13 +1541,13 @@ mod tests {
         data[name - 8..name - 6].copy_from_slice(&((sb.root_inode & 0xffff) as u16).to_le_bytes());
         let listing = parse(&data, &Budget::new(Limits::default()));
         assert!(render(&listing).contains("/etc/motd 644 file 19\n"));
+        // Said, and recorded as a cut, so that the report says the tree was not read whole.
+        let cuts = crate::fs::test_support::cuts(&listing);
         assert!(
-            listing
-                .diagnostics
-                .iter()
-                .any(|d| d.location == "/bin" && d.message.contains("reached twice")),
-            "{:?}",
-            listing.diagnostics
+            cuts.iter().any(|cut| cut.starts_with("/bin ")
+                && cut.contains("(duplicate)")
+                && cut.contains("was already read (a loop)")),
+            "{cuts:#?}"
         );
     }
 

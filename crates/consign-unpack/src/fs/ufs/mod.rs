@@ -899,25 +899,13 @@ fn read_tree(reader: &Reader<'_>, budget: &Budget, claimed: &mut Claimed, listin
                 0o040_000 => {
                     if let Some(first) = dirs.get(&child) {
                         let first = if first.is_empty() { "/" } else { first };
-                        listing.cut(
-                            Diagnostic::warning(
-                                path.clone(),
-                                format!("directory inode {child} was already read as `{first}` (a loop); not entered again"),
-                            )
-                            .at(at),
-                            "the directory's entries",
-                            CutReason::Duplicate,
+                        listing.cut_loop(
+                            &path,
+                            Some(at),
+                            &format!("directory inode {child} was already read as `{first}`"),
                         );
                     } else if depth + 1 > MAX_DEPTH {
-                        listing.cut(
-                            Diagnostic::warning(
-                                path.clone(),
-                                format!("directories nest more than {MAX_DEPTH} deep; not entered"),
-                            )
-                            .at(at),
-                            "the directory's entries",
-                            CutReason::Refused,
-                        );
+                        listing.cut_too_deep(&path, Some(at), MAX_DEPTH);
                     } else {
                         dirs.insert(child, path.clone());
                         subdirs.push((path.clone(), child, depth + 1));
