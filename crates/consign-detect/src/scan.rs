@@ -367,7 +367,9 @@ fn named_file(
     names: &FileNames<'_>,
 ) -> bool {
     for entry in &signature.named_files {
-        if entry.objects_only && !names.is_object {
+        if entry.objects_only && !names.is_object
+            || !names.file_name.starts_with(entry.name_prefix.as_str())
+        {
             continue;
         }
         // A regex that does not compile never matches (the crate's tests compile them all).
