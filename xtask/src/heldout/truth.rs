@@ -278,7 +278,9 @@ fn release_evidence(files: &[PathBuf], versions: &[String], kernel: bool) -> Val
 
 /// The first place `version` occurs as a whole release: not run into other digits (`1.2` is not
 /// found in `1.2.13` or `11.2`), not a printf width (`%4.0f`), not followed by a letter (`4.0fns`),
-/// and not an ELF symbol-version name (`LIBPCI_3.13`, `GLIBC_2.41`: an ABI tag, never a release).
+/// not an ELF symbol-version name (`LIBPCI_3.13`, `GLIBC_2.41`: an ABI tag, never a release), and
+/// ended as text ends: by a string's NUL, white space or punctuation, not by a binary byte
+/// (`$CD2.2\xf2` in a flite voice's data is no release).
 pub(crate) fn find_release(haystack: &[u8], version: &[u8]) -> Option<usize> {
     if version.is_empty() || haystack.len() < version.len() {
         return None;
@@ -294,8 +296,10 @@ pub(crate) fn find_release(haystack: &[u8], version: &[u8]) -> Option<usize> {
         let after2 = haystack.get(at + version.len() + 1).copied();
         let bad_before = before.is_some_and(|b| b.is_ascii_digit() || b == b'.' || b == b'%')
             || (before == Some(b'_') && symbol_version_prefix(&haystack[..at - 1]));
-        let bad_after = after.is_some_and(|b| b.is_ascii_alphanumeric())
-            || (after == Some(b'.') && after2.is_some_and(|b| b.is_ascii_digit()));
+        let bad_after = after.is_some_and(|b| {
+            b.is_ascii_alphanumeric()
+                || !(b == 0 || b.is_ascii_graphic() || b.is_ascii_whitespace())
+        }) || (after == Some(b'.') && after2.is_some_and(|b| b.is_ascii_digit()));
         if !bad_before && !bad_after {
             return Some(at);
         }
@@ -389,6 +393,11 @@ mod tests {
         );
         assert_eq!(find_release(b"%4.0fns", b"4.0"), None);
         assert_eq!(find_release(b"release 4.0f", b"4.0"), None);
+        // Text ends at a NUL, white space or punctuation; a binary byte after it is data.
+        assert_eq!(find_release(b"$CD2.2\xf2", b"2.2"), None);
+        assert_eq!(find_release(b"\xef\x7f2.14\0", b"2.14"), Some(2));
+        assert_eq!(find_release(b"v2.2\n", b"2.2"), Some(1));
+        assert_eq!(find_release(b"2.2", b"2.2"), Some(0));
         assert_eq!(find_release(b"(Debian 14.2.0-19)", b"14.2.0"), Some(8));
         assert_eq!(find_release(b"1.2.13 and 1.2.", b"1.2"), Some(11));
         assert_eq!(find_release(b"x", b"1.2"), None);
