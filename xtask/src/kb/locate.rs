@@ -130,6 +130,11 @@ const BUILD_NOISE: &[&str] = &[
 /// the version).
 const MIN_NEIGHBOUR_ANCHOR: usize = 12;
 
+/// What may follow a release read after its anchor: the boundary [`find`] keeps (no digit or letter,
+/// and no dot before a digit). A plain `[^0-9A-Za-z]` let the regex give back its last numbers
+/// until a dot followed: `2.0.14a` read as `2.0`, `2.3.3op2` as `2.3`.
+const AFTER_RELEASE: &str = r"(?:[^0-9A-Za-z.]|\.(?:[^0-9]|$)|$)";
+
 fn noise(anchor: &[u8]) -> bool {
     let text = String::from_utf8_lossy(anchor);
     BUILD_NOISE.iter().any(|n| text.contains(n))
@@ -321,7 +326,7 @@ pub(crate) fn candidates(data: &[u8], occurrence: &Occurrence) -> Vec<Candidate>
         let anchor = String::from_utf8_lossy(before);
         out.push(Candidate {
             anchor: before.to_vec(),
-            regex: format!("{}({version})(?:[^0-9A-Za-z]|$)", regex_escape(&anchor)),
+            regex: format!("{}({version}){AFTER_RELEASE}", regex_escape(&anchor)),
             only_in: Vec::new(),
             before: true,
             bare: None,
@@ -536,7 +541,7 @@ mod tests {
         assert_eq!(found[0].anchor, b"BusyBox v");
         assert_eq!(
             found[0].regex,
-            "BusyBox v(\\d+(?:\\.\\d+){1,3})(?:[^0-9A-Za-z]|$)"
+            "BusyBox v(\\d+(?:\\.\\d+){1,3})(?:[^0-9A-Za-z.]|\\.(?:[^0-9]|$)|$)"
         );
 
         let data = b"\0\x001.2.13\0\0 inflate 1.2.13 Copyright 1995-2022 Mark Adler \0";
