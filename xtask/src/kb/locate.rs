@@ -141,20 +141,48 @@ fn noise(anchor: &[u8]) -> bool {
 }
 
 /// The spellings of an upstream release a binary may use, longest first: as Debian writes it,
-/// with `~` as `-`, `.` or nothing (`2.0~rc1`), and without a `+suffix` (`30+20221128`).
+/// with `~` as `-`, `.` or nothing (`2.0~rc1`), or as semver does (`4.1.0-beta.2` for
+/// `4.1.0~beta2`); without a snapshot's `+suffix` (`30+20221128`, `2.1.0~beta3+git20220320`:
+/// `2.1.0-beta3` too) or `.gitDATE` (`0.7.git20120829`); and a last letter without the dot
+/// Debian puts before it (`1.3.8c` for `1.3.8.c`).
 pub(crate) fn variants(upstream: &str) -> Vec<String> {
-    let mut out = vec![upstream.to_owned()];
-    if upstream.contains('~') {
-        for with in ["-", "", "."] {
-            out.push(upstream.replace('~', with));
-        }
-    }
+    let mut bases = vec![upstream.to_owned()];
     if let Some((base, _)) = upstream.split_once('+') {
-        out.push(base.to_owned());
+        bases.push(base.to_owned());
+    }
+    if let Some((base, snapshot)) = upstream.split_once(".git")
+        && snapshot.starts_with(|c: char| c.is_ascii_digit())
+    {
+        bases.push(base.to_owned());
+    }
+    let mut out = Vec::new();
+    for base in bases {
+        out.push(base.clone());
+        if let Some((release, pre)) = base.split_once('~') {
+            for with in ["-", "", "."] {
+                out.push(base.replace('~', with));
+            }
+            let word = pre.trim_end_matches(|c: char| c.is_ascii_digit());
+            if let Some(digits) = pre.strip_prefix(word)
+                && !word.is_empty()
+                && !digits.is_empty()
+                && word.bytes().all(|b| b.is_ascii_alphabetic())
+            {
+                out.push(format!("{release}-{word}.{digits}"));
+            }
+        }
+        if let Some((head, letter)) = base.rsplit_once('.')
+            && letter.len() == 1
+            && letter.bytes().all(|b| b.is_ascii_lowercase())
+            && head.ends_with(|c: char| c.is_ascii_digit())
+        {
+            out.push(format!("{head}{letter}"));
+        }
     }
     out.retain(|v| v.len() >= 2 && v.starts_with(|c: char| c.is_ascii_digit()));
     out.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    out.dedup();
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|v| seen.insert(v.clone()));
     out
 }
 
@@ -501,8 +529,13 @@ mod tests {
         assert_eq!(variants("30+20221128"), ["30+20221128", "30"]);
         assert_eq!(
             variants("2.0~rc1"),
-            ["2.0~rc1", "2.0-rc1", "2.0.rc1", "2.0rc1"]
+            ["2.0-rc.1", "2.0~rc1", "2.0-rc1", "2.0.rc1", "2.0rc1"]
         );
+        assert!(variants("4.1.0~beta2").contains(&"4.1.0-beta.2".to_owned()));
+        assert!(variants("2.1.0~beta3+git20220320").contains(&"2.1.0-beta3".to_owned()));
+        assert!(variants("0.7.git20120829").contains(&"0.7".to_owned()));
+        assert!(variants("1.3.8.c").contains(&"1.3.8c".to_owned()));
+        assert_eq!(variants("1.2.git"), ["1.2.git"]);
     }
 
     #[test]
