@@ -39,7 +39,9 @@
 //! - `status`: counts from the files alone (no network): products, releases tested, held-out;
 //! - `filever`: release rules from the file names the packages install ([`filever`]);
 //! - `bare`: a lone-release fallback where anchored patterns depend on one string layout
-//!   ([`bare`]);
+//!   ([`bare`]); with `--any-lead`, existing `[[bare]]` regexes that want a NUL before the
+//!   release are read after any non-printable byte instead, where every build (as
+//!   `check --all-arches` reads them) is read as right or better and more are right;
 //! - `mirror`: the guard on the readings consign-detect derives for the mirrored string layout
 //!   (the release on the other side of a neighbouring string): `no_mirror` with the reason on
 //!   each pattern whose mirror reads a wrong release anywhere ([`mirror`]);
@@ -131,6 +133,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let verbose = args.iter().any(|a| a == "--verbose");
     let extend = args.iter().any(|a| a == "--extend");
     let all_arches = args.iter().any(|a| a == "--all-arches");
+    let any_lead = args.iter().any(|a| a == "--any-lead");
     let rest: Vec<String> = args
         .iter()
         .filter(|a| !a.starts_with("--"))
@@ -144,6 +147,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 "--verbose",
                 "--extend",
                 "--all-arches",
+                "--any-lead",
             ]
             .contains(&a.as_str())
     }) {
@@ -170,10 +174,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let mut run = Run::new(&archive, dry_run)?;
             run.verbose = verbose;
             run.extend = extend;
-            run.all_arches = all_arches;
+            // The any-lead revisit judges every build, as `check --all-arches` does.
+            run.all_arches = all_arches || any_lead;
+            run.any_lead = any_lead;
             match command.as_str() {
                 "add" => run.each(&selected, Run::add),
                 "update" => run.each(&selected, Run::update),
+                "bare" if any_lead => run.each(&selected, Run::bare_any_lead),
                 "bare" => run.each(&selected, Run::bare),
                 "mirror" => run.mirror(&selected),
                 _ => run.check(&selected),
@@ -194,7 +201,9 @@ const USAGE: &str =
            at >= 2 releases and wrong at none ([[named_file]] + [[file_test]])
   suggest  a draft product entry for Debian source packages: suggest SOURCE...
   bare     a lone-release fallback ([[bare]]) for libraries that keep their release as a lone
-           string, proved at >= 2 releases and wrong at none, with a test per release
+           string, proved at >= 2 releases and wrong at none, with a test per release;
+           --any-lead: existing [[bare]] regexes that want a NUL before the release read it
+           after any non-printable byte, where that reads more builds right and none worse
   mirror   every neighbour pattern's derived reading of the mirrored string layout on its own,
            over every release, its users and the background; `no_mirror` (with where) on
            each whose mirror reads a wrong release anywhere
@@ -224,6 +233,8 @@ struct Run<'a> {
     extend: bool,
     /// `check`, `update`: every architecture of each suite, not only the first.
     all_arches: bool,
+    /// `bare`: revisit existing `[[bare]]` regexes that want a NUL before the release.
+    any_lead: bool,
     /// (file name, text) of every signature file on disk.
     texts: Vec<(String, String)>,
     background: Option<Vec<PackageFile>>,
@@ -244,6 +255,7 @@ impl<'a> Run<'a> {
             verbose: false,
             extend: false,
             all_arches: false,
+            any_lead: false,
             texts: signature_texts()?,
             background: None,
         })
@@ -1164,23 +1176,7 @@ impl<'a> Run<'a> {
                     .get(&product.name)
                     .map(|f| f.versioned.iter().map(|(v, _, _)| v.clone()).collect())
                     .unwrap_or_default();
-                // A miss only counts where the files state the release at all.
-                let stated =
-                    || !locate::find(&files, &locate::variants(&release.upstream)).is_empty();
-                let verdict = if versions.iter().any(|v| same_release(v, &release.upstream)) {
-                    // Two spellings of the release (`1.10` and `1.10.0`) are one.
-                    if versions.iter().all(|v| same_release(v, &release.upstream)) {
-                        "right"
-                    } else {
-                        "right+other"
-                    }
-                } else if !versions.is_empty() {
-                    "wrong"
-                } else if stated() {
-                    "missed"
-                } else {
-                    "not stated"
-                };
+                let verdict = verdict(&versions, release, &files);
                 *totals.entry((heldout, verdict)).or_default() += 1;
                 let text = format!(
                     "{}{} {} {verdict}{}",
@@ -1264,7 +1260,27 @@ impl<'a> Run<'a> {
     }
 }
 
-/// A signature file's name (`busybox.toml`).
+/// What the versions a signature read in one build say of its release: `right`, `right+other`
+/// (beside another release), `wrong`, `missed` (the files state the release, the signature reads
+/// nothing) or `not stated`.
+fn verdict(versions: &BTreeSet<String>, release: &Release, files: &[PackageFile]) -> &'static str {
+    if versions.iter().any(|v| same_release(v, &release.upstream)) {
+        // Two spellings of the release (`1.10` and `1.10.0`) are one.
+        if versions.iter().all(|v| same_release(v, &release.upstream)) {
+            "right"
+        } else {
+            "right+other"
+        }
+    } else if !versions.is_empty() {
+        "wrong"
+    } else if !locate::find(files, &locate::variants(&release.upstream)).is_empty() {
+        // A miss only counts where the files state the release at all.
+        "missed"
+    } else {
+        "not stated"
+    }
+}
+
 /// Writes a signature file, or under a preview (`--preview`, `--dry-run`) prints it instead.
 fn write_or_print(path: &std::path::Path, text: &str, preview: bool) -> Result<(), String> {
     if preview {
@@ -1274,6 +1290,7 @@ fn write_or_print(path: &std::path::Path, text: &str, preview: bool) -> Result<(
     std::fs::write(path, text).map_err(|err| format!("cannot write {}: {err}", path.display()))
 }
 
+/// A signature file's name (`busybox.toml`).
 fn file_name_of(path: &std::path::Path) -> String {
     path.file_name()
         .and_then(|n| n.to_str())

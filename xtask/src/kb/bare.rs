@@ -20,6 +20,15 @@
 //!
 //! The detector reads a `[[bare]]` regex only where no pattern gave a version, so the fallback
 //! never overrides an anchored pattern.
+//!
+//! With `--any-lead` ([`Run::bare_any_lead`]) it revisits the products that have a `[[bare]]`
+//! regex wanting a NUL before the release (`\x00(...)\x00`, `\x00v(...)\x00`): GCC for x86 and
+//! MIPS often places the string right after a binary constant (`...\xef\x7f2.14\x00`), where
+//! such a regex reads nothing. The lead becomes any non-printable byte (`[^\x20-\x7e]`), the rest
+//! of the regex as it was, only where on every build of every release (held-out pairs never
+//! read) the new form reads more builds right and every other build as before; the file's tests
+//! must still pass, and a build now read gives a positive test whose excerpt the old form does not
+//! read. The comment above the `[[bare]]` records the figures.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -373,6 +382,262 @@ impl Run<'_> {
     }
 }
 
+/// The byte class a bare regex's lead becomes: any byte that is not printable ASCII.
+const ANY_LEAD: &str = r"[^\x20-\x7e]";
+
+/// `text` with every `[[bare]]` regex that wants a NUL before the release (`\x00(`, `\x00v(`)
+/// starting with [`ANY_LEAD`] instead, the rest of each regex as it was, and `comment` (lines
+/// without their `# `) above each `[[bare]]` switched; `None` when there is none to switch.
+fn with_any_lead(text: &str, comment: &str) -> Option<String> {
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
+    let mut header = None;
+    let mut switched = Vec::new();
+    for (at, line) in lines.iter_mut().enumerate() {
+        if line.starts_with('[') {
+            header = (line.trim_end() == "[[bare]]").then_some(at);
+            continue;
+        }
+        let Some(bare) = header else {
+            continue;
+        };
+        if let Some(rest) = line.strip_prefix(r"regex = '\x00")
+            && (rest.starts_with('(') || rest.starts_with("v("))
+        {
+            *line = format!("regex = '{ANY_LEAD}{rest}");
+            switched.push(bare);
+        }
+    }
+    if switched.is_empty() {
+        return None;
+    }
+    let comment = comment.lines().fold(String::new(), |mut out, line| {
+        let _ = writeln!(out, "# {line}");
+        out
+    });
+    for at in switched.into_iter().rev() {
+        if let Some(line) = lines.get_mut(at) {
+            line.insert_str(0, &comment);
+        }
+    }
+    Some(lines.concat())
+}
+
+/// `text` as lines of at most 98 characters (a word longer than that on a line of its own),
+/// for a comment with `# ` before each.
+fn wrap(text: &str) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split_whitespace() {
+        if line_len > 0 && line_len + 1 + word.len() > 98 {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += word.len();
+    }
+    out
+}
+
+/// The `[[test]]` tables of a signature text, as test cases.
+fn file_tests(text: &str) -> Result<Vec<write::TestCase>, String> {
+    let table: toml::Table = toml::from_str(text).map_err(|err| err.to_string())?;
+    let mut out = Vec::new();
+    for test in table
+        .get("test")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_table)
+    {
+        let text_of = |key: &str| test.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        let excerpt = text_of("excerpt").unwrap_or_default();
+        out.push(write::TestCase {
+            positive: text_of("expect").as_deref() == Some("positive"),
+            excerpt: consign_detect::unescape(&excerpt)
+                .map_err(|at| format!("test excerpt: bad escape at {at}"))?,
+            version: text_of("version"),
+            file: text_of("file"),
+            origin: text_of("origin").unwrap_or_default(),
+            heldout: false,
+        });
+    }
+    Ok(out)
+}
+
+/// One build as an old and a new catalog read it: the product's versions and the verdict.
+struct Compared {
+    key: String,
+    upstream: String,
+    before: (&'static str, BTreeSet<String>),
+    after: (&'static str, BTreeSet<String>),
+}
+
+impl Compared {
+    /// A build the old form did not read and the new reads right.
+    fn gained(&self) -> bool {
+        self.after.0 == "right" && matches!(self.before.0, "missed" | "not stated")
+    }
+
+    fn describe(&self) -> String {
+        let show = |(verdict, versions): &(&str, BTreeSet<String>)| {
+            if versions.is_empty() {
+                (*verdict).to_owned()
+            } else {
+                format!(
+                    "{verdict} [{}]",
+                    versions.iter().cloned().collect::<Vec<_>>().join(",")
+                )
+            }
+        };
+        format!(
+            "{} {}: {} -> {}",
+            self.key,
+            self.upstream,
+            show(&self.before),
+            show(&self.after)
+        )
+    }
+}
+
+impl Run<'_> {
+    /// `cargo xtask kb bare --any-lead`: each `[[bare]]` regex that wants a NUL before the
+    /// release, read after any non-printable byte instead (GCC for x86 and MIPS may place the
+    /// string right after a binary constant: `...\xef\x7f2.14\x00`), where on every build of
+    /// every release (as `check --all-arches` reads them) it reads more builds right and no build
+    /// other than as before or right; every test of the file must still pass, and a build now
+    /// read gives a positive test.
+    pub(super) fn bare_any_lead(&mut self, product: &Product) -> Result<String, String> {
+        let path = product.signature_path();
+        let file_name = file_name_of(&path);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        let Some(candidate) = with_any_lead(&text, "") else {
+            return Ok("no [[bare]] regex with a NUL before the release".to_owned());
+        };
+        let existing =
+            ExistingSignature::parse(&text).map_err(|err| format!("{}: {err}", path.display()))?;
+        let releases = self.releases(product)?;
+        let releases = self.fetched(releases)?;
+        let old = self.catalog_with(&file_name, Some(&text))?;
+        let new = self.catalog_with(&file_name, Some(&candidate))?;
+        let mut compared = Vec::new();
+        // (release, file, offset) of a reading in a gained build that the old form did not make.
+        let mut gained: Vec<(&Release, PackageFile, usize)> = Vec::new();
+        for release in &releases {
+            let files = self.release_files(release, false)?;
+            let before = super::found_in(&old, &product.name, &files);
+            let after = super::found_in(&new, &product.name, &files);
+            let versions = |found: &super::Found| -> BTreeSet<String> {
+                found.versioned.iter().map(|(v, _, _)| v.clone()).collect()
+            };
+            let (before_versions, after_versions) = (versions(&before), versions(&after));
+            let row = Compared {
+                key: release.key(),
+                upstream: release.upstream.clone(),
+                before: (
+                    super::verdict(&before_versions, release, &files),
+                    before_versions,
+                ),
+                after: (
+                    super::verdict(&after_versions, release, &files),
+                    after_versions,
+                ),
+            };
+            if row.gained()
+                && let Some((index, offset)) = after
+                    .versioned
+                    .iter()
+                    .filter(|(v, _, _)| super::same_release(v, &release.upstream))
+                    .find_map(|(_, index, offset)| {
+                        Some((*index, usize::try_from((*offset)?).ok()?))
+                    })
+                && let Some(file) = files.get(index)
+            {
+                gained.push((release, file.clone(), offset));
+            }
+            compared.push(row);
+        }
+        let count = |after: bool, verdict: &str| {
+            compared
+                .iter()
+                .filter(|c| if after { c.after.0 } else { c.before.0 } == verdict)
+                .count()
+        };
+        let tally = ["right", "missed", "wrong", "right+other"]
+            .map(|verdict| {
+                format!(
+                    "{verdict} {} -> {}",
+                    count(false, verdict),
+                    count(true, verdict)
+                )
+            })
+            .join(", ");
+        let figures = format!("{} builds: {tally}", compared.len());
+        let worse: Vec<String> = compared
+            .iter()
+            .filter(|c| c.before != c.after && !c.gained())
+            .map(Compared::describe)
+            .collect();
+        if !worse.is_empty() {
+            return Ok(format!(
+                "kept: {figures}; read otherwise: {}",
+                worse.join("; ")
+            ));
+        }
+        let gained_keys: Vec<String> = compared
+            .iter()
+            .filter(|c| c.gained())
+            .map(|c| format!("{} {}", c.key, c.upstream))
+            .collect();
+        if gained_keys.is_empty() {
+            return Ok(format!("kept: no build gained ({figures})"));
+        }
+        let comment = wrap(&format!(
+            "After any non-printable byte, not only a NUL (`cargo xtask kb bare --any-lead`): compilers may place the release right after binary data (a constant, a table's last byte). Over every build of every release (as `kb check --all-arches` reads them): {tally}; now read: {}.",
+            gained_keys.join(", ")
+        ));
+        let mut updated = with_any_lead(&text, &comment).unwrap_or_default();
+        let new = self.catalog_with(&file_name, Some(&updated))?;
+        // A test from a build now read, which the old form does not read in the excerpt alone:
+        // from a suite the signature was cut from when there is one.
+        gained.sort_by_key(|(release, _, _)| !super::is_cut(&existing.cut_from, release));
+        let test = gained.iter().find_map(|(release, file, offset)| {
+            let heldout = !super::is_cut(&existing.cut_from, release);
+            let test = excerpt_test(
+                &new,
+                product,
+                release,
+                file,
+                *offset,
+                &release.upstream,
+                heldout,
+            )?;
+            check_tests(&old, &product.name, std::slice::from_ref(&test))
+                .is_err()
+                .then_some(test)
+        });
+        let Some(test) = test else {
+            return Ok(format!(
+                "kept: no excerpt of a build now read gives the release alone ({figures})"
+            ));
+        };
+        updated.push_str(&test.render());
+        let catalog = self.catalog_with(&file_name, Some(&updated))?;
+        let mut tests = file_tests(&updated)?;
+        tests.push(test.clone());
+        check_tests(&catalog, &product.name, &tests)?;
+        self.save(&path, file_name, updated)?;
+        Ok(format!(
+            "switched: {figures}; now read: {}; test from {}",
+            gained_keys.join(", "),
+            test.origin
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,6 +701,21 @@ mod tests {
             Some(("6.2.1".to_owned(), 2))
         );
         assert_eq!(lone_value(&regex(&shape), b"x6.2.1\x00"), None);
+    }
+
+    #[test]
+    fn a_nul_lead_becomes_any_non_printable_byte_and_the_rest_stays() {
+        let text = "name = \"x\"\n\n[[pattern]]\nanchor = 'a'\nregex = '\\x00(\\d+)\\x00'\n\n# Why.\n[[bare]]\nregex = '\\x00v(\\d+(?:\\.\\d+){2})\\x00'\n\n[[bare]]\nregex = '[^0-9.](1\\.\\d)\\x00'\n";
+        let out = with_any_lead(text, "Read after\nany byte.").unwrap();
+        assert_eq!(
+            out,
+            "name = \"x\"\n\n[[pattern]]\nanchor = 'a'\nregex = '\\x00(\\d+)\\x00'\n\n# Why.\n# Read after\n# any byte.\n[[bare]]\nregex = '[^\\x20-\\x7e]v(\\d+(?:\\.\\d+){2})\\x00'\n\n[[bare]]\nregex = '[^0-9.](1\\.\\d)\\x00'\n"
+        );
+        // Nothing to switch: a pattern's NUL lead is not a bare regex's.
+        assert_eq!(with_any_lead(&out, ""), None);
+        let comment = wrap(&"word ".repeat(40));
+        assert!(comment.lines().all(|line| line.len() <= 98));
+        assert_eq!(comment.lines().count(), 3);
     }
 
     #[test]
