@@ -595,10 +595,14 @@ impl Run<'_> {
         if gained_keys.is_empty() {
             return Ok(format!("kept: no build gained ({figures})"));
         }
-        let comment = wrap(&format!(
-            "After any non-printable byte, not only a NUL (`cargo xtask kb bare --any-lead`): compilers may place the release right after binary data (a constant, a table's last byte). Over every build of every release (as `kb check --all-arches` reads them): {tally}; now read: {}.",
-            gained_keys.join(", ")
-        ));
+        // The figures on a line of their own, so that no `a -> b` is broken.
+        let comment = format!(
+            "{}\n{tally}.\n{}",
+            wrap(
+                "After any non-printable byte, not only a NUL (`cargo xtask kb bare --any-lead`): compilers may place the release right after binary data (a constant, a table's last byte). Every build of every release, as `kb check --all-arches` reads them:"
+            ),
+            wrap(&format!("Now read: {}.", gained_keys.join(", ")))
+        );
         let mut updated = with_any_lead(&text, &comment).unwrap_or_default();
         let new = self.catalog_with(&file_name, Some(&updated))?;
         // A test from a build now read, which the old form does not read in the excerpt alone:
