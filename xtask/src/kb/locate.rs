@@ -143,11 +143,15 @@ fn noise(anchor: &[u8]) -> bool {
 /// The spellings of an upstream release a binary may use, longest first: as Debian writes it,
 /// with `~` as `-`, `.` or nothing (`2.0~rc1`), or as semver does (`4.1.0-beta.2` for
 /// `4.1.0~beta2`); without a snapshot's `+suffix` (`30+20221128`, `2.1.0~beta3+git20220320`:
-/// `2.1.0-beta3` too) or `.gitDATE` (`0.7.git20120829`); and a last letter without the dot
-/// Debian puts before it (`1.3.8c` for `1.3.8.c`).
+/// `2.1.0-beta3` too), `.gitDATE` (`0.7.git20120829`) or a `-stable` label (`2.1.12-stable`);
+/// and a last letter without the dot Debian puts before it (`1.3.8c` for `1.3.8.c`).
 pub(crate) fn variants(upstream: &str) -> Vec<String> {
     let mut bases = vec![upstream.to_owned()];
     if let Some((base, _)) = upstream.split_once('+') {
+        bases.push(base.to_owned());
+    }
+    // libevent names its releases `2.1.12-stable`; the release is the number.
+    if let Some(base) = upstream.strip_suffix("-stable") {
         bases.push(base.to_owned());
     }
     if let Some((base, snapshot)) = upstream.split_once(".git")
@@ -535,6 +539,7 @@ mod tests {
         assert!(variants("2.1.0~beta3+git20220320").contains(&"2.1.0-beta3".to_owned()));
         assert!(variants("0.7.git20120829").contains(&"0.7".to_owned()));
         assert!(variants("1.3.8.c").contains(&"1.3.8c".to_owned()));
+        assert!(variants("2.1.12-stable").contains(&"2.1.12".to_owned()));
         assert_eq!(variants("1.2.git"), ["1.2.git"]);
     }
 
