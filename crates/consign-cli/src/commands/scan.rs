@@ -342,11 +342,10 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     }
     // Compiling the signatures and loading the name index are start-up that does not depend on
     // the image: they run while the first image is read and unpacked (detection waits for them
-    // if they are not done).
-    drop(std::thread::spawn(|| {
-        let _ = consign_detect::check_signatures();
-        consign_detect::name_index().len()
-    }));
+    // if they are not done), each on a thread of its own, so that a small image waits for the
+    // longer of the two, not for both.
+    drop(std::thread::spawn(consign_detect::check_signatures));
+    drop(std::thread::spawn(|| consign_detect::name_index().len()));
     let scanned = args
         .images
         .iter()
