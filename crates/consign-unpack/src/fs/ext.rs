@@ -749,6 +749,28 @@ mod tests {
         mangle(&data[..4 << 20], parse, &[0, 1100, 4096, 1 << 20]);
     }
 
+    /// A directory entry that names the root again is a loop: not entered, and recorded as a cut,
+    /// so that the report says the tree was not read whole.
+    #[test]
+    fn a_directory_loop_is_a_cut() {
+        let mut data = gunzip("fixtures/unpack/ext/ext2.img.gz");
+        // The root's entry for `empty-dir`: inode (4 bytes), record length (2), name length 9,
+        // file type 2 (a directory), then the name. Point it at the root's inode, 2.
+        let name = data
+            .windows(11)
+            .position(|window| window == b"\x09\x02empty-dir")
+            .unwrap();
+        data[name - 6..name - 2].copy_from_slice(&2u32.to_le_bytes());
+        let listing = parse(&data, &Budget::new(Limits::default()));
+        assert_eq!(file(&listing, "/etc/motd"), b"hello from consign\n");
+        let cuts = crate::fs::test_support::cuts(&listing);
+        assert!(
+            cuts.iter().any(|cut| cut.contains("(duplicate)")
+                && cut.contains("directory inode 2 was already read (a loop)")),
+            "{cuts:#?}"
+        );
+    }
+
     #[test]
     fn limits_are_diagnosed() {
         let data = gunzip("fixtures/unpack/ext/ext4.img.gz");
