@@ -92,6 +92,21 @@ pub(crate) fn cuts(listing: &FsListing) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that a loop was recorded as a cut at `location`, whose message says `before` (where the
+/// directory was read first): said, and a cut, so that the report says the tree was not read whole.
+#[track_caller]
+pub(crate) fn assert_loop_cut(listing: &FsListing, location: &str, before: &str) {
+    let found = listing.cuts.iter().any(|cut| {
+        cut.location == location
+            && cut.reason == CutReason::Duplicate
+            && listing.diagnostics.iter().any(|d| {
+                d.location == location
+                    && d.message == format!("{before} (a loop); not entered again")
+            })
+    });
+    assert!(found, "no loop cut at {location}: {:#?}", cuts(listing));
+}
+
 /// Every file entry's path and bytes, in listing order.
 pub(crate) fn files(listing: &FsListing) -> Vec<(String, Vec<u8>)> {
     listing
