@@ -383,6 +383,29 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// `product`'s signature file as this run holds it (read at the start, replaced on each save):
+    /// its path, file name and text.
+    fn signature_file(
+        &self,
+        product: &Product,
+    ) -> Result<(std::path::PathBuf, String, String), String> {
+        let path = product.signature_path();
+        let file_name = file_name_of(&path);
+        let text = self
+            .texts
+            .iter()
+            .find(|(name, _)| *name == file_name)
+            .map(|(_, text)| text.clone())
+            .ok_or_else(|| {
+                format!(
+                    "no signature file {}; use `cargo xtask kb add {}`",
+                    path.display(),
+                    product.name
+                )
+            })?;
+        Ok((path, file_name, text))
+    }
+
     /// The on-disk signatures with `file`'s text replaced by `text` (or added).
     fn catalog_with(&self, file: &str, text: Option<&str>) -> Result<Signatures, String> {
         let mut files: Vec<(&str, &str)> = self
@@ -907,15 +930,7 @@ impl<'a> Run<'a> {
 
     /// `cargo xtask kb update`: facts from the product list and tests for untested releases.
     fn update(&mut self, product: &Product) -> Result<String, String> {
-        let path = product.signature_path();
-        let file_name = file_name_of(&path);
-        let original = std::fs::read_to_string(&path).map_err(|err| {
-            format!(
-                "cannot read {}: {err}; use `cargo xtask kb add {}`",
-                path.display(),
-                product.name
-            )
-        })?;
+        let (path, file_name, original) = self.signature_file(product)?;
         // Tests from a pair `cargo xtask heldout` holds out go; the releases below replace them
         // from pairs that are not held out.
         let (text, dropped) = write::drop_tests(&original, |origin| {

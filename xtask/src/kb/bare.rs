@@ -35,8 +35,8 @@ use std::fmt::Write as _;
 
 use super::releases::{self, PackageFile, Release};
 use super::{
-    ExistingSignature, Run, check_tests, excerpt_test, file_name_of, library_prefix, locate,
-    signature_texts, write,
+    ExistingSignature, Run, check_tests, excerpt_test, library_prefix, locate, signature_texts,
+    write,
 };
 use crate::kb::products::Product;
 
@@ -113,12 +113,15 @@ fn exact_shape(version: &str, lead: &str) -> String {
     format!(r"\x00{lead}({group})\x00")
 }
 
+/// The byte class a bare regex's lead becomes: any byte that is not printable ASCII.
+const ANY_LEAD: &str = r"[^\x20-\x7e]";
+
 /// A bare regex for a release of exactly as many dotted parts as `version` (at least three, so
 /// that a stray byte before `1.2` in code is not read), after any non-printable byte.
 fn any_lead_shape(version: &str) -> String {
     let parts = version.split('.').count();
     format!(
-        r"[^\x20-\x7e](\d+(?:\.\d+){{{}}})\x00",
+        r"{ANY_LEAD}(\d+(?:\.\d+){{{}}})\x00",
         parts.saturating_sub(1)
     )
 }
@@ -168,10 +171,7 @@ pub(crate) fn judge(
 impl Run<'_> {
     /// `cargo xtask kb bare`: a `[[bare]]` fallback proved on the product's releases.
     pub(super) fn bare(&mut self, product: &Product) -> Result<String, String> {
-        let path = product.signature_path();
-        let file_name = file_name_of(&path);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        let (path, file_name, text) = self.signature_file(product)?;
         let table: toml::Table = toml::from_str(&text).map_err(|err| err.to_string())?;
         if table.get("bare").is_some() {
             return Ok("has a [[bare]] regex already".to_owned());
@@ -382,9 +382,6 @@ impl Run<'_> {
     }
 }
 
-/// The byte class a bare regex's lead becomes: any byte that is not printable ASCII.
-const ANY_LEAD: &str = r"[^\x20-\x7e]";
-
 /// `text` with every `[[bare]]` regex that wants a NUL before the release (`\x00(`, `\x00v(`)
 /// starting with [`ANY_LEAD`] instead, the rest of each regex as it was, and `comment` (lines
 /// without their `# `) above each `[[bare]]` switched; `None` when there is none to switch.
@@ -510,10 +507,7 @@ impl Run<'_> {
     /// other than as before or right; every test of the file must still pass, and a build now
     /// read gives a positive test.
     pub(super) fn bare_any_lead(&mut self, product: &Product) -> Result<String, String> {
-        let path = product.signature_path();
-        let file_name = file_name_of(&path);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        let (path, file_name, text) = self.signature_file(product)?;
         let Some(candidate) = with_any_lead(&text, "") else {
             return Ok("no [[bare]] regex with a NUL before the release".to_owned());
         };
