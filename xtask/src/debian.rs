@@ -381,7 +381,8 @@ impl Archive {
             .with_config()
             .limit(MAX_DOWNLOAD)
             .reader();
-        let partial = path.with_extension("part");
+        // One partial file per process: two `xtask` runs sharing the cache may fetch the same file.
+        let partial = path.with_extension(format!("part.{}", std::process::id()));
         let mut out = fs::File::create(&partial)
             .map_err(|err| format!("cannot create {}: {err}", partial.display()))?;
         let mut hasher = Sha256::new();
