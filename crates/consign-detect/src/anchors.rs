@@ -14,8 +14,10 @@
 //!
 //! It finds exactly what an overlapping Aho-Corasick search finds (every occurrence of every anchor,
 //! overlapping ones included) in the same order: by end offset, then longest first, then anchor
-//! order; a test compares the two. At most `max_per_anchor` occurrences of one anchor are kept (the
-//! first ones), so a file full of one anchor costs bounded memory and work after the pass.
+//! order; a test compares the two. At most `max_hits` occurrences are kept per file (a bound the
+//! caller makes proportional to the file's size), plus the first occurrence of every anchor
+//! whatever that bound, so a file full of anchors costs memory in proportion to its size, and a
+//! flood of one anchor does not hide the others; how many were not kept is counted.
 
 /// The shortest anchor the finder accepts (the signature format's minimum).
 pub(crate) const MIN_ANCHOR: usize = 4;
@@ -148,15 +150,17 @@ impl Anchors {
         })
     }
 
-    /// Every occurrence in `data` of every anchor, at most `max_per_anchor` of each (the first
-    /// ones), ordered by end offset, then start offset, then anchor index.
-    pub(crate) fn find(&self, data: &[u8], max_per_anchor: usize) -> Vec<Hit> {
+    /// Every occurrence in `data` of every anchor, ordered by end offset, then start offset, then
+    /// anchor index; at most `max_hits` of them, plus the first of each anchor (see [`Hits`]).
+    pub(crate) fn find(&self, data: &[u8], max_hits: usize) -> Hits {
         let mut found = Found {
             texts: &self.texts,
             data,
-            max_per_anchor,
-            counts: vec![0usize; self.texts.len()],
+            max_hits,
+            seen: vec![false; self.texts.len()],
             hits: Vec::new(),
+            dropped: 0,
+            first_dropped: usize::MAX,
         };
         // Positions that are multiples of the stride: the chunks' starts.
         let grams = data.chunks_exact(STRIDE).enumerate().map(|(index, chunk)| {
@@ -190,22 +194,42 @@ impl Anchors {
         }
         let mut hits = found.hits;
         hits.sort_unstable_by_key(|hit| (hit.end, hit.start, hit.anchor));
-        hits
+        Hits {
+            kept: hits,
+            dropped: found.dropped,
+            first_dropped: (found.dropped > 0).then_some(found.first_dropped),
+        }
     }
+}
+
+/// The occurrences of anchors in one file that the finder kept.
+#[derive(Debug, Default)]
+pub(crate) struct Hits {
+    /// By end offset, then start offset, then anchor index.
+    pub(crate) kept: Vec<Hit>,
+    /// Occurrences not kept: the file held more than `max_hits`, and each was not its anchor's
+    /// first. Which ones depends on the order of the finder's passes (long anchors first), not
+    /// only on the file's order.
+    pub(crate) dropped: usize,
+    /// The smallest start offset of an occurrence not kept.
+    pub(crate) first_dropped: Option<usize>,
 }
 
 /// The occurrences found so far in one file.
 struct Found<'a> {
     texts: &'a [Box<[u8]>],
     data: &'a [u8],
-    max_per_anchor: usize,
-    counts: Vec<usize>,
+    max_hits: usize,
+    /// Whether each anchor was kept at least once.
+    seen: Vec<bool>,
     hits: Vec<Hit>,
+    dropped: usize,
+    first_dropped: usize,
 }
 
 impl Found<'_> {
-    /// Keeps `anchor` at `start` if it is there and fewer than the cap were kept. A pass meets
-    /// one anchor's occurrences in order of their start, so the kept ones are its first.
+    /// Keeps `anchor` at `start` if it is there, and fewer than `max_hits` were kept or it is the
+    /// anchor's first occurrence (a pass meets one anchor's occurrences in order of their start).
     fn check(&mut self, anchor: usize, start: usize) {
         let Some(text) = self.texts.get(anchor) else {
             return;
@@ -214,12 +238,15 @@ impl Found<'_> {
         if self.data.get(start..end) != Some(&text[..]) {
             return;
         }
-        let Some(count) = self.counts.get_mut(anchor) else {
+        let Some(seen) = self.seen.get_mut(anchor) else {
             return;
         };
-        if *count < self.max_per_anchor {
-            *count += 1;
+        if self.hits.len() < self.max_hits || !*seen {
+            *seen = true;
             self.hits.push(Hit { anchor, start, end });
+        } else {
+            self.dropped += 1;
+            self.first_dropped = self.first_dropped.min(start);
         }
     }
 }
@@ -372,27 +399,54 @@ mod tests {
 
     use super::*;
 
-    /// What an overlapping Aho-Corasick search gives, with the same per-anchor cap.
-    fn reference(anchors: &[&[u8]], data: &[u8], max_per_anchor: usize) -> Vec<Hit> {
+    /// What an overlapping Aho-Corasick search gives.
+    fn reference(anchors: &[&[u8]], data: &[u8]) -> Vec<Hit> {
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
             .build(anchors)
             .unwrap();
-        let mut counts = vec![0usize; anchors.len()];
-        let mut hits = Vec::new();
-        for hit in automaton.find_overlapping_iter(data) {
-            let anchor = hit.pattern().as_usize();
-            counts[anchor] += 1;
-            if counts[anchor] <= max_per_anchor {
-                hits.push(Hit {
-                    anchor,
-                    start: hit.start(),
-                    end: hit.end(),
-                });
-            }
+        automaton
+            .find_overlapping_iter(data)
+            .map(|hit| Hit {
+                anchor: hit.pattern().as_usize(),
+                start: hit.start(),
+                end: hit.end(),
+            })
+            .collect()
+    }
+
+    /// What the finder keeps of `all` (every occurrence) with `max_hits`, checked against it:
+    /// only occurrences that are there, in the same order, at most `max_hits` beyond each
+    /// anchor's first (which is always kept), and the rest counted.
+    #[track_caller]
+    fn check_bounded(found: &Hits, all: &[Hit], max_hits: usize) {
+        let mut rest = all.iter();
+        for hit in &found.kept {
+            assert!(
+                rest.any(|other| other == hit),
+                "{hit:?} not found, or out of order"
+            );
         }
-        hits
+        let anchors: std::collections::BTreeSet<usize> = all.iter().map(|hit| hit.anchor).collect();
+        for anchor in &anchors {
+            let first = all.iter().find(|hit| hit.anchor == *anchor);
+            assert!(
+                found.kept.iter().any(|hit| Some(hit) == first),
+                "anchor {anchor}"
+            );
+        }
+        assert!(found.kept.len() <= max_hits + anchors.len());
+        assert_eq!(found.kept.len() + found.dropped, all.len());
+        if all.len() <= max_hits {
+            assert_eq!(found.dropped, 0);
+        }
+        let first_dropped = all
+            .iter()
+            .filter(|hit| !found.kept.contains(hit))
+            .map(|hit| hit.start)
+            .min();
+        assert_eq!(found.first_dropped, first_dropped);
     }
 
     /// A small deterministic generator (xorshift), so the test needs no crate for randomness.
@@ -459,12 +513,13 @@ mod tests {
                     data.push(b"aAbcdz\0 OpenSLBusyox1."[(pick >> 4) as usize % 22]);
                 }
             }
-            let cap = if round % 2 == 0 { 64 } else { 3 };
-            assert_eq!(
-                finder.find(&data, cap),
-                reference(anchors, &data, cap),
-                "round {round}"
-            );
+            let all = reference(anchors, &data);
+            let found = finder.find(&data, usize::MAX);
+            assert_eq!(found.kept, all, "round {round}");
+            assert_eq!((found.dropped, found.first_dropped), (0, None));
+            for max_hits in [0, 3, 64] {
+                check_bounded(&finder.find(&data, max_hits), &all, max_hits);
+            }
         }
     }
 
@@ -488,9 +543,9 @@ mod tests {
         }
         for packed in [true, false] {
             let finder = Anchors::build(&anchors, packed).unwrap();
-            let found = finder.find(&data, 64);
+            let found = finder.find(&data, usize::MAX).kept;
             assert!(found.len() >= anchors.len());
-            assert_eq!(found, reference(&anchors, &data, 64));
+            assert_eq!(found, reference(&anchors, &data));
         }
     }
 
@@ -498,13 +553,19 @@ mod tests {
     fn short_anchors_are_refused() {
         let anchors: Vec<&[u8]> = vec![b"long enough", b"abc"];
         assert_eq!(Anchors::new(&anchors).err(), Some(1));
-        assert!(Anchors::new(&[]).unwrap().find(b"anything", 64).is_empty());
+        assert!(
+            Anchors::new(&[])
+                .unwrap()
+                .find(b"anything", 64)
+                .kept
+                .is_empty()
+        );
         let finder = Anchors::new(&[b"abcd".as_slice()]).unwrap();
-        assert!(finder.find(b"abc", 64).is_empty());
-        assert_eq!(finder.find(b"abcd", 64).len(), 1);
+        assert!(finder.find(b"abc", 64).kept.is_empty());
+        assert_eq!(finder.find(b"abcd", 64).kept.len(), 1);
         // Long anchors only: no pass for short ones.
         let finder = Anchors::new(&[b"long enough".as_slice()]).unwrap();
         assert!(matches!(finder.short, Short::None));
-        assert_eq!(finder.find(b"xx long enough", 64).len(), 1);
+        assert_eq!(finder.find(b"xx long enough", 64).kept.len(), 1);
     }
 }

@@ -502,7 +502,9 @@ fn analyse_file(
             soname: facts.soname.as_deref(),
             is_object: data.starts_with(b"\x7fELF"),
         };
-        findings = scan::scan_file(catalog, location, data, &names, &facts);
+        let scanned = scan::scan_file(catalog, location, data, &names, &facts);
+        findings = scanned.findings;
+        diagnostics.extend(scanned.cut.map(|cut| cut.diagnostic(location)));
         if let Some(kind) = pkgdb::database_kind(location, inner_path) {
             findings.extend(package_findings(
                 catalog,

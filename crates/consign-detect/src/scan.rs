@@ -30,21 +30,54 @@
 //!
 //! # Limits
 //!
-//! At most [`MAX_HITS_PER_PATTERN`] anchor hits per pattern and file are examined, so a file full of
-//! one anchor costs a bounded amount of work; a regex sees only its pattern's window, decoded from
-//! UTF-16LE into at most three times its size, and a `fields` template only bytes within the window
-//! after its anchor. A version string that no signature anchors is not found.
+//! Every anchor hit is read, whatever the order of the strings in the file: a release is not lost
+//! because a program repeats its anchor in other messages first (sid's openvpn holds 74 other
+//! `OpenVPN ` strings before its title), and every statement of a release is a vote in
+//! `choose_versions`. What bounds the work is the file's size, not a count per anchor:
+//!
+//! - the anchor finder keeps one hit per [`BYTES_PER_HIT`] bytes of the file plus [`HITS_BASE`],
+//!   and each anchor's first hit beyond that (memory);
+//! - the readings of the hits, in file order, may be handed [`WORK_PER_BYTE`] bytes of window per
+//!   byte of the file plus [`WORK_BASE`] ([`Budget`]: each regex's window, decoded from UTF-16LE
+//!   into at most three times its size for a `utf16` pattern, again for the mirrored reading;
+//!   a `fields` template's extent; a name-only anchor's bytes, its first hit only, since the others
+//!   would say the same); once that is spent, only the first hit of a pattern not read yet in the
+//!   file is, so a flood of one anchor does not hide another product;
+//! - a product is read as at most [`MAX_VERSIONS_PER_PRODUCT`] different releases in one file
+//!   (each is an occurrence of its own); a further one is not kept.
+//!
+//! A regex sees only its pattern's window and a `fields` template only bytes within the window
+//! after its anchor. Real files come nowhere near these bounds: over the 13 shared corpus images
+//! (667 files, 297 MB unpacked) and the 5,236 Debian packages of `cargo xtask kb`'s cache
+//! (300,716 files, 26 GB), no file used a quarter of its budget (of those over 64 KiB, the most
+//! one's readings were handed was 0.47 bytes per byte, a changelog), none over 4 KiB held more than
+//! one hit per 62 bytes, and none was read as more than 3 releases of a product. A file past a bound
+//! gets a warning that says what was left unread and from which offset ([`Cut`]); a crafted
+//! 64 MiB file of one anchor costs about twice the CPU time the 64-hit cap it replaced did. A
+//! version string that no signature anchors is not found.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use consign_model::{Confidence, Method, Occurrence};
+use consign_model::{Confidence, Diagnostic, Method, Occurrence};
 
 use crate::Identity;
 use crate::elf::{ObjectFacts, toolchain_of};
 use crate::signature::{Catalog, LazyRegex, NAMED_FILE_CONTENT_BYTES, Signature, decode_utf16le};
 
-/// How many hits of one anchor in one file are examined.
-pub(crate) const MAX_HITS_PER_PATTERN: usize = 64;
+/// Bytes of window the version readings of one file may be handed, per byte of the file: with
+/// [`WORK_BASE`], the bound on the work after the anchor pass ([`Budget`]).
+const WORK_PER_BYTE: usize = 4;
+/// Bytes of window every file may have read, whatever its size (a small file's windows can be
+/// larger than the file).
+const WORK_BASE: usize = 1 << 18;
+/// Anchor hits the finder keeps per byte of a file is one per this many bytes, plus [`HITS_BASE`]
+/// (and each anchor's first whatever the bound): what a file full of anchors costs in memory.
+const BYTES_PER_HIT: usize = 32;
+/// Anchor hits every file may keep, whatever its size.
+const HITS_BASE: usize = 1 << 14;
+/// Most different releases one product is read as in one file; a reading of yet another is
+/// counted as cut. Each kept one is an occurrence in the SBOM.
+const MAX_VERSIONS_PER_PRODUCT: usize = 64;
 /// How many regex matches a bare-version search looks at before giving up.
 const MAX_BARE_MATCHES: usize = 256;
 /// Longest matched text kept in an occurrence.
@@ -94,6 +127,110 @@ fn name_has_prefix(name: &str, prefix: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('-'))
 }
 
+/// What [`scan_file`] found in one file, and what it left unread.
+pub(crate) struct Scanned {
+    pub(crate) findings: Vec<Finding>,
+    /// Bytes handed to the readings of anchor hits: each version regex's window (decoded, for a
+    /// `utf16` pattern; again for the mirrored reading), each `fields` template's extent, each
+    /// name-only anchor. The work after the anchor pass, which [`Budget`] bounds.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the tests' measure of the work bound")
+    )]
+    pub(crate) examined: usize,
+    /// Readings left out because the file held more than its bounds allow; `None` for every real
+    /// binary measured so far.
+    pub(crate) cut: Option<Cut>,
+}
+
+/// What a file's bounds left unread (see the module's `# Limits`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cut {
+    /// Anchor hits the finder did not keep (more than the file's hit bound).
+    pub(crate) dropped: usize,
+    /// Anchor hits kept but not read (the file's work budget was spent).
+    pub(crate) unread: usize,
+    /// Readings of yet another release of a product that already had
+    /// [`MAX_VERSIONS_PER_PRODUCT`] in the file.
+    pub(crate) versions: usize,
+    /// The smallest file offset of a hit not kept or not read.
+    pub(crate) first: Option<usize>,
+}
+
+impl Cut {
+    /// The warning that says what was left unread, at the first offset left.
+    pub(crate) fn diagnostic(&self, location: &str) -> Diagnostic {
+        let mut parts = Vec::new();
+        if self.dropped > 0 {
+            parts.push(format!("{} anchor hits not kept", self.dropped));
+        }
+        if self.unread > 0 {
+            parts.push(format!("{} anchor hits not read", self.unread));
+        }
+        if self.versions > 0 {
+            parts.push(format!(
+                "{} readings of a product's release beyond its first {MAX_VERSIONS_PER_PRODUCT} different ones",
+                self.versions
+            ));
+        }
+        let diagnostic = Diagnostic::warning(
+            location,
+            format!(
+                "the file holds more version-string anchors than the detector reads in a file of its size: {}",
+                parts.join(", ")
+            ),
+        )
+        .with_hint(
+            "a release stated after the cut may be missing from this file's components; \
+             a real program rarely holds this many, so the file may be crafted or a data dump",
+        );
+        match self.first {
+            Some(offset) => diagnostic.at(offset as u64),
+            None => diagnostic,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.dropped == 0 && self.unread == 0 && self.versions == 0
+    }
+
+    fn at(&mut self, offset: usize) {
+        self.first = Some(self.first.map_or(offset, |first| first.min(offset)));
+    }
+}
+
+/// How much reading one file's anchor hits may cost: bytes of window handed to the readings,
+/// [`WORK_PER_BYTE`] per byte of the file plus [`WORK_BASE`], so that the regex work is
+/// proportional to the file's size whatever it holds. Hits are read in file order while the budget
+/// lasts; after that, only the first hit of a pattern not read yet in the file (the catalog's size
+/// bounds those), so a flood of one anchor does not hide another product.
+struct Budget {
+    limit: usize,
+    spent: usize,
+}
+
+impl Budget {
+    fn for_file(len: usize) -> Self {
+        Self {
+            limit: len.saturating_mul(WORK_PER_BYTE).saturating_add(WORK_BASE),
+            spent: 0,
+        }
+    }
+
+    fn left(&self) -> bool {
+        self.spent < self.limit
+    }
+
+    fn spend(&mut self, bytes: usize) {
+        self.spent = self.spent.saturating_add(bytes);
+    }
+}
+
+/// How many anchor hits the finder keeps in a file of `len` bytes.
+fn max_hits(len: usize) -> usize {
+    (len / BYTES_PER_HIT).saturating_add(HITS_BASE)
+}
+
 /// Runs every signature over one file.
 pub(crate) fn scan_file(
     catalog: &Catalog,
@@ -101,9 +238,18 @@ pub(crate) fn scan_file(
     data: &[u8],
     names: &FileNames<'_>,
     facts: &ObjectFacts,
-) -> Vec<Finding> {
-    let mut findings: Vec<(usize, Finding)> = Vec::new();
-    for hit in catalog.find_anchors(data, MAX_HITS_PER_PATTERN) {
+) -> Scanned {
+    let mut findings = Findings::default();
+    let mut budget = Budget::for_file(data.len());
+    let found = catalog.find_anchors(data, max_hits(data.len()));
+    let mut cut = Cut {
+        dropped: found.dropped,
+        first: found.first_dropped,
+        ..Cut::default()
+    };
+    // The anchors read before the budget ran out; made when it does.
+    let mut read_before: Option<Vec<bool>> = None;
+    for (position, hit) in found.kept.iter().enumerate() {
         let Some(&(sig_idx, pattern_idx)) = catalog.anchor_owner.get(hit.anchor) else {
             continue;
         };
@@ -116,6 +262,31 @@ pub(crate) fn scan_file(
         if !pattern.only_in.is_empty() && !names.matches(&pattern.only_in) {
             continue;
         }
+        if !budget.left() {
+            // Every hit before this one whose pattern applies here was read (the budget lasted
+            // until now), so a pattern with an earlier hit was read.
+            let read = read_before.get_or_insert_with(|| {
+                let mut read = vec![false; catalog.anchor_owner.len()];
+                for earlier in found.kept.get(..position).unwrap_or_default() {
+                    if let Some(slot) = read.get_mut(earlier.anchor) {
+                        *slot = true;
+                    }
+                }
+                read
+            });
+            match read.get_mut(hit.anchor) {
+                Some(slot) if !*slot => *slot = true,
+                _ => {
+                    cut.unread += 1;
+                    cut.at(hit.start);
+                    continue;
+                }
+            }
+        }
+        if pattern.fields.is_none() && pattern.regex.is_none() && findings.has(sig_idx, None) {
+            // The product named without a version: its first hit said what the others would.
+            continue;
+        }
         let method = if pattern.manifest {
             Method::ManifestAnalysis
         } else {
@@ -123,21 +294,14 @@ pub(crate) fn scan_file(
         };
         // What this hit finds: where, the text matched, the version, how sure.
         let mut found = |at: usize, matched: String, version: Option<String>, confidence| {
-            push(
-                &mut findings,
-                sig_idx,
-                signature,
-                version,
-                location,
-                at,
-                matched,
-                method,
-                confidence,
+            findings.push(
+                sig_idx, signature, version, location, at, matched, method, confidence,
             );
         };
         if let Some(fields) = &pattern.fields {
             // The fields' extent was checked against the window at load, so this never reads
             // further from the anchor than a regex could.
+            budget.spend(fields.extent);
             let header = data.get(hit.start..).unwrap_or_default();
             if let Some(version) = fields.read(header) {
                 let end = hit.start.saturating_add(fields.extent).min(data.len());
@@ -147,6 +311,7 @@ pub(crate) fn scan_file(
             continue;
         }
         let Some(regex) = pattern.regex.as_ref().map(LazyRegex::get) else {
+            budget.spend(hit.end - hit.start);
             let matched = printable(data.get(hit.start..hit.end).unwrap_or_default());
             found(hit.start, matched, None, Confidence::Medium);
             continue;
@@ -169,19 +334,23 @@ pub(crate) fn scan_file(
         let anchor_end = hit.end - window_start;
         let read = if pattern.utf16 {
             let (text, source) = decode_utf16le(window);
+            budget.spend(window.len().saturating_add(text.len()));
             // The anchor is whole code units, so it starts and ends at a decoded character.
             let start = source.partition_point(|&at| at < anchor_start);
             let end = source.partition_point(|&at| at < anchor_end);
             read_version(regex, &text, start, end)
                 .and_then(|(at, matched, version)| Some((*source.get(at)?, matched, version)))
         } else {
+            budget.spend(window.len());
             read_version(regex, window, anchor_start, anchor_end)
         };
         if let Some((at, matched, version)) = read {
             found(window_start + at, matched, Some(version), Confidence::High);
         } else if let Some(mirror) = pattern.mirror_regex().and_then(LazyRegex::get)
-            && let Some((at, matched, version)) =
+            && let Some((at, matched, version)) = {
+                budget.spend(window.len());
                 read_version(mirror, window, anchor_start, anchor_end)
+            }
         {
             // The same neighbour with the release on its other side: another compiler's layout
             // (`mirror.rs`), read only where the layout the pattern was cut from is not there, and
@@ -194,19 +363,13 @@ pub(crate) fn scan_file(
             );
         }
     }
-
     for (sig_idx, signature) in catalog.signatures.iter().enumerate() {
         let by_soname = !signature.sonames.is_empty() && names.matches(&signature.sonames);
         let by_file = names.is_object && signature.files.iter().any(|file| file == names.file_name);
-        let has_version = |findings: &[(usize, Finding)]| {
-            findings
-                .iter()
-                .any(|(idx, f)| *idx == sig_idx && f.version.is_some())
-        };
-        if (by_soname || by_file) && !has_version(&findings) {
+        if (by_soname || by_file) && !findings.has_version(sig_idx) {
             bare_version(&mut findings, sig_idx, signature, location, data);
         }
-        if by_soname && signature.version_from_comment && !has_version(&findings) {
+        if by_soname && signature.version_from_comment && !findings.has_version(sig_idx) {
             // Every release the comments name is a candidate, with as many votes as object files
             // carry it: `libgcc_s.so.1` of a real router says GCC 3.3.2 twice (start-up files)
             // and 4.3.3 1,743 times.
@@ -214,8 +377,7 @@ pub(crate) fn scan_file(
                 if let Some((compiler, Some(version))) = toolchain_of(comment)
                     && compiler == signature.name
                 {
-                    push(
-                        &mut findings,
+                    findings.push(
                         sig_idx,
                         signature,
                         Some(version.clone()),
@@ -226,9 +388,7 @@ pub(crate) fn scan_file(
                         Confidence::Medium,
                     );
                     if count > 1
-                        && let Some((_, finding)) = findings.iter_mut().find(|(idx, f)| {
-                            *idx == sig_idx && f.version.as_deref() == Some(version.as_str())
-                        })
+                        && let Some(finding) = findings.get_mut(sig_idx, Some(version.as_str()))
                     {
                         let seen = finding.occurrence.count.unwrap_or(1);
                         finding.occurrence.count = Some(seen.saturating_add(count - 1));
@@ -242,7 +402,7 @@ pub(crate) fn scan_file(
         if !by_soname && !by_file {
             continue;
         }
-        if !by_name && !findings.iter().any(|(idx, _)| *idx == sig_idx) {
+        if !by_name && !findings.any_of(sig_idx) {
             let (method, confidence, matched) =
                 if by_soname && names.soname_matches(&signature.sonames) {
                     (
@@ -257,21 +417,18 @@ pub(crate) fn scan_file(
                         names.file_name.to_owned(),
                     )
                 };
-            push(
-                &mut findings,
-                sig_idx,
-                signature,
-                None,
-                location,
-                0,
-                matched,
-                method,
-                confidence,
+            findings.push(
+                sig_idx, signature, None, location, 0, matched, method, confidence,
             );
         }
     }
+    cut.versions = findings.refused;
+    if let Some(offset) = findings.first_refused {
+        cut.at(offset);
+    }
 
     // A product named without a version in a file that also gives its version adds nothing.
+    let findings = findings.list;
     let versioned: BTreeSet<usize> = findings
         .iter()
         .filter(|(_, f)| f.version.is_some())
@@ -289,12 +446,17 @@ pub(crate) fn scan_file(
                     .any(|pattern| !pattern.only_in.is_empty() && names.matches(&pattern.only_in))
         })
     });
-    findings
+    let findings = findings
         .into_iter()
         .filter(|(idx, finding)| finding.version.is_some() || !versioned.contains(idx))
         .filter(|(_, finding)| !(owner_found && is_name_only(finding)))
         .map(|(_, finding)| finding)
-        .collect()
+        .collect();
+    Scanned {
+        findings,
+        examined: budget.spent,
+        cut: (!cut.is_empty()).then_some(cut),
+    }
 }
 
 /// The first match of `regex` in `haystack` that covers the anchor (`anchor_start..anchor_end`)
@@ -359,7 +521,7 @@ pub(crate) fn names_only(occurrence: &Occurrence) -> bool {
 
 /// Applies a signature's `named_file` entries to one file; true if one of them named the product.
 fn named_file(
-    findings: &mut Vec<(usize, Finding)>,
+    findings: &mut Findings,
     sig_idx: usize,
     signature: &Signature,
     location: &str,
@@ -405,8 +567,7 @@ fn named_file(
             .and_then(|bytes| std::str::from_utf8(bytes).ok())
             .filter(|text| !text.is_empty())
             .map(str::to_owned);
-        push(
-            findings,
+        findings.push(
             sig_idx,
             signature,
             version,
@@ -421,63 +582,119 @@ fn named_file(
     false
 }
 
-/// Adds a finding, or counts one more statement of a product and version already found in this file.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call site per evidence kind; a struct would only rename them"
-)]
-fn push(
-    findings: &mut Vec<(usize, Finding)>,
-    sig_idx: usize,
-    signature: &Signature,
-    version: Option<String>,
-    location: &str,
-    offset: usize,
-    matched: String,
-    method: Method,
-    confidence: Confidence,
-) {
-    let offset = (method == Method::BinaryAnalysis && !matched.is_empty()).then_some(offset as u64);
-    if let Some((_, seen)) = findings
-        .iter_mut()
-        .find(|(idx, f)| *idx == sig_idx && f.version == version)
-    {
-        // The same statement again is more support for it (the vote in `choose_versions`), not
-        // more evidence to list; the strongest place it was seen is the one kept.
-        if version.is_some() {
-            let count = seen.occurrence.count.unwrap_or(1).saturating_add(1);
-            if confidence > seen.occurrence.confidence {
-                seen.occurrence.offset = offset;
-                seen.occurrence.matched = Some(matched);
-                seen.occurrence.method = method;
-                seen.occurrence.confidence = confidence;
-            }
-            seen.occurrence.count = Some(count);
-        }
-        return;
+/// The findings of one file so far, each (product, version) once, with an index so that one more
+/// statement costs the same however many the file holds.
+#[derive(Default)]
+struct Findings {
+    /// In the order first found, with the index of the product's signature.
+    list: Vec<(usize, Finding)>,
+    /// Where each (signature, version) is in `list`.
+    index: HashMap<(usize, Option<String>), usize>,
+    /// Different releases kept per signature.
+    versions: HashMap<usize, usize>,
+    /// Readings of a further release refused ([`MAX_VERSIONS_PER_PRODUCT`]), and the first one's
+    /// offset.
+    refused: usize,
+    first_refused: Option<usize>,
+}
+
+impl Findings {
+    /// True if the product was found with `version` (or without one, for `None`).
+    fn has(&self, sig_idx: usize, version: Option<&str>) -> bool {
+        self.index
+            .contains_key(&(sig_idx, version.map(str::to_owned)))
     }
-    findings.push((
-        sig_idx,
-        Finding {
-            identity: Identity::of(signature),
-            license: None,
-            occurrence: Occurrence {
-                location: location.to_owned(),
-                offset,
-                matched: Some(matched),
-                method,
-                confidence,
-                states: version.clone(),
-                count: None,
-            },
-            version,
-        },
-    ));
+
+    /// True if the product was found with a release.
+    fn has_version(&self, sig_idx: usize) -> bool {
+        self.versions.get(&sig_idx).is_some_and(|&count| count > 0)
+    }
+
+    /// True if the product was found at all.
+    fn any_of(&self, sig_idx: usize) -> bool {
+        self.list.iter().any(|(idx, _)| *idx == sig_idx)
+    }
+
+    fn get_mut(&mut self, sig_idx: usize, version: Option<&str>) -> Option<&mut Finding> {
+        let at = *self.index.get(&(sig_idx, version.map(str::to_owned)))?;
+        self.list.get_mut(at).map(|(_, finding)| finding)
+    }
+
+    /// Adds a finding, or counts one more statement of a product and version already found in
+    /// this file; a further release of a product that has [`MAX_VERSIONS_PER_PRODUCT`] is counted
+    /// as refused instead.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site per evidence kind; a struct would only rename them"
+    )]
+    fn push(
+        &mut self,
+        sig_idx: usize,
+        signature: &Signature,
+        version: Option<String>,
+        location: &str,
+        offset: usize,
+        matched: String,
+        method: Method,
+        confidence: Confidence,
+    ) {
+        let at = offset;
+        let offset =
+            (method == Method::BinaryAnalysis && !matched.is_empty()).then_some(offset as u64);
+        let is_release = version.is_some();
+        let kept = self.versions.get(&sig_idx).copied().unwrap_or(0);
+        match self.index.entry((sig_idx, version)) {
+            std::collections::hash_map::Entry::Occupied(entry) => {
+                // The same statement again is more support for it (the vote in
+                // `choose_versions`), not more evidence to list; the strongest place it was seen
+                // is the one kept.
+                if is_release && let Some((_, seen)) = self.list.get_mut(*entry.get()) {
+                    let count = seen.occurrence.count.unwrap_or(1).saturating_add(1);
+                    if confidence > seen.occurrence.confidence {
+                        seen.occurrence.offset = offset;
+                        seen.occurrence.matched = Some(matched);
+                        seen.occurrence.method = method;
+                        seen.occurrence.confidence = confidence;
+                    }
+                    seen.occurrence.count = Some(count);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                if is_release && kept >= MAX_VERSIONS_PER_PRODUCT {
+                    self.refused += 1;
+                    self.first_refused = Some(self.first_refused.map_or(at, |first| first.min(at)));
+                    return;
+                }
+                let version = entry.key().1.clone();
+                entry.insert(self.list.len());
+                if is_release {
+                    self.versions.insert(sig_idx, kept + 1);
+                }
+                self.list.push((
+                    sig_idx,
+                    Finding {
+                        identity: Identity::of(signature),
+                        license: None,
+                        occurrence: Occurrence {
+                            location: location.to_owned(),
+                            offset,
+                            matched: Some(matched),
+                            method,
+                            confidence,
+                            states: version.clone(),
+                            count: None,
+                        },
+                        version,
+                    },
+                ));
+            }
+        }
+    }
 }
 
 /// A version string alone in a library identified by SONAME, accepted only when exactly one value occurs.
 fn bare_version(
-    findings: &mut Vec<(usize, Finding)>,
+    findings: &mut Findings,
     sig_idx: usize,
     signature: &Signature,
     location: &str,
@@ -497,8 +714,7 @@ fn bare_version(
             && let Some((offset, bytes)) = first
             && let Ok(version) = std::str::from_utf8(bytes)
         {
-            push(
-                findings,
+            findings.push(
                 sig_idx,
                 signature,
                 Some(version.to_owned()),
@@ -598,7 +814,7 @@ origin = "o"
             soname: None,
             is_object: false,
         };
-        let findings = scan_file(&BINARY, "fw.bin", data, &names, &ObjectFacts::default());
+        let findings = scan_file(&BINARY, "fw.bin", data, &names, &ObjectFacts::default()).findings;
         let got: Vec<&str> = findings
             .iter()
             .filter_map(|finding| finding.version.as_deref())
@@ -679,7 +895,8 @@ origin = "o"
             soname: None,
             is_object: false,
         };
-        let findings = scan_file(&NEIGHBOURS, "tool", data, &names, &ObjectFacts::default());
+        let findings =
+            scan_file(&NEIGHBOURS, "tool", data, &names, &ObjectFacts::default()).findings;
         let got: Vec<(&str, Confidence)> = findings
             .iter()
             .filter_map(|finding| {
@@ -744,5 +961,224 @@ origin = "o"
     #[test]
     fn printable_text() {
         assert_eq!(printable(b"2.10\0\0\0\0hostapd v%s"), "2.10.hostapd v%s");
+    }
+
+    /// Two products: one anchor that a program repeats in many messages, with its release in one
+    /// of them (the title string of openvpn), and another product's banner.
+    static REPEATED: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(|| {
+        let vpn = r#"
+name = "vpn"
+kind = "application"
+
+[[pattern]]
+anchor = 'OpenVPN '
+regex = 'OpenVPN (\d+\.\d+\.\d+) [a-z0-9_]+-[a-z0-9_-]+ \['
+window = 64
+
+[[test]]
+expect = "positive"
+excerpt = 'OpenVPN 2.6.3 x86_64-pc-linux-gnu [SSL (OpenSSL)]'
+version = "2.6.3"
+origin = "o"
+"#;
+        let tool = r#"
+name = "tool"
+kind = "application"
+
+[[pattern]]
+anchor = 'Tool v'
+regex = 'Tool v(\d+\.\d+)'
+
+[[test]]
+expect = "positive"
+excerpt = 'Tool v1.2'
+version = "1.2"
+origin = "o"
+"#;
+        Catalog::build([("vpn.toml", vpn), ("tool.toml", tool)]).unwrap()
+    });
+
+    fn scan_repeated(data: &[u8]) -> Scanned {
+        let names = FileNames {
+            file_name: "openvpn",
+            soname: None,
+            is_object: false,
+        };
+        scan_file(&REPEATED, "openvpn", data, &names, &ObjectFacts::default())
+    }
+
+    /// (product, version, statements) of each versioned finding.
+    fn readings(scanned: &Scanned) -> Vec<(String, String, u32)> {
+        scanned
+            .findings
+            .iter()
+            .filter_map(|finding| {
+                Some((
+                    finding.identity.name.clone(),
+                    finding.version.clone()?,
+                    finding.occurrence.count.unwrap_or(1),
+                ))
+            })
+            .collect()
+    }
+
+    /// The most bytes of window one hit's reading is charged: a regex over the largest window,
+    /// and again for the mirrored layout.
+    fn most_per_hit(catalog: &Catalog) -> usize {
+        let anchor = catalog
+            .signatures
+            .iter()
+            .flat_map(|signature| &signature.patterns)
+            .map(|pattern| pattern.anchor.len() + 2 * pattern.window)
+            .max()
+            .unwrap_or(0);
+        // UTF-16 decoding hands the regex up to three bytes per two.
+        anchor * 3
+    }
+
+    #[test]
+    fn a_release_after_many_hits_of_its_anchor_is_read() {
+        // sid's openvpn holds 74 other `OpenVPN ` strings before its title; here 200, each
+        // further from the next than a window, and then the title.
+        let mut data = Vec::new();
+        for index in 0..200 {
+            data.extend_from_slice(
+                format!(
+                    "\0OpenVPN could not open file {index}: %s{}\0",
+                    " ".repeat(140)
+                )
+                .as_bytes(),
+            );
+        }
+        data.extend_from_slice(b"\0OpenVPN 2.6.3 x86_64-pc-linux-gnu [SSL (OpenSSL)] [LZO]\0");
+        let scanned = scan_repeated(&data);
+        assert_eq!(
+            readings(&scanned),
+            [("vpn".to_owned(), "2.6.3".to_owned(), 1)]
+        );
+        assert_eq!(scanned.cut, None);
+        // Packed as tightly as messages in a program's strings: every window overlaps the next.
+        let mut data = b"\0OpenVPN: warning %s\0\0\0".repeat(2000);
+        data.extend_from_slice(b"\0OpenVPN 2.6.3 arm-unknown-linux-gnueabihf [SSL]\0");
+        let scanned = scan_repeated(&data);
+        assert_eq!(
+            readings(&scanned),
+            [("vpn".to_owned(), "2.6.3".to_owned(), 1)]
+        );
+        assert_eq!(scanned.cut, None);
+    }
+
+    #[test]
+    fn every_statement_of_a_release_is_counted() {
+        // 100 statements, more than the 64 hits once read per anchor: all are votes.
+        let data = b"\0OpenVPN 2.6.3 x86_64-pc-linux-gnu [SSL]\0".repeat(100);
+        let scanned = scan_repeated(&data);
+        assert_eq!(
+            readings(&scanned),
+            [("vpn".to_owned(), "2.6.3".to_owned(), 100)]
+        );
+    }
+
+    #[test]
+    fn a_file_of_one_anchor_costs_work_in_proportion_to_its_size() {
+        for len in [0usize, 100, 64 << 10, 4 << 20] {
+            let data: Vec<u8> = b"OpenVPN ".iter().copied().cycle().take(len).collect();
+            let scanned = scan_repeated(&data);
+            let bound = Budget::for_file(len).limit + most_per_hit(&REPEATED) * 3;
+            assert!(
+                scanned.examined <= bound,
+                "{len}: {} > {bound}",
+                scanned.examined
+            );
+            assert!(scanned.findings.is_empty());
+            // Reading every hit would hand the regex 136 bytes per 8 of the file.
+            let every = len / 8 * 136;
+            assert_eq!(
+                scanned.cut.is_some(),
+                every > Budget::for_file(len).limit,
+                "{len}"
+            );
+            if len == 4 << 20 {
+                // Hits beyond one per 32 bytes were not kept, and of those kept, the ones past
+                // what the budget allows were not read.
+                let cut = scanned.cut.unwrap();
+                assert_eq!(cut.dropped, len / 8 - max_hits(len));
+                // The first hits' windows are cut short by the file's start, so a few more fit.
+                let read = Budget::for_file(len).limit / 136;
+                assert!((max_hits(len) - cut.unread).abs_diff(read) <= 8, "{cut:?}");
+                assert!(cut.first.unwrap().abs_diff(read * 8) <= 64, "{cut:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_flood_of_one_anchor_does_not_hide_another_product() {
+        let mut data = b"OpenVPN ".repeat(1 << 20);
+        data.extend_from_slice(b"\0Tool v4.5\0OpenVPN 2.6.3 x86_64-pc-linux-gnu [SSL]\0");
+        let scanned = scan_repeated(&data);
+        // The other product's anchor is read however late it comes; the flooded one's release is
+        // past the budget, and the cut says so.
+        assert_eq!(
+            readings(&scanned),
+            [("tool".to_owned(), "4.5".to_owned(), 1)]
+        );
+        let cut = scanned.cut.unwrap();
+        assert!(cut.first.unwrap() < data.len() / 2);
+        let diagnostic = cut.diagnostic("openvpn");
+        assert!(
+            diagnostic.message.contains("anchor hits not read"),
+            "{diagnostic}"
+        );
+    }
+
+    #[test]
+    fn a_product_is_read_as_a_bounded_number_of_releases() {
+        let mut data = Vec::new();
+        for minor in 0..1000 {
+            data.extend_from_slice(format!("\0Tool v1.{minor}\0").as_bytes());
+        }
+        let scanned = scan_repeated(&data);
+        let read = readings(&scanned);
+        assert_eq!(read.len(), MAX_VERSIONS_PER_PRODUCT);
+        assert_eq!(read.first().map(|r| r.1.as_str()), Some("1.0"));
+        let cut = scanned.cut.unwrap();
+        assert_eq!(cut.versions, 1000 - MAX_VERSIONS_PER_PRODUCT);
+        assert_eq!((cut.dropped, cut.unread), (0, 0));
+        let first = data.windows(12).position(|w| w == b"\0Tool v1.64\0");
+        assert_eq!(cut.first, first.map(|at| at + 1));
+    }
+
+    #[test]
+    fn a_file_of_every_anchor_costs_work_in_proportion_to_its_size() {
+        let catalog = crate::signature::CATALOG.as_ref().unwrap();
+        let patterns: usize = catalog.signatures.iter().map(|s| s.patterns.len()).sum();
+        // Every anchor of the embedded signatures, each followed by a release-shaped number,
+        // again and again.
+        let mut unit = Vec::new();
+        for signature in &catalog.signatures {
+            for pattern in &signature.patterns {
+                unit.extend_from_slice(&pattern.anchor);
+                unit.extend_from_slice(b" 1.2.3\0");
+            }
+        }
+        let mut data = Vec::new();
+        while data.len() < 8 << 20 {
+            data.extend_from_slice(&unit);
+        }
+        let names = FileNames {
+            file_name: "x",
+            soname: None,
+            is_object: false,
+        };
+        let scanned = scan_file(catalog, "x", &data, &names, &ObjectFacts::default());
+        // The budget, plus one hit over it and the first hit of every pattern after it.
+        let bound = Budget::for_file(data.len()).limit + most_per_hit(catalog) * 2 * (patterns + 1);
+        assert!(scanned.examined <= bound, "{} > {bound}", scanned.examined);
+        assert!(scanned.cut.is_some());
+        let mut per_product: HashMap<&str, usize> = HashMap::new();
+        for finding in &scanned.findings {
+            *per_product.entry(&finding.identity.name).or_default() += 1;
+        }
+        assert!(per_product.values().all(|&n| n <= MAX_VERSIONS_PER_PRODUCT));
     }
 }

@@ -24,7 +24,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
 use crate::DetectError;
-use crate::anchors::{Anchors, Hit, MIN_ANCHOR};
+use crate::anchors::{Anchors, Hit, Hits, MIN_ANCHOR};
 
 include!(concat!(env!("OUT_DIR"), "/signatures.rs"));
 
@@ -695,8 +695,8 @@ impl Catalog {
     }
 
     /// Every anchor in `data`: those at their fixed offsets first, then what the finder finds (at
-    /// most `max_per_anchor` of each).
-    pub(crate) fn find_anchors(&self, data: &[u8], max_per_anchor: usize) -> Vec<Hit> {
+    /// most `max_hits`, plus each anchor's first: [`Anchors::find`]).
+    pub(crate) fn find_anchors(&self, data: &[u8], max_hits: usize) -> Hits {
         let mut hits: Vec<Hit> = self
             .fixed
             .clone()
@@ -712,8 +712,12 @@ impl Catalog {
                 })
             })
             .collect();
-        hits.extend(self.anchors.find(data, max_per_anchor));
-        hits
+        let found = self.anchors.find(data, max_hits);
+        hits.extend(found.kept);
+        Hits {
+            kept: hits,
+            ..found
+        }
     }
 
     /// The signature of the product called `name`.
