@@ -350,7 +350,7 @@ pub(crate) static FORMATS: &[Format] = &[
 /// the corpus images; text-heavy files meet the letter pairs of `ustar` or `hsqs` often).
 pub(crate) struct Magics {
     /// One bit per 2-byte value: set when some magic keys on it.
-    filter: Box<[u64]>,
+    filter: Box<[u64; 1 << 10]>,
     /// (key, format index, magic, offset of the key inside the magic), sorted by key.
     keyed: Vec<(u16, usize, &'static [u8], usize)>,
     /// The longest magic's length.
@@ -359,7 +359,7 @@ pub(crate) struct Magics {
 
 impl Magics {
     fn new() -> Self {
-        let mut filter = vec![0u64; (1 << 16) / 64].into_boxed_slice();
+        let mut filter = Box::new([0u64; 1 << 10]);
         let mut keyed = Vec::new();
         let mut longest = 0;
         for (index, format) in FORMATS.iter().enumerate() {
@@ -403,29 +403,60 @@ impl Magics {
     /// magic, format index)`, in no particular order.
     pub(crate) fn find(&self, data: &[u8]) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        for (position, pair) in data.windows(2).enumerate() {
-            let key = u16::from_le_bytes([pair[0], pair[1]]);
-            let set = self
-                .filter
-                .get(usize::from(key) >> 6)
-                .is_some_and(|word| word & (1 << (key & 63)) != 0);
-            if !set {
-                continue;
+        // Eight positions per step, tested without a branch: a position whose two bytes key a
+        // magic is rare, so the loop runs straight through and only a set bit is verified. (A
+        // branch per byte ran at less than half this speed.)
+        let mut base = 0usize;
+        for chunk in data.chunks_exact(8) {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            let mut keyed = 0u32;
+            for k in 0..7 {
+                keyed |= u32::from(self.keys((word >> (8 * k)) as u16)) << k;
             }
-            let first = self.keyed.partition_point(|entry| entry.0 < key);
-            for &(entry_key, format, magic, offset) in self.keyed.get(first..).unwrap_or_default() {
-                if entry_key != key {
-                    break;
-                }
-                let Some(start) = position.checked_sub(offset) else {
-                    continue;
-                };
-                if data.get(start..start + magic.len()) == Some(magic) {
-                    out.push((start, format));
-                }
+            // The chunk's last byte pairs with the next chunk's first, when there is one.
+            if let Some(&next) = data.get(base + 8) {
+                let key = (word >> 56) as u16 | u16::from(next) << 8;
+                keyed |= u32::from(self.keys(key)) << 7;
             }
+            while keyed != 0 {
+                let k = keyed.trailing_zeros() as usize;
+                keyed &= keyed - 1;
+                self.verify(data, base + k, &mut out);
+            }
+            base += 8;
+        }
+        for position in base..data.len().saturating_sub(1) {
+            self.verify(data, position, &mut out);
         }
         out
+    }
+
+    /// True if some magic keys on the two bytes `key` (little-endian).
+    fn keys(&self, key: u16) -> bool {
+        self.filter[usize::from(key >> 6)] >> (key & 63) & 1 != 0
+    }
+
+    /// Records the magics keyed on the two bytes at `position` that occur in full around it.
+    fn verify(&self, data: &[u8], position: usize, out: &mut Vec<(usize, usize)>) {
+        let Some(&[low, high]) = data.get(position..position + 2) else {
+            return;
+        };
+        let key = u16::from_le_bytes([low, high]);
+        if !self.keys(key) {
+            return;
+        }
+        let first = self.keyed.partition_point(|entry| entry.0 < key);
+        for &(entry_key, format, magic, offset) in self.keyed.get(first..).unwrap_or_default() {
+            if entry_key != key {
+                break;
+            }
+            let Some(start) = position.checked_sub(offset) else {
+                continue;
+            };
+            if data.get(start..start + magic.len()) == Some(magic) {
+                out.push((start, format));
+            }
+        }
     }
 }
 
@@ -439,9 +470,9 @@ pub(crate) fn magics() -> &'static Magics {
 mod tests {
     use super::*;
 
-    /// Every magic at every place an overlapping Aho-Corasick search finds it, and nowhere else.
-    #[test]
-    fn magics_are_found_where_aho_corasick_finds_them() {
+    /// Every magic of the table with its format's index, and an overlapping Aho-Corasick search
+    /// over them: what [`Magics::find`] must agree with.
+    fn reference() -> (Vec<&'static [u8]>, Vec<usize>, aho_corasick::AhoCorasick) {
         let mut patterns: Vec<&[u8]> = Vec::new();
         let mut owners = Vec::new();
         for (index, format) in FORMATS.iter().enumerate() {
@@ -455,6 +486,32 @@ mod tests {
             .match_kind(aho_corasick::MatchKind::Standard)
             .build(&patterns)
             .unwrap();
+        (patterns, owners, automaton)
+    }
+
+    /// Magic hits as `(start, format index)`.
+    type Hits = Vec<(usize, usize)>;
+
+    /// What [`Magics::find`] finds in `data`, and what it should, both sorted.
+    fn found_and_expected(
+        data: &[u8],
+        owners: &[usize],
+        automaton: &aho_corasick::AhoCorasick,
+    ) -> (Hits, Hits) {
+        let mut expected: Vec<(usize, usize)> = automaton
+            .find_overlapping_iter(data)
+            .map(|hit| (hit.start(), owners[hit.pattern().as_usize()]))
+            .collect();
+        expected.sort_unstable();
+        let mut found = magics().find(data);
+        found.sort_unstable();
+        (found, expected)
+    }
+
+    /// Every magic at every place an overlapping Aho-Corasick search finds it, and nowhere else.
+    #[test]
+    fn magics_are_found_where_aho_corasick_finds_them() {
+        let (patterns, owners, automaton) = reference();
         // Magics whole, cut short and run together, between bytes that start many of them.
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
         let mut data = Vec::new();
@@ -470,16 +527,32 @@ mod tests {
                 data.push([0u8, 0xff, 0x5d, 0x19, 0x85, b'h', b's', b'0', b'7'][(pick >> 4) % 9]);
             }
         }
-        let mut expected: Vec<(usize, usize)> = automaton
-            .find_overlapping_iter(&data)
-            .map(|hit| (hit.start(), owners[hit.pattern().as_usize()]))
-            .collect();
-        expected.sort_unstable();
-        let mut found = magics().find(&data);
-        found.sort_unstable();
+        let (found, expected) = found_and_expected(&data, &owners, &automaton);
         assert!(expected.len() > 1000);
         assert_eq!(found, expected);
         assert_eq!(magics().longest(), automaton.max_pattern_len());
+    }
+
+    /// The search steps eight bytes at a time: a magic is found at every alignment to a step, across
+    /// two steps, and in the bytes after the last whole step, up to the data's last byte.
+    #[test]
+    fn magics_are_found_at_every_alignment_and_at_the_end() {
+        let (patterns, owners, automaton) = reference();
+        for magic in patterns {
+            for before in 0..=17 {
+                for after in 0..=9 {
+                    let mut data = vec![b'.'; before];
+                    data.extend_from_slice(magic);
+                    data.extend(std::iter::repeat_n(b'.', after));
+                    let (found, expected) = found_and_expected(&data, &owners, &automaton);
+                    assert!(expected.iter().any(|&(start, _)| start == before));
+                    assert_eq!(
+                        found, expected,
+                        "{magic:x?} after {before} bytes, {after} after it"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
