@@ -243,15 +243,15 @@ pub(crate) fn scan_file(
 ) -> Scanned {
     let mut findings = Findings::default();
     let mut budget = Budget::for_file(data.len());
-    let found = catalog.find_anchors(data, max_hits(data.len()));
+    let hits = catalog.find_anchors(data, max_hits(data.len()));
     let mut cut = Cut {
-        dropped: found.dropped,
-        first: found.first_dropped,
+        dropped: hits.dropped,
+        first: hits.first_dropped,
         ..Cut::default()
     };
     // The anchors read before the budget ran out; made when it does.
     let mut read_before: Option<Vec<bool>> = None;
-    for (position, hit) in found.kept.iter().enumerate() {
+    for (position, hit) in hits.kept.iter().enumerate() {
         let Some(&(sig_idx, pattern_idx)) = catalog.anchor_owner.get(hit.anchor) else {
             continue;
         };
@@ -269,7 +269,7 @@ pub(crate) fn scan_file(
             // until now), so a pattern with an earlier hit was read.
             let read = read_before.get_or_insert_with(|| {
                 let mut read = vec![false; catalog.anchor_owner.len()];
-                for earlier in found.kept.get(..position).unwrap_or_default() {
+                for earlier in hits.kept.get(..position).unwrap_or_default() {
                     if let Some(slot) = read.get_mut(earlier.anchor) {
                         *slot = true;
                     }
