@@ -30,10 +30,13 @@
 //!
 //! # Limits
 //!
-//! Every anchor hit is read, whatever the order of the strings in the file: a release is not lost
-//! because a program repeats its anchor in other messages first (sid's openvpn holds 74 other
-//! `OpenVPN ` strings before its title), and every statement of a release is a vote in
-//! `choose_versions`. What bounds the work is the file's size, not a count per anchor:
+//! Every anchor hit is read until its pattern has read [`MAX_READINGS_PER_PATTERN`] releases in
+//! the file, whatever the order of the strings: a release is not lost because a program repeats its
+//! anchor in other messages first (sid's openvpn holds 74 other `OpenVPN ` strings before its
+//! title), since a hit that reads nothing does not count. The first readings are the pattern's
+//! votes in `choose_versions`, as the first 64 hits were before; counting every one would let an
+//! upstream changelog's old release, named twice, outvote the newest it names first. What bounds
+//! the work is the file's size, not a count per anchor:
 //!
 //! - the anchor finder keeps one hit per [`BYTES_PER_HIT`] bytes of the file plus [`HITS_BASE`],
 //!   and each anchor's first hit beyond that (memory);
@@ -76,6 +79,11 @@ const WORK_BASE: usize = 1 << 18;
 const BYTES_PER_HIT: usize = 32;
 /// Anchor hits every file may keep, whatever its size.
 const HITS_BASE: usize = 1 << 14;
+/// Readings of one pattern in one file that count as statements (votes in `choose_versions`);
+/// its later hits are not read. Hits that read nothing do not count, so a release after any
+/// number of other messages with the same anchor is read, but an upstream changelog that names
+/// an old release twice among a hundred does not outvote the newest it names first.
+const MAX_READINGS_PER_PATTERN: u32 = 64;
 /// Most different releases one product is read as in one file; a reading of yet another is
 /// counted as cut. Each kept one is an occurrence in the SBOM. Upstream changelogs list every
 /// release: Knot DNS's names 160.
@@ -251,6 +259,11 @@ pub(crate) fn scan_file(
     };
     // The anchors read before the budget ran out; made when it does.
     let mut read_before: Option<Vec<bool>> = None;
+    // Readings per anchor (each anchor is one pattern's); made at the first hit.
+    let mut readings: Vec<u32> = Vec::new();
+    if !hits.kept.is_empty() {
+        readings = vec![0; catalog.anchor_owner.len()];
+    }
     for (position, hit) in hits.kept.iter().enumerate() {
         let Some(&(sig_idx, pattern_idx)) = catalog.anchor_owner.get(hit.anchor) else {
             continue;
@@ -262,6 +275,12 @@ pub(crate) fn scan_file(
             continue;
         };
         if !pattern.only_in.is_empty() && !names.matches(&pattern.only_in) {
+            continue;
+        }
+        let Some(read_here) = readings.get_mut(hit.anchor) else {
+            continue;
+        };
+        if *read_here >= MAX_READINGS_PER_PATTERN {
             continue;
         }
         if !budget.left() {
@@ -296,6 +315,7 @@ pub(crate) fn scan_file(
         };
         // What this hit finds: where, the text matched, the version, how sure.
         let mut found = |at: usize, matched: String, version: Option<String>, confidence| {
+            *read_here += 1;
             findings.push(
                 sig_idx, signature, version, location, at, matched, method, confidence,
             );
@@ -1071,14 +1091,40 @@ origin = "o"
     }
 
     #[test]
-    fn every_statement_of_a_release_is_counted() {
-        // 100 statements, more than the 64 hits once read per anchor: all are votes.
-        let data = b"\0OpenVPN 2.6.3 x86_64-pc-linux-gnu [SSL]\0".repeat(100);
+    fn a_pattern_votes_with_its_first_readings_however_late() {
+        // 100 statements: the first 64 are votes, as when 64 hits were read.
+        let statement = b"\0OpenVPN 2.6.3 x86_64-pc-linux-gnu [SSL]\0";
+        let scanned = scan_repeated(&statement.repeat(100));
+        assert_eq!(
+            readings(&scanned),
+            [("vpn".to_owned(), "2.6.3".to_owned(), 64)]
+        );
+        // Hits that read nothing do not count: 100 other messages first, then 70 statements.
+        let mut data = b"\0OpenVPN: could not open %s\0".repeat(100);
+        data.extend_from_slice(&statement.repeat(70));
         let scanned = scan_repeated(&data);
         assert_eq!(
             readings(&scanned),
-            [("vpn".to_owned(), "2.6.3".to_owned(), 100)]
+            [("vpn".to_owned(), "2.6.3".to_owned(), 64)]
         );
+        assert_eq!(scanned.cut, None);
+        // A changelog names every release, the newest first: an old one named twice further
+        // down does not outvote it (Knot DNS's changelog names 1.6.0 twice among 160).
+        let mut data = Vec::new();
+        for minor in (0..100).rev() {
+            data.extend_from_slice(
+                format!("\0OpenVPN 2.{minor}.0 x86_64-pc-linux-gnu [SSL]\0").as_bytes(),
+            );
+        }
+        data.extend_from_slice(&statement.repeat(2));
+        let scanned = scan_repeated(&data);
+        let read = readings(&scanned);
+        assert_eq!(read.len(), 64);
+        assert_eq!(
+            read.first(),
+            Some(&("vpn".to_owned(), "2.99.0".to_owned(), 1))
+        );
+        assert!(read.iter().all(|(_, _, count)| *count == 1));
     }
 
     #[test]
@@ -1135,22 +1181,41 @@ origin = "o"
 
     #[test]
     fn a_product_is_read_as_a_bounded_number_of_releases() {
-        let mut data = Vec::new();
-        for minor in 0..1000 {
-            data.extend_from_slice(format!("\0Tool v1.{minor}\0").as_bytes());
+        // Five patterns of one product, each reading its 64 releases: 320 in all.
+        use std::fmt::Write as _;
+        let mut text = String::from("name = \"many\"\nkind = \"application\"\n");
+        for pattern in 0..5 {
+            write!(
+                text,
+                "[[pattern]]\nanchor = 'Tool{pattern} v'\nregex = 'Tool{pattern} v(\\d+\\.\\d+)'\n"
+            )
+            .unwrap();
         }
-        let scanned = scan_repeated(&data);
+        text.push_str(
+            "[[test]]\nexpect = \"positive\"\nexcerpt = 'Tool0 v1.2'\nversion = \"1.2\"\norigin = \"o\"\n",
+        );
+        let catalog = Catalog::build([("many.toml", text.as_str())]).unwrap();
+        let mut data = Vec::new();
+        for pattern in 0..5 {
+            for minor in 0..100 {
+                data.extend_from_slice(format!("\0Tool{pattern} v{pattern}.{minor}\0").as_bytes());
+            }
+        }
+        let names = FileNames {
+            file_name: "tool",
+            soname: None,
+            is_object: false,
+        };
+        let scanned = scan_file(&catalog, "tool", &data, &names, &ObjectFacts::default());
         let read = readings(&scanned);
         assert_eq!(read.len(), MAX_VERSIONS_PER_PRODUCT);
-        assert_eq!(read.first().map(|r| r.1.as_str()), Some("1.0"));
+        assert_eq!(read.first().map(|r| r.1.as_str()), Some("0.0"));
         let cut = scanned.cut.unwrap();
-        assert_eq!(cut.versions, 1000 - MAX_VERSIONS_PER_PRODUCT);
+        assert_eq!(cut.versions, 5 * 64 - MAX_VERSIONS_PER_PRODUCT);
         assert_eq!((cut.dropped, cut.unread), (0, 0));
-        // The first release refused is the one after the last kept.
-        let refused = format!("\0Tool v1.{MAX_VERSIONS_PER_PRODUCT}\0");
-        let first = data
-            .windows(refused.len())
-            .position(|w| w == refused.as_bytes());
+        // The first release refused is the fifth pattern's first.
+        let refused = b"\0Tool4 v4.0\0";
+        let first = data.windows(refused.len()).position(|w| w == refused);
         assert_eq!(cut.first, first.map(|at| at + 1));
     }
 
