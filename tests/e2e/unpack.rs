@@ -94,6 +94,53 @@ fn zip_with_an_encrypted_member() -> Vec<u8> {
     out
 }
 
+/// A file that holds more version-string anchors than detection reads in a file of its size (here
+/// 4 MiB of `OpenVPN `, whose every hit would hand the regex about 17 bytes of window per byte) is a
+/// cut like an unpacking one: the scan says INCOMPLETE with the reason, the SBOM records the cut on
+/// the firmware component, and the exit code is 1.
+#[test]
+fn a_file_detection_leaves_partly_unread_makes_the_scan_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flood.bin"), b"OpenVPN ".repeat(1 << 19)).unwrap();
+    let out = run(dir.path(), &["scan", "flood.bin", "-o", "flood.cdx.json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("INCOMPLETE: 1 part(s) not read (detection-limit)"),
+        "{}",
+        out.stderr
+    );
+    let sbom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("flood.cdx.json")).unwrap()).unwrap();
+    assert!(
+        sbom["compositions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["aggregate"] == "incomplete"),
+        "{:#?}",
+        sbom["compositions"]
+    );
+    let properties = sbom["metadata"]["component"]["properties"]
+        .as_array()
+        .unwrap();
+    assert!(
+        properties.iter().any(|p| p["name"] == "consign:unpack:cut"
+            && p["value"].as_str().unwrap().contains("detection-limit")),
+        "{properties:#?}"
+    );
+
+    // A real program's few hits are read in full: no cut.
+    std::fs::write(
+        dir.path().join("small.bin"),
+        b"\0OpenVPN 2.6.3 x86_64-pc-linux-gnu [SSL (OpenSSL)]\0".repeat(100),
+    )
+    .unwrap();
+    let out = run(dir.path(), &["scan", "small.bin", "-o", "small.cdx.json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("INCOMPLETE"), "{}", out.stderr);
+}
+
 /// An incomplete result never looks complete: the summary says INCOMPLETE and what was not read,
 /// the JSON report lists the cut, the SBOM marks the image `incomplete`, and the exit code is 1.
 #[test]

@@ -107,7 +107,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use consign_model::{
-    Component, ComponentKind, Confidence, Diagnostic, Digests, Method, Occurrence, Severity,
+    Component, ComponentKind, Confidence, Cut, Diagnostic, Digests, Method, Occurrence, Severity,
     Upstream, Vfs, VfsNode,
 };
 use rayon::prelude::*;
@@ -128,6 +128,9 @@ pub struct Detection {
     pub toolchain: Vec<Toolchain>,
     /// Problems met on the way; detection never stops for them.
     pub diagnostics: Vec<Diagnostic>,
+    /// What detection left unread in a file (a file past the detector's bounds, see `scan.rs`'s
+    /// `# Limits`): the scan is incomplete there, as for an unpacking cut.
+    pub cuts: Vec<Cut>,
 }
 
 /// A compiler or linker that built files in the image (from `.comment`).
@@ -279,6 +282,7 @@ struct FileResult {
     findings: Vec<Finding>,
     comments: Vec<String>,
     diagnostics: Vec<Diagnostic>,
+    cuts: Vec<Cut>,
     /// The file's position in the tree's file list, which stands for its digests until the end of
     /// [`detect`] (see [`pending_digests`]).
     index: usize,
@@ -494,6 +498,7 @@ fn analyse_file(
     data: &[u8],
 ) -> FileResult {
     let mut diagnostics = Vec::new();
+    let mut cuts = Vec::new();
     let facts = elf::read(data, location, &mut diagnostics);
     let mut findings = Vec::new();
     if let Some(catalog) = catalog {
@@ -504,7 +509,10 @@ fn analyse_file(
         };
         let scanned = scan::scan_file(catalog, location, data, &names, &facts);
         findings = scanned.findings;
-        diagnostics.extend(scanned.cut.map(|cut| cut.diagnostic(location)));
+        if let Some(cut) = scanned.cut {
+            diagnostics.push(cut.diagnostic(location));
+            cuts.push(cut.as_cut(location));
+        }
         if let Some(kind) = pkgdb::database_kind(location, inner_path) {
             findings.extend(package_findings(
                 catalog,
@@ -600,6 +608,7 @@ fn analyse_file(
         findings,
         comments: facts.comments,
         diagnostics,
+        cuts,
         index,
         digests: None,
     }
@@ -945,8 +954,10 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
 
     let mut toolchain: BTreeMap<String, Toolchain> = BTreeMap::new();
     let mut components: BTreeMap<(String, Option<String>), Component> = BTreeMap::new();
+    let mut cuts = Vec::new();
     for result in results {
         diagnostics.extend(result.diagnostics);
+        cuts.extend(result.cuts);
         for comment in &result.comments {
             if let Some((name, version)) = elf::toolchain_of(comment) {
                 toolchain
@@ -1093,10 +1104,12 @@ fn merge(results: Vec<FileResult>, mut diagnostics: Vec<Diagnostic>) -> Detectio
     diagnostics.sort_by(|a, b| {
         (&a.location, a.offset, &a.message).cmp(&(&b.location, b.offset, &b.message))
     });
+    cuts.sort_by(|a, b| (&a.location, a.offset).cmp(&(&b.location, b.offset)));
     Detection {
         components,
         toolchain,
         diagnostics,
+        cuts,
     }
 }
 

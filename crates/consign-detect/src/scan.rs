@@ -200,6 +200,18 @@ impl Cut {
         }
     }
 
+    /// The same, as a cut of the scan: what was left unread counts against the image's
+    /// completeness wherever other cuts do (the SBOM's record of them, `verify`), not only in a
+    /// warning.
+    pub(crate) fn as_cut(&self, location: &str) -> consign_model::Cut {
+        consign_model::Cut {
+            location: location.to_owned(),
+            offset: self.first.map(|offset| offset as u64),
+            what: "version strings from the first anchor hit not read on".to_owned(),
+            reason: consign_model::CutReason::DetectionLimit,
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.dropped == 0 && self.unread == 0 && self.versions == 0
     }

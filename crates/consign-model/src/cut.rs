@@ -29,6 +29,9 @@ pub enum CutReason {
     Duplicate,
     /// The container declares more than its data holds (an entry count the directory lacks).
     Truncated,
+    /// The detector's bound on reading one file's version strings: the file held more anchor
+    /// hits, or more releases of one product, than it reads in a file of that size.
+    DetectionLimit,
 }
 
 impl CutReason {
@@ -45,6 +48,7 @@ impl CutReason {
             CutReason::Refused => "refused",
             CutReason::Duplicate => "duplicate",
             CutReason::Truncated => "truncated",
+            CutReason::DetectionLimit => "detection-limit",
         }
     }
 }

@@ -137,7 +137,7 @@ pub(crate) fn scan_image(
     // is unpacked, so a long serial decode never leaves a core idle.
     let data: bytes::Bytes = data.into();
     let prepared = consign_detect::Prepared::default();
-    let (digests, unpacked) = std::thread::scope(|scope| {
+    let (digests, mut unpacked) = std::thread::scope(|scope| {
         let digests = scope.spawn(|| Digests::of(&data));
         let budget = consign_unpack::Budget::new(*limits);
         let unpacked = consign_unpack::unpack_visiting(&name, data.clone(), &budget, &|node| {
@@ -148,12 +148,15 @@ pub(crate) fn scan_image(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (digests, unpacked)
     });
-    let detection = consign_detect::detect_prepared(&unpacked.vfs, prepared);
+    let mut detection = consign_detect::detect_prepared(&unpacked.vfs, prepared);
     let totals = &unpacked.report.totals;
-    let incomplete = if totals.cuts > 0 {
-        format!(", INCOMPLETE: {} part(s) not read", totals.cuts)
-    } else {
+    // A file detection left partly unread is a cut like an unpacking one: the scan is incomplete.
+    let mut cuts = std::mem::take(&mut unpacked.report.incomplete);
+    cuts.append(&mut detection.cuts);
+    let incomplete = if cuts.is_empty() {
         String::new()
+    } else {
+        format!(", INCOMPLETE: {} part(s) not read", cuts.len())
     };
     output::status(&format!(
         "{name}: {} files unpacked, {} components found{incomplete}",
@@ -181,7 +184,7 @@ pub(crate) fn scan_image(
         name,
         digests,
         components: detection.components,
-        cuts: unpacked.report.incomplete,
+        cuts,
         audit,
     })
 }
