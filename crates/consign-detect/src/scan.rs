@@ -56,7 +56,8 @@
 //! one's readings were handed was 0.89 bytes per byte, a package's control tarball), none over
 //! 4 KiB held more than one hit per 62 bytes, and the most releases of one product a file was read
 //! as was 160 (Knot DNS's changelog; a program states one or two). A file past a bound
-//! gets a warning that says what was left unread and from which offset ([`Cut`]); a crafted
+//! gets a warning that says what was left unread and from which offset ([`Cut`]), and a cut of
+//! the scan (`detection-limit`), so the image's inventory is marked incomplete; a crafted
 //! 64 MiB file of one anchor costs about twice the CPU time the 64-hit cap it replaced did. A
 //! version string that no signature anchors is not found.
 
