@@ -94,6 +94,29 @@ fn zip_with_an_encrypted_member() -> Vec<u8> {
     out
 }
 
+/// The SBOM at `path` puts the firmware `firmware` in an `incomplete` composition and records a
+/// cut whose text holds `cut`.
+#[track_caller]
+fn assert_sbom_records_a_cut(path: &std::path::Path, firmware: &str, cut: &str) {
+    let sbom: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let incomplete = sbom["compositions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["aggregate"] == "incomplete")
+        .unwrap();
+    assert_eq!(incomplete["assemblies"][0], firmware);
+    let properties = sbom["metadata"]["component"]["properties"]
+        .as_array()
+        .unwrap();
+    assert!(
+        properties.iter().any(
+            |p| p["name"] == "consign:unpack:cut" && p["value"].as_str().unwrap().contains(cut)
+        ),
+        "{properties:#?}"
+    );
+}
+
 /// A file that holds more version-string anchors than detection reads in a file of its size (here
 /// 4 MiB of `OpenVPN `, whose every hit would hand the regex about 17 bytes of window per byte) is a
 /// cut like an unpacking one: the scan says INCOMPLETE with the reason, the SBOM records the cut on
@@ -110,24 +133,10 @@ fn a_file_detection_leaves_partly_unread_makes_the_scan_incomplete() {
         "{}",
         out.stderr
     );
-    let sbom: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("flood.cdx.json")).unwrap()).unwrap();
-    assert!(
-        sbom["compositions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["aggregate"] == "incomplete"),
-        "{:#?}",
-        sbom["compositions"]
-    );
-    let properties = sbom["metadata"]["component"]["properties"]
-        .as_array()
-        .unwrap();
-    assert!(
-        properties.iter().any(|p| p["name"] == "consign:unpack:cut"
-            && p["value"].as_str().unwrap().contains("detection-limit")),
-        "{properties:#?}"
+    assert_sbom_records_a_cut(
+        &dir.path().join("flood.cdx.json"),
+        "firmware:flood.bin",
+        "detection-limit",
     );
 
     // A real program's few hits are read in full: no cut.
@@ -170,22 +179,10 @@ fn incomplete_results_are_said_and_exit_1() {
     let out = run(dir.path(), &["scan", "fw.zip", "-o", "fw.cdx.json"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("INCOMPLETE"), "{}", out.stderr);
-    let sbom: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("fw.cdx.json")).unwrap()).unwrap();
-    let incomplete = sbom["compositions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["aggregate"] == "incomplete")
-        .unwrap();
-    assert_eq!(incomplete["assemblies"][0], "firmware:fw.zip");
-    let properties = sbom["metadata"]["component"]["properties"]
-        .as_array()
-        .unwrap();
-    assert!(
-        properties.iter().any(|p| p["name"] == "consign:unpack:cut"
-            && p["value"].as_str().unwrap().contains("secret.txt")),
-        "{properties:#?}"
+    assert_sbom_records_a_cut(
+        &dir.path().join("fw.cdx.json"),
+        "firmware:fw.zip",
+        "secret.txt",
     );
 
     // The same image without the encrypted member is complete: exit 0.
