@@ -249,6 +249,15 @@ impl Budget {
     }
 }
 
+/// What [`scan_file`] knows of one anchor (and so one pattern) in the file being read.
+#[derive(Clone, Copy, Default)]
+struct AnchorState {
+    /// Releases it read, up to [`MAX_READINGS_PER_PATTERN`].
+    readings: u32,
+    /// A hit of it was examined: once the budget is spent, its later hits are not.
+    examined: bool,
+}
+
 /// How many anchor hits the finder keeps in a file of `len` bytes.
 fn max_hits(len: usize) -> usize {
     (len / BYTES_PER_HIT).saturating_add(HITS_BASE)
@@ -270,14 +279,13 @@ pub(crate) fn scan_file(
         first: hits.first_dropped,
         ..Cut::default()
     };
-    // The anchors read before the budget ran out; made when it does.
-    let mut read_before: Option<Vec<bool>> = None;
-    // Readings per anchor (each anchor is one pattern's); made at the first hit.
-    let mut readings: Vec<u32> = Vec::new();
-    if !hits.kept.is_empty() {
-        readings = vec![0; catalog.anchor_owner.len()];
-    }
-    for (position, hit) in hits.kept.iter().enumerate() {
+    // Per anchor (each anchor is one pattern's): readings so far, and whether a hit was examined.
+    let mut anchors = if hits.kept.is_empty() {
+        Vec::new()
+    } else {
+        vec![AnchorState::default(); catalog.anchor_owner.len()]
+    };
+    for hit in &hits.kept {
         let Some(&(sig_idx, pattern_idx)) = catalog.anchor_owner.get(hit.anchor) else {
             continue;
         };
@@ -290,33 +298,19 @@ pub(crate) fn scan_file(
         if !pattern.only_in.is_empty() && !names.matches(&pattern.only_in) {
             continue;
         }
-        let Some(read_here) = readings.get_mut(hit.anchor) else {
+        let Some(state) = anchors.get_mut(hit.anchor) else {
             continue;
         };
-        if *read_here >= MAX_READINGS_PER_PATTERN {
+        if state.readings >= MAX_READINGS_PER_PATTERN {
             continue;
         }
-        if !budget.left() {
-            // Every hit before this one whose pattern applies here was read (the budget lasted
-            // until now), so a pattern with an earlier hit was read.
-            let read = read_before.get_or_insert_with(|| {
-                let mut read = vec![false; catalog.anchor_owner.len()];
-                for earlier in hits.kept.get(..position).unwrap_or_default() {
-                    if let Some(slot) = read.get_mut(earlier.anchor) {
-                        *slot = true;
-                    }
-                }
-                read
-            });
-            match read.get_mut(hit.anchor) {
-                Some(slot) if !*slot => *slot = true,
-                _ => {
-                    cut.unread += 1;
-                    cut.at(hit.start);
-                    continue;
-                }
-            }
+        if !budget.left() && state.examined {
+            // Once the budget is spent, only a pattern's first hit in the file is read.
+            cut.unread += 1;
+            cut.at(hit.start);
+            continue;
         }
+        state.examined = true;
         if pattern.fields.is_none() && pattern.regex.is_none() && findings.has(sig_idx, None) {
             // The product named without a version: its first hit said what the others would.
             continue;
@@ -328,7 +322,7 @@ pub(crate) fn scan_file(
         };
         // What this hit finds: where, the text matched, the version, how sure.
         let mut found = |at: usize, matched: String, version: Option<String>, confidence| {
-            *read_here += 1;
+            state.readings += 1;
             findings.push(
                 sig_idx, signature, version, location, at, matched, method, confidence,
             );
